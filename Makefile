@@ -1,0 +1,39 @@
+# The two commands a newcomer types: `make run` and `make test`.
+# Each creates .venv and installs what it needs; nothing else is assumed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DB ?= sqlite:///kiemdiem.db
+YEAR ?= 2026
+
+.PHONY: run test lint services clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## run: install, initialise the SQLite database with the sample units and this year's plan, serve
+run: $(STAMP)
+	$(BIN)/kiemdiem --db $(DB) init
+	$(BIN)/kiemdiem --db $(DB) units import config/units/sample.csv
+	$(BIN)/kiemdiem --db $(DB) campaign ensure $(YEAR) --plan config/plans/$(YEAR).yaml
+	$(BIN)/kiemdiem --db $(DB) serve
+
+## test: install, make sure PostgreSQL is up, run every test on SQLite and PostgreSQL
+test: $(STAMP) services
+	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+## services: start the local PostgreSQL the integration tests use, if it is down
+services:
+	@scripts/ensure-services
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) kiemdiem.db kiemdiem.db-wal kiemdiem.db-shm var

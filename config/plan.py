@@ -1,0 +1,238 @@
+"""The year's plan: deadlines per level and stage, and the policy for reminders.
+
+A plan date carries its meaning: `before: 2026-11-20` ("trước ngày 20/11") falls due at
+00:00 local time on that day; `by: 2026-11-16` ("hoàn thành ngày 16/11") at the end of it.
+This module turns those dates into UTC instants (`Plan.milestones`), optionally moving a
+date that falls on a Sunday or holiday to the next working day. What is owed when (reminders,
+late notices, repeats) is arithmetic on those instants and lives in `schedules.deadlines`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from config.errors import ConfigError
+from config.hierarchy import Hierarchy
+from config.yamlfile import describe_validation_error, load_yaml
+
+#: Every stage a cycle can be in, in order. `workflow.stages` builds the machine from this.
+STAGE_ORDER: tuple[str, ...] = (
+    "plan_issued",
+    "reports_prepared",
+    "committee_met",
+    "cell_met",
+    "forms_submitted",
+    "aggregated",
+)
+
+RULE_SETS = ("qd124", "qd366")
+
+#: Whether a date is a working day; `config.calendar` provides the Vietnamese one.
+WorkingDay = Callable[[date], bool]
+
+
+class PlanDate(BaseModel):
+    """`{before: DATE}` (due at 00:00 local that day) or `{by: DATE}` (due at its end)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    before: date | None = None
+    by: date | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> PlanDate:
+        if (self.before is None) == (self.by is None):
+            raise ValueError("give exactly one of 'before: DATE' or 'by: DATE'")
+        return self
+
+    @property
+    def rule(self) -> Literal["before", "by"]:
+        return "before" if self.before is not None else "by"
+
+    @property
+    def day(self) -> date:
+        return self.before if self.before is not None else self.by  # type: ignore[return-value]
+
+    def due_at(self, tz: ZoneInfo, working_day: WorkingDay | None = None) -> datetime:
+        """Return the UTC instant this date falls due, shifted off non-working days if asked."""
+        day = self.day
+        if working_day is not None:
+            while not working_day(day):
+                day += timedelta(days=1)
+        if self.rule == "by":
+            day += timedelta(days=1)
+        return datetime.combine(day, time(0, 0), tzinfo=tz).astimezone(timezone.utc)
+
+    def describe(self) -> str:
+        """Say the date as a Vietnamese plan does: "trước ngày 20/11/2026"."""
+        prefix = "trước ngày" if self.rule == "before" else "hoàn thành ngày"
+        return f"{prefix} {self.day:%d/%m/%Y}"
+
+
+class LatePolicy(BaseModel):
+    """What happens once a deadline has passed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    repeat_every_days: int = Field(default=2, ge=1)
+    #: each repeat waits this many times longer than the previous one (1.0: no back-off)
+    backoff: float = Field(default=1.0, ge=1.0)
+    #: stop repeating after this many repeats (None: while it stays late)
+    max_repeats: int | None = Field(default=None, ge=0)
+    escalate_after_days: int = Field(default=3, ge=0)
+    #: who hears of an escalation: the parent unit's secretary and/or the office address
+    escalate_to: tuple[Literal["parent_secretary", "office"], ...] = ("parent_secretary",)
+    #: the Ban Tổ chức address told of escalations and sent the daily digest
+    office_email: str | None = None
+    #: days after the deadline before a unit of the level counts as late
+    grace_days: dict[str, int] = Field(default_factory=dict)
+
+
+class QuietHours(BaseModel):
+    """A nightly window in which nothing is sent; messages wait until it ends."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start: time = time(21, 0)
+    end: time = time(7, 0)
+    #: channels that may send during the window anyway (e.g. `email`)
+    exempt_channels: tuple[str, ...] = ()
+
+
+class HolidayPolicy(BaseModel):
+    """Whether a deadline on a Sunday or public holiday moves to the next working day."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    shift_to_working_day: bool = False
+    calendar: str = "vn"
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """One (level, stage) deadline of a plan, resolved to a UTC instant."""
+
+    level: str
+    stage: str
+    due_at: datetime
+    plan_date: PlanDate
+
+
+class Plan(BaseModel):
+    """A campaign year's plan, as in DESIGN.md ("Plan file")."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    year: int = Field(ge=2000, le=2100)
+    title: str
+    timezone: str = "Asia/Ho_Chi_Minh"
+    rule_set: Literal["qd124", "qd366"] | None = None
+    deadlines: dict[str, dict[str, PlanDate]]
+    reminders_days_before: tuple[int, ...] = (7, 3, 1)
+    late: LatePolicy = LatePolicy()
+    quiet_hours: QuietHours | None = None
+    holidays: HolidayPolicy = HolidayPolicy()
+    excellent_quota: float = Field(default=0.20, gt=0, le=1)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone '{value}'") from exc
+        return value
+
+    @field_validator("reminders_days_before")
+    @classmethod
+    def _positive_offsets(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if any(d <= 0 for d in value):
+            raise ValueError("reminder offsets are whole days before the deadline, above 0")
+        return tuple(sorted(set(value), reverse=True))
+
+    @field_validator("deadlines")
+    @classmethod
+    def _known_stages(cls, value: dict[str, dict[str, PlanDate]]) -> dict[str, dict[str, PlanDate]]:
+        for level, stages in value.items():
+            for stage in stages:
+                if stage not in STAGE_ORDER or stage == "plan_issued":
+                    allowed = ", ".join(STAGE_ORDER[1:])
+                    raise ValueError(f"{level}: unknown stage '{stage}' (stages: {allowed})")
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def effective_rule_set(self) -> str:
+        """The rule set named by the plan, else the one in force that year (366 from 2025)."""
+        return self.rule_set or ("qd366" if self.year >= 2025 else "qd124")
+
+    def milestones(self, working_day: WorkingDay | None = None) -> list[Milestone]:
+        """Resolve every (level, stage) date to its UTC instant, in stage order per level."""
+        shift = working_day if self.holidays.shift_to_working_day else None
+        out = []
+        for level, stages in self.deadlines.items():
+            for stage in STAGE_ORDER:
+                if stage in stages:
+                    pd = stages[stage]
+                    out.append(Milestone(level, stage, pd.due_at(self.zone, shift), pd))
+        return out
+
+    def check_against(self, hierarchy: Hierarchy, working_day: WorkingDay | None = None) -> None:
+        """Refuse a plan whose deadlines run backwards, naming the level and the stage.
+
+        Within a level a later stage may not fall due before an earlier one; a level's
+        `forms_submitted` may not fall due after that of any level it may sit under.
+        """
+        problems = []
+        for level in self.deadlines:
+            if level not in hierarchy.names:
+                problems.append(
+                    f"deadlines.{level}: unknown level (levels: {', '.join(hierarchy.names)})"
+                )
+        by_level: dict[str, list[Milestone]] = {}
+        for m in self.milestones(working_day):
+            by_level.setdefault(m.level, []).append(m)
+        for level, items in by_level.items():
+            for earlier, later in zip(items, items[1:], strict=False):
+                if later.due_at < earlier.due_at:
+                    problems.append(
+                        f"deadlines.{level}.{later.stage} ({later.plan_date.describe()}) falls due "
+                        f"before deadlines.{level}.{earlier.stage} ({earlier.plan_date.describe()})"
+                    )
+        submitted = {m.level: m for m in self.milestones(working_day) if m.stage == "forms_submitted"}
+        for level in hierarchy.levels:
+            child = submitted.get(level.name)
+            if child is None:
+                continue
+            for parent_name in level.parents:
+                parent = submitted.get(parent_name)
+                if parent is not None and child.due_at > parent.due_at:
+                    problems.append(
+                        f"deadlines.{level.name}.forms_submitted ({child.plan_date.describe()}) "
+                        f"falls due after deadlines.{parent_name}.forms_submitted "
+                        f"({parent.plan_date.describe()}), the level above it"
+                    )
+        if problems:
+            raise ConfigError("the plan contradicts itself: " + "; ".join(problems))
+
+
+def load_plan(path: str | Path) -> Plan:
+    """Read and validate a plan file; errors name the file, the key and the line."""
+    path = Path(path)
+    data, lines = load_yaml(path)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a plan is a YAML mapping with year, title and deadlines")
+    try:
+        return Plan.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(path, exc, lines)) from exc

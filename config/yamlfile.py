@@ -1,0 +1,64 @@
+"""Read YAML keeping the line of every key, so validation errors can point at it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from config.errors import ConfigError
+
+Loc = tuple[str | int, ...]
+
+
+def load_yaml(path: Path) -> tuple[Any, dict[Loc, int]]:
+    """Parse a YAML file; return its data and a map from key path to 1-based line."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the file ({exc.strerror})") from exc
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "somewhere"
+        raise ConfigError(f"{path}: not valid YAML at {where}: {getattr(exc, 'problem', exc)}") from exc
+    lines: dict[Loc, int] = {}
+    if node is not None:
+        _index(node, (), lines)
+    return data, lines
+
+
+def _index(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:
+    lines[loc] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            child = (*loc, key.value)
+            lines[child] = key.start_mark.line + 1
+            _index(value, child, lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _index(item, (*loc, i), lines)
+
+
+def line_of(lines: dict[Loc, int], loc: Loc) -> int | None:
+    """Return the line of the deepest known prefix of `loc` (pydantic locs may go deeper)."""
+    for end in range(len(loc), -1, -1):
+        key = tuple(str(p) if not isinstance(p, int) else p for p in loc[:end])
+        if key in lines:
+            return lines[key]
+    return None
+
+
+def describe_validation_error(path: Path, exc: Any, lines: dict[Loc, int]) -> str:
+    """Turn a pydantic ValidationError into one line per problem: file:line: key: message."""
+    out = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        line = line_of(lines, loc)
+        key = ".".join(str(p) for p in loc) or "(top level)"
+        msg = err["msg"].removeprefix("Value error, ")
+        out.append(f"{path}:{line or '?'}: {key}: {msg}")
+    return "\n".join(out)

@@ -1,0 +1,1 @@
+"""Entry points: the admin CLI, the composition root, `serve`, the web monitor."""

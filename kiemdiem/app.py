@@ -1,0 +1,44 @@
+"""The composition root: builds the application's parts from settings, lazily.
+
+Every entry point (CLI, `serve`, the web monitor, tests) gets its collaborators from an
+`App`; nothing connects to a database at import time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from config.hierarchy import Hierarchy, load_hierarchy
+from config.settings import Settings
+from workflow.clock import Clock, system_clock
+from workflow.db import Database
+from workflow.errors import Refused
+from workflow.schema import is_current
+
+
+@dataclass
+class App:
+    """What a command needs: settings, the database, the hierarchy and the clock."""
+
+    settings: Settings
+    clock: Clock = field(default=system_clock)
+    actor: str = "cli"
+
+    @cached_property
+    def db(self) -> Database:
+        return Database(self.settings.database_url)
+
+    @cached_property
+    def hierarchy(self) -> Hierarchy:
+        return load_hierarchy(self.settings.hierarchy)
+
+    def ready_db(self) -> Database:
+        """Return the database, refusing politely when `kiemdiem init` has not been run."""
+        if not is_current(self.db):
+            raise Refused("The database schema is missing or old: run `kiemdiem init` first.")
+        return self.db
+
+    def close(self) -> None:
+        if "db" in self.__dict__:
+            self.db.dispose()

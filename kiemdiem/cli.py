@@ -1,0 +1,103 @@
+"""The admin CLI: `kiemdiem [--db URL] [--now ISO-DATETIME] COMMAND` (DESIGN.md).
+
+Exit codes: 0 success, 1 a refused action, 2 bad usage or bad input. Errors are one
+sentence on stderr (problems of a file follow, one per line), never a traceback.
+Each area's commands live in `kiemdiem/commands/<area>.py` and are added at the bottom.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from datetime import datetime
+
+import click
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+
+from config.errors import ConfigError
+from config.settings import Settings
+from kiemdiem.app import App
+from kiemdiem.timeparse import INSTANT
+from workflow.clock import fixed_clock, system_clock
+from workflow.errors import BadInput, KiemdiemError
+
+
+class KiemdiemGroup(click.Group):
+    """A click group that turns the project's errors into exit codes and one sentence."""
+
+    def invoke(self, ctx: click.Context):  # type: ignore[no-untyped-def]
+        try:
+            return super().invoke(ctx)
+        except KiemdiemError as exc:
+            _fail(str(exc), getattr(exc, "problems", []), exc.exit_code)
+        except ConfigError as exc:
+            _fail(str(exc), [], 2)
+        except DBAPIError as exc:
+            app = ctx.obj
+            where = _safe_url(app.settings.database_url) if isinstance(app, App) else "?"
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            _fail(f"the database {where} failed: {reason}", [], 1)
+        finally:
+            app = ctx.obj
+            if isinstance(app, App):
+                app.close()
+
+
+def _fail(message: str, problems: list[str], code: int) -> None:
+    click.echo(f"Lỗi: {message}", err=True)
+    for problem in problems:
+        click.echo(f"  - {problem}", err=True)
+    sys.exit(code)
+
+
+@click.group(cls=KiemdiemGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", "db_url", envvar="KIEMDIEM_DATABASE_URL", default=None,
+              help="Database URL (default sqlite:///kiemdiem.db; or KIEMDIEM_DATABASE_URL).")
+@click.option("--now", "now", type=INSTANT, default=None,
+              help="Pretend it is this instant for the whole command (ISO 8601, local if no offset).")
+@click.option("--as", "actor", default=None, help="Who is acting, for the audit log (default: login name).")
+@click.pass_context
+def cli(ctx: click.Context, db_url: str | None, now: datetime | None, actor: str | None) -> None:
+    """kiemdiem — theo dõi tiến độ kiểm điểm, đánh giá, xếp loại chất lượng hằng năm."""
+    try:
+        settings = Settings.from_env(database_url=db_url)
+    except ConfigError as exc:
+        _fail(str(exc), [], 2)
+    ctx.obj = App(
+        settings=settings,
+        clock=fixed_clock(now) if now else system_clock,
+        actor=actor or os.environ.get("KIEMDIEM_ACTOR") or _login_name(),
+    )
+
+
+def _safe_url(url: str) -> str:
+    """Render a database URL without its password, for error messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - an unparsable URL is shown as given
+        return url
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "cli"
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        cli.main(prog_name="kiemdiem", standalone_mode=True)
+    except BadInput as exc:  # raised outside a command (e.g. while parsing the URL)
+        _fail(str(exc), exc.problems, 2)
+
+
+from kiemdiem.commands import register  # noqa: E402  (commands import `cli`'s helpers)
+
+register(cli)

@@ -1,0 +1,70 @@
+"""Print listings the way DESIGN.md promises: a readable table, or `--json` for scripts.
+
+JSON is an array of objects with the contract's keys; instants are ISO 8601 with the
+local offset (+07:00), so a script never has to guess the zone.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rich.console import Console
+from rich.table import Table
+
+LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def to_jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(LOCAL).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "có" if value else "không"
+    if isinstance(value, datetime):
+        return value.astimezone(LOCAL).strftime("%d/%m/%Y %H:%M")
+    if isinstance(value, date):
+        return value.strftime("%d/%m/%Y")
+    return str(value)
+
+
+def emit(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], as_json: bool,
+         title: str | None = None) -> None:
+    """Write `rows` to stdout as a JSON array (keys `columns`) or as a table."""
+    if as_json:
+        out = sys.stdout
+        out.write("[")
+        for i, row in enumerate(rows):
+            if i:
+                out.write(",\n")
+            out.write(json.dumps({c: to_jsonable(row.get(c)) for c in columns}, ensure_ascii=False))
+        out.write("]\n")
+        return
+    table = Table(title=title, show_lines=False)
+    for column in columns:
+        table.add_column(column)
+    count = 0
+    for row in rows:
+        table.add_row(*(_cell(row.get(c)) for c in columns))
+        count += 1
+    console = Console()
+    if count:
+        console.print(table)
+    else:
+        console.print("(không có dòng nào / no rows)")
+
+
+def emit_json(value: Any) -> None:
+    """Write one JSON document to stdout."""
+    print(json.dumps(value, ensure_ascii=False, indent=2, default=to_jsonable))

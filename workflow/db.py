@@ -1,0 +1,107 @@
+"""Engines and transactions for SQLite (embedded default) and PostgreSQL (psycopg 3).
+
+SQLite runs in WAL mode with foreign keys on; a writing transaction starts with
+`BEGIN IMMEDIATE` so two writers queue on the busy timeout instead of one failing half-way
+with "database is locked" when it upgrades a read lock. Nothing connects at import time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import Session
+
+from workflow.errors import BadInput, Refused
+
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+
+
+def normalise_url(url: str) -> str:
+    """Accept `postgresql://…` and `postgres://…` and use the psycopg 3 driver for them."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """Create the engine for `url` with this project's settings for its backend."""
+    try:
+        parsed = make_url(normalise_url(url))
+    except ArgumentError as exc:
+        raise BadInput(f"The database URL '{url}' cannot be understood.") from exc
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    if parsed.get_backend_name() == "postgresql":
+        kwargs.setdefault("pool_pre_ping", True)
+        return create_engine(parsed, **kwargs)
+    raise BadInput(f"Unsupported database '{parsed.get_backend_name()}': use SQLite or PostgreSQL.")
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        immediate = conn.get_execution_options().get("kiemdiem_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+class Database:
+    """The one handle to the store; hands out sessions bound to one transaction each."""
+
+    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+        self.url = normalise_url(url)
+        self.engine = make_engine(url, **engine_kwargs)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def session(self, write: bool = False) -> Iterator[Session]:
+        """Yield a session in one transaction: committed on success, rolled back on error.
+
+        A lock the database could not grant in time becomes a clean `Refused`, never a
+        traceback: the user is told to try again.
+        """
+        with self.engine.connect() as conn:
+            if write:
+                conn = conn.execution_options(kiemdiem_write=True)
+            try:
+                with conn.begin(), Session(bind=conn, expire_on_commit=False) as session:
+                    yield session
+                    session.flush()
+            except OperationalError as exc:
+                if _is_lock_error(exc):
+                    raise Refused(
+                        "The database is busy with another change; nothing was written, try again."
+                    ) from exc
+                raise
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _is_lock_error(exc: OperationalError) -> bool:
+    text = str(exc.orig).lower()
+    return "database is locked" in text or "lock timeout" in text or "deadlock" in text

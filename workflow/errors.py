@@ -1,0 +1,33 @@
+"""Errors a use case raises; the CLI maps each to its exit code and one readable sentence."""
+
+from __future__ import annotations
+
+
+class KiemdiemError(Exception):
+    """Base of the errors a user may see; the message is a complete sentence."""
+
+    exit_code = 1
+
+
+class Refused(KiemdiemError):
+    """A valid request the rules refuse (a guard fails, a concurrent change won): exit 1."""
+
+    exit_code = 1
+
+
+class BadInput(KiemdiemError):
+    """Input that cannot be understood (a file, a code, a date): exit 2.
+
+    `problems` lists every problem found, each naming its row or field, so a user can fix a
+    whole file in one pass.
+    """
+
+    exit_code = 2
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
+
+
+class NotFound(BadInput):
+    """An unknown unit code, campaign year or record id: exit 2."""

@@ -1,0 +1,1 @@
+"""Alembic migrations; `kiemdiem init` runs them (`workflow.schema.upgrade`)."""

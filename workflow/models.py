@@ -1,0 +1,214 @@
+"""The tables, as SQLAlchemy 2.x typed models.
+
+Instants are stored as timezone-aware UTC (`UTCDateTime` restores the zone SQLite drops).
+The schema itself is created by the Alembic migrations in `workflow/migrations`; these
+models must agree with them (a test compares the two).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC instant on every backend; naive values are refused."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: every instant must carry its time zone")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, date: Date}
+
+
+class Unit(Base):
+    """A party organisation: province, district, base or cell (levels are configuration).
+
+    `path` is the materialised path of ids (`/1/5/77/`), so "everything under X" is one
+    indexed prefix query on both SQLite and PostgreSQL.
+    """
+
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    level: Mapped[str] = mapped_column(String(32))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    path: Mapped[str] = mapped_column(String(512), index=True)
+    depth: Mapped[int] = mapped_column(Integer)
+    secretary: Mapped[str | None] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(255))
+    zalo_user_id: Mapped[str | None] = mapped_column(String(64))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    has_committee: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Campaign(Base):
+    """One year's review, created from a plan; `plan` keeps the plan document as issued."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, unique=True)
+    title: Mapped[str] = mapped_column(String(255))
+    timezone: Mapped[str] = mapped_column(String(64))
+    rule_set: Mapped[str] = mapped_column(String(16))
+    excellent_quota: Mapped[float] = mapped_column(Float)
+    hierarchy: Mapped[str] = mapped_column(String(64))
+    root_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    plan: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+
+
+class Milestone(Base):
+    """A (level, stage) deadline of a campaign: the plan's date resolved to a UTC instant.
+
+    A cycle's deadline for a stage is its extension if it has one, else this. Keeping the
+    plan's deadlines per level (a few dozen rows) rather than per unit keeps campaign
+    creation and plan changes cheap and gives the scheduler one job per milestone.
+    """
+
+    __tablename__ = "milestones"
+    __table_args__ = (UniqueConstraint("campaign_id", "level", "stage"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    level: Mapped[str] = mapped_column(String(32))
+    stage: Mapped[str] = mapped_column(String(32))
+    stage_rank: Mapped[int] = mapped_column(Integer)
+    rule: Mapped[str] = mapped_column(String(8))
+    plan_date: Mapped[date]
+    due_at: Mapped[datetime]
+
+
+class Cycle(Base):
+    """One unit's review in one campaign: a state machine stored as a row.
+
+    `stage_rank` is the position of `state` in the stage order and `stages_mask` has a bit
+    per stage the unit goes through, so sweeps compare columns instead of parsing names.
+    `version` is the optimistic lock: a concurrent change makes the second writer fail.
+    """
+
+    __tablename__ = "cycles"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "unit_id"),
+        Index("ix_cycles_campaign_rank", "campaign_id", "stage_rank"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    state: Mapped[str] = mapped_column(String(32))
+    stage_rank: Mapped[int] = mapped_column(Integer)
+    stages_mask: Mapped[int] = mapped_column(Integer)
+    stale: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    state_changed_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class DeadlineExtension(Base):
+    """A unit's own deadline for a stage, replacing its level's milestone (audited)."""
+
+    __tablename__ = "deadline_extensions"
+    __table_args__ = (UniqueConstraint("cycle_id", "stage"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id", ondelete="CASCADE"))
+    stage: Mapped[str] = mapped_column(String(32))
+    stage_rank: Mapped[int] = mapped_column(Integer)
+    due_at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime]
+
+
+class AuditEntry(Base):
+    """Who changed what and why. Append-only: database triggers refuse UPDATE and DELETE."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_unit_at", "unit_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    cycle_id: Mapped[int | None] = mapped_column(ForeignKey("cycles.id", ondelete="CASCADE"))
+    from_state: Mapped[str | None] = mapped_column(String(32))
+    to_state: Mapped[str | None] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any] | None]
+
+
+class Notification(Base):
+    """An outbox row: one message to one recipient on one channel.
+
+    Sweeps insert these with a unique `dedup_key` and never send; dispatchers claim them
+    (`pending` → `sending`), deliver, and record `sent`, `failed` (permanent) or, after the
+    last retry, `dead`. A `sending` row whose `lease_until` has passed is claimed again.
+    """
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        Index("ix_notifications_due", "status", "next_attempt_at"),
+        Index("ix_notifications_unit", "unit_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    dedup_key: Mapped[str] = mapped_column(String(255), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(32))
+    recipient: Mapped[str] = mapped_column(String(255))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    cycle_id: Mapped[int | None] = mapped_column(ForeignKey("cycles.id", ondelete="CASCADE"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    stage: Mapped[str | None] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
