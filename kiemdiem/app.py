@@ -9,12 +9,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from zoneinfo import ZoneInfo
+
 from config.hierarchy import Hierarchy, load_hierarchy
+from config.plan import WorkingDay
 from config.settings import Settings
 from workflow.clock import Clock, system_clock
 from workflow.db import Database
 from workflow.errors import Refused
 from workflow.schema import is_current
+from workflow.service import CycleService, SubmitGate
+
+#: The checks a unit must pass before `forms_submitted` (the results gate adds its own).
+SUBMIT_GATES: list[SubmitGate] = []
 
 
 @dataclass
@@ -32,6 +39,18 @@ class App:
     @cached_property
     def hierarchy(self) -> Hierarchy:
         return load_hierarchy(self.settings.hierarchy)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo("Asia/Ho_Chi_Minh")
+
+    @property
+    def working_day(self) -> WorkingDay | None:
+        """The calendar deadlines shift on when a plan asks (none until one is configured)."""
+        return None
+
+    def cycle_service(self) -> CycleService:
+        return CycleService(self.db, self.clock, SUBMIT_GATES)
 
     def ready_db(self) -> Database:
         """Return the database, refusing politely when `kiemdiem init` has not been run."""

@@ -1,12 +1,33 @@
-"""Commands of the core: schema, units, campaigns, stages, status and the audit trail."""
+"""Commands of the core: schema, units, campaigns, stages, status, overdue and the audit trail."""
 
 from __future__ import annotations
 
+import sys
+from datetime import date, datetime
+from pathlib import Path
+
 import click
+from rich.console import Console
+from rich.progress import Progress
+from rich.tree import Tree
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from kiemdiem.app import App
 from kiemdiem.cli import pass_app
+from kiemdiem.output import emit, emit_json
+from kiemdiem.timeparse import DATE, INSTANT
+from workflow.campaigns import add_missing_cycles, create_campaign, get_campaign
+from workflow.machine import mermaid
+from workflow.models import Campaign
+from workflow.queries import audit_rows, overdue_rows, status_rows, tree_rows
 from workflow.schema import upgrade
+from workflow.service import Outcome
+from workflow.stages import EVENT_FOR, LABEL, STAGE_FOR_EVENT
+from workflow.units import find_unit, import_units
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
+year_option = click.option("--year", type=int, default=None, help="Campaign year (default: the latest).")
 
 
 @click.command()
@@ -17,4 +38,230 @@ def init(app: App) -> None:
     click.echo(f"Cơ sở dữ liệu đã sẵn sàng ({app.db.dialect}; phiên bản {', '.join(heads)}).")
 
 
-COMMANDS = [init]
+@click.group()
+def units() -> None:
+    """Import and show the tree of units."""
+
+
+@units.command("import")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@pass_app
+def units_import(app: App, file: Path) -> None:
+    """Import units from a CSV or YAML file: all rows or none; re-import updates in place."""
+    db = app.ready_db()
+
+    def top_up(session: Session) -> None:
+        latest = session.scalars(select(Campaign).order_by(Campaign.year.desc()).limit(1)).first()
+        if latest is not None:
+            added = add_missing_cycles(session, latest, app.clock)
+            if added:
+                click.echo(f"Đã thêm {added} chu kỳ cho đơn vị mới vào đợt {latest.year}.")
+
+    if sys.stderr.isatty():
+        with Progress(console=Console(stderr=True), transient=True) as bar:
+            task = bar.add_task("Nhập đơn vị", total=None)
+            report = import_units(db, file, app.hierarchy, app.clock, app.actor,
+                                  progress=lambda _phase, done, total: bar.update(task, completed=done, total=total),
+                                  after_write=top_up)
+    else:
+        report = import_units(db, file, app.hierarchy, app.clock, app.actor, after_write=top_up)
+    s = report.summary()
+    click.echo(f"Đã nhập {file.name}: {s['created']} đơn vị mới, {s['updated']} cập nhật, "
+               f"{s['deactivated']} ngừng hoạt động, {s['unchanged']} không đổi.")
+
+
+@units.command("tree")
+@click.argument("code", required=False)
+@json_option
+@pass_app
+def units_tree(app: App, code: str | None, as_json: bool) -> None:
+    """Show the tree under CODE (or the whole tree)."""
+    with app.ready_db().session() as session:
+        under = find_unit(session, code) if code else None
+        rows = tree_rows(session, under)
+        if as_json:
+            emit(rows, ["code", "name", "level", "parent", "secretary", "email", "zalo_user_id",
+                        "phone", "has_committee", "active"], as_json=True)
+            return
+        _print_tree(rows, app)
+
+
+def _print_tree(rows, app: App) -> None:  # type: ignore[no-untyped-def]
+    roots: list[Tree] = []
+    nodes: dict[str, Tree] = {}
+    for row in rows:
+        label = f"[bold]{row['code']}[/] {row['name']} [dim]({app.hierarchy.label(row['level'])}"
+        label += f"; bí thư {row['secretary']})[/]" if row["secretary"] else ")[/]"
+        if not row["active"]:
+            label += " [red]ngừng hoạt động[/]"
+        parent = nodes.get(row["parent"] or "")
+        node = parent.add(label) if parent else Tree(label)
+        if parent is None:
+            roots.append(node)
+        nodes[row["code"]] = node
+    console = Console()
+    for root in roots:
+        console.print(root)
+    if not roots:
+        console.print("(chưa có đơn vị nào)")
+
+
+@click.group()
+def campaign() -> None:
+    """Issue a year's plan to the units."""
+
+
+def _campaign_options(f):  # type: ignore[no-untyped-def]
+    f = click.option("--root", default=None, help="Only units under this code (default: all).")(f)
+    f = click.option("--plan", "plan_path", required=True,
+                     type=click.Path(path_type=Path, dir_okay=False), help="The plan YAML file.")(f)
+    return click.argument("year", type=int)(f)
+
+
+@campaign.command("create")
+@_campaign_options
+@pass_app
+def campaign_create(app: App, year: int, plan_path: Path, root: str | None) -> None:
+    """Create the YEAR campaign: one cycle per active unit, deadlines from the plan."""
+    report = create_campaign(app.ready_db(), year, plan_path, app.hierarchy, app.clock, app.actor,
+                             root_code=root, working_day=app.working_day)
+    click.echo(f"Đã tạo đợt kiểm điểm {year}: {report.cycles_added} chu kỳ, "
+               f"{report.milestones} mốc thời hạn.")
+
+
+@campaign.command("ensure")
+@_campaign_options
+@pass_app
+def campaign_ensure(app: App, year: int, plan_path: Path, root: str | None) -> None:
+    """Create the YEAR campaign if missing, else give units added since their cycles."""
+    report = create_campaign(app.ready_db(), year, plan_path, app.hierarchy, app.clock, app.actor,
+                             root_code=root, working_day=app.working_day, if_missing=True)
+    if report.created:
+        click.echo(f"Đã tạo đợt kiểm điểm {year}: {report.cycles_added} chu kỳ, "
+                   f"{report.milestones} mốc thời hạn.")
+    else:
+        click.echo(f"Đợt kiểm điểm {year} đã có; thêm {report.cycles_added} chu kỳ cho đơn vị mới.")
+
+
+@click.command()
+@click.argument("code")
+@year_option
+@click.option("--to", "to", default=None, help=f"Target stage ({', '.join(EVENT_FOR)}).")
+@click.option("--event", default=None, help=f"Event ({', '.join(STAGE_FOR_EVENT)}).")
+@click.option("--at", type=INSTANT, default=None, help="When the stage was really reached (default: now).")
+@click.option("--by", "by", default=None, help="Who reported it (default: --as or login name).")
+@click.option("--note", default=None, help="A note for the audit log.")
+@click.option("--force", is_flag=True, help="Override the guards (needs --reason; audited).")
+@click.option("--reason", default=None, help="Why the guards are overridden.")
+@pass_app
+def advance(app: App, code: str, year: int | None, to: str | None, event: str | None,
+            at: datetime | None, by: str | None, note: str | None, force: bool,
+            reason: str | None) -> None:
+    """Move one unit's cycle to its next stage; refused with the reason when a guard fails."""
+    app.ready_db()
+    outcome = app.cycle_service().advance(code, year=year, to=to, event=event, at=at,
+                                          actor=by or app.actor, note=note, force=force,
+                                          reason=reason)
+    _report(outcome)
+
+
+@click.command()
+@click.argument("code")
+@year_option
+@click.option("--reason", required=True, help="The defect that requires re-classification.")
+@pass_app
+def reopen(app: App, code: str, year: int | None, reason: str) -> None:
+    """Send a submitted unit back to re-classification; its parents' roll-ups become stale."""
+    app.ready_db()
+    _report(app.cycle_service().reopen(code, year=year, reason=reason, actor=app.actor))
+
+
+def _report(outcome: Outcome) -> None:
+    click.echo(f"{outcome.unit}: {outcome.from_state} → {outcome.to_state} ({LABEL[outcome.to_state]}).")
+    for item in outcome.overridden:
+        click.echo(f"  bỏ qua điều kiện (đã ghi nhật ký): {item}")
+    if outcome.also_moved:
+        click.echo(f"  đã tổng hợp: {', '.join(outcome.also_moved)}")
+    if outcome.flagged_stale:
+        click.echo(f"  cần tổng hợp lại: {', '.join(outcome.flagged_stale)}")
+
+
+@click.group()
+def deadline() -> None:
+    """Per-unit deadlines."""
+
+
+@deadline.command("extend")
+@click.argument("code")
+@click.argument("stage")
+@click.argument("day", metavar="DATE", type=DATE)
+@year_option
+@click.option("--rule", type=click.Choice(["before", "by"]), default=None,
+              help="'before' (due at 00:00 that day) or 'by' (end of that day); default: the plan's.")
+@click.option("--reason", required=True, help="Why, for the audit log.")
+@pass_app
+def deadline_extend(app: App, code: str, stage: str, day: date, year: int | None,
+                    rule: str | None, reason: str) -> None:
+    """Give CODE its own deadline for STAGE, within its parent's deadline (audited)."""
+    app.ready_db()
+    old, new = app.cycle_service().extend(code, stage, day, year=year, rule=rule, reason=reason,
+                                          actor=app.actor)
+    click.echo(f"{code}: hạn {stage} từ {old.astimezone(app.zone):%d/%m/%Y %H:%M} "
+               f"thành {new.astimezone(app.zone):%d/%m/%Y %H:%M}.")
+
+
+@click.command()
+@click.argument("code", required=False)
+@year_option
+@json_option
+@pass_app
+def status(app: App, code: str | None, year: int | None, as_json: bool) -> None:
+    """CODE and every unit under it: state, next stage, deadline, lateness."""
+    with app.ready_db().session() as session:
+        camp = get_campaign(session, year)
+        under = find_unit(session, code) if code else None
+        emit(status_rows(session, camp, app.clock(), under),
+             ["unit", "name", "level", "state", "next_stage", "deadline", "overdue", "days_late"],
+             as_json, title=f"Tiến độ đợt {camp.year}")
+
+
+@click.command()
+@click.option("--under", "code", default=None, help="Only units under this code.")
+@click.option("--as-of", "as_of", type=INSTANT, default=None, help="Late as of this instant (default: now).")
+@year_option
+@json_option
+@pass_app
+def overdue(app: App, code: str | None, as_of: datetime | None, year: int | None, as_json: bool) -> None:
+    """One row per late (unit, stage), most late first."""
+    with app.ready_db().session() as session:
+        camp = get_campaign(session, year)
+        under = find_unit(session, code) if code else None
+        emit(overdue_rows(session, camp, as_of or app.clock(), under),
+             ["unit", "name", "level", "stage", "deadline", "days_late", "secretary"],
+             as_json, title=f"Đơn vị chậm tiến độ, đợt {camp.year}")
+
+
+@click.command()
+def diagram() -> None:
+    """Print the state machine as a Mermaid diagram."""
+    click.echo(mermaid())
+
+
+@click.command()
+@click.argument("code", required=False)
+@click.option("--limit", type=int, default=200, show_default=True, help="At most this many entries.")
+@json_option
+@pass_app
+def audit(app: App, code: str | None, limit: int, as_json: bool) -> None:
+    """Who changed what and why, newest first, for CODE and the units under it."""
+    with app.ready_db().session() as session:
+        under = find_unit(session, code) if code else None
+        rows = list(audit_rows(session, under, limit))
+    if as_json:
+        emit_json([{k: v for k, v in r.items()} for r in rows])
+        return
+    emit(rows, ["at", "actor", "action", "unit", "from_state", "to_state", "reason"], False,
+         title="Nhật ký thay đổi")
+
+
+COMMANDS = [init, units, campaign, advance, reopen, deadline, status, overdue, diagram, audit]

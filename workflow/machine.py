@@ -1,0 +1,210 @@
+"""The review cycle as a `transitions` state machine, defined as data and built once.
+
+`TRANSITIONS` is the whole workflow: one forward event per stage and `reopen`. Guards are
+small named functions; each either passes or says why not, in Vietnamese. An officer may
+override the guards marked `overridable` with `--force --reason`; the service audits which
+were overridden. The machine is built once per process and applied to one cycle at a time
+(`add_model` … `remove_model`): registering every cycle would cost O(n²).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Protocol
+
+from transitions import EventData, Machine, MachineError
+
+from workflow.stages import EVENT_FOR, LABEL, RANK, STAGES, flow, next_stage, stages_of
+
+
+class Facts(Protocol):
+    """What the guards need to know beyond the cycle itself (the service reads the database)."""
+
+    def pending_children(self) -> list[str]:
+        """Codes of active children whose cycle has not reached `forms_submitted`."""
+
+    def parent_received(self) -> bool:
+        """Whether the unit is a root or its parent has reached `forms_submitted`."""
+
+    def submit_problems(self) -> list[str]:
+        """Why the unit's results do not allow `forms_submitted` (the results gate)."""
+
+
+@dataclass
+class CycleModel:
+    """The object the machine moves: a cycle's state plus what its guards consult."""
+
+    state: str
+    stages_mask: int
+    facts: Facts
+    force: bool = False
+    refusals: list[str] = field(default_factory=list)
+    overridden: list[str] = field(default_factory=list)
+
+    @property
+    def flow(self) -> tuple[str, ...]:
+        return stages_of(self.stages_mask)
+
+
+Guard = Callable[[EventData], bool]
+
+
+def _guard(name: str, overridable: bool) -> Callable[[Callable[[CycleModel, str], str | None]], Guard]:
+    """Wrap a check that returns a refusal (or None) as a transitions condition."""
+
+    def wrap(check: Callable[[CycleModel, str], str | None]) -> Guard:
+        def condition(event: EventData) -> bool:
+            model: CycleModel = event.model
+            problem = check(model, event.transition.dest)
+            if problem is None:
+                return True
+            if overridable and model.force:
+                model.overridden.append(f"{name}: {problem}")
+                return True
+            model.refusals.append(problem)
+            return False
+
+        condition.__name__ = name
+        condition.overridable = overridable  # type: ignore[attr-defined]
+        return condition
+
+    return wrap
+
+
+@_guard("stage_applies", overridable=False)
+def stage_applies(model: CycleModel, dest: str) -> str | None:
+    if dest in model.flow:
+        return None
+    return f"giai đoạn '{LABEL[dest]}' ({dest}) không áp dụng cho đơn vị này"
+
+
+@_guard("in_order", overridable=True)
+def in_order(model: CycleModel, dest: str) -> str | None:
+    expected = next_stage(model.state, model.stages_mask)
+    if expected == dest:
+        return None
+    return (f"đơn vị đang ở '{LABEL[model.state]}' ({model.state}); giai đoạn tiếp theo là "
+            f"'{LABEL[expected]}' ({expected}), chưa thể chuyển sang {dest}" if expected else
+            f"đơn vị đã ở giai đoạn cuối ({model.state})")
+
+
+@_guard("children_submitted", overridable=True)
+def children_submitted(model: CycleModel, dest: str) -> str | None:
+    pending = model.facts.pending_children()
+    if not pending:
+        return None
+    shown = ", ".join(pending[:10]) + (f" và {len(pending) - 10} đơn vị khác" if len(pending) > 10 else "")
+    return f"còn {len(pending)} đơn vị trực thuộc chưa gửi báo cáo, biểu mẫu: {shown}"
+
+
+@_guard("results_valid", overridable=True)
+def results_valid(model: CycleModel, dest: str) -> str | None:
+    problems = model.facts.submit_problems()
+    return "; ".join(problems) if problems else None
+
+
+@_guard("parent_received", overridable=True)
+def parent_received(model: CycleModel, dest: str) -> str | None:
+    if model.facts.parent_received():
+        return None
+    return "cấp trên chưa gửi báo cáo tổng hợp; đơn vị được tổng hợp khi cấp trên gửi biểu mẫu"
+
+
+def _reopen_to(stage: str) -> Guard:
+    def condition(event: EventData) -> bool:
+        flow = event.model.flow
+        earlier = [s for s in ("cell_met", "committee_met") if RANK[s] > RANK[stage]]
+        return stage in flow and not any(s in flow for s in earlier)
+
+    condition.__name__ = f"reopens_to_{stage}"
+    return condition
+
+
+#: The workflow, as data. `diagram` prints it; a test walks every state through it.
+TRANSITIONS: list[dict] = [
+    *(
+        {
+            "trigger": EVENT_FOR[stage],
+            "source": [s for s in STAGES if RANK[s] < RANK[stage]],
+            "dest": stage,
+            "conditions": [stage_applies, in_order]
+            + ([children_submitted, results_valid] if stage == "forms_submitted" else [])
+            + ([parent_received] if stage == "aggregated" else []),
+        }
+        for stage in STAGES[1:]
+    ),
+    *(
+        {"trigger": "reopen", "source": ["forms_submitted", "aggregated"], "dest": stage,
+         "conditions": [_reopen_to(stage)]}
+        for stage in ("cell_met", "committee_met", "reports_prepared")
+    ),
+]
+
+_lock = threading.Lock()
+
+
+@cache
+def machine() -> Machine:
+    """Build the one machine of this process (no models registered between events)."""
+    return Machine(model=None, states=list(STAGES), transitions=TRANSITIONS, initial=STAGES[0],
+                   auto_transitions=False, send_event=True)
+
+
+class TransitionRefused(Exception):
+    """The event does not apply to the cycle's state, or a guard said no."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__("; ".join(reasons))
+        self.reasons = reasons
+
+
+def apply(model: CycleModel, event: str) -> str:
+    """Fire `event` on `model`; return the new state or raise `TransitionRefused`."""
+    m = machine()
+    if event not in m.events:
+        raise TransitionRefused([f"không có sự kiện '{event}' (events: {', '.join(m.events)})"])
+    model.refusals, model.overridden = [], []
+    with _lock:
+        m.add_model(model, initial=model.state)
+        try:
+            moved = model.trigger(event)
+        except MachineError:
+            moved = False
+            if not model.refusals:
+                model.refusals.append(f"không thể '{event}' khi đơn vị đang ở '{LABEL[model.state]}' ({model.state})")
+        finally:
+            m.remove_model(model)
+    if not moved:
+        raise TransitionRefused(model.refusals or [f"'{event}' không áp dụng ở {model.state}"])
+    return model.state
+
+
+def _usual_steps() -> set[tuple[str, str]]:
+    """Every (stage, next stage) pair of the four flows (with or without committee, children).
+
+    The diagram draws these rather than every earlier-to-later arrow a forced move allows.
+    """
+    steps = set()
+    for has_committee in (True, False):
+        for has_children in (True, False):
+            path = flow(has_committee, has_children)
+            steps.update(zip(path, path[1:], strict=False))
+    return steps
+
+
+def mermaid() -> str:
+    """Render the workflow as a Mermaid state diagram, guards on the arrows."""
+    steps = _usual_steps()
+    lines = ["stateDiagram-v2", f"    [*] --> {STAGES[0]}"]
+    for t in TRANSITIONS:
+        guards = [c.__name__ for c in t["conditions"] if c is not stage_applies]
+        label = t["trigger"] + (f" [{', '.join(guards)}]" if guards else "")
+        for source in t["source"]:
+            if t["trigger"] == "reopen" or (source, t["dest"]) in steps:
+                lines.append(f"    {source} --> {t['dest']}: {label}")
+    lines.append(f"    {STAGES[-1]} --> [*]")
+    lines.extend(f"    {stage}: {stage} — {LABEL[stage]}" for stage in STAGES)
+    return "\n".join(lines)

@@ -1,0 +1,117 @@
+"""Read-side queries: status, overdue, tree and audit rows, set-based for 300,000 cycles.
+
+A cycle's deadline for a stage is its extension if it has one, else its level's milestone;
+a stage counts only if it is in the cycle's flow (`stages_mask`) and not yet reached
+(`stage_rank`). One statement computes that for every cycle under a unit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, func, literal, select
+from sqlalchemy.orm import Session, aliased
+
+from workflow.models import AuditEntry, Campaign, Cycle, DeadlineExtension, Milestone, Unit
+from workflow.stages import next_stage
+
+DAY_SECONDS = 86_400
+
+
+def days_late(deadline: datetime, as_of: datetime) -> int:
+    """Whole days since the deadline instant (10 days and 8 hours late: 10)."""
+    return int((as_of - deadline).total_seconds() // DAY_SECONDS)
+
+
+def owed_deadlines(campaign: Campaign) -> Select[Any]:
+    """Rows (cycle, unit, stage, due) for every stage a cycle still owes, with its deadline."""
+    due = func.coalesce(DeadlineExtension.due_at, Milestone.due_at)
+    return (
+        select(Cycle.id.label("cycle_id"), Unit.id.label("unit_id"), Milestone.stage,
+               due.label("due_at"))
+        .select_from(Cycle)
+        .join(Unit, Unit.id == Cycle.unit_id)
+        .join(Milestone, and_(Milestone.campaign_id == Cycle.campaign_id, Milestone.level == Unit.level))
+        .outerjoin(DeadlineExtension, and_(DeadlineExtension.cycle_id == Cycle.id,
+                                           DeadlineExtension.stage == Milestone.stage))
+        .where(Cycle.campaign_id == campaign.id, Unit.active.is_(True),
+               Cycle.stage_rank < Milestone.stage_rank,
+               Cycle.stages_mask.op("&")(literal(1).op("<<")(Milestone.stage_rank)) != 0)
+    )
+
+
+def overdue_rows(session: Session, campaign: Campaign, as_of: datetime,
+                 under: Unit | None = None) -> Iterator[dict[str, Any]]:
+    """One row per late (unit, stage): unit,name,level,stage,deadline,days_late,secretary."""
+    owed = owed_deadlines(campaign).where(
+        func.coalesce(DeadlineExtension.due_at, Milestone.due_at) <= as_of)
+    if under is not None:
+        owed = owed.where(Unit.path.like(under.path + "%"))
+    owed = owed.add_columns(Unit.code, Unit.name, Unit.level, Unit.secretary).order_by(
+        func.coalesce(DeadlineExtension.due_at, Milestone.due_at), Unit.code, Milestone.stage_rank)
+    for row in session.execute(owed):
+        yield {"unit": row.code, "name": row.name, "level": row.level, "stage": row.stage,
+               "deadline": row.due_at, "days_late": days_late(row.due_at, as_of),
+               "secretary": row.secretary}
+
+
+def status_rows(session: Session, campaign: Campaign, now: datetime,
+                under: Unit | None = None) -> Iterator[dict[str, Any]]:
+    """A row per cycle: unit,name,level,state,next_stage,deadline,overdue,days_late.
+
+    `deadline` is the earliest deadline the cycle still owes (the next one it must meet).
+    """
+    owed = owed_deadlines(campaign).subquery()
+    next_due = (select(owed.c.cycle_id, func.min(owed.c.due_at).label("due_at"))
+                .group_by(owed.c.cycle_id).subquery())
+    query = (
+        select(Unit.code, Unit.name, Unit.level, Unit.path, Cycle.state, Cycle.stages_mask,
+               Cycle.stale, next_due.c.due_at)
+        .select_from(Cycle).join(Unit, Unit.id == Cycle.unit_id)
+        .outerjoin(next_due, next_due.c.cycle_id == Cycle.id)
+        .where(Cycle.campaign_id == campaign.id)
+        .order_by(Unit.path)
+    )
+    if under is not None:
+        query = query.where(Unit.path.like(under.path + "%"))
+    for row in session.execute(query):
+        due = row.due_at
+        if due is not None and due.tzinfo is None:  # aggregates lose the column type on SQLite
+            due = datetime.fromisoformat(str(due)).replace(tzinfo=now.tzinfo)
+        late = due is not None and due <= now
+        yield {"unit": row.code, "name": row.name, "level": row.level, "state": row.state,
+               "next_stage": next_stage(row.state, row.stages_mask), "deadline": due,
+               "overdue": late, "days_late": days_late(due, now) if late else None,
+               "stale": row.stale}
+
+
+def tree_rows(session: Session, under: Unit | None = None) -> Iterator[dict[str, Any]]:
+    """Units in tree order (depth-first by path): the columns of the import file, plus depth."""
+    parent = aliased(Unit)
+    query = (select(Unit, parent.code.label("parent_code"))
+             .outerjoin(parent, parent.id == Unit.parent_id).order_by(Unit.path))
+    if under is not None:
+        query = query.where(Unit.path.like(under.path + "%"))
+    for unit, parent_code in session.execute(query):
+        yield {"code": unit.code, "name": unit.name, "level": unit.level, "parent": parent_code,
+               "secretary": unit.secretary, "email": unit.email, "zalo_user_id": unit.zalo_user_id,
+               "phone": unit.phone, "has_committee": unit.has_committee, "active": unit.active,
+               "depth": unit.depth}
+
+
+def audit_rows(session: Session, under: Unit | None = None, limit: int | None = None
+               ) -> Iterator[dict[str, Any]]:
+    """Audit entries, newest first, for a unit and everything under it (or all)."""
+    query = (select(AuditEntry, Unit.code).outerjoin(Unit, Unit.id == AuditEntry.unit_id)
+             .order_by(AuditEntry.id.desc()))
+    if under is not None:
+        query = query.where(Unit.path.like(under.path + "%"))
+    if limit:
+        query = query.limit(limit)
+    for entry, code in session.execute(query):
+        yield {"at": entry.at, "actor": entry.actor, "action": entry.action, "unit": code,
+               "from_state": entry.from_state, "to_state": entry.to_state,
+               "reason": entry.reason, "details": entry.details}
+

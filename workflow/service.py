@@ -1,0 +1,305 @@
+"""Use cases that move cycles: advance, reopen, extend a deadline. One transaction each.
+
+A change is refused cleanly, never half-made: the cycle row carries an optimistic
+`version`, so of two processes advancing the same cycle at once exactly one wins and the
+other is told to look again. Every change writes its audit entry in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from config.plan import PlanDate
+from workflow.audit import record
+from workflow.campaigns import campaign_plan, get_campaign
+from workflow.clock import Clock
+from workflow.db import Database
+from workflow.errors import BadInput, NotFound, Refused
+from workflow.machine import CycleModel, TransitionRefused, apply
+from workflow.models import AuditEntry, Campaign, Cycle, DeadlineExtension, Milestone, Unit
+from workflow.stages import EVENT_FOR, RANK, STAGE_FOR_EVENT, STAGES, stages_of
+from workflow.units import find_unit
+
+#: A results gate: why a unit may not reach `forms_submitted` yet (empty list: it may).
+SubmitGate = Callable[[Session, Cycle, Unit], list[str]]
+
+SUBMITTED = RANK["forms_submitted"]
+
+
+@dataclass
+class Outcome:
+    """What a use case did, for the CLI to report."""
+
+    unit: str
+    from_state: str
+    to_state: str
+    overridden: list[str] = field(default_factory=list)
+    also_moved: list[str] = field(default_factory=list)
+    flagged_stale: list[str] = field(default_factory=list)
+
+
+class _DbFacts:
+    """The guards' questions, answered from the database inside the caller's transaction."""
+
+    def __init__(self, session: Session, cycle: Cycle, unit: Unit, gates: Sequence[SubmitGate]):
+        self.session, self.cycle, self.unit, self.gates = session, cycle, unit, gates
+
+    def pending_children(self) -> list[str]:
+        rows = self.session.execute(
+            select(Unit.code)
+            .join(Cycle, and_(Cycle.unit_id == Unit.id, Cycle.campaign_id == self.cycle.campaign_id))
+            .where(Unit.parent_id == self.unit.id, Unit.active.is_(True), Cycle.stage_rank < SUBMITTED)
+            .order_by(Unit.code)
+        )
+        return list(rows.scalars())
+
+    def parent_received(self) -> bool:
+        if self.unit.parent_id is None:
+            return True
+        rank = self.session.scalar(select(Cycle.stage_rank).where(
+            Cycle.campaign_id == self.cycle.campaign_id, Cycle.unit_id == self.unit.parent_id))
+        return rank is None or rank >= SUBMITTED
+
+    def submit_problems(self) -> list[str]:
+        return [p for gate in self.gates for p in gate(self.session, self.cycle, self.unit)]
+
+
+class CycleService:
+    """Moves cycles through the workflow on behalf of an actor, at the clock's time."""
+
+    def __init__(self, db: Database, clock: Clock, gates: Sequence[SubmitGate] = ()) -> None:
+        self.db, self.clock, self.gates = db, clock, tuple(gates)
+
+    def _load(self, session: Session, code: str, year: int | None) -> tuple[Campaign, Unit, Cycle]:
+        campaign = get_campaign(session, year)
+        unit = find_unit(session, code)
+        cycle = session.scalar(select(Cycle).where(Cycle.campaign_id == campaign.id,
+                                                   Cycle.unit_id == unit.id))
+        if cycle is None:
+            raise NotFound(f"Unit '{code}' has no cycle in the {campaign.year} campaign "
+                           "(inactive, outside the campaign's root, or added after it: run `campaign ensure`).")
+        return campaign, unit, cycle
+
+    def advance(self, code: str, *, year: int | None = None, to: str | None = None,
+                event: str | None = None, at: datetime | None = None, actor: str,
+                note: str | None = None, force: bool = False, reason: str | None = None) -> Outcome:
+        """Move one cycle to its next stage (or `to` a stage), checking every guard."""
+        event = _event_for(to, event)
+        if force and not (reason and reason.strip()):
+            raise BadInput("--force needs --reason: say why the rule is overridden, for the audit log.")
+        now = self.clock()
+        if at is not None and at > now:
+            raise BadInput(f"--at {at.isoformat()} is in the future; say when the stage was really reached.")
+        try:
+            with self.db.session(write=True) as session:
+                campaign, unit, cycle = self._load(session, code, year)
+                model = CycleModel(cycle.state, cycle.stages_mask,
+                                   _DbFacts(session, cycle, unit, self.gates), force=force)
+                before = cycle.state
+                try:
+                    after = apply(model, event)
+                except TransitionRefused as exc:
+                    raise Refused(f"{code}: {exc}.") from exc
+                self._set_state(cycle, after, at or now)
+                session.flush()
+                record(session, self.clock, actor, "cycle.advance", campaign_id=campaign.id,
+                       unit_id=unit.id, cycle_id=cycle.id, from_state=before, to_state=after,
+                       reason=reason if force else note,
+                       details={"event": event, "forced": model.overridden or None,
+                                "note": note if force else None,
+                                "reached_at": (at or now).isoformat()})
+                outcome = Outcome(code, before, after, overridden=model.overridden)
+                if after == "forms_submitted":
+                    outcome.also_moved = self._roll_up(session, campaign, unit, cycle, actor)
+                return outcome
+        except StaleDataError as exc:
+            raise Refused(f"{code} was changed by someone else at the same moment; "
+                          "nothing was written — look at `kiemdiem status` and try again.") from exc
+
+    def _set_state(self, cycle: Cycle, state: str, at: datetime) -> None:
+        cycle.state = state
+        cycle.stage_rank = RANK[state]
+        cycle.state_changed_at = at
+
+    def _roll_up(self, session: Session, campaign: Campaign, unit: Unit, cycle: Cycle,
+                 actor: str) -> list[str]:
+        """On submission: the children move to `aggregated`; a late re-submission under an
+        already-submitted parent goes straight into the parent's (stale) aggregate."""
+        moved = self._aggregate_children(session, campaign, unit, actor)
+        if unit.parent_id is not None:
+            parent_rank = session.scalar(select(Cycle.stage_rank).where(
+                Cycle.campaign_id == campaign.id, Cycle.unit_id == unit.parent_id))
+            if parent_rank is not None and parent_rank >= SUBMITTED:
+                self._set_state(cycle, "aggregated", self.clock())
+                session.flush()
+                record(session, self.clock, actor, "cycle.aggregate", campaign_id=campaign.id,
+                       unit_id=unit.id, cycle_id=cycle.id, from_state="forms_submitted",
+                       to_state="aggregated", reason="bổ sung vào báo cáo tổng hợp của cấp trên")
+                moved.append(unit.code)
+        return moved
+
+    def _aggregate_children(self, session: Session, campaign: Campaign, unit: Unit,
+                            actor: str) -> list[str]:
+        children = session.execute(
+            select(Cycle.id, Unit.id, Unit.code)
+            .join(Unit, Unit.id == Cycle.unit_id)
+            .where(Cycle.campaign_id == campaign.id, Unit.parent_id == unit.id,
+                   Cycle.state == "forms_submitted")
+        ).all()
+        if not children:
+            return []
+        now = self.clock()
+        ids = [c[0] for c in children]
+        session.execute(
+            update(Cycle).where(Cycle.id.in_(ids), Cycle.state == "forms_submitted")
+            .values(state="aggregated", stage_rank=RANK["aggregated"], state_changed_at=now,
+                    version=Cycle.version + 1)
+            .execution_options(synchronize_session=False)
+        )
+        session.execute(insert(AuditEntry), [
+            {"at": now, "actor": actor, "action": "cycle.aggregate", "campaign_id": campaign.id,
+             "unit_id": unit_id, "cycle_id": cycle_id, "from_state": "forms_submitted",
+             "to_state": "aggregated", "reason": f"{unit.code} đã gửi báo cáo tổng hợp",
+             "details": None}
+            for cycle_id, unit_id, _ in children
+        ])
+        return [c[2] for c in children]
+
+    def reopen(self, code: str, *, year: int | None = None, reason: str, actor: str) -> Outcome:
+        """Send a submitted cycle back to its last meeting; flag submitted ancestors stale."""
+        if not reason.strip():
+            raise BadInput("reopen needs --reason: say what defect requires re-classification.")
+        try:
+            with self.db.session(write=True) as session:
+                campaign, unit, cycle = self._load(session, code, year)
+                model = CycleModel(cycle.state, cycle.stages_mask,
+                                   _DbFacts(session, cycle, unit, self.gates))
+                before = cycle.state
+                try:
+                    after = apply(model, "reopen")
+                except TransitionRefused as exc:
+                    raise Refused(f"{code}: chỉ mở lại được đơn vị đã gửi biểu mẫu; {exc}.") from exc
+                self._set_state(cycle, after, self.clock())
+                cycle.stale = False
+                session.flush()
+                stale = self._flag_ancestors(session, campaign, unit)
+                record(session, self.clock, actor, "cycle.reopen", campaign_id=campaign.id,
+                       unit_id=unit.id, cycle_id=cycle.id, from_state=before, to_state=after,
+                       reason=reason, details={"stale_ancestors": stale})
+                return Outcome(code, before, after, flagged_stale=stale)
+        except StaleDataError as exc:
+            raise Refused(f"{code} was changed by someone else at the same moment; try again.") from exc
+
+    def _flag_ancestors(self, session: Session, campaign: Campaign, unit: Unit) -> list[str]:
+        ancestor_ids = [int(p) for p in unit.path.strip("/").split("/")[:-1]]
+        if not ancestor_ids:
+            return []
+        rows = session.execute(
+            select(Cycle.id, Unit.code).join(Unit, Unit.id == Cycle.unit_id)
+            .where(Cycle.campaign_id == campaign.id, Cycle.unit_id.in_(ancestor_ids),
+                   Cycle.stage_rank >= SUBMITTED)
+        ).all()
+        if rows:
+            session.execute(
+                update(Cycle).where(Cycle.id.in_([r[0] for r in rows]))
+                .values(stale=True, version=Cycle.version + 1)
+                .execution_options(synchronize_session=False))
+        return [r[1] for r in rows]
+
+    def extend(self, code: str, stage: str, day: date, *, year: int | None = None,
+               rule: str | None = None, reason: str, actor: str) -> tuple[datetime, datetime]:
+        """Give one unit its own deadline for a stage, inside its parent's and its own plan's
+        bounds. Returns (old, new) due instants."""
+        if stage not in STAGES[1:]:
+            raise BadInput(f"unknown stage '{stage}' (stages: {', '.join(STAGES[1:])})")
+        if not reason.strip():
+            raise BadInput("deadline extend needs --reason, for the audit log.")
+        with self.db.session(write=True) as session:
+            campaign, unit, cycle = self._load(session, code, year)
+            deadlines = effective_deadlines(session, cycle, unit)
+            if stage not in deadlines:
+                raise Refused(f"{code} has no deadline for {stage} in the {campaign.year} plan; "
+                              "there is nothing to extend.")
+            old, old_rule = deadlines[stage]
+            plan = campaign_plan(campaign)
+            rule = rule or old_rule
+            new = PlanDate.model_validate({rule: day}).due_at(plan.zone)
+            deadlines[stage] = (new, rule)
+            self._check_bounds(session, campaign, unit, cycle, stage, deadlines)
+            session.execute(
+                DeadlineExtension.__table__.delete().where(
+                    DeadlineExtension.cycle_id == cycle.id, DeadlineExtension.stage == stage))
+            session.add(DeadlineExtension(cycle_id=cycle.id, stage=stage, stage_rank=RANK[stage],
+                                          due_at=new, reason=reason, actor=actor,
+                                          created_at=self.clock()))
+            record(session, self.clock, actor, "deadline.extend", campaign_id=campaign.id,
+                   unit_id=unit.id, cycle_id=cycle.id, reason=reason,
+                   details={"stage": stage, "from": old.isoformat(), "to": new.isoformat(),
+                            "rule": rule})
+            return old, new
+
+    def _check_bounds(self, session: Session, campaign: Campaign, unit: Unit, cycle: Cycle,
+                      stage: str, deadlines: dict[str, tuple[datetime, str]]) -> None:
+        ordered = [(s, deadlines[s][0]) for s in stages_of(cycle.stages_mask) if s in deadlines]
+        for (s1, d1), (s2, d2) in zip(ordered, ordered[1:], strict=False):
+            if d2 < d1:
+                raise Refused(f"{unit.code}: the deadline for {s2} would fall before the one for "
+                              f"{s1}; within a unit the stages stay in order.")
+        if unit.parent_id is not None:
+            parent_cycle = session.scalar(select(Cycle).where(
+                Cycle.campaign_id == campaign.id, Cycle.unit_id == unit.parent_id))
+            if parent_cycle is not None:
+                parent = session.get(Unit, unit.parent_id)
+                bound = effective_deadlines(session, parent_cycle, parent).get("forms_submitted")
+                if bound and deadlines[stage][0] > bound[0]:
+                    raise Refused(f"{unit.code}: {stage} cannot fall due after its parent "
+                                  f"{parent.code} must submit ({_show(bound[0], campaign)}).")
+        if stage == "forms_submitted":
+            late_child = session.execute(
+                select(Unit.code, func.coalesce(DeadlineExtension.due_at, Milestone.due_at))
+                .join(Cycle, and_(Cycle.unit_id == Unit.id, Cycle.campaign_id == campaign.id))
+                .join(Milestone, and_(Milestone.campaign_id == campaign.id,
+                                      Milestone.level == Unit.level,
+                                      Milestone.stage == "forms_submitted"))
+                .outerjoin(DeadlineExtension, and_(DeadlineExtension.cycle_id == Cycle.id,
+                                                   DeadlineExtension.stage == "forms_submitted"))
+                .where(Unit.parent_id == unit.id, Unit.active.is_(True),
+                       func.coalesce(DeadlineExtension.due_at, Milestone.due_at) > deadlines[stage][0])
+                .limit(1)
+            ).first()
+            if late_child:
+                raise Refused(f"{unit.code}: its child {late_child[0]} is due to submit later "
+                              f"({_show(late_child[1], campaign)}); a parent cannot be due before its children.")
+
+
+def effective_deadlines(session: Session, cycle: Cycle, unit: Unit) -> dict[str, tuple[datetime, str]]:
+    """Return {stage: (due instant, rule)} for a cycle: its extension, else its level's milestone."""
+    out = {m.stage: (m.due_at, m.rule) for m in session.scalars(
+        select(Milestone).where(Milestone.campaign_id == cycle.campaign_id, Milestone.level == unit.level))}
+    for ext in session.scalars(select(DeadlineExtension).where(DeadlineExtension.cycle_id == cycle.id)):
+        out[ext.stage] = (ext.due_at, out.get(ext.stage, (None, "before"))[1])
+    flow = stages_of(cycle.stages_mask)
+    return {s: v for s, v in out.items() if s in flow}
+
+
+def _event_for(to: str | None, event: str | None) -> str:
+    if (to is None) == (event is None):
+        raise BadInput("give exactly one of --to STAGE or --event EVENT")
+    if to is not None:
+        if to not in EVENT_FOR:
+            raise BadInput(f"unknown stage '{to}' (stages: {', '.join(EVENT_FOR)})")
+        return EVENT_FOR[to]
+    if event not in STAGE_FOR_EVENT:
+        raise BadInput(f"unknown event '{event}' (events: {', '.join(STAGE_FOR_EVENT)}; use `reopen` to reopen)")
+    return event
+
+
+def _show(instant: datetime, campaign: Campaign) -> str:
+    return f"{instant.astimezone(campaign_plan(campaign).zone):%d/%m/%Y %H:%M}"
+
