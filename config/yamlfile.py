@@ -12,6 +12,16 @@ from config.errors import ConfigError
 Loc = tuple[str | int, ...]
 
 
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that leaves dates as text, so the models parse them and name a bad key."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def load_yaml(path: Path) -> tuple[Any, dict[Loc, int]]:
     """Parse a YAML file; return its data and a map from key path to 1-based line."""
     try:
@@ -19,8 +29,8 @@ def load_yaml(path: Path) -> tuple[Any, dict[Loc, int]]:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the file ({exc.strerror})") from exc
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=_Loader)
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "somewhere"

@@ -58,7 +58,8 @@ def emit(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], as_json: boo
     for row in rows:
         table.add_row(*(_cell(row.get(c)) for c in columns))
         count += 1
-    console = Console()
+    # piped into a file or `less`, keep whole rows rather than squeezing them to 80 columns
+    console = Console() if sys.stdout.isatty() else Console(width=250)
     if count:
         console.print(table)
     else:

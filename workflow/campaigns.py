@@ -109,10 +109,10 @@ def add_missing_cycles(session: Session, campaign: Campaign, clock: Clock) -> in
         literal(False), literal(1), literal(now, type_=Cycle.state_changed_at.type),
         literal(now, type_=Cycle.created_at.type),
     ).where(*conditions)
-    result = session.execute(insert(Cycle).from_select(
+    result = session.execute(insert(Cycle.__table__).from_select(
         ["campaign_id", "unit_id", "state", "stage_rank", "stages_mask", "stale", "version",
-         "state_changed_at", "created_at"], source))
-    return result.rowcount or 0
+         "state_changed_at", "created_at"], source).execution_options(preserve_rowcount=True))
+    return result.rowcount
 
 
 def get_campaign(session: Session, year: int | None) -> Campaign:

@@ -78,8 +78,6 @@ def status_rows(session: Session, campaign: Campaign, now: datetime,
         query = query.where(Unit.path.like(under.path + "%"))
     for row in session.execute(query):
         due = row.due_at
-        if due is not None and due.tzinfo is None:  # aggregates lose the column type on SQLite
-            due = datetime.fromisoformat(str(due)).replace(tzinfo=now.tzinfo)
         late = due is not None and due <= now
         yield {"unit": row.code, "name": row.name, "level": row.level, "state": row.state,
                "next_stage": next_stage(row.state, row.stages_mask), "deadline": due,

@@ -1,0 +1,5 @@
+"""`python -m kiemdiem` runs the admin CLI (the same as the `kiemdiem` command)."""
+
+from kiemdiem.cli import main
+
+main()

@@ -1,0 +1,95 @@
+"""The CLI contract of DESIGN.md: keys of every listing, exit codes, messages, nothing half-written."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import func, select
+
+from tests.helpers import SAMPLE_PLAN, SAMPLE_UNITS, run, run_json, seeded
+from workflow.models import Campaign, Cycle
+
+NOW = "2026-11-21T09:00"
+
+
+def test_listing_keys_follow_the_contract(db):
+    seeded(db.url)
+    status = run_json(db.url, "status", "GL", now=NOW)
+    assert list(status[0]) == ["unit", "name", "level", "state", "next_stage", "deadline", "overdue", "days_late"]
+    overdue = run_json(db.url, "overdue", now=NOW)
+    assert list(overdue[0]) == ["unit", "name", "level", "stage", "deadline", "days_late", "secretary"]
+    tree = run_json(db.url, "units", "tree")
+    assert list(tree[0])[:9] == ["code", "name", "level", "parent", "secretary", "email", "zalo_user_id",
+                                 "phone", "has_committee"]
+    audit = json.loads(run(db.url, "audit", "--json").stdout)
+    assert audit[0]["action"] == "campaign.create" and audit[0]["at"].endswith("+07:00")
+
+
+def test_tables_are_readable_vietnamese(db):
+    seeded(db.url)
+    result = run(db.url, "status", "GL-TS", now=NOW)
+    assert result.exit_code == 0
+    assert "Tiến độ đợt 2026" in result.stdout and "10/11/2026" in result.stdout
+    tree = run(db.url, "units", "tree", "GL-PC")
+    assert "Chi bộ Trường THPT số 2 Phù Cát" in tree.stdout and "bí thư Nguyễn Thị Hạnh" in tree.stdout
+
+
+def test_the_database_url_may_come_from_the_environment(db, monkeypatch):
+    monkeypatch.setenv("KIEMDIEM_DATABASE_URL", db.url)
+    from click.testing import CliRunner
+
+    from kiemdiem.cli import cli
+    assert CliRunner().invoke(cli, ["init"]).exit_code == 0
+    assert CliRunner().invoke(cli, ["units", "import", str(SAMPLE_UNITS)]).exit_code == 0
+
+
+def test_commands_before_init_ask_for_it(tmp_path):
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    result = run(url, "status")
+    assert result.exit_code == 1 and "kiemdiem init" in result.stderr
+
+
+def test_a_plan_for_another_year_or_contradicting_itself_writes_nothing(db, tmp_path):
+    run(db.url, "init")
+    run(db.url, "units", "import", str(SAMPLE_UNITS))
+    wrong_year = run(db.url, "campaign", "create", "2025", "--plan", str(SAMPLE_PLAN))
+    assert wrong_year.exit_code == 2 and "plan for 2026, not for 2025" in wrong_year.stderr
+    backwards = tmp_path / "plan.yaml"
+    backwards.write_text(SAMPLE_PLAN.read_text(encoding="utf-8").replace(
+        "district:\n    forms_submitted: {before: 2026-12-20}", "district:\n    forms_submitted: {before: 2027-02-20}"),
+        encoding="utf-8")
+    result = run(db.url, "campaign", "create", "2026", "--plan", str(backwards))
+    assert result.exit_code == 2
+    assert "deadlines.district.forms_submitted (trước ngày 20/02/2027) falls due after deadlines.province" in result.stderr
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Campaign)) == 0
+        assert s.scalar(select(func.count()).select_from(Cycle)) == 0
+
+
+def test_a_campaign_can_be_issued_under_one_root(db):
+    run(db.url, "init")
+    run(db.url, "units", "import", str(SAMPLE_UNITS))
+    result = run(db.url, "campaign", "create", "2026", "--plan", str(SAMPLE_PLAN), "--root", "GL-PC")
+    assert result.exit_code == 0 and "5 chu kỳ" in result.stdout
+    outside = run(db.url, "advance", "GL-TS", "--to", "reports_prepared", now=NOW)
+    assert outside.exit_code == 2 and "has no cycle in the 2026 campaign" in outside.stderr
+
+
+def test_campaign_ensure_is_idempotent(db):
+    seeded(db.url)
+    result = run(db.url, "campaign", "ensure", "2026", "--plan", str(SAMPLE_PLAN))
+    assert result.exit_code == 0 and "đã có; thêm 0 chu kỳ" in result.stdout
+
+
+def test_unknown_year_unit_and_options_are_bad_input(db):
+    seeded(db.url)
+    assert run(db.url, "status", "--year", "2031").exit_code == 2
+    assert run(db.url, "status", "NOPE").exit_code == 2
+    both = run(db.url, "advance", "GL-TS", "--to", "reports_prepared", "--event", "prepare_reports")
+    assert both.exit_code == 2 and "exactly one of --to STAGE or --event EVENT" in both.stderr
+    assert run(db.url, "overdue", "--as-of", "hôm qua").exit_code == 2
+
+
+def test_diagram_prints_mermaid():
+    result = run("sqlite://", "diagram")
+    assert result.exit_code == 0 and result.stdout.startswith("stateDiagram-v2")

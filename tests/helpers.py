@@ -1,0 +1,42 @@
+"""Helpers for tests that drive the CLI in-process and build small trees."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner, Result
+
+from kiemdiem.cli import cli
+
+ROOT = Path(__file__).parents[1]
+SAMPLE_UNITS = ROOT / "config" / "units" / "sample.csv"
+SAMPLE_PLAN = ROOT / "config" / "plans" / "2026.yaml"
+HEADER = "code,name,level,parent,secretary,email,zalo_user_id,phone,has_committee\n"
+
+
+def run(db_url: str, *args: str, now: str | None = None) -> Result:
+    """Run `kiemdiem --db URL [--now NOW] ARGS…` in-process and return its result."""
+    prefix = ["--db", db_url] + (["--now", now] if now else [])
+    return CliRunner().invoke(cli, [*prefix, *args], catch_exceptions=False)
+
+
+def run_json(db_url: str, *args: str, now: str | None = None) -> list[dict]:
+    result = run(db_url, *args, "--json", now=now)
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def write_units(tmp_path: Path, body: str, name: str = "units.csv") -> Path:
+    """Write a units CSV with the standard header and return its path."""
+    path = tmp_path / name
+    path.write_text(HEADER + body, encoding="utf-8")
+    return path
+
+
+def seeded(db_url: str) -> None:
+    """Initialise `db_url` with the sample units and the 2026 campaign."""
+    for args in (("init",), ("units", "import", str(SAMPLE_UNITS)),
+                 ("campaign", "create", "2026", "--plan", str(SAMPLE_PLAN))):
+        result = run(db_url, *args)
+        assert result.exit_code == 0, result.stderr
