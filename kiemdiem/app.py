@@ -16,8 +16,6 @@ from config.plan import WorkingDay
 from config.settings import Settings
 from workflow.clock import Clock, system_clock
 from workflow.db import Database
-from workflow.errors import Refused
-from workflow.schema import is_current
 from workflow.service import CycleService, SubmitGate
 
 #: The checks a unit must pass before `forms_submitted` (the results gate adds its own).
@@ -53,9 +51,12 @@ class App:
         return CycleService(self.db, self.clock, SUBMIT_GATES)
 
     def ready_db(self) -> Database:
-        """Return the database, refusing politely when `kiemdiem init` has not been run."""
-        if not is_current(self.db):
-            raise Refused("The database schema is missing or old: run `kiemdiem init` first.")
+        """Return the database for a command that needs the schema.
+
+        The schema is not checked here (Alembic costs a tenth of a second to import, on every
+        command); a missing table or column surfaces as a database error, which the CLI turns
+        into "run `kiemdiem init`".
+        """
         return self.db
 
     def close(self) -> None:

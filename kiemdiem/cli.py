@@ -35,6 +35,8 @@ class KiemdiemGroup(click.Group):
         except ConfigError as exc:
             _fail(str(exc), [], 2)
         except DBAPIError as exc:
+            if _schema_missing(exc):
+                _fail("the database schema is missing or old: run `kiemdiem init` first.", [], 1)
             app = ctx.obj
             where = _safe_url(app.settings.database_url) if isinstance(app, App) else "?"
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
@@ -70,6 +72,18 @@ def cli(ctx: click.Context, db_url: str | None, now: datetime | None, actor: str
         clock=fixed_clock(now) if now else system_clock,
         actor=actor or os.environ.get("KIEMDIEM_ACTOR") or _login_name(),
     )
+
+
+#: undefined_table and undefined_column on PostgreSQL; SQLite only says it in words
+PG_SCHEMA_MISSING = {"42P01", "42703"}
+SQLITE_SCHEMA_MISSING = ("no such table", "no such column")
+
+
+def _schema_missing(exc: DBAPIError) -> bool:
+    """Say whether a database error means the migrations have not been run."""
+    if getattr(exc.orig, "sqlstate", None) in PG_SCHEMA_MISSING:
+        return True
+    return any(marker in str(exc.orig).lower() for marker in SQLITE_SCHEMA_MISSING)
 
 
 def _safe_url(url: str) -> str:

@@ -13,8 +13,6 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from rich.console import Console
-from rich.table import Table
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -51,6 +49,9 @@ def emit(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], as_json: boo
             out.write(json.dumps({c: to_jsonable(row.get(c)) for c in columns}, ensure_ascii=False))
         out.write("]\n")
         return
+    from rich.console import Console  # imported here: most scripted calls never print a table
+    from rich.table import Table
+
     table = Table(title=title, show_lines=False)
     for column in columns:
         table.add_column(column)

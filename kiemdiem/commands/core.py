@@ -7,9 +7,6 @@ from datetime import date, datetime
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.progress import Progress
-from rich.tree import Tree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -21,7 +18,6 @@ from workflow.campaigns import add_missing_cycles, create_campaign, get_campaign
 from workflow.machine import mermaid
 from workflow.models import Campaign
 from workflow.queries import audit_rows, overdue_rows, status_rows, tree_rows
-from workflow.schema import upgrade
 from workflow.service import Outcome
 from workflow.stages import EVENT_FOR, LABEL, STAGE_FOR_EVENT
 from workflow.units import find_unit, import_units
@@ -34,6 +30,8 @@ year_option = click.option("--year", type=int, default=None, help="Campaign year
 @pass_app
 def init(app: App) -> None:
     """Create or upgrade the schema (Alembic migrations)."""
+    from workflow.schema import upgrade  # Alembic is slow to import; only `init` needs it
+
     heads = upgrade(app.db)
     click.echo(f"Cơ sở dữ liệu đã sẵn sàng ({app.db.dialect}; phiên bản {', '.join(heads)}).")
 
@@ -58,6 +56,9 @@ def units_import(app: App, file: Path) -> None:
                 click.echo(f"Đã thêm {added} chu kỳ cho đơn vị mới vào đợt {latest.year}.")
 
     if sys.stderr.isatty():
+        from rich.console import Console
+        from rich.progress import Progress
+
         with Progress(console=Console(stderr=True), transient=True) as bar:
             task = bar.add_task("Nhập đơn vị", total=None)
             report = import_units(db, file, app.hierarchy, app.clock, app.actor,
@@ -87,6 +88,9 @@ def units_tree(app: App, code: str | None, as_json: bool) -> None:
 
 
 def _print_tree(rows, app: App) -> None:  # type: ignore[no-untyped-def]
+    from rich.console import Console
+    from rich.tree import Tree
+
     roots: list[Tree] = []
     nodes: dict[str, Tree] = {}
     for row in rows:
