@@ -67,6 +67,17 @@ def emit(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], as_json: boo
         console.print("(không có dòng nào / no rows)")
 
 
+def emit_json_objects(objects: Iterable[str]) -> None:
+    """Write JSON objects already rendered as text (by the database) as one JSON array."""
+    out = sys.stdout
+    out.write("[")
+    first = True
+    for obj in objects:
+        out.write(obj if first else ",\n" + obj)
+        first = False
+    out.write("]\n")
+
+
 def emit_json(value: Any) -> None:
     """Write one JSON document to stdout."""
     print(json.dumps(value, ensure_ascii=False, indent=2, default=to_jsonable))

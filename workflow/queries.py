@@ -11,10 +11,11 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, literal, select
+from sqlalchemy import FromClause, Select, and_, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
 from workflow.models import AuditEntry, Campaign, Cycle, DeadlineExtension, Milestone, Unit
+from workflow.sqlrender import json_row, local_iso, whole_days_since
 from workflow.stages import next_stage
 
 DAY_SECONDS = 86_400
@@ -25,36 +26,68 @@ def days_late(deadline: datetime, as_of: datetime) -> int:
     return int((as_of - deadline).total_seconds() // DAY_SECONDS)
 
 
-def owed_deadlines(campaign: Campaign) -> Select[Any]:
-    """Rows (cycle, unit, stage, due) for every stage a cycle still owes, with its deadline."""
-    due = func.coalesce(DeadlineExtension.due_at, Milestone.due_at)
+MS = Milestone.__table__
+EX = DeadlineExtension.__table__
+
+
+def owed_deadlines(campaign: Campaign, ms: FromClause = MS, ex: FromClause = EX) -> Select[Any]:
+    """Rows (cycle, unit, stage, due) for every stage a cycle still owes, with its deadline.
+
+    `ms` and `ex` are the milestones and extensions to join: the tables themselves, or
+    materialised selections of them carrying pre-rendered columns (see `overdue_json`).
+    """
+    due = func.coalesce(ex.c.due_at, ms.c.due_at)
     return (
-        select(Cycle.id.label("cycle_id"), Unit.id.label("unit_id"), Milestone.stage,
-               due.label("due_at"))
+        select(Cycle.id.label("cycle_id"), Unit.id.label("unit_id"), ms.c.stage, due.label("due_at"))
         .select_from(Cycle)
         .join(Unit, Unit.id == Cycle.unit_id)
-        .join(Milestone, and_(Milestone.campaign_id == Cycle.campaign_id, Milestone.level == Unit.level))
-        .outerjoin(DeadlineExtension, and_(DeadlineExtension.cycle_id == Cycle.id,
-                                           DeadlineExtension.stage == Milestone.stage))
+        .join(ms, and_(ms.c.campaign_id == Cycle.campaign_id, ms.c.level == Unit.level))
+        .outerjoin(ex, and_(ex.c.cycle_id == Cycle.id, ex.c.stage == ms.c.stage))
         .where(Cycle.campaign_id == campaign.id, Unit.active.is_(True),
-               Cycle.stage_rank < Milestone.stage_rank,
-               Cycle.stages_mask.op("&")(literal(1).op("<<")(Milestone.stage_rank)) != 0)
+               Cycle.stage_rank < ms.c.stage_rank,
+               Cycle.stages_mask.op("&")(literal(1).op("<<")(ms.c.stage_rank)) != 0)
     )
+
+
+def _overdue(campaign: Campaign, as_of: datetime, under: Unit | None,
+             ms: FromClause = MS, ex: FromClause = EX) -> Select[Any]:
+    due = func.coalesce(ex.c.due_at, ms.c.due_at)
+    owed = owed_deadlines(campaign, ms, ex).where(due <= as_of)
+    if under is not None:
+        owed = owed.where(Unit.path.like(under.path + "%"))
+    return owed.order_by(due, Unit.code, ms.c.stage_rank)
 
 
 def overdue_rows(session: Session, campaign: Campaign, as_of: datetime,
                  under: Unit | None = None) -> Iterator[dict[str, Any]]:
     """One row per late (unit, stage): unit,name,level,stage,deadline,days_late,secretary."""
-    owed = owed_deadlines(campaign).where(
-        func.coalesce(DeadlineExtension.due_at, Milestone.due_at) <= as_of)
-    if under is not None:
-        owed = owed.where(Unit.path.like(under.path + "%"))
-    owed = owed.add_columns(Unit.code, Unit.name, Unit.level, Unit.secretary).order_by(
-        func.coalesce(DeadlineExtension.due_at, Milestone.due_at), Unit.code, Milestone.stage_rank)
+    owed = _overdue(campaign, as_of, under).add_columns(Unit.code, Unit.name, Unit.level, Unit.secretary)
     for row in session.execute(owed):
         yield {"unit": row.code, "name": row.name, "level": row.level, "stage": row.stage,
                "deadline": row.due_at, "days_late": days_late(row.due_at, as_of),
                "secretary": row.secretary}
+
+
+def overdue_json(session: Session, campaign: Campaign, as_of: datetime,
+                 under: Unit | None = None) -> Iterator[str]:
+    """The same rows as `overdue_rows`, each rendered as a JSON object by the database.
+
+    A deadline's text and its days late depend only on the deadline, so they are rendered
+    once per milestone and per extension (a few rows), not once per late cycle.
+    """
+    dialect = session.get_bind().dialect.name
+
+    def rendered(table: FromClause, name: str) -> FromClause:
+        return select(table, local_iso(table.c.due_at, dialect).label("due_text"),
+                      whole_days_since(table.c.due_at, as_of, dialect).label("late")
+                      ).cte(name).prefix_with("MATERIALIZED")
+
+    ms, ex = rendered(MS, "ms"), rendered(EX, "ex")
+    row = json_row({"unit": Unit.code, "name": Unit.name, "level": Unit.level, "stage": ms.c.stage,
+                    "deadline": func.coalesce(ex.c.due_text, ms.c.due_text),
+                    "days_late": func.coalesce(ex.c.late, ms.c.late),
+                    "secretary": Unit.secretary}, dialect)
+    return session.execute(_overdue(campaign, as_of, under, ms, ex).with_only_columns(row)).scalars()
 
 
 def status_rows(session: Session, campaign: Campaign, now: datetime,

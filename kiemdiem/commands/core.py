@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session
 
 from kiemdiem.app import App
 from kiemdiem.cli import pass_app
-from kiemdiem.output import emit, emit_json
+from kiemdiem.output import emit, emit_json, emit_json_objects
 from kiemdiem.timeparse import DATE, INSTANT
 from workflow.campaigns import add_missing_cycles, create_campaign, get_campaign
 from workflow.machine import mermaid
 from workflow.models import Campaign
-from workflow.queries import audit_rows, overdue_rows, status_rows, tree_rows
+from workflow.queries import audit_rows, overdue_json, overdue_rows, status_rows, tree_rows
 from workflow.service import Outcome
 from workflow.stages import EVENT_FOR, LABEL, STAGE_FOR_EVENT
 from workflow.units import find_unit, import_units
@@ -240,6 +240,9 @@ def overdue(app: App, code: str | None, as_of: datetime | None, year: int | None
     with app.ready_db().session() as session:
         camp = get_campaign(session, year)
         under = find_unit(session, code) if code else None
+        if as_json:
+            emit_json_objects(overdue_json(session, camp, as_of or app.clock(), under))
+            return
         emit(overdue_rows(session, camp, as_of or app.clock(), under),
              ["unit", "name", "level", "stage", "deadline", "days_late", "secretary"],
              as_json, title=f"Đơn vị chậm tiến độ, đợt {camp.year}")

@@ -142,3 +142,20 @@ def test_a_unit_added_after_the_campaign_gets_a_cycle_on_import(db, tmp_path):
     result = run(db.url, "units", "import", str(path), now=NOW)
     assert result.exit_code == 0 and "Đã thêm 1 chu kỳ" in result.stdout
     assert any(r["unit"] == "GL-TS-T3" for r in run_json(db.url, "status", "GL-TS", now=NOW))
+
+
+def test_overdue_json_rendered_by_the_database_equals_the_python_rows(db):
+    from kiemdiem.output import to_jsonable
+    from workflow.campaigns import get_campaign
+    from workflow.queries import overdue_json, overdue_rows
+    from kiemdiem.timeparse import parse_instant
+    import json
+
+    seeded(db.url)
+    _walk(db, "GL-TS-THCS", "reports_prepared")
+    as_of = parse_instant("2026-12-24T18:30")
+    with db.session() as s:
+        campaign = get_campaign(s, 2026)
+        python = [{k: to_jsonable(v) for k, v in r.items()} for r in overdue_rows(s, campaign, as_of)]
+        database = [json.loads(text) for text in overdue_json(s, campaign, as_of)]
+    assert database == python and len(python) > 20
