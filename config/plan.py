@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -68,7 +68,7 @@ class PlanDate(BaseModel):
                 day += timedelta(days=1)
         if self.rule == "by":
             day += timedelta(days=1)
-        return datetime.combine(day, time(0, 0), tzinfo=tz).astimezone(timezone.utc)
+        return datetime.combine(day, time(0, 0), tzinfo=tz).astimezone(UTC)
 
     def describe(self) -> str:
         """Say the date as a Vietnamese plan does: "trước ngày 20/11/2026"."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-
 from zoneinfo import ZoneInfo
 
 from config.hierarchy import Hierarchy, load_hierarchy

@@ -13,7 +13,6 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 
 

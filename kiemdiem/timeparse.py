@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -35,29 +36,20 @@ def parse_date(value: str) -> date:
         raise click.BadParameter(f"'{value}' is not a date; use YYYY-MM-DD such as 2026-11-20") from exc
 
 
-class InstantType(click.ParamType):
-    name = "ISO-DATETIME"
+class _Parsed(click.ParamType):
+    """A click parameter read by one of the parsers above, with its message on failure."""
+
+    def __init__(self, name: str, parse: Callable[[str], object], kind: type) -> None:
+        self.name, self._parse, self._kind = name, parse, kind
 
     def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
-        if isinstance(value, datetime):
+        if isinstance(value, self._kind):
             return value
         try:
-            return parse_instant(value)
+            return self._parse(value)
         except click.BadParameter as exc:
             self.fail(exc.message, param, ctx)
 
 
-class DateType(click.ParamType):
-    name = "DATE"
-
-    def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
-        if isinstance(value, date):
-            return value
-        try:
-            return parse_date(value)
-        except click.BadParameter as exc:
-            self.fail(exc.message, param, ctx)
-
-
-INSTANT = InstantType()
-DATE = DateType()
+INSTANT = _Parsed("ISO-DATETIME", parse_instant, datetime)
+DATE = _Parsed("DATE", parse_date, date)

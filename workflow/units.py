@@ -116,7 +116,8 @@ def _parse_rows(rows: list[Row], columns: list[str], hierarchy: Hierarchy,
         if phone:
             values["phone"] = normalise_phone(phone)
             if values["phone"] is None:
-                problems.append(f"{where}: phone '{phone}' is not a Vietnamese mobile number (0xxxxxxxxx or +84xxxxxxxxx)")
+                problems.append(f"{where}: phone '{phone}' is not a Vietnamese mobile number "
+                                "(0xxxxxxxxx or +84xxxxxxxxx)")
         for key, default in (("has_committee", False), ("active", True)):
             raw = v.get(key)
             try:

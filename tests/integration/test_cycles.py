@@ -145,11 +145,12 @@ def test_a_unit_added_after_the_campaign_gets_a_cycle_on_import(db, tmp_path):
 
 
 def test_overdue_json_rendered_by_the_database_equals_the_python_rows(db):
+    import json
+
     from kiemdiem.output import to_jsonable
+    from kiemdiem.timeparse import parse_instant
     from workflow.campaigns import get_campaign
     from workflow.queries import overdue_json, overdue_rows
-    from kiemdiem.timeparse import parse_instant
-    import json
 
     seeded(db.url)
     _walk(db, "GL-TS-THCS", "reports_prepared")

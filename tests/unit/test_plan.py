@@ -59,7 +59,8 @@ def test_a_later_stage_due_before_an_earlier_one_is_refused_naming_both():
 def test_a_child_level_due_after_its_parent_level_is_refused():
     plan = _plan({"cell": {"forms_submitted": {"before": "2026-12-10"}},
                   "base": {"forms_submitted": {"before": "2026-12-05"}}})
-    with pytest.raises(ConfigError, match=r"deadlines\.cell\.forms_submitted .* after deadlines\.base\.forms_submitted"):
+    expected = r"deadlines\.cell\.forms_submitted .* after deadlines\.base\.forms_submitted"
+    with pytest.raises(ConfigError, match=expected):
         plan.check_against(load_hierarchy("2025"))
 
 
