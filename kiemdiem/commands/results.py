@@ -11,9 +11,14 @@ from kiemdiem.app import App
 from kiemdiem.cli import pass_app
 from kiemdiem.output import emit, emit_json
 from kiemdiem.timeparse import DATE
+from workflow.campaigns import get_campaign
+from workflow.errors import BadInput
 from workflow.results.levels import ALL
+from workflow.results.report import FORMATS, render, report_data
+from workflow.results.rollup import rollup
 from workflow.results.rules import Violation
 from workflow.results.store import ResultsService, Stored
+from workflow.units import find_unit
 
 year_option = click.option("--year", type=int, default=None, help="Campaign year (default: the latest).")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
@@ -134,4 +139,28 @@ def results_show(app: App, code: str, year: int | None, as_json: bool) -> None:
         emit(members, ["name", "role", "is_head", "level", "votes", "score"], False)
 
 
-COMMANDS = [results]
+@click.command()
+@click.argument("code")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True,
+              help="Output format.")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write to this file (default: stdout).")
+@year_option
+@pass_app
+def report(app: App, code: str, fmt: str, output: Path | None, year: int | None) -> None:
+    """The roll-up under CODE: counts and percentages per level for members, cells and bases."""
+    with app.ready_db().session() as session:
+        campaign = get_campaign(session, year)
+        data = report_data(rollup(session, campaign, find_unit(session, code), app.clock()))
+    body = render(data, fmt)
+    if output is None:
+        click.echo(body, nl=False)
+        return
+    try:
+        output.write_bytes(body)
+    except OSError as exc:
+        raise BadInput(f"không ghi được {output}: {exc.strerror}.") from exc
+    click.echo(f"Đã ghi báo cáo {code} ({fmt}) vào {output}.", err=True)
+
+
+COMMANDS = [results, report]
