@@ -140,18 +140,19 @@ def results_show(app: App, code: str, year: int | None, as_json: bool) -> None:
 
 
 @click.command()
-@click.argument("code")
+@click.argument("code", required=False)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True,
               help="Output format.")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Write to this file (default: stdout).")
 @year_option
 @pass_app
-def report(app: App, code: str, fmt: str, output: Path | None, year: int | None) -> None:
-    """The roll-up under CODE: counts and percentages per level for members, cells and bases."""
+def report(app: App, code: str | None, fmt: str, output: Path | None, year: int | None) -> None:
+    """The roll-up under CODE (or the whole campaign): counts and percentages per level."""
     with app.ready_db().session() as session:
         campaign = get_campaign(session, year)
-        data = report_data(rollup(session, campaign, find_unit(session, code), app.clock()))
+        unit = find_unit(session, code) if code else None
+        data = report_data(rollup(session, campaign, unit, app.clock()))
     body = render(data, fmt)
     if output is None:
         click.echo(body, nl=False)
@@ -160,7 +161,7 @@ def report(app: App, code: str, fmt: str, output: Path | None, year: int | None)
         output.write_bytes(body)
     except OSError as exc:
         raise BadInput(f"không ghi được {output}: {exc.strerror}.") from exc
-    click.echo(f"Đã ghi báo cáo {code} ({fmt}) vào {output}.", err=True)
+    click.echo(f"Đã ghi báo cáo {code or 'toàn quốc'} ({fmt}) vào {output}.", err=True)
 
 
 COMMANDS = [results, report]

@@ -74,6 +74,9 @@ def test_report_figures_agree_in_all_formats_and_with_the_children(db, tmp_path)
     assert children["GL-TS"]["without_results"] == 1
 
     # a base's own report equals its row in the province's
+    everything = json.loads(run(db.url, "report", now=LATER).stdout)
+    assert everything["unit"] is None and everything["members"] == expected
+    assert [c["code"] for c in everything["children"]] == ["GL"] and everything["missing"] == ["GL"]
     ts = json.loads(run(db.url, "report", "GL-TS", now=LATER).stdout)
     assert ts["members"] == children["GL-TS"]["members"] and ts["missing"] == ["GL-TS-YT"]
 
@@ -107,7 +110,7 @@ def test_report_figures_agree_in_all_formats_and_with_the_children(db, tmp_path)
     assert f'<th class="n">{expected["HTT"]}</th>' in html and "GL-TS-YT" not in html
 
 
-def test_reopen_marks_the_report_stale_and_amend_counts_as_a_supplement(db, tmp_path):
+def test_reopen_marks_the_report_stale(db, tmp_path):
     seeded(db.url)
     _submit_all(db, tmp_path)
     for stage in ("reports_prepared", "committee_met"):

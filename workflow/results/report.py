@@ -21,6 +21,7 @@ FORMATS = ("json", "csv", "xlsx", "html")
 KIND_NAME = {"members": "Đảng viên", "cells": "Chi bộ trực thuộc", "bases": "Tổ chức cơ sở đảng"}
 RULE_SET_NAME = {"qd124": "Quy định 124-QĐ/TW", "qd366": "Quy định 366-QĐ/TW"}
 TEMPLATES = Path(__file__).parent / "templates"
+NATIONAL = "Toàn quốc"
 
 
 def _tally_dict(tally: Tally) -> dict[str, Any]:
@@ -31,8 +32,10 @@ def _tally_dict(tally: Tally) -> dict[str, Any]:
 def report_data(r: Rollup) -> dict[str, Any]:
     """The report as plain data: the JSON shape of DESIGN.md plus percentages and the breakdown."""
     t, quota = r.total, r.campaign.excellent_quota
+    unit = r.unit
     return {
-        "unit": r.unit.code, "unit_name": r.unit.name, "level": r.unit.level, "year": r.campaign.year,
+        "unit": unit.code if unit else None, "unit_name": unit.name if unit else NATIONAL,
+        "level": unit.level if unit else None, "year": r.campaign.year,
         "rule_set": r.campaign.rule_set, "excellent_quota": quota,
         "generated_at": r.generated_at.isoformat(), "stale": r.stale,
         "members": dict(t.members), "cells": dict(t.cells), "bases": dict(t.bases),
@@ -42,8 +45,9 @@ def report_data(r: Rollup) -> dict[str, Any]:
         "without_results": t.without_results, "invalid": t.invalid, "supplements": t.supplements,
         "missing": r.missing,
         "late": [{**row, "deadline": row["deadline"].isoformat()} for row in r.late],
-        "children": [{"code": u.code, "name": u.name, "level": u.level, "self": u.id == r.unit.id,
-                      **_tally_dict(tally)} for u, tally in r.children],
+        "children": [{"code": u.code, "name": u.name, "level": u.level,
+                      "self": unit is not None and u.id == unit.id, **_tally_dict(tally)}
+                     for u, tally in r.children],
     }
 
 
@@ -71,9 +75,10 @@ def _line(part: str, code: str, name: str, values: dict[str, Any], total: bool =
 def _table_rows(data: dict[str, Any]) -> list[list[Any]]:
     """Rows shared by CSV and XLSX: totals, percentages and the breakdown per child."""
     rows: list[list[Any]] = []
+    code = data["unit"] or ""
     for kind, label in KIND_NAME.items():
-        rows.append(_line(label, data["unit"], data["unit_name"], data[kind]))
-        rows.append(_line(f"{label} (%)", data["unit"], data["unit_name"], data["percent"][kind], False))
+        rows.append(_line(label, code, data["unit_name"], data[kind]))
+        rows.append(_line(f"{label} (%)", code, data["unit_name"], data["percent"][kind], False))
     for child in data["children"]:
         for kind, label in KIND_NAME.items():
             if any(child[kind].values()):
@@ -90,7 +95,7 @@ def _csv(data: dict[str, Any]) -> str:
     writer.writerow(HEADER)
     writer.writerows(_table_rows(data))
     for reason, count in data["not_classified_reasons"].items():
-        writer.writerow([f"Không xếp loại: {REASON_NAME[reason]}", data["unit"], data["unit_name"],
+        writer.writerow([f"Không xếp loại: {REASON_NAME[reason]}", data["unit"] or "", data["unit_name"],
                          *[""] * len(ALL), count])
     for code in data["missing"]:
         writer.writerow(_line("Chưa gửi báo cáo", code, "", {}, False))

@@ -85,7 +85,7 @@ class Tally:
 class Rollup:
     """The aggregate under one unit, its breakdown by direct child and what is missing."""
 
-    unit: Unit
+    unit: Unit | None  # None: the whole campaign (the national report)
     campaign: Campaign
     total: Tally
     children: list[tuple[Unit, Tally]]
@@ -107,10 +107,10 @@ def quota_used(counts: dict[str, int], quota: float) -> dict[str, Any]:
             "share": round(htxs / htt, 4) if htt else None}
 
 
-def _grouped(session: Session, campaign: Campaign, unit: Unit) -> list[Any]:
+def _grouped(session: Session, campaign: Campaign, prefix: str) -> list[Any]:
     """One row per (child path, kind, collective level) with summed member counts."""
     parent = aliased(Unit)
-    start = len(unit.path)
+    start = len(prefix)
     rest = func.substr(Unit.path, start + 1)
     child_path = func.substr(Unit.path, 1, literal(start) + _strpos(rest, "/"))
     leaf = Cycle.stages_mask.op("&")(BIT["cell_met"]) != 0
@@ -130,7 +130,7 @@ def _grouped(session: Session, campaign: Campaign, unit: Unit) -> list[Any]:
         .join(Unit, Unit.id == Cycle.unit_id)
         .outerjoin(parent, parent.id == Unit.parent_id)
         .outerjoin(UnitResult, UnitResult.cycle_id == Cycle.id)
-        .where(Cycle.campaign_id == campaign.id, Unit.path.like(unit.path + "%"), Unit.active.is_(True))
+        .where(Cycle.campaign_id == campaign.id, Unit.path.like(prefix + "%"), Unit.active.is_(True))
         .group_by(child_path, kind, level)
     )
     return list(session.execute(query))
@@ -152,28 +152,29 @@ def _tally(rows: list[Any]) -> Tally:
     return tally
 
 
-def rollup(session: Session, campaign: Campaign, unit: Unit, now: datetime) -> Rollup:
-    """Aggregate everything under `unit` (itself included) in `campaign`, as of `now`."""
-    rows = _grouped(session, campaign, unit)
+def rollup(session: Session, campaign: Campaign, unit: Unit | None, now: datetime) -> Rollup:
+    """Aggregate everything under `unit` (itself included; None: every unit) in `campaign`."""
+    rows = _grouped(session, campaign, unit.path if unit else "/")
+    self_id = unit.id if unit else None
+    under = Unit.parent_id == unit.id if unit else Unit.parent_id.is_(None)
     by_child: dict[str, list[Any]] = {}
     for row in rows:
         by_child.setdefault(row.child_path, []).append(row)
     units = {u.path: u for u in session.scalars(select(Unit).where(Unit.path.in_(list(by_child))))}
     children = sorted(((units[path], _tally(child_rows)) for path, child_rows in by_child.items()),
-                      key=lambda pair: (pair[0].id != unit.id, pair[0].code))
+                      key=lambda pair: (pair[0].id != self_id, pair[0].code))
     total = Tally()
     for _child, tally in children:
         total.add(tally)
     missing = list(session.scalars(
         select(Unit.code).join(Cycle, and_(Cycle.unit_id == Unit.id, Cycle.campaign_id == campaign.id))
-        .where(Unit.parent_id == unit.id, Unit.active.is_(True), Cycle.stage_rank < RANK["forms_submitted"])
+        .where(under, Unit.active.is_(True), Cycle.stage_rank < RANK["forms_submitted"])
         .order_by(Unit.code)))
-    owed = owed_deadlines(campaign).where(Milestone.stage == "forms_submitted",
-                                         Unit.parent_id == unit.id).subquery()
+    owed = owed_deadlines(campaign).where(Milestone.stage == "forms_submitted", under).subquery()
     late = [{"code": r.code, "name": r.name, "deadline": r.due_at, "days_late": days_late(r.due_at, now)}
             for r in session.execute(select(Unit.code, Unit.name, owed.c.due_at)
                                      .join(owed, owed.c.unit_id == Unit.id)
                                      .where(owed.c.due_at <= now).order_by(Unit.code))]
-    stale = bool(session.scalar(select(Cycle.stale).where(Cycle.campaign_id == campaign.id,
-                                                           Cycle.unit_id == unit.id)))
+    stale = bool(unit and session.scalar(select(Cycle.stale).where(Cycle.campaign_id == campaign.id,
+                                                                    Cycle.unit_id == unit.id)))
     return Rollup(unit, campaign, total, children, missing, late, stale, now)
