@@ -286,14 +286,19 @@ def capped(m: Member, level: str) -> str:
     return level
 
 
+def _has_scores(m: Member) -> bool:
+    return m.score is not None and m.tasks_total is not None and m.tasks_on_time is not None
+
+
 def _scored(sheet: Sheet) -> Iterator[Member]:
-    return (m for m in _members(sheet) if m.level in RATED)
+    """Rated members whose score and task record let the qd366 level be computed."""
+    return (m for m in _members(sheet) if m.level in RATED and _has_scores(m))
 
 
 @_rule("SCORE_MISSING")
 def score_missing(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
-    for m in _scored(sheet):
-        if m.score is None or m.tasks_total is None or m.tasks_on_time is None:
+    for m in _members(sheet):
+        if m.level in RATED and not _has_scores(m):
             yield Violation("SCORE_MISSING", m.name,
                             f"Đảng viên {m.name}: theo Quy định 366 cần điểm (score_general, "
                             "score_tasks) và số nhiệm vụ (tasks_total, tasks_on_time) để xếp loại")
@@ -302,8 +307,6 @@ def score_missing(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
 @_rule("SCORE_BAND")
 def score_band(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     for m in _scored(sheet):
-        if m.score is None or m.tasks_total is None or m.tasks_on_time is None:
-            continue
         by_score = band(m.score)
         expected = capped(m, gated_level(m)[0])
         if RANK[m.level] > RANK[by_score]:
@@ -319,8 +322,6 @@ def score_band(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
 @_rule("SCORE_GATE")
 def score_gate(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     for m in _scored(sheet):
-        if m.score is None or m.tasks_total is None or m.tasks_on_time is None:
-            continue
         gated, failed = gated_level(m)
         if RANK[band(m.score)] >= RANK[m.level] > RANK[gated]:
             yield Violation("SCORE_GATE", m.name,
