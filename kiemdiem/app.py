@@ -15,10 +15,11 @@ from config.plan import WorkingDay
 from config.settings import Settings
 from workflow.clock import Clock, system_clock
 from workflow.db import Database
+from workflow.results.gate import submit_gate
 from workflow.service import CycleService, SubmitGate
 
-#: The checks a unit must pass before `forms_submitted` (the results gate adds its own).
-SUBMIT_GATES: list[SubmitGate] = []
+#: The checks a unit must pass before `forms_submitted`: valid classification results.
+SUBMIT_GATES: list[SubmitGate] = [submit_gate]
 
 
 @dataclass

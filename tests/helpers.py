@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 from click.testing import CliRunner, Result
@@ -40,3 +41,12 @@ def seeded(db_url: str) -> None:
                  ("campaign", "create", "2026", "--plan", str(SAMPLE_PLAN))):
         result = run(db_url, *args)
         assert result.exit_code == 0, result.stderr
+
+
+def submit_results(db_url: str, code: str, counts: str = "1,5,3,0,0,0", now: str | None = None) -> None:
+    """Store valid counts-only results for a cell at `cell_met` (the gate on `forms_submitted`)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "ket_qua.csv"
+        path.write_text("HTXS,HTT,HT,KHT,not_classified,pending\n" + counts + "\n", encoding="utf-8")
+        result = run(db_url, "results", "submit", code, str(path), now=now)
+    assert result.exit_code == 0, result.stderr

@@ -7,7 +7,9 @@ import click
 
 def register(group: click.Group) -> None:
     """Add every area's commands to the top-level group."""
-    from kiemdiem.commands import core
+    from kiemdiem.commands import core, results
 
     for command in core.COMMANDS:
+        group.add_command(command)
+    for command in results.COMMANDS:
         group.add_command(command)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from tests.helpers import SAMPLE_PLAN, run, run_json, seeded
+from tests.helpers import SAMPLE_PLAN, run, run_json, seeded, submit_results
 from workflow.models import AuditEntry, Cycle, DeadlineExtension, Unit
 
 NOW = "2026-11-21T09:00"
@@ -21,6 +21,8 @@ def _walk(db, code: str, *stages: str) -> None:
     for stage in stages:
         result = run(db.url, "advance", code, "--to", stage, now=NOW)
         assert result.exit_code == 0, result.stderr
+        if stage == "cell_met":  # the results gate wants valid results before forms_submitted
+            submit_results(db.url, code, now=NOW)
 
 
 def test_campaign_gives_every_unit_a_cycle_with_its_flow(db):

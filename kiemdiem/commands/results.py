@@ -1,0 +1,167 @@
+"""Commands of the results area: `results submit|level|amend|check|show` and `report`."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import click
+
+from kiemdiem.app import App
+from kiemdiem.cli import pass_app
+from kiemdiem.output import emit, emit_json
+from kiemdiem.timeparse import DATE
+from workflow.campaigns import get_campaign
+from workflow.errors import BadInput
+from workflow.results.levels import ALL
+from workflow.results.report import FORMATS, render, report_data
+from workflow.results.rollup import rollup
+from workflow.results.rules import Violation
+from workflow.results.store import ResultsService, Stored
+from workflow.units import find_unit
+
+year_option = click.option("--year", type=int, default=None, help="Campaign year (default: the latest).")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
+file_argument = click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+force_option = click.option("--force", is_flag=True,
+                            help="Store despite rule violations (needs --reason; audited).")
+reason_option = click.option("--reason", default=None, help="Why the violations are accepted.")
+
+
+def _service(app: App) -> ResultsService:
+    return ResultsService(app.ready_db(), app.clock)
+
+
+def _print(stored: Stored, done: str) -> None:
+    counts = ", ".join(f"{level} {stored.counts[level]}" for level in ALL)
+    level = f"; tập thể: {stored.collective_level}" if stored.collective_level else ""
+    click.echo(f"{done} {stored.unit}: {counts}{level}.")
+    if stored.forced:
+        click.echo(f"Lưu với {len(stored.violations)} vi phạm được chấp nhận (--force); "
+                   "đơn vị chưa gửi được biểu mẫu nếu không --force khi advance.", err=True)
+        for v in stored.violations:
+            click.echo(f"  - {v.code}: {v.message}", err=True)
+
+
+@click.group()
+def results() -> None:
+    """Classification results: enter, amend, check and show them."""
+
+
+@results.command("submit")
+@click.argument("code")
+@file_argument
+@click.option("--unit-level", default=None,
+              help="The collective's own level (may come later: `results level`).")
+@click.option("--founded-on", type=DATE, default=None, help="When the organisation was founded (if recent).")
+@click.option("--review-date", type=DATE, default=None,
+              help="Count 'less than 6 months' back from this day (default: the cell meeting's date).")
+@year_option
+@force_option
+@reason_option
+@pass_app
+def results_submit(app: App, code: str, file: Path, unit_level: str | None, founded_on: date | None,
+                   review_date: date | None, year: int | None, force: bool, reason: str | None) -> None:
+    """Store a cell's results (members CSV/XLSX/YAML, or counts) after its meeting."""
+    stored = _service(app).submit(code, file, actor=app.actor, year=year, unit_level=unit_level,
+                                  founded_on=founded_on, review_date=review_date, force=force, reason=reason)
+    _print(stored, "Đã lưu kết quả xếp loại")
+
+
+@results.command("level")
+@click.argument("code")
+@click.argument("level")
+@click.option("--founded-on", type=DATE, default=None, help="When the organisation was founded (if recent).")
+@year_option
+@force_option
+@reason_option
+@pass_app
+def results_level(app: App, code: str, level: str, founded_on: date | None, year: int | None,
+                  force: bool, reason: str | None) -> None:
+    """Set a unit's collective level (HTXS, HTT, HT, KHT, NOT_CLASSIFIED), re-checking its members."""
+    stored = _service(app).set_level(code, level, actor=app.actor, year=year, founded_on=founded_on,
+                                     force=force, reason=reason)
+    _print(stored, "Đã lưu mức xếp loại tập thể của")
+
+
+@results.command("amend")
+@click.argument("code")
+@file_argument
+@year_option
+@force_option
+@reason_option
+@pass_app
+def results_amend(app: App, code: str, file: Path, year: int | None, force: bool, reason: str | None) -> None:
+    """Rate members who were absent (PENDING): re-validated and sent up as a supplement."""
+    stored = _service(app).amend(code, file, actor=app.actor, year=year, force=force, reason=reason)
+    _print(stored, "Đã bổ sung kết quả xếp loại")
+
+
+def _violation_rows(violations: list[Violation]) -> list[dict[str, str | None]]:
+    return [{"code": v.code, "member": v.member, "message": v.message} for v in violations]
+
+
+@results.command("check")
+@click.argument("code")
+@click.argument("file", required=False, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--unit-level", default=None, help="Check as if the collective had this level.")
+@click.option("--review-date", type=DATE, default=None, help="Count 'less than 6 months' back from this day.")
+@year_option
+@json_option
+@pass_app
+def results_check(app: App, code: str, file: Path | None, unit_level: str | None, review_date: date | None,
+                  year: int | None, as_json: bool) -> None:
+    """List the rule violations of FILE (nothing stored) or of CODE's stored results."""
+    violations = _service(app).check(code, file, year=year, unit_level=unit_level, review_date=review_date)
+    emit(_violation_rows(violations), ["code", "member", "message"], as_json,
+         title=f"Vi phạm quy định xếp loại: {code}")
+    if violations:
+        raise SystemExit(1)
+
+
+@results.command("show")
+@click.argument("code")
+@year_option
+@json_option
+@pass_app
+def results_show(app: App, code: str, year: int | None, as_json: bool) -> None:
+    """Show a unit's stored results and its members' ratings (confidential)."""
+    summary, members = _service(app).show(code, year=year)
+    if as_json:
+        emit_json({**summary, "members": members})
+        return
+    counts = ", ".join(f"{level} {summary[level]}" for level in ALL)
+    click.echo(f"{summary['unit']} — {summary['name']} ({summary['year']}, {summary['rule_set']}): "
+               f"tập thể {summary['collective_level'] or 'chưa xếp loại'}; {counts}; "
+               f"{'hợp lệ' if summary['valid'] else 'CÓ VI PHẠM'}"
+               f"{'; có bổ sung' if summary['supplement'] else ''}.")
+    if members:
+        emit(members, ["name", "role", "is_head", "level", "votes", "score"], False)
+
+
+@click.command()
+@click.argument("code", required=False)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True,
+              help="Output format.")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write to this file (default: stdout).")
+@year_option
+@pass_app
+def report(app: App, code: str | None, fmt: str, output: Path | None, year: int | None) -> None:
+    """The roll-up under CODE (or the whole campaign): counts and percentages per level."""
+    with app.ready_db().session() as session:
+        campaign = get_campaign(session, year)
+        unit = find_unit(session, code) if code else None
+        data = report_data(rollup(session, campaign, unit, app.clock()))
+    body = render(data, fmt)
+    if output is None:
+        click.echo(body, nl=False)
+        return
+    try:
+        output.write_bytes(body)
+    except OSError as exc:
+        raise BadInput(f"không ghi được {output}: {exc.strerror}.") from exc
+    click.echo(f"Đã ghi báo cáo {code or 'toàn quốc'} ({fmt}) vào {output}.", err=True)
+
+
+COMMANDS = [results, report]

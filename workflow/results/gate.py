@@ -1,0 +1,53 @@
+"""The results gate on `forms_submitted`: a unit sends its forms up only with valid results.
+
+A cell needs its own valid results; a parent needs valid results for every active cell
+under it (and no forced-invalid results anywhere below). `CycleService` calls
+`submit_gate` through `kiemdiem.app.SUBMIT_GATES`; `advance --force --reason` overrides
+it like any overridable guard, and the service audits the override.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, exists, func, select
+from sqlalchemy.orm import Session
+
+from workflow.models import Cycle, Unit
+from workflow.results.models import UnitResult
+from workflow.results.store import is_leaf
+from workflow.stages import BIT
+
+SHOWN = 10
+
+
+def results_ready(session: Session, cycle: Cycle) -> str | None:
+    """None when `cycle` may reach `forms_submitted` as far as results go, else why not."""
+    unit = session.get(Unit, cycle.unit_id)
+    assert unit is not None
+    if is_leaf(cycle):
+        row = session.execute(select(UnitResult.valid, UnitResult.violations)
+                              .where(UnitResult.cycle_id == cycle.id)).first()
+        if row is None:
+            return f"chưa nhập kết quả xếp loại đảng viên (kiemdiem results submit {unit.code} TỆP)"
+        if not row.valid:
+            return (f"kết quả xếp loại vi phạm {len(row.violations)} quy định "
+                    f"(kiemdiem results check {unit.code})")
+        return None
+    valid = exists().where(and_(UnitResult.cycle_id == Cycle.id, UnitResult.valid.is_(True)))
+    stored = exists().where(UnitResult.cycle_id == Cycle.id)
+    missing = (
+        select(Unit.code).join(Cycle, and_(Cycle.unit_id == Unit.id, Cycle.campaign_id == cycle.campaign_id))
+        .where(Unit.path.like(unit.path + "%"), Unit.id != unit.id, Unit.active.is_(True), ~valid,
+               (Cycle.stages_mask.op("&")(BIT["cell_met"]) != 0) | stored)
+    )
+    total = session.scalar(select(func.count()).select_from(missing.subquery()))
+    if not total:
+        return None
+    codes = list(session.scalars(missing.order_by(Unit.code).limit(SHOWN)))
+    more = f" và {total - SHOWN} đơn vị khác" if total > SHOWN else ""
+    return f"còn {total} đơn vị cấp dưới chưa có kết quả xếp loại hợp lệ: {', '.join(codes)}{more}"
+
+
+def submit_gate(session: Session, cycle: Cycle, unit: Unit) -> list[str]:
+    """`results_ready` in the shape of `workflow.service.SubmitGate`."""
+    problem = results_ready(session, cycle)
+    return [problem] if problem else []

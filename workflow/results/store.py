@@ -1,0 +1,311 @@
+"""Use cases on stored results: submit, set a collective's level, amend, check, show.
+
+Each runs in one transaction and writes its audit entry with it. A file with a problem, or
+results that break a rule, store nothing (exit 2 / exit 1) unless an officer forces them
+with a reason: forced results are kept as `valid = false`, and the `forms_submitted` gate
+(`gate.py`) still stops them until that, too, is forced.
+
+The review date that "less than 6 months" counts back from is the day the cell met: the
+moment its cycle reached `cell_met` (as recorded, `advance --at` included), in the
+campaign's time zone. Where there is no meeting yet (a check before it, a parent's own
+level) it is 31/12 of the campaign year. `--review-date` overrides both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from workflow.audit import record
+from workflow.campaigns import get_campaign
+from workflow.clock import Clock
+from workflow.db import Database
+from workflow.errors import BadInput, NotFound, Refused
+from workflow.models import Campaign, Cycle, Unit
+from workflow.results.levels import ALL, HT, HTT, HTXS, KHT, NOT_CLASSIFIED, PENDING, parse_level
+from workflow.results.models import MemberResult, UnitResult
+from workflow.results.parse import Submission, read_results
+from workflow.results.rules import Context, Violation, tally
+from workflow.results.sheet import Counts, Member, Sheet
+from workflow.results.validator import validate
+from workflow.stages import BIT, LABEL
+from workflow.units import find_unit
+
+COUNT_COLUMN = {HTXS: "count_htxs", HTT: "count_htt", HT: "count_ht", KHT: "count_kht",
+                NOT_CLASSIFIED: "count_not_classified", PENDING: "count_pending"}
+REASON_COLUMN = {"new_member": "nc_new_member", "exempt": "nc_exempt", "suspended": "nc_suspended",
+                 "other": "nc_other"}
+MEMBER_FIELDS = tuple(f.name for f in fields(Member) if f.name != "line")
+
+
+@dataclass
+class Stored:
+    """What a use case stored or found, for the CLI to print."""
+
+    unit: str
+    counts: Counts
+    collective_level: str | None
+    violations: list[Violation]
+    forced: bool = False
+
+
+def is_leaf(cycle: Cycle) -> bool:
+    """Whether the unit classifies members itself (its flow has the cell meeting)."""
+    return bool(cycle.stages_mask & BIT["cell_met"])
+
+
+def review_date_for(campaign: Campaign, cycle: Cycle) -> date:
+    if cycle.state == "cell_met":
+        return cycle.state_changed_at.astimezone(ZoneInfo(campaign.timezone)).date()
+    return date(campaign.year, 12, 31)
+
+
+def context_for(campaign: Campaign, review_date: date) -> Context:
+    return Context(campaign.rule_set, campaign.excellent_quota, review_date)
+
+
+def collective_level(text: str | None) -> str | None:
+    """Parse a collective's level from the CLI: one of the four, or NOT_CLASSIFIED."""
+    if text is None:
+        return None
+    try:
+        level = parse_level(text)
+    except ValueError:
+        level = None
+    if level is None or level == PENDING:
+        choices = ", ".join(level for level in ALL if level != PENDING)
+        raise BadInput(f"'{text}' không phải mức xếp loại của tập thể ({choices}).")
+    return level
+
+
+def stored_sheet(session: Session, row: UnitResult) -> Sheet:
+    """Rebuild the sheet the rules see from a stored row and its members."""
+    counts = Counts({level: getattr(row, column) for level, column in COUNT_COLUMN.items()},
+                    {reason: getattr(row, column) for reason, column in REASON_COLUMN.items()
+                     if getattr(row, column)})
+    members = None
+    if row.form == "members":
+        stored = session.scalars(select(MemberResult).where(MemberResult.unit_result_id == row.id)
+                                 .order_by(MemberResult.position))
+        members = tuple(Member(**{f: getattr(m, f) for f in MEMBER_FIELDS}) for m in stored)
+    return Sheet(counts, members, row.collective_level, row.founded_on)
+
+
+def _columns(sheet: Sheet) -> dict[str, Any]:
+    out: dict[str, Any] = {column: sheet.counts[level] for level, column in COUNT_COLUMN.items()}
+    out.update({column: sheet.counts.reasons.get(reason, 0) for reason, column in REASON_COLUMN.items()})
+    return out
+
+
+def _member_rows(result_id: int, members: tuple[Member, ...], supplement: set[str]) -> list[dict[str, Any]]:
+    return [{"unit_result_id": result_id, "position": i, "supplement": m.name in supplement,
+             **{f: getattr(m, f) for f in MEMBER_FIELDS}} for i, m in enumerate(members)]
+
+
+def _refuse_violations(code: str, violations: list[Violation], force: bool, reason: str | None) -> None:
+    if violations and not force:
+        raise Refused(f"{code}: kết quả vi phạm {len(violations)} quy định, không lưu gì "
+                      "(sửa tệp, hoặc --force --reason nếu cấp có thẩm quyền chấp nhận).",
+                      [f"{v.code}: {v.message}" for v in violations])
+    if force and not (reason and reason.strip()):
+        raise BadInput("--force cần --reason: ghi lý do vào nhật ký.")
+
+
+class ResultsService:
+    """Stores and checks results on behalf of an actor, at the clock's time."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db, self.clock = db, clock
+
+    def _load(self, session: Session, code: str, year: int | None) -> tuple[Campaign, Unit, Cycle]:
+        campaign = get_campaign(session, year)
+        unit = find_unit(session, code)
+        cycle = session.scalar(select(Cycle).where(Cycle.campaign_id == campaign.id,
+                                                   Cycle.unit_id == unit.id))
+        if cycle is None:
+            raise NotFound(f"Đơn vị '{code}' không có chu kỳ trong đợt {campaign.year}.")
+        return campaign, unit, cycle
+
+    def _row(self, session: Session, cycle: Cycle) -> UnitResult | None:
+        return session.scalar(select(UnitResult).where(UnitResult.cycle_id == cycle.id))
+
+    def submit(self, code: str, path: Path, *, actor: str, year: int | None = None,
+               unit_level: str | None = None, founded_on: date | None = None,
+               review_date: date | None = None, force: bool = False, reason: str | None = None) -> Stored:
+        """Store a cell's results after its meeting, replacing earlier ones of the same meeting."""
+        level = collective_level(unit_level)
+        submission = read_results(path)
+        with self.db.session(write=True) as session:
+            campaign, unit, cycle = self._load(session, code, year)
+            if not is_leaf(cycle):
+                raise Refused(f"{code} có đơn vị trực thuộc: số liệu của đơn vị được tổng hợp từ cấp dưới; "
+                              "mức xếp loại của tập thể nhập bằng `kiemdiem results level`.")
+            if cycle.state != "cell_met":
+                raise Refused(f"{code} đang ở '{LABEL[cycle.state]}' ({cycle.state}): chỉ nhập kết quả "
+                              "sau khi chi bộ họp xếp loại (cell_met) và trước khi gửi biểu mẫu.")
+            when = review_date or review_date_for(campaign, cycle)
+            sheet = submission.sheet(when, level)
+            if founded_on is not None:
+                sheet = replace(sheet, founded_on=founded_on)
+            violations = validate(sheet, context_for(campaign, when))
+            _refuse_violations(code, violations, force, reason)
+            session.execute(delete(UnitResult).where(UnitResult.cycle_id == cycle.id))
+            row = self._write(session, cycle, campaign, sheet, "members" if sheet.members is not None
+                              else "counts", when, violations, actor)
+            if sheet.members:
+                session.execute(insert(MemberResult), _member_rows(row.id, sheet.members, set()))
+            self._audit(session, "results.submit", campaign, unit, cycle, actor, sheet, violations,
+                        reason if force else None, file=path.name)
+            return Stored(code, sheet.counts, sheet.collective_level, violations, bool(violations))
+
+    def _write(self, session: Session, cycle: Cycle, campaign: Campaign, sheet: Sheet, form: str,
+               when: date, violations: list[Violation], actor: str) -> UnitResult:
+        now = self.clock()
+        row = UnitResult(cycle_id=cycle.id, form=form, collective_level=sheet.collective_level,
+                         founded_on=sheet.founded_on, review_date=when, supplement=False,
+                         valid=not violations, violations=[asdict(v) for v in violations],
+                         rule_set=campaign.rule_set, excellent_quota=campaign.excellent_quota,
+                         submitted_at=now, submitted_by=actor, updated_at=now, **_columns(sheet))
+        session.add(row)
+        session.flush()
+        return row
+
+    def _audit(self, session: Session, action: str, campaign: Campaign, unit: Unit, cycle: Cycle,
+               actor: str, sheet: Sheet, violations: list[Violation], reason: str | None,
+               **details: Any) -> None:
+        """Audit counts and rule codes only: member names and ratings stay in the results tables."""
+        record(session, self.clock, actor, action, campaign_id=campaign.id, unit_id=unit.id,
+               cycle_id=cycle.id, reason=reason,
+               details={**details, "counts": {lvl: sheet.counts[lvl] for lvl in ALL},
+                        "collective_level": sheet.collective_level,
+                        "forced_violations": sorted({v.code for v in violations}) or None})
+
+    def set_level(self, code: str, level_text: str, *, actor: str, year: int | None = None,
+                  founded_on: date | None = None, force: bool = False, reason: str | None = None) -> Stored:
+        """Give a unit its collective level (the parent's decision), re-checking its members."""
+        level = collective_level(level_text)
+        with self.db.session(write=True) as session:
+            campaign, unit, cycle = self._load(session, code, year)
+            if cycle.state == "aggregated":
+                raise Refused(f"{code} đã được cấp trên tổng hợp: mở lại (reopen) trước khi đổi "
+                              "mức xếp loại.")
+            row = self._row(session, cycle)
+            if row is None and is_leaf(cycle):
+                raise Refused(f"{code} chưa có kết quả xếp loại đảng viên: nhập bằng "
+                              "`kiemdiem results submit`.")
+            if row is None:
+                when = date(campaign.year, 12, 31)
+                sheet = Sheet(Counts({}), None, level, founded_on)
+            else:
+                when = row.review_date
+                sheet = replace(stored_sheet(session, row), collective_level=level,
+                                founded_on=founded_on or row.founded_on)
+            violations = validate(sheet, context_for(campaign, when))
+            _refuse_violations(code, violations, force, reason)
+            if row is None:
+                self._write(session, cycle, campaign, sheet, "collective", when, violations, actor)
+            else:
+                row.collective_level, row.founded_on = level, sheet.founded_on
+                row.valid, row.violations = not violations, [asdict(v) for v in violations]
+                row.updated_at = self.clock()
+            self._audit(session, "results.level", campaign, unit, cycle, actor, sheet, violations,
+                        reason if force else None)
+            return Stored(code, sheet.counts, level, violations, bool(violations))
+
+    def amend(self, code: str, path: Path, *, actor: str, year: int | None = None,
+              force: bool = False, reason: str | None = None) -> Stored:
+        """Rate the members who were absent (PENDING), at the next meeting: a supplement."""
+        submission = read_results(path)
+        if submission.members is None:
+            raise BadInput(f"{path.name}: bổ sung cần danh sách đảng viên (name, level, …), "
+                           "không phải số lượng.")
+        with self.db.session(write=True) as session:
+            campaign, unit, cycle = self._load(session, code, year)
+            row = self._row(session, cycle)
+            if row is None or row.form != "members":
+                raise Refused(f"{code} không có danh sách đảng viên đã nhập để bổ sung "
+                              "(results submit với danh sách đảng viên trước).")
+            sheet = stored_sheet(session, row)
+            amended = _amended(path, sheet.members or (), submission)
+            members = tuple(amended.get(m.name, m) for m in sheet.members or ())
+            sheet = replace(sheet, members=members, counts=tally(members, row.review_date))
+            violations = validate(sheet, context_for(campaign, row.review_date))
+            _refuse_violations(code, violations, force, reason)
+            session.execute(delete(MemberResult).where(MemberResult.unit_result_id == row.id))
+            session.execute(insert(MemberResult), _member_rows(row.id, members, set(amended)
+                                                               | self._supplemented(session, row)))
+            session.execute(update(UnitResult).where(UnitResult.id == row.id).values(
+                supplement=True, valid=not violations, violations=[asdict(v) for v in violations],
+                updated_at=self.clock(), **_columns(sheet)))
+            self._audit(session, "results.amend", campaign, unit, cycle, actor, sheet, violations,
+                        reason if force else None, file=path.name, amended=len(amended))
+            return Stored(code, sheet.counts, sheet.collective_level, violations, bool(violations))
+
+    def _supplemented(self, session: Session, row: UnitResult) -> set[str]:
+        return set(session.scalars(select(MemberResult.name).where(
+            MemberResult.unit_result_id == row.id, MemberResult.supplement.is_(True))))
+
+    def check(self, code: str, path: Path | None = None, *, year: int | None = None,
+              unit_level: str | None = None, review_date: date | None = None) -> list[Violation]:
+        """The violations of a file (nothing stored) or of the stored results."""
+        level = collective_level(unit_level)
+        submission = read_results(path) if path is not None else None
+        with self.db.session() as session:
+            campaign, _unit, cycle = self._load(session, code, year)
+            if submission is not None:
+                when = review_date or review_date_for(campaign, cycle)
+                return validate(submission.sheet(when, level), context_for(campaign, when))
+            row = self._row(session, cycle)
+            if row is None:
+                raise NotFound(f"{code} chưa có kết quả xếp loại trong đợt {campaign.year}.")
+            sheet = stored_sheet(session, row)
+            if level is not None:
+                sheet = replace(sheet, collective_level=level)
+            return validate(sheet, context_for(campaign, review_date or row.review_date))
+
+    def show(self, code: str, *, year: int | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The stored results of one unit: a summary and its members' rows (confidential)."""
+        with self.db.session() as session:
+            campaign, unit, cycle = self._load(session, code, year)
+            row = self._row(session, cycle)
+            if row is None:
+                raise NotFound(f"{code} chưa có kết quả xếp loại trong đợt {campaign.year}.")
+            sheet = stored_sheet(session, row)
+            summary = {"unit": unit.code, "name": unit.name, "year": campaign.year, "form": row.form,
+                       "collective_level": row.collective_level, "review_date": row.review_date,
+                       **{level: sheet.counts[level] for level in ALL},
+                       "supplement": row.supplement, "valid": row.valid, "rule_set": row.rule_set,
+                       "submitted_at": row.submitted_at, "submitted_by": row.submitted_by,
+                       "violations": row.violations}
+            members = [{"name": m.name, "role": m.role, "is_head": m.is_head, "level": m.level,
+                        "votes": None if m.votes_for is None else f"{m.votes_for}/{m.full_members_voting}",
+                        "score": m.score} for m in sheet.members or ()]
+            return summary, members
+
+
+def _amended(path: Path, stored: tuple[Member, ...], submission: Submission) -> dict[str, Member]:
+    """Merge each amended row into the stored member it names; every problem is listed."""
+    by_name = {m.name: m for m in stored}
+    problems, out = [], {}
+    for new in submission.members or ():
+        old = by_name.get(new.name)
+        if old is None:
+            problems.append(f"dòng {new.line}, cột name: '{new.name}' không có trong kết quả đã nhập")
+        elif old.level != PENDING:
+            problems.append(f"dòng {new.line}, cột name: '{new.name}' đã được xếp loại ({old.level}), "
+                            "không phải đảng viên chờ xếp loại")
+        elif new.level == PENDING:
+            problems.append(f"dòng {new.line}, cột level: bổ sung cần một mức xếp loại, không phải PENDING")
+        else:
+            given = {f.name: getattr(new, f.name) for f in fields(Member)
+                     if f.name not in ("name", "line") and getattr(new, f.name) != f.default}
+            out[new.name] = replace(old, **given, absent=False)
+    if problems:
+        raise BadInput(f"{path.name}: {len(problems)} lỗi, không lưu gì.", problems)
+    return out
