@@ -126,6 +126,17 @@ def get_campaign(session: Session, year: int | None) -> Campaign:
     return campaign
 
 
+def load_cycle(session: Session, code: str, year: int | None) -> tuple[Campaign, Unit, Cycle]:
+    """Return the campaign, unit and cycle a command names, or say clearly which is missing."""
+    campaign = get_campaign(session, year)
+    unit = find_unit(session, code)
+    cycle = session.scalar(select(Cycle).where(Cycle.campaign_id == campaign.id, Cycle.unit_id == unit.id))
+    if cycle is None:
+        raise NotFound(f"Unit '{code}' has no cycle in the {campaign.year} campaign "
+                       "(inactive, outside the campaign's root, or added after it: run `campaign ensure`).")
+    return campaign, unit, cycle
+
+
 def campaign_plan(campaign: Campaign) -> Plan:
     """Return the plan a campaign was issued with."""
     return Plan.model_validate(campaign.plan)

@@ -17,14 +17,13 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from config.plan import PlanDate
 from workflow.audit import record
-from workflow.campaigns import campaign_plan, get_campaign
+from workflow.campaigns import campaign_plan, load_cycle
 from workflow.clock import Clock
 from workflow.db import Database
-from workflow.errors import BadInput, NotFound, Refused
+from workflow.errors import BadInput, Refused
 from workflow.machine import CycleModel, TransitionRefused, apply
 from workflow.models import AuditEntry, Campaign, Cycle, DeadlineExtension, Milestone, Unit
 from workflow.stages import EVENT_FOR, RANK, STAGE_FOR_EVENT, STAGES, stages_of
-from workflow.units import find_unit
 
 #: A results gate: why a unit may not reach `forms_submitted` yet (empty list: it may).
 SubmitGate = Callable[[Session, Cycle, Unit], list[str]]
@@ -76,16 +75,6 @@ class CycleService:
     def __init__(self, db: Database, clock: Clock, gates: Sequence[SubmitGate] = ()) -> None:
         self.db, self.clock, self.gates = db, clock, tuple(gates)
 
-    def _load(self, session: Session, code: str, year: int | None) -> tuple[Campaign, Unit, Cycle]:
-        campaign = get_campaign(session, year)
-        unit = find_unit(session, code)
-        cycle = session.scalar(select(Cycle).where(Cycle.campaign_id == campaign.id,
-                                                   Cycle.unit_id == unit.id))
-        if cycle is None:
-            raise NotFound(f"Unit '{code}' has no cycle in the {campaign.year} campaign "
-                           "(inactive, outside the campaign's root, or added after it: run `campaign ensure`).")
-        return campaign, unit, cycle
-
     def advance(self, code: str, *, year: int | None = None, to: str | None = None,
                 event: str | None = None, at: datetime | None = None, actor: str,
                 note: str | None = None, force: bool = False, reason: str | None = None) -> Outcome:
@@ -98,7 +87,7 @@ class CycleService:
             raise BadInput(f"--at {at.isoformat()} is in the future; say when the stage was really reached.")
         try:
             with self.db.session(write=True) as session:
-                campaign, unit, cycle = self._load(session, code, year)
+                campaign, unit, cycle = load_cycle(session, code, year)
                 model = CycleModel(cycle.state, cycle.stages_mask,
                                    _DbFacts(session, cycle, unit, self.gates), force=force)
                 before = cycle.state
@@ -177,7 +166,7 @@ class CycleService:
             raise BadInput("reopen needs --reason: say what defect requires re-classification.")
         try:
             with self.db.session(write=True) as session:
-                campaign, unit, cycle = self._load(session, code, year)
+                campaign, unit, cycle = load_cycle(session, code, year)
                 model = CycleModel(cycle.state, cycle.stages_mask,
                                    _DbFacts(session, cycle, unit, self.gates))
                 before = cycle.state
@@ -221,7 +210,7 @@ class CycleService:
         if not reason.strip():
             raise BadInput("deadline extend needs --reason, for the audit log.")
         with self.db.session(write=True) as session:
-            campaign, unit, cycle = self._load(session, code, year)
+            campaign, unit, cycle = load_cycle(session, code, year)
             deadlines = effective_deadlines(session, cycle, unit)
             if stage not in deadlines:
                 raise Refused(f"{code} has no deadline for {stage} in the {campaign.year} plan; "

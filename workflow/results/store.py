@@ -23,7 +23,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from workflow.audit import record
-from workflow.campaigns import get_campaign
+from workflow.campaigns import load_cycle
 from workflow.clock import Clock
 from workflow.db import Database
 from workflow.errors import BadInput, NotFound, Refused
@@ -35,7 +35,6 @@ from workflow.results.rules import Context, Violation, tally
 from workflow.results.sheet import Counts, Member, Sheet
 from workflow.results.validator import validate
 from workflow.stages import BIT, LABEL
-from workflow.units import find_unit
 
 COUNT_COLUMN = {HTXS: "count_htxs", HTT: "count_htt", HT: "count_ht", KHT: "count_kht",
                 NOT_CLASSIFIED: "count_not_classified", PENDING: "count_pending"}
@@ -123,15 +122,6 @@ class ResultsService:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db, self.clock = db, clock
 
-    def _load(self, session: Session, code: str, year: int | None) -> tuple[Campaign, Unit, Cycle]:
-        campaign = get_campaign(session, year)
-        unit = find_unit(session, code)
-        cycle = session.scalar(select(Cycle).where(Cycle.campaign_id == campaign.id,
-                                                   Cycle.unit_id == unit.id))
-        if cycle is None:
-            raise NotFound(f"Đơn vị '{code}' không có chu kỳ trong đợt {campaign.year}.")
-        return campaign, unit, cycle
-
     def _row(self, session: Session, cycle: Cycle) -> UnitResult | None:
         return session.scalar(select(UnitResult).where(UnitResult.cycle_id == cycle.id))
 
@@ -142,7 +132,7 @@ class ResultsService:
         level = collective_level(unit_level)
         submission = read_results(path)
         with self.db.session(write=True) as session:
-            campaign, unit, cycle = self._load(session, code, year)
+            campaign, unit, cycle = load_cycle(session, code, year)
             if not is_leaf(cycle):
                 raise Refused(f"{code} có đơn vị trực thuộc: số liệu của đơn vị được tổng hợp từ cấp dưới; "
                               "mức xếp loại của tập thể nhập bằng `kiemdiem results level`.")
@@ -191,7 +181,7 @@ class ResultsService:
         """Give a unit its collective level (the parent's decision), re-checking its members."""
         level = collective_level(level_text)
         with self.db.session(write=True) as session:
-            campaign, unit, cycle = self._load(session, code, year)
+            campaign, unit, cycle = load_cycle(session, code, year)
             if cycle.state == "aggregated":
                 raise Refused(f"{code} đã được cấp trên tổng hợp: mở lại (reopen) trước khi đổi "
                               "mức xếp loại.")
@@ -226,7 +216,7 @@ class ResultsService:
             raise BadInput(f"{path.name}: bổ sung cần danh sách đảng viên (name, level, …), "
                            "không phải số lượng.")
         with self.db.session(write=True) as session:
-            campaign, unit, cycle = self._load(session, code, year)
+            campaign, unit, cycle = load_cycle(session, code, year)
             row = self._row(session, cycle)
             if row is None or row.form != "members":
                 raise Refused(f"{code} không có danh sách đảng viên đã nhập để bổ sung "
@@ -257,7 +247,7 @@ class ResultsService:
         level = collective_level(unit_level)
         submission = read_results(path) if path is not None else None
         with self.db.session() as session:
-            campaign, _unit, cycle = self._load(session, code, year)
+            campaign, _unit, cycle = load_cycle(session, code, year)
             if submission is not None:
                 when = review_date or review_date_for(campaign, cycle)
                 return validate(submission.sheet(when, level), context_for(campaign, when))
@@ -272,7 +262,7 @@ class ResultsService:
     def show(self, code: str, *, year: int | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """The stored results of one unit: a summary and its members' rows (confidential)."""
         with self.db.session() as session:
-            campaign, unit, cycle = self._load(session, code, year)
+            campaign, unit, cycle = load_cycle(session, code, year)
             row = self._row(session, cycle)
             if row is None:
                 raise NotFound(f"{code} chưa có kết quả xếp loại trong đợt {campaign.year}.")
