@@ -140,6 +140,14 @@ def time_callable(fn: Callable[[], object], runs: int = 3, *, label: str,
     return timing
 
 
+def _this_command() -> str:
+    """How the running benchmark was started, as a reader would type it."""
+    script = Path(sys.argv[0])
+    head = ["python", "-m", f"benchmarks.{script.stem}"] if script.parent.name == "benchmarks" \
+        else ["python", str(script)]
+    return shlex.join([*head, *sys.argv[1:]])
+
+
 def resident_mb(pid: int) -> float:
     """The current resident set size of process `pid`, in MB (from /proc)."""
     with open(f"/proc/{pid}/status", encoding="ascii") as status:
@@ -174,7 +182,7 @@ class _RssSampler:
 
 
 def machine() -> str:
-    """Cores, CPU model, memory and Python version, read from /proc: where figures came from."""
+    """Cores, CPU model, memory, Python and the load: where and under what the figures came."""
     cpu = "?"
     try:
         match = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.M)
@@ -183,8 +191,9 @@ def machine() -> str:
         memory = f"{mem_kb / 1024 / 1024:.1f} GiB RAM"
     except (OSError, AttributeError):
         memory = "? RAM"
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     return (f"{os.cpu_count()} cores ({cpu}), {memory}, {platform.system()} {platform.release()}, "
-            f"Python {platform.python_version()}")
+            f"Python {platform.python_version()}; load average {load} at the start")
 
 
 @dataclass
@@ -233,7 +242,7 @@ class Report:
     def __init__(self, section: str, title: str, command: str | None = None) -> None:
         self.section = section
         self.title = title
-        self.command = command or shlex.join([Path(sys.executable).name, *sys.argv])
+        self.command = command or _this_command()
         self.lines: list[Line] = []
         self.notes: list[str] = []
         self.started = datetime.now().astimezone()
