@@ -205,7 +205,8 @@ def growth(backends: list[str], sizes: list[int], known: dict[tuple[str, int], d
              "| backend | units | import s | import MB | campaign create s | campaign MB "
              "| overdue --json s | overdue MB |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for (backend, size), ops in sorted(results.items()):
-        cells = " | ".join(f"{ops[op].median:.2f} | {ops[op].peak:.0f}" for op in ("import", "campaign", "overdue"))
+        cells = " | ".join(f"{ops[op].median:.2f} | {ops[op].peak:.0f}"
+                           for op in ("import", "campaign", "overdue"))
         lines.append(f"| {backend} | {size:,} | {cells} |")
     update_section(Path(__file__).parent / "RESULTS.md", "core-growth", "\n".join(lines))
     plot(results)
@@ -221,8 +222,9 @@ def plot(results: dict[tuple[str, int], dict[str, Timing]]) -> None:
     for backend in sorted({b for b, _ in results}):
         sizes = sorted(s for b, s in results if b == backend)
         for op, style in (("import", "o-"), ("campaign", "s--"), ("overdue", "^:")):
-            left.plot(sizes, [results[(backend, s)][op].median for s in sizes], style, label=f"{op} ({backend})")
-            right.plot(sizes, [results[(backend, s)][op].peak for s in sizes], style, label=f"{op} ({backend})")
+            label = f"{op} ({backend})"
+            left.plot(sizes, [results[(backend, s)][op].median for s in sizes], style, label=label)
+            right.plot(sizes, [results[(backend, s)][op].peak for s in sizes], style, label=label)
     for axis, title, unit in ((left, "wall time", "seconds"), (right, "peak resident memory", "MB")):
         axis.set_xscale("log")
         axis.set_yscale("log")
