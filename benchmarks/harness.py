@@ -31,7 +31,6 @@ from datetime import datetime
 from pathlib import Path
 
 RESULTS = Path(__file__).parent / "RESULTS.md"
-MB = 1024 * 1024
 
 
 @dataclass
@@ -76,7 +75,7 @@ def time_command(argv: Sequence[str], runs: int = 3, *, label: str | None = None
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
             started = time.perf_counter()
             proc = subprocess.Popen(list(argv), stdout=out, stderr=err, env=full_env, cwd=cwd)
-            with _HighWaterMark(proc.pid) as hwm:
+            with _Peak(lambda pid=proc.pid: _status_kb(pid, "VmHWM")) as hwm:
                 proc.wait()
             elapsed = time.perf_counter() - started
             out.seek(0)
@@ -86,42 +85,50 @@ def time_command(argv: Sequence[str], runs: int = 3, *, label: str | None = None
                                     f"{err.read().decode(errors='replace')[-2000:]}")
             timing.output = out.read().decode(errors="replace")
         timing.seconds.append(elapsed)
-        timing.peak_mb.append(hwm.peak_kb / 1024)
+        timing.peak_mb.append(hwm.peak / 1024)
     return timing
 
 
-class _HighWaterMark:
-    """Follows a child's `VmHWM` (peak RSS of its own memory, reset at exec) every 5 ms.
+class _Peak:
+    """Calls `read` every 5 ms in a thread until stopped (or `read` fails); `peak` is the highest.
 
-    `ru_maxrss` from `wait4` would be simpler but on Linux it keeps the parent's RSS from
-    before the child's exec, so a small command run from a big benchmark would look big.
+    For a command, `read` is the child's `VmHWM` (its own peak RSS, reset at exec): the
+    simpler `ru_maxrss` of `wait4` keeps, on Linux, the parent's RSS from before the exec,
+    so a small command run from a big benchmark would look big. For a callable, `read` is
+    this process's current RSS.
     """
 
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self.peak_kb = 0
+    def __init__(self, read: Callable[[], int]) -> None:
+        self.read = read
+        self.peak = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
-        path = f"/proc/{self.pid}/status"
-        while not self._stop.is_set():
+        while True:
             try:
-                with open(path, encoding="ascii") as status:
-                    for line in status:
-                        if line.startswith("VmHWM:"):
-                            self.peak_kb = max(self.peak_kb, int(line.split()[1]))
+                self.peak = max(self.peak, self.read())
             except (OSError, ValueError):
+                return  # the process is gone
+            if self._stop.wait(0.005):
                 return
-            self._stop.wait(0.005)
 
-    def __enter__(self) -> _HighWaterMark:
+    def __enter__(self) -> _Peak:
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+
+
+def _status_kb(pid: int, field: str) -> int:
+    """A `kB` field of /proc/<pid>/status (VmRSS, VmHWM)."""
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise ValueError(f"{field} not in /proc/{pid}/status")
 
 
 def time_callable(fn: Callable[[], object], runs: int = 3, *, label: str,
@@ -131,12 +138,13 @@ def time_callable(fn: Callable[[], object], runs: int = 3, *, label: str,
     for _ in range(runs):
         if setup:
             setup()
-        with _RssSampler() as sampler:
+        own_rss = _Peak(lambda: _status_kb(os.getpid(), "VmRSS"))
+        with own_rss:
             started = time.perf_counter()
             fn()
             elapsed = time.perf_counter() - started
         timing.seconds.append(elapsed)
-        timing.peak_mb.append(sampler.peak / MB)
+        timing.peak_mb.append(max(own_rss.peak, _status_kb(os.getpid(), "VmRSS")) / 1024)
     return timing
 
 
@@ -150,35 +158,7 @@ def _this_command() -> str:
 
 def resident_mb(pid: int) -> float:
     """The current resident set size of process `pid`, in MB (from /proc)."""
-    with open(f"/proc/{pid}/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise ProcessLookupError(pid)
-
-
-class _RssSampler:
-    """Samples this process's RSS every 10 ms in a thread; `peak` is the highest seen."""
-
-    def __init__(self) -> None:
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while True:
-            self.peak = max(self.peak, int(resident_mb(os.getpid()) * MB))
-            if self._stop.wait(0.01):
-                return
-
-    def __enter__(self) -> _RssSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, int(resident_mb(os.getpid()) * MB))
+    return _status_kb(pid, "VmRSS") / 1024
 
 
 def machine() -> str:
