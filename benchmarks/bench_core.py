@@ -16,15 +16,18 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import signal
 import sqlite3
+import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
 
 from benchmarks.datasets import BACKENDS, YEAR, cli, dataset, empty_database, run
-from benchmarks.harness import Report, Timing, time_callable, time_command, update_section
+from benchmarks.harness import Report, Timing, resident_mb, time_callable, time_command, update_section
 
 PNG = Path(__file__).parent / "growth_core.png"
 #: two days after the cells' `reports_prepared` deadline (10/11): every cell still owes it
@@ -164,6 +167,27 @@ def advance(url: str, runs: int, report: Report) -> None:
     report.add("advance one cycle (wall, with start-up)", timing, limit_s=0.5, baseline=base)
 
 
+def serve_memory(url: str, report: Report, seconds: float = 60.0) -> None:
+    """Run `kiemdiem serve` on the loaded database for `seconds`; its peak resident memory."""
+    commands = subprocess.run(cli(url, "--help"), capture_output=True, text=True).stdout
+    if " serve " not in commands:
+        report.note("`kiemdiem serve` resident memory (target < 300 MB): not measured, `serve` "
+                    "is not in this build yet (it lands with the schedules branch).")
+        return
+    proc = subprocess.Popen(cli(url, "serve"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    timing = Timing("serve", [seconds])
+    peak, until = 0.0, time.monotonic() + seconds
+    try:
+        while time.monotonic() < until and proc.poll() is None:
+            peak = max(peak, resident_mb(proc.pid))
+            time.sleep(0.2)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+    timing.peak_mb.append(peak)
+    report.add(f"serve for {seconds:.0f} s over the loaded cycles", timing, limit_mb=300)
+
+
 def mid_season(url: str) -> None:
     """Mark four cells in five as having prepared their reports (bench data, set by SQL)."""
     raw = Raw(url)
@@ -179,6 +203,7 @@ def bench_backend(backend: str, units: int, runs: int) -> dict[str, Timing]:
     url, imports, creates = load(backend, units, runs, report)
     worst = overdue(url, runs, report, f"as of {AS_OF[:10]}: every cell late")
     advance(url, runs, report)
+    serve_memory(url, report)
     mid_season(url)
     overdue(url, runs, report, "mid-season: 4 cells in 5 on time")
     report.note(f"Data: `python -m benchmarks.generate --units {units}` (seed 2026). "
