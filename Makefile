@@ -7,7 +7,8 @@ STAMP := $(VENV)/.installed
 DB ?= sqlite:///kiemdiem.db
 YEAR ?= 2026
 
-.PHONY: run test lint services clean
+.PHONY: run test bench faults lint services clean
+BENCH_STAMP := $(VENV)/.bench-installed
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +28,20 @@ run: $(STAMP)
 ## test: install, make sure PostgreSQL is up, run every test on SQLite and PostgreSQL
 test: $(STAMP) services
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $(BENCH_STAMP)
+
+## bench: run every benchmarks/bench_*.py on SQLite and PostgreSQL; figures go to benchmarks/RESULTS.md
+bench: $(BENCH_STAMP) services
+	@status=0; for script in benchmarks/bench_*.py; do \
+	  echo "== $$script"; $(BIN)/python -m benchmarks.$$(basename $$script .py) || status=1; \
+	done; exit $$status
+
+## faults: the fault tests alone (bad files, a full disk, killed processes, a restarted PostgreSQL)
+faults: $(STAMP) services
+	$(BIN)/python -m pytest -m faults tests/faults $(PYTEST_ARGS)
 
 ## services: start the local PostgreSQL the integration tests use, if it is down
 services:

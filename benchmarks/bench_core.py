@@ -1,0 +1,283 @@
+"""Core benchmarks (issue 2) on SQLite and PostgreSQL, through the real CLI, and their growth.
+
+    python -m benchmarks.bench_core [--units 300000] [--runs 3] [--backends sqlite,postgresql]
+                                    [--sizes 10000,30000,100000,300000]
+
+Targets: `units import` of 300,000 units < 60 s; `campaign create` < 60 s; `overdue --json`
+over 300,000 cycles < 2 s and ≤ 3× the bare SQL query finding the same rows; one `advance`
+< 0.5 s including start-up (baseline `python -c 'import sqlalchemy'`). Baselines of import
+and campaign create: the same rows written by plain `executemany` / `INSERT … SELECT` through
+the raw driver. The growth section times import, campaign create and overdue at each size
+and draws `benchmarks/growth_core.png` (time and peak memory against units).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+
+from benchmarks.datasets import BACKENDS, YEAR, cli, dataset, empty_database, run
+from benchmarks.harness import Report, Timing, resident_mb, time_callable, time_command, update_section
+
+PNG = Path(__file__).parent / "growth_core.png"
+#: two days after the cells' `reports_prepared` deadline (10/11): every cell still owes it
+AS_OF = "2026-11-12T08:00:00+07:00"
+
+OVERDUE_SQL = """
+SELECT u.code, u.name, u.level, m.stage, COALESCE(e.due_at, m.due_at) AS due_at, u.secretary
+FROM cycles c
+JOIN units u ON u.id = c.unit_id
+JOIN milestones m ON m.campaign_id = c.campaign_id AND m.level = u.level
+LEFT JOIN deadline_extensions e ON e.cycle_id = c.id AND e.stage = m.stage
+WHERE c.campaign_id = {campaign} AND u.active AND c.stage_rank < m.stage_rank
+  AND (c.stages_mask & (1 << m.stage_rank)) != 0 AND COALESCE(e.due_at, m.due_at) <= {as_of}
+ORDER BY 5, u.code, m.stage_rank
+"""
+
+
+class Raw:
+    """A connection through the bare driver (sqlite3 or psycopg): the physical baseline."""
+
+    def __init__(self, url: str) -> None:
+        self.sqlite = url.startswith("sqlite")
+        self.conn = sqlite3.connect(url.removeprefix("sqlite:///")) if self.sqlite else \
+            psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"))
+        self.mark = "?" if self.sqlite else "%s"
+
+    def rows(self, sql: str, params: tuple = ()) -> list[tuple]:
+        cur = self.conn.cursor()
+        if params:
+            cur.execute(sql.replace("%s", self.mark), params)
+        else:  # psycopg reads '%' as a placeholder only when given parameters
+            cur.execute(sql)
+        return cur.fetchall()
+
+    def execute(self, sql: str) -> None:
+        self.conn.cursor().execute(sql)
+        self.conn.commit()
+
+    def as_of(self, iso: str) -> object:
+        instant = datetime.fromisoformat(iso).astimezone(UTC)
+        # SQLAlchemy stores SQLite instants as naive UTC text
+        return instant.strftime("%Y-%m-%d %H:%M:%S.%f") if self.sqlite else instant
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def bare_import(url: str, units_csv: Path) -> None:
+    """The import's physical floor: read the CSV, insert the rows with `executemany`."""
+    raw = Raw(url)
+    raw.execute("DROP TABLE IF EXISTS bench_bare_units")
+    raw.execute("CREATE TABLE bench_bare_units (code varchar(64), name varchar(255), level varchar(32),"
+                " parent varchar(64), secretary varchar(255), email varchar(255),"
+                " zalo_user_id varchar(64), phone varchar(32), has_committee varchar(8))")
+    with units_csv.open(encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        next(reader)
+        rows = list(reader)
+    cur = raw.conn.cursor()
+    cur.executemany(f"INSERT INTO bench_bare_units VALUES ({', '.join([raw.mark] * 9)})", rows)
+    raw.conn.commit()
+    raw.execute("DROP TABLE bench_bare_units")
+    raw.close()
+
+
+def bare_cycles(url: str) -> None:
+    """Campaign creation's physical floor: copy one row per unit with `INSERT … SELECT`."""
+    raw = Raw(url)
+    raw.execute("DROP TABLE IF EXISTS bench_bare_cycles")
+    raw.execute("CREATE TABLE bench_bare_cycles (unit_id integer, state varchar(32), stage_rank integer)")
+    raw.execute("INSERT INTO bench_bare_cycles SELECT id, 'plan_issued', 0 FROM units WHERE active")
+    raw.execute("DROP TABLE bench_bare_cycles")
+    raw.close()
+
+
+def bare_overdue(url: str, as_of: str) -> int:
+    """The bare SQL that finds the rows `overdue --json` prints, fetched through the driver."""
+    raw = Raw(url)
+    campaign = raw.rows("SELECT id FROM campaigns WHERE year = %s", (YEAR,))[0][0]
+    rows = raw.rows(OVERDUE_SQL.format(campaign=campaign, as_of="%s"), (raw.as_of(as_of),))
+    raw.close()
+    return len(rows)
+
+
+def load(backend: str, units: int, runs: int, report: Report | None) -> tuple[str, Timing, Timing]:
+    """Import the generated tree and create its campaign `runs` times; the last database stays."""
+    data = dataset(units)
+    imports, creates = Timing(f"units import {units}"), Timing(f"campaign create {units}")
+    url = ""
+    for _ in range(runs):
+        url = empty_database(backend)
+        run(url, "init")
+        for timing, args in ((imports, ("units", "import", str(data / "units.csv"))),
+                             (creates, ("campaign", "create", str(YEAR), "--plan", str(data / "plan.yaml")))):
+            once = time_command(cli(url, *args), runs=1)
+            timing.seconds += once.seconds
+            timing.peak_mb += once.peak_mb
+    if report is not None:
+        base_import = time_callable(lambda: bare_import(url, data / "units.csv"), runs=runs,
+                                    label="executemany of the CSV rows")
+        base_cycles = time_callable(lambda: bare_cycles(url), runs=runs, label="INSERT … SELECT per unit")
+        report.add(f"units import, {units:,} units", imports, limit_s=60, baseline=base_import)
+        report.add(f"campaign create, {units:,} cycles", creates, limit_s=60, baseline=base_cycles)
+    return url, imports, creates
+
+
+def overdue(url: str, runs: int, report: Report | None, note: str) -> Timing:
+    """Time `overdue --json` against the bare query; check both found the same rows."""
+    timing = time_command(cli(url, "overdue", "--json", "--as-of", AS_OF), runs=runs,
+                          label="overdue --json")
+    printed = len(json.loads(timing.output))
+    if report is not None:
+        found: list[int] = []
+        base = time_callable(lambda: found.append(bare_overdue(url, AS_OF)), runs=runs,
+                             label="bare SQL, fetched")
+        if found[-1] != printed:
+            raise RuntimeError(f"overdue printed {printed} rows, the bare SQL found {found[-1]}")
+        report.add(f"overdue --json, {printed:,} late rows", timing, limit_s=2, baseline=base,
+                   max_ratio=3, note=note)
+    return timing
+
+
+def advance(url: str, runs: int, report: Report) -> None:
+    """Time one `advance` per run, each on a different cell still at `plan_issued`."""
+    raw = Raw(url)
+    codes = [r[0] for r in raw.rows(
+        "SELECT u.code FROM units u JOIN cycles c ON c.unit_id = u.id WHERE u.level = 'cell' "
+        "AND c.stage_rank = 0 ORDER BY u.id DESC LIMIT %s", (runs,))]
+    raw.close()
+    timing = Timing("advance")
+    for code in codes:
+        once = time_command(cli(url, "advance", code, "--to", "reports_prepared"), runs=1)
+        timing.seconds += once.seconds
+        timing.peak_mb += once.peak_mb
+    base = time_command([sys.executable, "-c", "import sqlalchemy"], runs=runs,
+                        label="python -c 'import sqlalchemy'")
+    report.add("advance one cycle (wall, with start-up)", timing, limit_s=0.5, baseline=base)
+
+
+def serve_memory(url: str, report: Report, seconds: float = 60.0) -> None:
+    """Run `kiemdiem serve` on the loaded database for `seconds`; its peak resident memory."""
+    commands = subprocess.run(cli(url, "--help"), capture_output=True, text=True).stdout
+    if " serve " not in commands:
+        report.note("`kiemdiem serve` resident memory (target < 300 MB): not measured, `serve` "
+                    "is not in this build yet (it lands with the schedules branch).")
+        return
+    proc = subprocess.Popen(cli(url, "serve"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    timing = Timing("serve", [seconds])
+    peak, until = 0.0, time.monotonic() + seconds
+    try:
+        while time.monotonic() < until and proc.poll() is None:
+            peak = max(peak, resident_mb(proc.pid))
+            time.sleep(0.2)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+    timing.peak_mb.append(peak)
+    report.add(f"serve for {seconds:.0f} s over the loaded cycles", timing, limit_mb=300)
+
+
+def mid_season(url: str) -> None:
+    """Mark four cells in five as having prepared their reports (bench data, set by SQL)."""
+    raw = Raw(url)
+    raw.execute("UPDATE cycles SET state = 'reports_prepared', stage_rank = 1 WHERE id % 5 <> 0 "
+                "AND unit_id IN (SELECT id FROM units WHERE level = 'cell')")
+    raw.close()
+
+
+def bench_backend(backend: str, units: int, runs: int) -> dict[str, Timing]:
+    label = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[backend]
+    report = Report(f"core-{backend}", f"Core on {label}: {units:,} units (issue 2)")
+    print(f"core on {backend}, {units} units", flush=True)
+    url, imports, creates = load(backend, units, runs, report)
+    worst = overdue(url, runs, report, f"as of {AS_OF[:10]}: every cell late")
+    advance(url, runs, report)
+    serve_memory(url, report)
+    mid_season(url)
+    overdue(url, runs, report, "mid-season: 4 cells in 5 on time")
+    report.note(f"Data: `python -m benchmarks.generate --units {units}` (seed 2026). "
+                "Baselines run through the bare driver (sqlite3, psycopg) in the benchmark's "
+                "own process; the CLI figures include interpreter start-up. The load average at "
+                "the start is in the machine line: other work on the machine makes figures noisy.")
+    report.write()
+    return {"import": imports, "campaign": creates, "overdue": worst}
+
+
+def growth(backends: list[str], sizes: list[int], known: dict[tuple[str, int], dict[str, Timing]]) -> None:
+    """Import, campaign create and overdue at each size; a table and a PNG of time and memory."""
+    results: dict[tuple[str, int], dict[str, Timing]] = dict(known)
+    for backend in backends:
+        for size in sizes:
+            if (backend, size) in results:
+                continue
+            print(f"growth: {backend} {size}", flush=True)
+            url, imports, creates = load(backend, size, 1, None)
+            results[(backend, size)] = {"import": imports, "campaign": creates,
+                                        "overdue": overdue(url, 1, None, "")}
+    lines = ["## Core: growth with the size of the tree", "",
+             f"![time and memory against units]({PNG.name})", "",
+             "| backend | units | import s | import MB | campaign create s | campaign MB "
+             "| overdue --json s | overdue MB |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for (backend, size), ops in sorted(results.items()):
+        cells = " | ".join(f"{ops[op].median:.2f} | {ops[op].peak:.0f}"
+                           for op in ("import", "campaign", "overdue"))
+        lines.append(f"| {backend} | {size:,} | {cells} |")
+    update_section(Path(__file__).parent / "RESULTS.md", "core-growth", "\n".join(lines))
+    plot(results)
+
+
+def plot(results: dict[tuple[str, int], dict[str, Timing]]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for backend in sorted({b for b, _ in results}):
+        sizes = sorted(s for b, s in results if b == backend)
+        for op, style in (("import", "o-"), ("campaign", "s--"), ("overdue", "^:")):
+            label = f"{op} ({backend})"
+            left.plot(sizes, [results[(backend, s)][op].median for s in sizes], style, label=label)
+            right.plot(sizes, [results[(backend, s)][op].peak for s in sizes], style, label=label)
+    for axis, title, unit in ((left, "wall time", "seconds"), (right, "peak resident memory", "MB")):
+        axis.set_xscale("log")
+        axis.set_yscale("log")
+        axis.set_xlabel("units (= cycles)")
+        axis.set_ylabel(unit)
+        axis.set_title(title)
+        axis.grid(True, which="both", alpha=0.3)
+    left.legend(fontsize=7)
+    fig.suptitle("kiemdiem core: cost as the national tree grows")
+    fig.tight_layout()
+    fig.savefig(PNG, dpi=110)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_core")
+    parser.add_argument("--units", type=int, default=300_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--backends", default=",".join(BACKENDS))
+    parser.add_argument("--sizes", default="10000,30000,100000,300000",
+                        help="sizes for the growth plot ('' to skip it)")
+    args = parser.parse_args(argv)
+    backends = [b for b in args.backends.split(",") if b]
+    known = {(b, args.units): bench_backend(b, args.units, args.runs) for b in backends}
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    if sizes:
+        growth(backends, sizes, known)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
