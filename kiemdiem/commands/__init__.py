@@ -11,3 +11,6 @@ def register(group: click.Group) -> None:
 
     for command in core.COMMANDS:
         group.add_command(command)
+    from kiemdiem.commands import web
+    for command in web.COMMANDS:
+        group.add_command(command)
