@@ -47,10 +47,12 @@ def build(db: Database) -> App:
         ("GL-TS-TH", "cell_met", local(14)),
         ("GL-TS-TH", "forms_submitted", local(18)),
         ("GL-PC-CH-T1", "reports_prepared", local(12)),   # two days late
-        ("GL-PC-THPT2", "reports_prepared", local(8)),
     ]
     for code, stage, when in steps:
         CycleService(db, fixed_clock(when)).advance(code, to=stage, actor="văn phòng")
+    # reported on paper two days after the fact: the stage counts from `at`, not the entry
+    CycleService(db, fixed_clock(local(10))).advance("GL-PC-THPT2", to="reports_prepared",
+                                                     at=local(8), actor="văn phòng")
     CycleService(db, fixed_clock(local(8))).extend(
         "GL-TS-YT", "reports_prepared", date(2026, 11, 13), reason="Trạm y tế chống dịch",
         actor="văn phòng")
