@@ -17,15 +17,13 @@ from sqlalchemy import (
     DateTime,
     Select,
     and_,
-    case,
     cast,
+    exists,
     func,
-    literal,
     literal_column,
     select,
-    union_all,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from workflow.models import (
     AuditEntry,
@@ -58,9 +56,10 @@ def _due() -> ColumnElement[datetime]:
 
 @dataclass
 class Overview:
-    """The overview's figures for one subtree (and optionally one level)."""
+    """The overview's figures for one subtree."""
 
     counts: dict[tuple[str, str], int]            # (level, state) -> cycles
+    owing: dict[tuple[str, str], int]             # (level, stage) -> cycles whose flow has it
     levels: list[str]
     late: dict[tuple[str, str], list[int]]        # (level, stage) -> count per LATE_BANDS band
     late_units: int
@@ -70,39 +69,110 @@ class Overview:
         return sum(n for (lv, _), n in self.counts.items() if lv == level)
 
 
-def overview(session: Session, campaign: Campaign, path: str, now: datetime,
-             levels_order: tuple[str, ...]) -> Overview:
-    """Count cycles per level × state, and late (unit, stage) pairs per level × stage × band."""
-    counts = {(r.level, r.state): r.n for r in session.execute(
-        select(Unit.level, Cycle.state, func.count().label("n"))
-        .select_from(Cycle).join(Unit, Unit.id == Cycle.unit_id)
-        .where(Cycle.campaign_id == campaign.id, _under(path))
-        .group_by(Unit.level, Cycle.state))}
-    owed = owed_deadlines(campaign).where(_due() <= now, _under(path)).subquery()
-    bands = [func.sum(case((owed.c.due_at > now - timedelta(days=d), 1), else_=0))
-             for d in LATE_BANDS]
-    late: dict[tuple[str, str], list[int]] = {}
-    for row in session.execute(
-            select(Unit.level, owed.c.stage, func.count(), *bands)
-            .select_from(owed).join(Unit, Unit.id == owed.c.unit_id)
-            .group_by(Unit.level, owed.c.stage)):
-        level, stage, n, *within = row
-        cumulative = [int(w or 0) for w in within]
-        late[(level, stage)] = [cumulative[0], cumulative[1] - cumulative[0], n - cumulative[1]]
-    late_units = session.scalar(select(func.count(func.distinct(owed.c.cycle_id))).select_from(owed)) or 0
+def _band(due: datetime, now: datetime) -> int:
+    late_days = days_late(due, now)
+    return sum(1 for limit in LATE_BANDS if late_days >= limit)
+
+
+def _late_stages(state: str, mask: int, deadlines: dict[str, datetime], now: datetime
+                 ) -> list[tuple[str, int]]:
+    """The stages a cycle owes past their deadline, with the band of each (`owed_deadlines`)."""
+    return [(stage, _band(due, now)) for stage, due in deadlines.items()
+            if mask & BIT[stage] and RANK[state] < RANK[stage] and due <= now]
+
+
+def data_version(session: Session) -> int:
+    """The newest audit entry's id: every change to cycles, deadlines or units appends one in
+    the same transaction, so figures read at one version stay exact until it grows."""
+    return session.scalar(select(func.max(AuditEntry.id))) or 0
+
+
+def covers_everything(session: Session, path: str) -> bool:
+    """Say whether the subtree at `path` is the whole tree (a single root), so no filter is needed."""
+    if path.count("/") != 2:
+        return False
+    return session.scalar(select(func.count()).select_from(Unit).where(Unit.parent_id.is_(None))) == 1
+
+
+@dataclass(frozen=True)
+class Scan:
+    """One subtree's cycles grouped by (level, active, state, flow), and its own deadlines.
+
+    A few dozen groups whatever the size of the tree; everything on the overview that depends
+    on "now" is computed from them in Python, so a cached scan stays exact as time passes.
+    """
+
+    deadlines: dict[str, dict[str, datetime]]               # level -> stage -> milestone
+    groups: list[tuple[str, bool, str, int, int]]           # level, active, state, mask, n
+    extended: list[tuple[str, str, int, dict[str, datetime]]]  # level, state, mask, own deadlines
+
+
+def scan(session: Session, campaign: Campaign, path: str) -> Scan:
+    """Read what the overview needs in one pass over the subtree's cycles (plus extensions)."""
+    deadlines: dict[str, dict[str, datetime]] = defaultdict(dict)
+    for m in session.execute(select(Milestone.level, Milestone.stage, Milestone.due_at)
+                             .where(Milestone.campaign_id == campaign.id)):
+        deadlines[m.level][m.stage] = m.due_at
+    scope = [Cycle.campaign_id == campaign.id]
+    if not covers_everything(session, path):
+        scope.append(_under(path))
+    groups = [tuple(row) for row in session.execute(
+        select(Unit.level, Unit.active, Cycle.state, Cycle.stages_mask, func.count())
+        .select_from(Cycle).join(Unit, Unit.id == Cycle.unit_id).where(*scope)
+        .group_by(Unit.level, Unit.active, Cycle.state, Cycle.stages_mask))]
+    extended: dict[int, tuple[str, str, int, dict[str, datetime]]] = {}
+    for cycle_id, level, state, mask, stage, due in session.execute(
+            select(Cycle.id, Unit.level, Cycle.state, Cycle.stages_mask, DeadlineExtension.stage,
+                   DeadlineExtension.due_at)
+            .select_from(DeadlineExtension).join(Cycle, Cycle.id == DeadlineExtension.cycle_id)
+            .join(Unit, Unit.id == Cycle.unit_id).where(*scope, Unit.active.is_(True))):
+        own = extended.setdefault(cycle_id, (level, state, mask, dict(deadlines[level])))[3]
+        if stage in own:
+            own[stage] = due
+    return Scan(dict(deadlines), groups, list(extended.values()))  # type: ignore[arg-type]
+
+
+def overview(data: Scan, now: datetime, levels_order: tuple[str, ...]) -> Overview:
+    """Count cycles per level × state, and late (unit, stage) pairs per level × stage × band.
+
+    Lateness follows from a group's state, flow and its level's milestones; the few cycles
+    with a deadline of their own are then taken out and counted again with it. The result
+    counts exactly what `workflow.queries.owed_deadlines` lists.
+    """
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    owing: dict[tuple[str, str], int] = defaultdict(int)
+    late: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * (len(LATE_BANDS) + 1))
+    late_units = 0
+
+    def tally(level: str, state: str, mask: int, due: dict[str, datetime], n: int) -> int:
+        stages = _late_stages(state, mask, due, now)
+        for stage, band in stages:
+            late[(level, stage)][band] += n
+        return n if stages else 0
+
+    for level, active, state, mask, n in data.groups:
+        counts[(level, state)] += n
+        for stage in stages_of(mask):
+            owing[(level, stage)] += n
+        if active:
+            late_units += tally(level, state, mask, data.deadlines.get(level, {}), n)
+    for level, state, mask, own in data.extended:
+        # take the cycle out as its level's deadlines counted it, put it back with its own
+        late_units += (tally(level, state, mask, data.deadlines.get(level, {}), -1)
+                       + tally(level, state, mask, own, 1))
+    late = {key: bands for key, bands in late.items() if sum(bands)}
     present = {level for level, _ in counts}
     levels = [lv for lv in levels_order if lv in present] + sorted(present - set(levels_order))
-    return Overview(counts, levels, late, late_units, sum(counts.values()))
+    return Overview(dict(counts), dict(owing), levels, late, late_units, sum(counts.values()))
 
 
 # --- progress chart -------------------------------------------------------------------------
 
 @dataclass
 class Progress:
-    """For each stage with a deadline: how many cycles owe it and how many had reached it by day."""
+    """For each stage with a deadline: how many cycles had reached it, cumulatively by day."""
 
     stages: list[str]
-    totals: dict[str, int]
     reached_by_day: dict[str, list[tuple[date, int]]]   # cumulative, ascending by day
     markers: list[tuple[str, str, datetime]]             # (level, stage, due_at)
     start: date
@@ -110,10 +180,7 @@ class Progress:
 
 
 def _reached_at(dialect: str) -> ColumnElement[Any]:
-    """When an audit entry's stage was really reached: `--at` (kept in details) or the entry time.
-
-    Normalised so that `min` compares instants, not strings, on SQLite.
-    """
+    """When an audit entry's stage was really reached: `--at` (kept in details) or the entry time."""
     told = AuditEntry.details["reached_at"].as_string()
     if dialect == "postgresql":
         return func.coalesce(cast(told, DateTime(timezone=True)), AuditEntry.at)
@@ -126,60 +193,54 @@ def _local_day(column: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
     return func.date(column, "+7 hours")
 
 
-def progress(session: Session, campaign: Campaign, path: str, now: datetime,
-             level: str | None = None) -> Progress:
-    """Build the chart's data: per stage with a deadline, cycles that reached it, by local day.
+def reached_days(session: Session, campaign: Campaign, path: str, level: str | None = None
+                 ) -> dict[str, dict[date, int]]:
+    """Count, per stage and local day, the cycles of the subtree that reached the stage.
 
-    A cycle has reached a stage once an audit entry took it to that stage or a later one;
-    reopening later does not undo the date it first got there.
+    A cycle reaches a stage when an `advance` lands on it (a forced jump over a stage does
+    not count as doing it). Landings after the cycle's first reopen are left out: the cycle
+    had already got there once, and the chart shows when units first did each stage.
     """
     dialect = session.get_bind().dialect.name
+    reopened = aliased(AuditEntry)
+    day = _local_day(_reached_at(dialect), dialect)
+    query = (
+        select(AuditEntry.to_state, day.label("day"), func.count().label("n"))
+        .where(AuditEntry.campaign_id == campaign.id, AuditEntry.action == "cycle.advance",
+               AuditEntry.to_state.is_not(None),
+               ~exists().where(reopened.cycle_id == AuditEntry.cycle_id,
+                               reopened.action == "cycle.reopen", reopened.id < AuditEntry.id))
+        .group_by(AuditEntry.to_state, literal_column("2"))
+    )
+    if level or not covers_everything(session, path):
+        query = query.join(Unit, Unit.id == AuditEntry.unit_id).where(_under(path))
+        if level:
+            query = query.where(Unit.level == level)
+    daily: dict[str, dict[date, int]] = defaultdict(dict)
+    for row in session.execute(query):
+        daily[row.to_state][_as_date(row.day)] = row.n
+    return dict(daily)
+
+
+def progress(session: Session, campaign: Campaign, daily: dict[str, dict[date, int]],
+             now: datetime, level: str | None = None) -> Progress:
+    """Turn daily counts into cumulative series for the stages with a deadline, with markers."""
     ms = session.execute(select(Milestone.level, Milestone.stage, Milestone.due_at)
                          .where(Milestone.campaign_id == campaign.id)
                          .order_by(Milestone.due_at)).all()
     if level:
         ms = [m for m in ms if m.level == level]
     stages = [s for s in STAGES if any(m.stage == s for m in ms)]
-    scope = [Cycle.campaign_id == campaign.id, _under(path)] + ([Unit.level == level] if level else [])
-
-    totals_row = session.execute(
-        select(*[func.sum(case((Cycle.stages_mask.op("&")(BIT[s]) != 0, 1), else_=0)) for s in stages]
-               or [literal(0)])
-        .select_from(Cycle).join(Unit, Unit.id == Cycle.unit_id).where(*scope)).one()
-    totals = {s: int(v or 0) for s, v in zip(stages, totals_row, strict=False)}
-
     reached_by_day: dict[str, list[tuple[date, int]]] = {s: [] for s in stages}
-    if stages:
-        rank = case({s: RANK[s] for s in STAGES}, value=AuditEntry.to_state)
-        when = _reached_at(dialect)
-        per_cycle = (
-            select(Cycle.stages_mask.label("mask"),
-                   *[func.min(case((rank >= RANK[s], when))).label(s) for s in stages])
-            .select_from(Cycle).join(Unit, Unit.id == Cycle.unit_id)
-            .join(AuditEntry, AuditEntry.cycle_id == Cycle.id)
-            .where(*scope, AuditEntry.to_state.is_not(None))
-            .group_by(Cycle.id, Cycle.stages_mask)
-        ).cte("per_cycle")
-        parts = [
-            select(literal_column(f"'{s}'").label("stage"), _local_day(per_cycle.c[s], dialect).label("day"),
-                   func.count().label("n"))
-            .where(per_cycle.c[s].is_not(None), per_cycle.c.mask.op("&")(BIT[s]) != 0)
-            .group_by(literal_column("2"))
-            for s in stages
-        ]
-        daily: dict[str, dict[date, int]] = defaultdict(dict)
-        for row in session.execute(union_all(*parts)):
-            daily[row.stage][_as_date(row.day)] = row.n
-        for s in stages:
-            running = 0
-            for day in sorted(daily[s]):
-                running += daily[s][day]
-                reached_by_day[s].append((day, running))
-
+    for s in stages:
+        running = 0
+        for d in sorted(daily.get(s, {})):
+            running += daily[s][d]
+            reached_by_day[s].append((d, running))
     markers = [(m.level, m.stage, m.due_at) for m in ms]
     days = [d for series in reached_by_day.values() for d, _ in series]
     days += [local_day(m.due_at) for m in ms] + [local_day(campaign.created_at), local_day(now)]
-    return Progress(stages, totals, reached_by_day, markers, min(days), max(days))
+    return Progress(stages, reached_by_day, markers, min(days), max(days))
 
 
 def _as_date(value: Any) -> date:

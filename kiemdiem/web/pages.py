@@ -76,12 +76,21 @@ def overview(request: Request) -> Response:
         if campaign is None:
             return _no_campaign(request, "overview")
         now = app.clock()
-        figures = monitor.overview(session, campaign, viewer.unit_path, now, app.hierarchy.names)
-        progress = monitor.progress(session, campaign, viewer.unit_path, now, level)
+        cache = request.app.state.scans
+        version = monitor.data_version(session)
+        path = viewer.unit_path
+        scan = cache.get((campaign.id, path), version,
+                         lambda: monitor.scan(session, campaign, path))
+        daily = cache.get((campaign.id, path, level), version,
+                          lambda: monitor.reached_days(session, campaign, path, level))
+        progress = monitor.progress(session, campaign, daily, now, level)
+    figures = monitor.overview(scan, now, app.hierarchy.names)
     markers = [Marker(stage, monitor.local_day(due),
                       f"{level_label(app, lv)} — {stage_label(stage)}: hạn {local_date(due)}")
                for lv, stage, due in progress.markers]
-    chart = progress_svg(progress.reached_by_day, progress.totals, markers, progress.start,
+    totals = {s: sum(n for (lv, stage), n in figures.owing.items()
+                     if stage == s and level in (None, lv)) for s in progress.stages}
+    chart = progress_svg(progress.reached_by_day, totals, markers, progress.start,
                          progress.end, monitor.local_day(now), STAGE_LABEL)
     shares = {s: (progress.reached_by_day[s][-1][1] if progress.reached_by_day[s] else 0)
               for s in progress.stages}
@@ -89,7 +98,7 @@ def overview(request: Request) -> Response:
     return page(request, "overview.html", {
         "active": "overview", "campaign": campaign, "now": now, "figures": figures,
         "stages": STAGES, "late_total": late_total, "chart": chart, "progress": progress,
-        "shares": shares, "level": level, "colours": COLOURS, "levels": app.hierarchy.names,
+        "shares": shares, "totals": totals, "level": level, "colours": COLOURS, "levels": app.hierarchy.names,
         "markers": markers,
     })
 

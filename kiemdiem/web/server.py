@@ -22,6 +22,7 @@ from starlette.routing import Route
 from kiemdiem.app import App
 from kiemdiem.web import auth, pages
 from kiemdiem.web.accounts import session_secret
+from kiemdiem.web.cache import VersionedCache
 from kiemdiem.web.render import page
 
 DEFAULT_HOST = "127.0.0.1"
@@ -58,6 +59,7 @@ def create_app(app: App, *, https: bool | None = None) -> Starlette:
     web = Starlette(routes=routes, middleware=middleware,
                     exception_handlers={HTTPException: _error_page})
     web.state.kiemdiem = app
+    web.state.scans = VersionedCache()
     return web
 
 

@@ -243,3 +243,28 @@ def test_a_disabled_account_loses_its_session(app, db):
     with db.session(write=True) as s:
         s.execute(update(User).where(User.name == "tinh").values(active=False))
     assert c.get("/").status_code == 303
+
+
+def test_overview_late_counts_agree_with_the_late_list(app, db):
+    from collections import defaultdict
+    from datetime import date
+
+    from kiemdiem.web import monitor
+    from tests.webdata import local
+    from workflow.campaigns import get_campaign
+    from workflow.clock import fixed_clock
+    from workflow.service import CycleService
+
+    CycleService(db, fixed_clock(local(15))).extend(  # 1 day late instead of 4: another band
+        "GL-TS-T1", "cell_met", date(2026, 11, 19), reason="lũ", actor="văn phòng")
+    with db.session() as s:
+        campaign = get_campaign(s, None)
+        for code in ("GL", "GL-PC", "GL-TS"):
+            path = s.scalar(monitor.select(monitor.Unit.path).where(monitor.Unit.code == code))
+            figures = monitor.overview(monitor.scan(s, campaign, path), NOW, ("cell", "base"))
+            rows = monitor.late_rows(s, campaign, path, NOW, monitor.LateFilter(), limit=None)
+            expected: dict = defaultdict(lambda: [0, 0, 0])
+            for r in rows:
+                expected[(r["level"], r["stage"])][(r["days_late"] >= 3) + (r["days_late"] >= 7)] += 1
+            assert figures.late == dict(expected), code
+            assert figures.late_units == len({r["unit"] for r in rows}), code
