@@ -166,9 +166,10 @@ def test_a_tampered_session_cookie_is_rejected(app):
 
 
 def test_a_cookie_signed_with_another_key_is_rejected(app, tmp_path):
-    from itsdangerous import TimestampSigner
     import base64
     import json
+
+    from itsdangerous import TimestampSigner
 
     payload = base64.b64encode(json.dumps({"uid": 1}).encode())
     forged = TimestampSigner("not-the-key").sign(payload).decode()
