@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 DB ?= sqlite:///kiemdiem.db
 YEAR ?= 2026
 
-.PHONY: run test bench faults lint services clean
+.PHONY: run test bench faults lint services browser clean
 BENCH_STAMP := $(VENV)/.bench-installed
 
 $(BIN)/python:
@@ -26,7 +26,7 @@ run: $(STAMP)
 	$(BIN)/kiemdiem --db $(DB) serve
 
 ## test: install, make sure PostgreSQL is up, run every test on SQLite and PostgreSQL
-test: $(STAMP) services
+test: $(STAMP) services browser
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 $(BENCH_STAMP): $(STAMP)
@@ -47,8 +47,12 @@ faults: $(STAMP) services
 services:
 	@scripts/ensure-services
 
+## browser: install Debian's chromium and chromium-driver for the monitor's browser tests, if missing
+browser:
+	@scripts/ensure-browser
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) kiemdiem.db kiemdiem.db-wal kiemdiem.db-shm var
+	rm -rf $(VENV) kiemdiem.db kiemdiem.db-wal kiemdiem.db-shm var test-output

@@ -7,9 +7,8 @@ import click
 
 def register(group: click.Group) -> None:
     """Add every area's commands to the top-level group."""
-    from kiemdiem.commands import core, results
+    from kiemdiem.commands import core, results, web
 
-    for command in core.COMMANDS:
-        group.add_command(command)
-    for command in results.COMMANDS:
-        group.add_command(command)
+    for module in (core, results, web):
+        for command in module.COMMANDS:
+            group.add_command(command)

@@ -1,0 +1,85 @@
+"""Commands of the web monitor: `web` (serve it alone) and `user` (its accounts)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from kiemdiem.app import App
+from kiemdiem.cli import pass_app
+from kiemdiem.output import emit
+
+stdin_option = click.option("--password-stdin", is_flag=True,
+                            help="Read the password from stdin instead of generating one.")
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@pass_app
+def web(app: App, host: str, port: int) -> None:
+    """Serve the read-only monitor (without the scheduler; `serve` runs both)."""
+    from kiemdiem.web import run_web  # Starlette and uvicorn only when serving
+
+    click.echo(f"Trang theo dõi: http://{host}:{port}/  (Ctrl-C để dừng)")
+    run_web(app, host, port)
+
+
+@click.group()
+def user() -> None:
+    """Accounts of the web monitor."""
+
+
+def _password(from_stdin: bool) -> tuple[str, bool]:
+    """The password from stdin (first line), or a generated one (and say so)."""
+    from kiemdiem.web.accounts import generate_password
+
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n"), False
+    return generate_password(), True
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--unit", "unit_code", required=True, help="The user sees this unit and everything under it.")
+@stdin_option
+@pass_app
+def user_add(app: App, name: str, unit_code: str, password_stdin: bool) -> None:
+    """Create an account that sees the subtree of UNIT; prints a generated password."""
+    from kiemdiem.web.accounts import add_user
+
+    password, generated = _password(password_stdin)
+    add_user(app.ready_db(), name, unit_code, password, app.clock)
+    click.echo(f"Đã tạo tài khoản {name} (đơn vị {unit_code}).")
+    if generated:
+        click.echo(f"Mật khẩu: {password}")
+
+
+@user.command("password")
+@click.argument("name")
+@stdin_option
+@pass_app
+def user_password(app: App, name: str, password_stdin: bool) -> None:
+    """Set a new password for NAME (and re-enable the account)."""
+    from kiemdiem.web.accounts import set_password
+
+    password, generated = _password(password_stdin)
+    set_password(app.ready_db(), name, password)
+    click.echo(f"Đã đặt mật khẩu mới cho {name}.")
+    if generated:
+        click.echo(f"Mật khẩu: {password}")
+
+
+@user.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
+@pass_app
+def user_list(app: App, as_json: bool) -> None:
+    """The accounts: name, unit, active, last login."""
+    from kiemdiem.web.accounts import list_users
+
+    emit(list_users(app.ready_db()), ["name", "unit", "unit_name", "active", "last_login_at"],
+         as_json, title="Tài khoản trang theo dõi")
+
+
+COMMANDS = [web, user]

@@ -1,0 +1,37 @@
+"""Keep the overview's scans between requests until the data changes.
+
+The key includes the data version (`monitor.data_version`, the newest audit entry's id), so
+a cached scan is never stale: the first view after a change reads the database again, and
+every view until the next change costs one index lookup. Time-dependent figures (late
+counts) are computed from the scan on every request.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any
+
+
+class VersionedCache:
+    """A small thread-safe LRU map of (key, version) to a computed value."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._items: OrderedDict[Hashable, tuple[int, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, version: int, compute: Callable[[], Any]) -> Any:
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None and hit[0] == version:
+                self._items.move_to_end(key)
+                return hit[1]
+        value = compute()
+        with self._lock:
+            self._items[key] = (version, value)
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value

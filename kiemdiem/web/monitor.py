@@ -1,0 +1,384 @@
+"""What the monitor's pages show, read set-based from the core tables.
+
+Every query is scoped to a subtree (`Unit.path` prefix of the viewer's unit) and answers
+with one statement per figure, never one per unit, so the overview stays fast on a national
+tree of 300,000 cycles. Nothing here reads members' results: the monitor shows progress only.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Select,
+    and_,
+    cast,
+    exists,
+    func,
+    literal_column,
+    select,
+)
+from sqlalchemy.orm import Session, aliased
+
+from workflow.models import (
+    AuditEntry,
+    Campaign,
+    Cycle,
+    DeadlineExtension,
+    Milestone,
+    Notification,
+    Unit,
+)
+from workflow.queries import days_late, owed_deadlines
+from workflow.service import effective_deadlines
+from workflow.stages import BIT, RANK, STAGES, stages_of
+
+#: Late (unit, stage) pairs are counted in these bands of whole days late: [0, 3), [3, 7), [7, ∞)
+LATE_BANDS = (3, 7)
+LIST_LIMIT = 500
+LOCAL_OFFSET = timedelta(hours=7)  # Asia/Ho_Chi_Minh has had no daylight saving since 1975
+
+
+def _under(path: str) -> ColumnElement[bool]:
+    return Unit.path.like(path + "%")
+
+
+def _due() -> ColumnElement[datetime]:
+    return func.coalesce(DeadlineExtension.due_at, Milestone.due_at)
+
+
+# --- overview -------------------------------------------------------------------------------
+
+@dataclass
+class Overview:
+    """The overview's figures for one subtree."""
+
+    counts: dict[tuple[str, str], int]            # (level, state) -> cycles
+    owing: dict[tuple[str, str], int]             # (level, stage) -> cycles whose flow has it
+    levels: list[str]
+    late: dict[tuple[str, str], list[int]]        # (level, stage) -> count per LATE_BANDS band
+    late_units: int
+    total: int
+
+    def level_total(self, level: str) -> int:
+        return sum(n for (lv, _), n in self.counts.items() if lv == level)
+
+
+def _band(due: datetime, now: datetime) -> int:
+    late_days = days_late(due, now)
+    return sum(1 for limit in LATE_BANDS if late_days >= limit)
+
+
+def _late_stages(state: str, mask: int, deadlines: dict[str, datetime], now: datetime
+                 ) -> list[tuple[str, int]]:
+    """The stages a cycle owes past their deadline, with the band of each (`owed_deadlines`)."""
+    return [(stage, _band(due, now)) for stage, due in deadlines.items()
+            if mask & BIT[stage] and RANK[state] < RANK[stage] and due <= now]
+
+
+def data_version(session: Session) -> int:
+    """The newest audit entry's id: every change to cycles, deadlines or units appends one in
+    the same transaction, so figures read at one version stay exact until it grows."""
+    return session.scalar(select(func.max(AuditEntry.id))) or 0
+
+
+def covers_everything(session: Session, path: str) -> bool:
+    """Say whether the subtree at `path` is the whole tree (a single root), so no filter is needed."""
+    if path.count("/") != 2:
+        return False
+    return session.scalar(select(func.count()).select_from(Unit).where(Unit.parent_id.is_(None))) == 1
+
+
+@dataclass(frozen=True)
+class Scan:
+    """One subtree's cycles grouped by (level, active, state, flow), and its own deadlines.
+
+    A few dozen groups whatever the size of the tree; everything on the overview that depends
+    on "now" is computed from them in Python, so a cached scan stays exact as time passes.
+    """
+
+    deadlines: dict[str, dict[str, datetime]]               # level -> stage -> milestone
+    groups: list[tuple[str, bool, str, int, int]]           # level, active, state, mask, n
+    extended: list[tuple[str, str, int, dict[str, datetime]]]  # level, state, mask, own deadlines
+
+
+def scan(session: Session, campaign: Campaign, path: str) -> Scan:
+    """Read what the overview needs in one pass over the subtree's cycles (plus extensions)."""
+    deadlines: dict[str, dict[str, datetime]] = defaultdict(dict)
+    for m in session.execute(select(Milestone.level, Milestone.stage, Milestone.due_at)
+                             .where(Milestone.campaign_id == campaign.id)):
+        deadlines[m.level][m.stage] = m.due_at
+    scope = [Cycle.campaign_id == campaign.id]
+    if not covers_everything(session, path):
+        scope.append(_under(path))
+    groups = [tuple(row) for row in session.execute(
+        select(Unit.level, Unit.active, Cycle.state, Cycle.stages_mask, func.count())
+        .select_from(Cycle).join(Unit, Unit.id == Cycle.unit_id).where(*scope)
+        .group_by(Unit.level, Unit.active, Cycle.state, Cycle.stages_mask))]
+    extended: dict[int, tuple[str, str, int, dict[str, datetime]]] = {}
+    for cycle_id, level, state, mask, stage, due in session.execute(
+            select(Cycle.id, Unit.level, Cycle.state, Cycle.stages_mask, DeadlineExtension.stage,
+                   DeadlineExtension.due_at)
+            .select_from(DeadlineExtension).join(Cycle, Cycle.id == DeadlineExtension.cycle_id)
+            .join(Unit, Unit.id == Cycle.unit_id).where(*scope, Unit.active.is_(True))):
+        own = extended.setdefault(cycle_id, (level, state, mask, dict(deadlines[level])))[3]
+        if stage in own:
+            own[stage] = due
+    return Scan(dict(deadlines), groups, list(extended.values()))  # type: ignore[arg-type]
+
+
+def overview(data: Scan, now: datetime, levels_order: tuple[str, ...]) -> Overview:
+    """Count cycles per level × state, and late (unit, stage) pairs per level × stage × band.
+
+    Lateness follows from a group's state, flow and its level's milestones; the few cycles
+    with a deadline of their own are then taken out and counted again with it. The result
+    counts exactly what `workflow.queries.owed_deadlines` lists.
+    """
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    owing: dict[tuple[str, str], int] = defaultdict(int)
+    late: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * (len(LATE_BANDS) + 1))
+    late_units = 0
+
+    def tally(level: str, state: str, mask: int, due: dict[str, datetime], n: int) -> int:
+        stages = _late_stages(state, mask, due, now)
+        for stage, band in stages:
+            late[(level, stage)][band] += n
+        return n if stages else 0
+
+    for level, active, state, mask, n in data.groups:
+        counts[(level, state)] += n
+        for stage in stages_of(mask):
+            owing[(level, stage)] += n
+        if active:
+            late_units += tally(level, state, mask, data.deadlines.get(level, {}), n)
+    for level, state, mask, own in data.extended:
+        # take the cycle out as its level's deadlines counted it, put it back with its own
+        late_units += (tally(level, state, mask, data.deadlines.get(level, {}), -1)
+                       + tally(level, state, mask, own, 1))
+    late = {key: bands for key, bands in late.items() if sum(bands)}
+    present = {level for level, _ in counts}
+    levels = [lv for lv in levels_order if lv in present] + sorted(present - set(levels_order))
+    return Overview(dict(counts), dict(owing), levels, late, late_units, sum(counts.values()))
+
+
+# --- progress chart -------------------------------------------------------------------------
+
+@dataclass
+class Progress:
+    """For each stage with a deadline: how many cycles had reached it, cumulatively by day."""
+
+    stages: list[str]
+    reached_by_day: dict[str, list[tuple[date, int]]]   # cumulative, ascending by day
+    markers: list[tuple[str, str, datetime]]             # (level, stage, due_at)
+    start: date
+    end: date
+
+
+def _reached_at(dialect: str) -> ColumnElement[Any]:
+    """When an audit entry's stage was really reached: `--at` (kept in details) or the entry time."""
+    told = AuditEntry.details["reached_at"].as_string()
+    if dialect == "postgresql":
+        return func.coalesce(cast(told, DateTime(timezone=True)), AuditEntry.at)
+    return func.datetime(func.coalesce(told, AuditEntry.at))
+
+
+def _local_day(column: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
+    if dialect == "postgresql":
+        return func.date(func.timezone("Asia/Ho_Chi_Minh", column))
+    return func.date(column, "+7 hours")
+
+
+def reached_days(session: Session, campaign: Campaign, path: str, level: str | None = None
+                 ) -> dict[str, dict[date, int]]:
+    """Count, per stage and local day, the cycles of the subtree that reached the stage.
+
+    A cycle reaches a stage when an `advance` lands on it (a forced jump over a stage does
+    not count as doing it). Landings after the cycle's first reopen are left out: the cycle
+    had already got there once, and the chart shows when units first did each stage.
+    """
+    dialect = session.get_bind().dialect.name
+    reopened = aliased(AuditEntry)
+    day = _local_day(_reached_at(dialect), dialect)
+    query = (
+        select(AuditEntry.to_state, day.label("day"), func.count().label("n"))
+        .where(AuditEntry.campaign_id == campaign.id, AuditEntry.action == "cycle.advance",
+               AuditEntry.to_state.is_not(None),
+               ~exists().where(reopened.cycle_id == AuditEntry.cycle_id,
+                               reopened.action == "cycle.reopen", reopened.id < AuditEntry.id))
+        .group_by(AuditEntry.to_state, literal_column("2"))
+    )
+    if level or not covers_everything(session, path):
+        query = query.join(Unit, Unit.id == AuditEntry.unit_id).where(_under(path))
+        if level:
+            query = query.where(Unit.level == level)
+    daily: dict[str, dict[date, int]] = defaultdict(dict)
+    for row in session.execute(query):
+        daily[row.to_state][_as_date(row.day)] = row.n
+    return dict(daily)
+
+
+def progress(session: Session, campaign: Campaign, daily: dict[str, dict[date, int]],
+             now: datetime, level: str | None = None) -> Progress:
+    """Turn daily counts into cumulative series for the stages with a deadline, with markers."""
+    ms = session.execute(select(Milestone.level, Milestone.stage, Milestone.due_at)
+                         .where(Milestone.campaign_id == campaign.id)
+                         .order_by(Milestone.due_at)).all()
+    if level:
+        ms = [m for m in ms if m.level == level]
+    stages = [s for s in STAGES if any(m.stage == s for m in ms)]
+    reached_by_day: dict[str, list[tuple[date, int]]] = {s: [] for s in stages}
+    for s in stages:
+        running = 0
+        for d in sorted(daily.get(s, {})):
+            running += daily[s][d]
+            reached_by_day[s].append((d, running))
+    markers = [(m.level, m.stage, m.due_at) for m in ms]
+    days = [d for series in reached_by_day.values() for d, _ in series]
+    days += [local_day(m.due_at) for m in ms] + [local_day(campaign.created_at), local_day(now)]
+    return Progress(stages, reached_by_day, markers, min(days), max(days))
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def local_day(instant: datetime) -> date:
+    """The calendar day in Vietnam of an instant."""
+    return (instant.astimezone(UTC) + LOCAL_OFFSET).date()
+
+
+# --- late list ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LateFilter:
+    level: str | None = None
+    stage: str | None = None
+    min_days: int = 0
+    ascending: bool = False   # False: most late first
+
+
+LATE_COLUMNS = ("unit", "name", "level", "stage", "deadline", "days_late", "secretary", "phone",
+                "email")
+
+
+def _late_query(campaign: Campaign, path: str, now: datetime, f: LateFilter) -> Select[Any]:
+    query = owed_deadlines(campaign).where(_due() <= now - timedelta(days=f.min_days), _under(path))
+    if f.level:
+        query = query.where(Unit.level == f.level)
+    if f.stage:
+        query = query.where(Milestone.stage == f.stage)
+    return query
+
+
+def late_count(session: Session, campaign: Campaign, path: str, now: datetime, f: LateFilter) -> int:
+    sub = _late_query(campaign, path, now, f).subquery()
+    return session.scalar(select(func.count()).select_from(sub)) or 0
+
+
+def late_rows(session: Session, campaign: Campaign, path: str, now: datetime, f: LateFilter,
+              limit: int | None = LIST_LIMIT) -> list[dict[str, Any]]:
+    """One row per late (unit, stage) with the secretary's contact, sorted by days late."""
+    order = _due().desc() if f.ascending else _due().asc()
+    query = (_late_query(campaign, path, now, f)
+             .add_columns(Unit.code, Unit.name, Unit.level, Unit.secretary, Unit.phone, Unit.email)
+             .order_by(order, Unit.code, Milestone.stage_rank))
+    if limit is not None:
+        query = query.limit(limit)
+    return [{"unit": r.code, "name": r.name, "level": r.level, "stage": r.stage,
+             "deadline": r.due_at, "days_late": days_late(r.due_at, now),
+             "secretary": r.secretary, "phone": r.phone, "email": r.email}
+            for r in session.execute(query)]
+
+
+# --- one unit -------------------------------------------------------------------------------
+
+@dataclass
+class Step:
+    """One stage of a unit's timeline."""
+
+    stage: str
+    due_at: datetime | None
+    extended: str | None       # the extension's reason, when the deadline is the unit's own
+    reached_at: datetime | None
+    days_late: int | None      # late by this many days (reached late, or still owed and past due)
+
+
+@dataclass
+class UnitPage:
+    unit: Unit
+    cycle: Cycle | None
+    ancestors: list[Unit]
+    children: list[dict[str, Any]]
+    timeline: list[Step] = field(default_factory=list)
+    audit: list[AuditEntry] = field(default_factory=list)
+    notifications: list[Notification] = field(default_factory=list)
+
+
+def find_visible_unit(session: Session, code: str, path: str) -> Unit | None:
+    """Return the unit with `code` if the viewer's subtree holds it, else None (as if absent)."""
+    return session.scalar(select(Unit).where(Unit.code == code, _under(path)))
+
+
+def unit_page(session: Session, campaign: Campaign, unit: Unit, viewer_path: str,
+              now: datetime, limit: int = 200) -> UnitPage:
+    """Gather a unit's timeline, audit trail, notifications, children and visible ancestors."""
+    ids = [int(p) for p in unit.path.strip("/").split("/")[:-1]]
+    ancestors = list(session.scalars(
+        select(Unit).where(Unit.id.in_(ids), _under(viewer_path)).order_by(Unit.depth))) if ids else []
+    child_rows = session.execute(
+        select(Unit.code, Unit.name, Unit.level, Cycle.state)
+        .outerjoin(Cycle, and_(Cycle.unit_id == Unit.id, Cycle.campaign_id == campaign.id))
+        .where(Unit.parent_id == unit.id).order_by(Unit.code))
+    page = UnitPage(unit, None, ancestors, [dict(r._mapping) for r in child_rows])
+    page.audit = list(session.scalars(select(AuditEntry).where(AuditEntry.unit_id == unit.id)
+                                      .order_by(AuditEntry.id.desc()).limit(limit)))
+    page.notifications = list(session.scalars(
+        select(Notification).where(Notification.unit_id == unit.id)
+        .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)))
+    cycle = session.scalar(select(Cycle).where(Cycle.campaign_id == campaign.id,
+                                               Cycle.unit_id == unit.id))
+    if cycle is None:
+        return page
+    page.cycle = cycle
+    page.timeline = _timeline(session, cycle, unit, now)
+    return page
+
+
+def _timeline(session: Session, cycle: Cycle, unit: Unit, now: datetime) -> list[Step]:
+    deadlines = effective_deadlines(session, cycle, unit)
+    extended = dict(session.execute(select(DeadlineExtension.stage, DeadlineExtension.reason)
+                                    .where(DeadlineExtension.cycle_id == cycle.id)).all())
+    entries = session.scalars(select(AuditEntry).where(AuditEntry.cycle_id == cycle.id,
+                                                       AuditEntry.to_state.is_not(None))
+                              .order_by(AuditEntry.id)).all()
+    steps = []
+    for stage in stages_of(cycle.stages_mask)[1:]:
+        reached = min((_entry_reached_at(e) for e in entries
+                       if e.to_state in RANK and RANK[e.to_state] >= RANK[stage]), default=None)
+        due = deadlines.get(stage, (None, ""))[0]
+        late = None
+        if due is not None:
+            finish = reached if reached is not None else now
+            late = days_late(due, finish) if finish > due else None
+        steps.append(Step(stage, due, extended.get(stage), reached, late))
+    return steps
+
+
+def _entry_reached_at(entry: AuditEntry) -> datetime:
+    told = (entry.details or {}).get("reached_at")
+    if told:
+        parsed = datetime.fromisoformat(told)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return entry.at
+
+
+# --- plan -----------------------------------------------------------------------------------
+
+def milestones(session: Session, campaign: Campaign) -> list[Milestone]:
+    return list(session.scalars(select(Milestone).where(Milestone.campaign_id == campaign.id)
+                                .order_by(Milestone.stage_rank, Milestone.due_at)))

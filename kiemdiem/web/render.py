@@ -1,0 +1,40 @@
+"""Jinja2 templates for the pages, with the filters that print dates the Vietnamese way."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.templating import Jinja2Templates
+
+from kiemdiem.app import App
+from kiemdiem.web import labels
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+TEMPLATES.env.filters.update(d=labels.local_date, dt=labels.local_datetime, stage=labels.stage_label)
+TEMPLATES.env.globals.update(KIND=labels.KIND, STATUS=labels.STATUS, CHANNEL=labels.CHANNEL,
+                             ACTION=labels.ACTION, RULE=labels.RULE)
+
+
+def kiemdiem_app(request: Request) -> App:
+    """The composition root the web application was created with."""
+    return request.app.state.kiemdiem
+
+
+def level_label(app: App, level: str) -> str:
+    try:
+        return app.hierarchy.label(level)
+    except KeyError:
+        return level
+
+
+def page(request: Request, template: str, context: dict[str, Any],
+         status_code: int = 200) -> HTMLResponse:
+    """Render a page; every template sees the viewer, the level labels and the CSRF token."""
+    app = kiemdiem_app(request)
+    context = {"viewer": getattr(request.state, "viewer", None),
+               "level_label": lambda level: level_label(app, level),
+               "csrf": request.session.get("csrf", ""), **context}
+    return TEMPLATES.TemplateResponse(request, template, context, status_code=status_code)

@@ -1,0 +1,104 @@
+"""Build the monitor's ASGI application and serve it with uvicorn, alone or in a thread.
+
+`create_app(app)` is the ASGI application; `run_web(app, host, port)` serves it until
+stopped (what `kiemdiem web` does); `WebServer(app, host, port).start()` serves it from a
+background thread, for `kiemdiem serve`, which runs the scheduler and dispatcher beside it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from kiemdiem.app import App
+from kiemdiem.web import auth, pages
+from kiemdiem.web.accounts import session_secret
+from kiemdiem.web.cache import VersionedCache
+from kiemdiem.web.render import page
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
+SESSION_COOKIE = "kiemdiem_session"
+SESSION_MAX_AGE = 8 * 3600  # one working day
+
+
+def create_app(app: App, *, https: bool | None = None) -> Starlette:
+    """Return the monitor as an ASGI application reading `app`'s database.
+
+    Cookies are marked Secure when `https` is true, by default when the public URL in the
+    settings (`KIEMDIEM_PUBLIC_URL`) is https.
+    """
+    if https is None:
+        https = app.settings.public_url.startswith("https://")
+    routes = [
+        Route("/", pages.overview, name="overview"),
+        Route("/late", pages.late, name="late"),
+        Route("/late.{fmt:str}", pages.late_export, name="late_export"),
+        Route("/units/{code:str}", pages.unit, name="unit"),
+        Route("/plan", pages.plan, name="plan"),
+        Route("/healthz", pages.healthz, name="healthz"),
+        Route("/login", auth.login_form, methods=["GET"], name="login_form"),
+        Route("/login", auth.login, methods=["POST"], name="login"),
+        Route("/logout", auth.logout, methods=["POST"], name="logout"),
+    ]
+    middleware = [
+        Middleware(SessionMiddleware, secret_key=session_secret(app.db, app.clock),
+                   session_cookie=SESSION_COOKIE, max_age=SESSION_MAX_AGE, same_site="lax",
+                   https_only=https),
+        Middleware(auth.LoginRequired),
+    ]
+    web = Starlette(routes=routes, middleware=middleware,
+                    exception_handlers={HTTPException: _error_page})
+    web.state.kiemdiem = app
+    web.state.scans = VersionedCache()
+    return web
+
+
+async def _error_page(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    messages = {404: "Không tìm thấy trang này.", 405: "Phương thức không được hỗ trợ."}
+    detail = exc.detail if exc.detail and exc.detail not in {"Not Found", "Method Not Allowed"} \
+        else messages.get(exc.status_code, "Yêu cầu không hợp lệ.")
+    return page(request, "error.html", {"status": exc.status_code, "message": detail},
+                status_code=exc.status_code)
+
+
+def _config(app: App, host: str, port: int) -> uvicorn.Config:
+    return uvicorn.Config(create_app(app), host=host, port=port, log_level="warning",
+                          proxy_headers=False, server_header=False)
+
+
+def run_web(app: App, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
+    """Serve the monitor in this thread until interrupted (Ctrl-C / SIGTERM)."""
+    uvicorn.Server(_config(app, host, port)).run()
+
+
+class WebServer:
+    """The monitor served from a daemon thread; `stop()` shuts it down cleanly."""
+
+    def __init__(self, app: App, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
+        self.server = uvicorn.Server(_config(app, host, port))
+        self.thread = threading.Thread(target=self.server.run, name="kiemdiem-web", daemon=True)
+
+    def start(self, timeout: float = 10.0) -> WebServer:
+        """Start serving and wait until the socket accepts connections."""
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the web monitor did not start (is the port in use?)")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
