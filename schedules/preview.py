@@ -34,18 +34,15 @@ def sweep_and_list(session: Session, now: datetime, channels: tuple[str, ...],
 
 
 def season_steps(session: Session, start: datetime, end: datetime, zone: ZoneInfo) -> list[datetime]:
-    """Every milestone instant in [start, end] plus each local midnight and noon (repeats, digests)."""
+    """Every milestone instant in [start, end] plus each local midnight (when repeats fall due)."""
     table = load_timetable(session, start - timedelta(microseconds=1), limit=100_000)
     steps = {at for at in table.instants if start <= at <= end}
     day: date = start.astimezone(zone).date()
-    while True:
-        for hour in (0, 12):
-            at = datetime.combine(day, time(hour), tzinfo=zone)
-            if at > end:
-                return sorted(steps)
-            if at >= start:
-                steps.add(at)
+    while (at := datetime.combine(day, time(0), tzinfo=zone)) <= end:
+        if at >= start:
+            steps.add(at)
         day += timedelta(days=1)
+    return sorted(steps)
 
 
 def simulate(session: Session, start: datetime, end: datetime, channels: tuple[str, ...],

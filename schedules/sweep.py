@@ -115,8 +115,9 @@ class _CampaignSweep:
             for kind, count in self._notices(owed, windows).items():
                 report.written[kind] += count
             escalation = escalation_window(self.policy, levels[0], self.now)
-            shift = self.policy.grace_days.get(levels[0], 0) + self.policy.escalate_after_days
-            report.written["escalation"] += self._escalations(owed, escalation, shift)
+            if earliest <= escalation.upto:
+                shift = self.policy.grace_days.get(levels[0], 0) + self.policy.escalate_after_days
+                report.written["escalation"] += self._escalations(owed, escalation, shift)
 
     # -- the parts ---------------------------------------------------------------------------
 
@@ -203,18 +204,18 @@ class _CampaignSweep:
             occurrence=inner.c.occurrence, secretary=inner.c.secretary,
             link=unit_link(self.public_url, inner.c.code),
         )
-        counts: Counter[str] = Counter()
-        for kind in ("reminder", "late", "repeat"):
-            source = select(
-                self._dedup_key(inner.c.code, inner.c.stage, inner.c.kind, inner.c.occurrence,
-                                inner.c.channel, inner.c.recipient),
-                inner.c.kind, inner.c.channel, inner.c.recipient, integer(self.campaign.id),
-                inner.c.cycle_id, inner.c.unit_id, inner.c.stage, payload, text("pending"),
-                integer(0), self._send_at(inner.c.channel, self.channels), d.instant(self.now),
-                d.instant(self.now),
-            ).where(inner.c.kind == kind, inner.c.recipient.is_not(None))
-            counts[kind] += self._insert(source)
-        return counts
+        source = select(
+            self._dedup_key(inner.c.code, inner.c.stage, inner.c.kind, inner.c.occurrence,
+                            inner.c.channel, inner.c.recipient),
+            inner.c.kind, inner.c.channel, inner.c.recipient, integer(self.campaign.id),
+            inner.c.cycle_id, inner.c.unit_id, inner.c.stage, payload, text("pending"),
+            integer(0), self._send_at(inner.c.channel, self.channels), d.instant(self.now),
+            d.instant(self.now),
+        ).where(inner.c.kind.is_not(None), inner.c.recipient.is_not(None))
+        statement = (d.insert(Notification.__table__).from_select(OUTBOX_COLUMNS, source)
+                     .on_conflict_do_nothing(index_elements=["dedup_key"])
+                     .returning(Notification.__table__.c.kind))
+        return Counter(self.session.execute(statement).scalars())
 
     def _escalations(self, owed: Any, window: Window, shift_days: int) -> int:
         """Insert one escalation per (parent or office, stage, day) listing its late children."""

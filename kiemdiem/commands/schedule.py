@@ -46,8 +46,10 @@ def remind(app: App, dry_run: bool, as_json: bool) -> None:
     with _transaction(app, keep=not dry_run) as session:
         report, rows = sweep_and_list(session, app.clock(), app.settings.channels,
                                       app.settings.public_url)
-    verb = "Sẽ ghi" if dry_run else "Đã ghi"
-    emit(rows, COLUMNS, as_json, title=f"{verb} {report.total} thông báo (quét {report.scanned} chu kỳ)")
+    emit(rows, COLUMNS, as_json)
+    if not as_json:
+        verb = "Sẽ ghi" if dry_run else "Đã ghi"
+        click.echo(f"{verb} {report.total} thông báo (quét {report.scanned} chu kỳ).")
 
 
 @click.command("simulate")
@@ -68,7 +70,9 @@ def simulate_command(app: App, start: date, end: date, as_json: bool) -> None:
     with _transaction(app, keep=False) as session:
         rows = list(simulate(session, first, last, app.settings.channels,
                              app.settings.public_url, app.zone))
-    emit(rows, COLUMNS, as_json, title=f"Mô phỏng {start:%d/%m/%Y}–{end:%d/%m/%Y}: {len(rows)} thông báo")
+    emit(rows, COLUMNS, as_json)
+    if not as_json:
+        click.echo(f"Mô phỏng {start:%d/%m/%Y}–{end:%d/%m/%Y}: {len(rows)} thông báo.")
 
 
 @click.command()
