@@ -26,6 +26,7 @@ from sqlalchemy import (
     and_,
     case,
     cast,
+    exists,
     func,
     null,
     select,
@@ -103,10 +104,18 @@ class _CampaignSweep:
     def run(self, report: SweepReport) -> None:
         report.scanned += self.session.scalar(
             select(func.count()).select_from(Cycle).where(Cycle.campaign_id == self.campaign.id)) or 0
-        earliest = self._earliest_deadline()
-        if earliest is None:
-            return
+        milestones = self.session.execute(select(Milestone.level, Milestone.due_at)
+                                          .where(Milestone.campaign_id == self.campaign.id)).all()
+        self.first_extension = self.session.scalar(
+            select(func.min(DeadlineExtension.due_at))
+            .join(Cycle, Cycle.id == DeadlineExtension.cycle_id)
+            .where(Cycle.campaign_id == self.campaign.id))
         for levels in self._grace_groups():
+            dues = [due for level, due in milestones if level in levels]
+            earliest = min([*dues, *([self.first_extension] if self.first_extension else [])],
+                           default=None)
+            if earliest is None:
+                continue
             owed = owed_deadlines(self.campaign).add_columns(
                 Unit.code, Unit.name, Unit.level, Unit.secretary, Unit.email, Unit.phone,
                 Unit.zalo_user_id, Unit.parent_id, Milestone.rule,
@@ -121,16 +130,17 @@ class _CampaignSweep:
 
     # -- the parts ---------------------------------------------------------------------------
 
-    def _earliest_deadline(self) -> datetime | None:
-        firsts = [
-            self.session.scalar(select(func.min(Milestone.due_at))
-                                .where(Milestone.campaign_id == self.campaign.id)),
-            self.session.scalar(select(func.min(DeadlineExtension.due_at))
-                                .join(Cycle, Cycle.id == DeadlineExtension.cycle_id)
-                                .where(Cycle.campaign_id == self.campaign.id)),
-        ]
-        known = [f for f in firsts if f is not None]
-        return min(known) if known else None
+    def _due_by(self, owed: Any, bound: datetime) -> Any:
+        """Keep the owed deadlines due by `bound`.
+
+        When no extension is due that early, the milestone's own date decides too, which
+        lets the database skip whole milestones (and use the cycles' rank index) instead of
+        looking at every cycle.
+        """
+        owed = owed.where(owed_due() <= self.d.instant(bound))
+        if self.first_extension is None or self.first_extension > bound:
+            owed = owed.where(Milestone.due_at <= self.d.instant(bound))
+        return owed
 
     def _grace_groups(self) -> list[list[str]]:
         """Group the plan's levels by grace period: each group shares its windows."""
@@ -162,6 +172,14 @@ class _CampaignSweep:
         return (text(f"{self.year}:") + subject + sep + stage + sep + kind + sep
                 + cast(occurrence, String) + sep + channel + sep + recipient)
 
+    def _unwritten(self, key: ColumnElement[Any]) -> ColumnElement[bool]:
+        """Skip rows already in the outbox before their payload is built (a cheap index probe).
+
+        ON CONFLICT still guards against a concurrent sweep; this keeps a sweep that has
+        nothing new to write close to the cost of finding the cycles.
+        """
+        return ~exists().where(Notification.__table__.c.dedup_key == key)
+
     def _insert(self, source: Any) -> int:
         statement = (self.d.insert(Notification.__table__).from_select(OUTBOX_COLUMNS, source)
                      .on_conflict_do_nothing(index_elements=["dedup_key"]))
@@ -179,7 +197,7 @@ class _CampaignSweep:
     def _notices(self, owed: Any, windows: list[Window]) -> Counter[str]:
         """Insert the reminder, late and repeat notices owed now; return the count per kind."""
         d = self.d
-        o = owed.where(owed_due() <= d.instant(max(w.upto for w in windows))).subquery("o")
+        o = self._due_by(owed, max(w.upto for w in windows)).subquery("o")
 
         def holds(w: Window) -> ColumnElement[bool]:
             upper = o.c.due_at <= d.instant(w.upto)
@@ -192,7 +210,7 @@ class _CampaignSweep:
             self._recipient(ch.c.channel, o.c).label("recipient"),
             case(*((holds(w), text(w.kind)) for w in windows), else_=None).label("kind"),
             case(*((holds(w), integer(w.occurrence)) for w in windows), else_=None).label("occurrence"),
-        ).select_from(o).join(ch, true()).subquery("n")
+        ).select_from(o).join(ch, true()).offset(0).subquery("n")
         late = inner.c.kind.in_(("late", "repeat"))
         payload = d.json_object(
             year=integer(self.year), unit_code=inner.c.code, unit_name=inner.c.name,
@@ -204,14 +222,14 @@ class _CampaignSweep:
             occurrence=inner.c.occurrence, secretary=inner.c.secretary,
             link=unit_link(self.public_url, inner.c.code),
         )
+        key = self._dedup_key(inner.c.code, inner.c.stage, inner.c.kind, inner.c.occurrence,
+                              inner.c.channel, inner.c.recipient)
         source = select(
-            self._dedup_key(inner.c.code, inner.c.stage, inner.c.kind, inner.c.occurrence,
-                            inner.c.channel, inner.c.recipient),
-            inner.c.kind, inner.c.channel, inner.c.recipient, integer(self.campaign.id),
+            key, inner.c.kind, inner.c.channel, inner.c.recipient, integer(self.campaign.id),
             inner.c.cycle_id, inner.c.unit_id, inner.c.stage, payload, text("pending"),
             integer(0), self._send_at(inner.c.channel, self.channels), d.instant(self.now),
             d.instant(self.now),
-        ).where(inner.c.kind.is_not(None), inner.c.recipient.is_not(None))
+        ).where(inner.c.kind.is_not(None), inner.c.recipient.is_not(None), self._unwritten(key))
         statement = (d.insert(Notification.__table__).from_select(OUTBOX_COLUMNS, source)
                      .on_conflict_do_nothing(index_elements=["dedup_key"])
                      .returning(Notification.__table__.c.kind))
@@ -220,7 +238,7 @@ class _CampaignSweep:
     def _escalations(self, owed: Any, window: Window, shift_days: int) -> int:
         """Insert one escalation per (parent or office, stage, day) listing its late children."""
         d = self.d
-        o = owed.where(owed_due() <= d.instant(window.upto)).add_columns(
+        o = self._due_by(owed, window.upto).add_columns(
             d.local_date(owed_due(), self.policy.zone, self.now, shift_days, "compact")
             .label("esc_day")).subquery("o")
         late_unit = d.json_object(
@@ -271,13 +289,13 @@ class _CampaignSweep:
             link=NULL_TEXT if office else unit_link(self.public_url, e.c.code),
             late_units=d.json_value(e.c.late_units),
         )
+        key = self._dedup_key(e.c.code, e.c.stage, text("escalation"), e.c.esc_day, e.c.channel,
+                              e.c.recipient)
         source = select(
-            self._dedup_key(e.c.code, e.c.stage, text("escalation"), e.c.esc_day, e.c.channel,
-                            e.c.recipient),
-            text("escalation"), e.c.channel, e.c.recipient, integer(self.campaign.id), NULL_INT,
+            key, text("escalation"), e.c.channel, e.c.recipient, integer(self.campaign.id), NULL_INT,
             e.c.unit_id, e.c.stage, payload, text("pending"), integer(0),
             self._send_at(e.c.channel, channels), d.instant(self.now), d.instant(self.now),
-        ).where(e.c.recipient.is_not(None))
+        ).where(e.c.recipient.is_not(None), self._unwritten(key))
         return self._insert(source)
 
 
