@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import create_engine, func, select, text
 
 from config.hierarchy import load_hierarchy
-from schedules.sweep import sweep
+from schedules.sweep import SWEEP_WORK_MEM, sweep
 from schedules.timetable import load_timetable
 from workflow.campaigns import create_campaign, get_campaign
 from workflow.db import Database
@@ -104,6 +104,7 @@ def timed_sweep(db: Database) -> tuple[float, int]:
 def bare_query(db: Database) -> tuple[float, int]:
     """The late (cycle, stage) pairs as of NOW, counted: what any sweep must at least find."""
     with db.session() as s:
+        s.execute(text(f"SET LOCAL work_mem = '{SWEEP_WORK_MEM}'"))  # as the sweep has
         campaign = get_campaign(s, 2026)
         owed = owed_deadlines(campaign).subquery()
         started = time.perf_counter()
