@@ -13,10 +13,9 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from config.errors import ConfigError
-from config.yamlfile import describe_validation_error, load_yaml
+from config.yamlfile import load_named
 
 CALENDARS_DIR = Path(__file__).parent / "holidays"
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -109,16 +108,7 @@ class HolidayCalendar(BaseModel):
 @lru_cache(maxsize=8)
 def load_calendar(name_or_path: str = "vn") -> HolidayCalendar:
     """Load a calendar by name (`vn`) or from a YAML file path; errors name the key and line."""
-    candidate = Path(name_or_path)
-    path = candidate if candidate.suffix in {".yaml", ".yml"} else CALENDARS_DIR / f"{name_or_path}.yaml"
-    if not path.exists():
-        known = ", ".join(sorted(p.stem for p in CALENDARS_DIR.glob("*.yaml")))
-        raise ConfigError(f"holiday calendar '{name_or_path}' not found (calendars: {known})")
-    data, lines = load_yaml(path)
-    try:
-        return HolidayCalendar.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(describe_validation_error(path, exc, lines)) from exc
+    return load_named(name_or_path, CALENDARS_DIR, HolidayCalendar, "holiday calendar")
 
 
 def working_day(day: date) -> bool:
