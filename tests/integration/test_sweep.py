@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 
 from schedules.sweep import sweep
-from tests.helpers import run, seeded
+from tests.helpers import run, seeded, submit_results
 from workflow.models import Notification, Unit
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -96,6 +96,8 @@ def test_quiet_hours_push_all_but_exempt_channels(db):
 def test_done_stages_inactive_units_and_extensions(db):
     seeded(db.url)
     for stage in ("reports_prepared", "cell_met", "forms_submitted"):
+        if stage == "forms_submitted":  # the results gate wants the cell's results first
+            submit_results(db.url, "GL-TS-TH", now="2026-11-05T09:00")
         assert run(db.url, "advance", "GL-TS-TH", "--to", stage, now="2026-11-05T09:00").exit_code == 0
     extended = run(db.url, "deadline", "extend", "GL-TS-T2", "forms_submitted", "2026-11-27",
                    "--reason", "thôn xa", now="2026-11-05T09:00")
