@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from config.errors import ConfigError
-from config.yamlfile import describe_validation_error, load_yaml
+from config.yamlfile import load_named
 
 PRESETS_DIR = Path(__file__).parent / "hierarchy"
 DEFAULT_PRESET = "2025"
@@ -75,13 +74,4 @@ class Hierarchy(BaseModel):
 
 def load_hierarchy(name_or_path: str | Path = DEFAULT_PRESET) -> Hierarchy:
     """Load a preset by name (`2025`, `four_tier`) or a hierarchy YAML file by path."""
-    candidate = Path(name_or_path)
-    path = candidate if candidate.suffix in {".yaml", ".yml"} else PRESETS_DIR / f"{name_or_path}.yaml"
-    if not path.exists():
-        presets = ", ".join(sorted(p.stem for p in PRESETS_DIR.glob("*.yaml")))
-        raise ConfigError(f"unknown hierarchy '{name_or_path}' (presets: {presets})")
-    data, lines = load_yaml(path)
-    try:
-        return Hierarchy.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(describe_validation_error(path, exc, lines)) from exc
+    return load_named(name_or_path, PRESETS_DIR, Hierarchy, "hierarchy")

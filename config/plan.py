@@ -177,8 +177,16 @@ class Plan(BaseModel):
         return self.rule_set or ("qd366" if self.year >= 2025 else "qd124")
 
     def milestones(self, working_day: WorkingDay | None = None) -> list[Milestone]:
-        """Resolve every (level, stage) date to its UTC instant, in stage order per level."""
-        shift = working_day if self.holidays.shift_to_working_day else None
+        """Resolve every (level, stage) date to its UTC instant, in stage order per level.
+
+        With `holidays.shift_to_working_day` a date on a rest day or holiday moves to the next
+        working day of `working_day`, or of the plan's own calendar (`holidays.calendar`).
+        """
+        shift = None
+        if self.holidays.shift_to_working_day:
+            from config.calendar import load_calendar  # only plans that shift read the data
+
+            shift = working_day or load_calendar(self.holidays.calendar).working_day
         out = []
         for level, stages in self.deadlines.items():
             for stage in STAGE_ORDER:

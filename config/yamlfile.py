@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
+from pydantic import BaseModel, ValidationError
 
 from config.errors import ConfigError
 
 Loc = tuple[str | int, ...]
+M = TypeVar("M", bound=BaseModel)
 
 
 class _Loader(yaml.SafeLoader):
@@ -72,3 +74,17 @@ def describe_validation_error(path: Path, exc: Any, lines: dict[Loc, int]) -> st
         msg = err["msg"].removeprefix("Value error, ")
         out.append(f"{path}:{line or '?'}: {key}: {msg}")
     return "\n".join(out)
+
+
+def load_named(name_or_path: str | Path, directory: Path, model: type[M], what: str) -> M:
+    """Load `directory/<name>.yaml` (or a `.yaml` path) into `model`; errors name the key and line."""
+    candidate = Path(name_or_path)
+    path = candidate if candidate.suffix in {".yaml", ".yml"} else directory / f"{name_or_path}.yaml"
+    if not path.exists():
+        known = ", ".join(sorted(p.stem for p in directory.glob("*.yaml")))
+        raise ConfigError(f"unknown {what} '{name_or_path}' (known: {known})")
+    data, lines = load_yaml(path)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(path, exc, lines)) from exc

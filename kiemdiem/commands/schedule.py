@@ -1,0 +1,93 @@
+"""Commands of the schedules area: `remind`, `simulate` and `serve`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, time, timedelta
+
+import click
+from sqlalchemy.orm import Session
+
+from kiemdiem.app import App
+from kiemdiem.cli import pass_app
+from kiemdiem.output import emit
+from kiemdiem.timeparse import DATE
+from schedules.preview import COLUMNS, simulate, sweep_and_list
+from workflow.errors import BadInput
+
+
+@contextmanager
+def _transaction(app: App, keep: bool) -> Iterator[Session]:
+    """One writing transaction, committed only if `keep` (dry runs and simulations roll back)."""
+    with app.ready_db().engine.connect() as conn:
+        conn = conn.execution_options(kiemdiem_write=True)
+        tx = conn.begin()
+        try:
+            with Session(bind=conn) as session:
+                yield session
+                session.flush()
+            if keep:
+                tx.commit()
+        finally:
+            if tx.is_active:
+                tx.rollback()
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
+
+
+@click.command()
+@click.option("--dry-run", is_flag=True, help="Show what would be written, write nothing.")
+@json_option
+@pass_app
+def remind(app: App, dry_run: bool, as_json: bool) -> None:
+    """Run the sweep now: the reminders, late notices, repeats and escalations it writes."""
+    with _transaction(app, keep=not dry_run) as session:
+        report, rows = sweep_and_list(session, app.clock(), app.settings.channels,
+                                      app.settings.public_url)
+    emit(rows, COLUMNS, as_json)
+    if not as_json:
+        verb = "Sẽ ghi" if dry_run else "Đã ghi"
+        click.echo(f"{verb} {report.total} thông báo (quét {report.scanned} chu kỳ).")
+
+
+@click.command("simulate")
+@click.option("--from", "start", type=DATE, required=True, help="First day (YYYY-MM-DD, local).")
+@click.option("--to", "end", type=DATE, required=True, help="Last day, inclusive.")
+@json_option
+@pass_app
+def simulate_command(app: App, start: date, end: date, as_json: bool) -> None:
+    """Preview the season on a virtual clock: every message that would go out, to whom, when.
+
+    Assumes nobody reports progress meanwhile. Runs over the current data inside a transaction
+    that is rolled back: nothing is written.
+    """
+    if end < start:
+        raise BadInput(f"--to {end} is before --from {start}.")
+    first = datetime.combine(start, time(0), tzinfo=app.zone)
+    last = datetime.combine(end + timedelta(days=1), time(0), tzinfo=app.zone) - timedelta(microseconds=1)
+    with _transaction(app, keep=False) as session:
+        rows = list(simulate(session, first, last, app.settings.channels,
+                             app.settings.public_url, app.zone))
+    emit(rows, COLUMNS, as_json)
+    if not as_json:
+        click.echo(f"Mô phỏng {start:%d/%m/%Y}–{end:%d/%m/%Y}: {len(rows)} thông báo.")
+
+
+@click.command()
+@click.option("--catch-up-seconds", type=float, default=300, show_default=True,
+              envvar="KIEMDIEM_CATCH_UP_SECONDS", help="How often the catch-up sweep runs.")
+@click.option("--lock-retry-seconds", type=float, default=5, show_default=True,
+              envvar="KIEMDIEM_LOCK_RETRY_SECONDS",
+              help="How often a waiting process retries the scheduler lock (PostgreSQL).")
+@pass_app
+def serve(app: App, catch_up_seconds: float, lock_retry_seconds: float) -> None:
+    """Run the scheduler (one process among many holds it) and the dispatchers until stopped."""
+    from kiemdiem.serve import serve as run
+
+    app.ready_db()
+    run(app, catch_up_seconds, lock_retry_seconds)
+
+
+COMMANDS = [remind, simulate_command, serve]

@@ -1,0 +1,94 @@
+"""APScheduler 3.11 wiring: a job per milestone instant plus a periodic catch-up sweep.
+
+The only module that imports APScheduler. Every job runs the same idempotent sweep, so a
+job that fires twice, late, or alongside the catch-up costs nothing. Jobs live in memory
+and are derived data: at start the catch-up sweep runs at once (covering every instant
+missed while the service was down) and builds the milestone jobs from the database; each
+catch-up rebuilds them when the deadlines' fingerprint changed (a campaign created, a
+deadline extended). Jobs run one at a time (a single worker thread).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from schedules.timetable import Timetable
+
+log = logging.getLogger("kiemdiem.schedules")
+
+CATCH_UP_ID = "catch-up"
+MILESTONE_PREFIX = "milestone:"
+#: a missed run happens once, however late (never silently dropped)
+MISFIRES = {"coalesce": True, "misfire_grace_time": None}
+
+
+@dataclass(frozen=True)
+class PeriodicTask:
+    """Extra work the composition root hands the scheduler (e.g. the daily digest)."""
+
+    name: str
+    every_seconds: float
+    run: Callable[[], object]
+
+
+class SweepScheduler:
+    """Runs `sweep(reason)` at every milestone instant and every `catch_up_seconds`."""
+
+    def __init__(self, sweep: Callable[[str], object], timetable: Callable[[], Timetable],
+                 catch_up_seconds: float = 300, extra: Sequence[PeriodicTask] = ()) -> None:
+        self._sweep, self._timetable = sweep, timetable
+        self.catch_up_seconds = catch_up_seconds
+        self._extra = tuple(extra)
+        self.scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(1)}, timezone=UTC,
+            job_defaults={**MISFIRES, "max_instances": 1})
+
+    def start(self) -> None:
+        """Start the thread; the catch-up runs at once, then every `catch_up_seconds`."""
+        self.scheduler.start()
+        self.scheduler.add_job(self.catch_up, "interval", seconds=self.catch_up_seconds,
+                               id=CATCH_UP_ID, replace_existing=True,
+                               next_run_time=datetime.now(UTC), **MISFIRES)
+        for task in self._extra:
+            self.scheduler.add_job(task.run, "interval", seconds=task.every_seconds,
+                                   id=f"task:{task.name}", replace_existing=True)
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Stop; with `wait` a sweep in progress finishes (it is one transaction either way)."""
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=wait)
+
+    def catch_up(self) -> None:
+        self.refresh()
+        self._sweep("catch-up")
+
+    def refresh(self) -> bool:
+        """Make the milestone jobs match the timetable; say whether anything changed.
+
+        Compared by job ids (one per instant), so a changed deadline, a new campaign and the
+        next batch beyond `MAX_JOBS` all land here; jobs already fired simply drop out.
+        """
+        table = self._timetable()
+        wanted = {MILESTONE_PREFIX + at.isoformat(): at for at in table.instants}
+        current = {job_id for job_id, _ in self.milestone_jobs()}
+        if set(wanted) == current:
+            return False
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith(MILESTONE_PREFIX) and job.id not in wanted:
+                job.remove()
+        for job_id, at in wanted.items():
+            if job_id not in current:
+                self.scheduler.add_job(self._sweep, "date", run_date=at, args=["milestone"],
+                                       id=job_id, replace_existing=True, **MISFIRES)
+        log.info("jobs rebuilt: %d milestone instants (deadlines %s)", len(wanted), table.fingerprint)
+        return True
+
+    def milestone_jobs(self) -> list[tuple[str, datetime]]:
+        return sorted((job.id, job.trigger.run_date) for job in self.scheduler.get_jobs()
+                      if job.id.startswith(MILESTONE_PREFIX))

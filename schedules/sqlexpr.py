@@ -1,0 +1,92 @@
+"""The few SQL expressions that differ between PostgreSQL and SQLite, for the sweeps.
+
+Sweeps build notification rows inside the database (one `INSERT … SELECT` per statement, no
+rows through Python), so the payload JSON, the ISO rendering of an instant and the local
+date of a deadline must be SQL. SQLite stores instants as UTC text and has no time zones:
+the local date uses the zone's fixed offset (Asia/Ho_Chi_Minh has had no DST since 1975).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Integer, String, cast, extract, func, literal
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import ColumnElement
+
+from workflow.models import UTCDateTime
+
+
+def text(value: str) -> ColumnElement[Any]:
+    """A string parameter with an explicit type (PostgreSQL cannot infer one inside JSON)."""
+    return cast(literal(value), String)
+
+
+def integer(value: int) -> ColumnElement[Any]:
+    return cast(literal(value), Integer)
+
+
+class Dialect:
+    """SQL builders for one backend (`postgresql` or `sqlite`)."""
+
+    def __init__(self, name: str) -> None:
+        if name not in ("postgresql", "sqlite"):
+            raise ValueError(f"unsupported dialect {name}")
+        self.name = name
+
+    @property
+    def pg(self) -> bool:
+        return self.name == "postgresql"
+
+    def insert(self, table: Any) -> Any:
+        """Return the dialect's INSERT, which has `on_conflict_do_nothing`."""
+        return (postgresql if self.pg else sqlite).insert(table)
+
+    def instant(self, value: datetime) -> ColumnElement[Any]:
+        """Bind an aware instant as the column type stores it."""
+        return literal(value, UTCDateTime())
+
+    def json_object(self, **pairs: Any) -> ColumnElement[Any]:
+        """Build a JSON object; keys are typed, as PostgreSQL's variadic function needs."""
+        args: list[Any] = []
+        for key, value in pairs.items():
+            args += [text(key), value]
+        return func.json_build_object(*args) if self.pg else func.json_object(*args)
+
+    def json_array_agg(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
+        return func.json_agg(value) if self.pg else func.json_group_array(value)
+
+    def json_value(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
+        """Keep a JSON value JSON when it comes through a subquery (SQLite loses the subtype)."""
+        return value if self.pg else func.json(value)
+
+    def iso_utc(self, instant: ColumnElement[Any]) -> ColumnElement[Any]:
+        """Render a stored instant as `2026-11-19T17:00:00Z`."""
+        if self.pg:
+            return func.to_char(instant.op("AT TIME ZONE")(literal("UTC")),
+                                literal('YYYY-MM-DD"T"HH24:MI:SS"Z"'))
+        return func.strftime(literal("%Y-%m-%dT%H:%M:%SZ"), instant)
+
+    def local_date(self, instant: ColumnElement[Any], zone: ZoneInfo, at: datetime,
+                   shift_days: ColumnElement[Any] | int = 0, fmt: str = "iso") -> ColumnElement[Any]:
+        """Render the local date of an instant moved by `shift_days` (`iso` or `compact`)."""
+        shift = cast(shift_days, Integer) if not isinstance(shift_days, int) else literal(shift_days)
+        if self.pg:
+            local = instant.op("AT TIME ZONE")(literal(zone.key))
+            moved = local + func.make_interval(0, 0, 0, shift)
+            return func.to_char(moved, literal("YYYY-MM-DD" if fmt == "iso" else "YYYYMMDD"))
+        offset = at.astimezone(zone).utcoffset()
+        minutes = int(offset.total_seconds() // 60) if offset else 0
+        return func.strftime(literal("%Y-%m-%d" if fmt == "iso" else "%Y%m%d"), instant,
+                             literal(f"{minutes:+d} minutes"),
+                             cast(shift, String).concat(literal(" days")))
+
+    def whole_days_since(self, instant: ColumnElement[Any], now: datetime) -> ColumnElement[Any]:
+        """Whole days from a stored instant to `now` (DESIGN.md: 10 days 8 hours is 10)."""
+        if self.pg:
+            seconds = extract("epoch", self.instant(now) - instant)
+            return cast(func.floor(seconds / 86400), Integer)
+        # julianday is a float; the epsilon keeps an exact whole day from rounding down
+        return cast(func.julianday(self.instant(now)) - func.julianday(instant) + 1e-9, Integer)

@@ -1,0 +1,309 @@
+"""The sweep: find every cycle owed a reminder, late notice, repeat or escalation, write the outbox.
+
+Set-based: per campaign and per group of levels sharing a grace period, one
+`INSERT … SELECT … ON CONFLICT (dedup_key) DO NOTHING` writes the unit notices (reminder,
+late, repeat) for every enabled channel at once, and one more each writes the escalations
+to parent secretaries and to the office. No row passes through Python, so 300,000 cycles
+cost a few statements; and a second sweep, on this machine or another, writes nothing.
+
+Which notice a (cycle, stage) is owed comes from `schedules.deadlines.notice_windows`: the
+windows are ranges of deadlines, so the SQL only compares the deadline column with bound
+instants. The sweep never sends; dispatchers deliver the rows (the outbox contract in the
+brief). The caller owns the transaction: a sweep is all-or-nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    null,
+    select,
+    true,
+    union_all,
+)
+from sqlalchemy import text as sql_text
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.elements import ColumnElement
+
+from schedules.deadlines import Policy, Window, escalation_window, notice_windows, send_time
+from schedules.sqlexpr import Dialect, integer, text
+from workflow.campaigns import campaign_plan
+from workflow.models import Campaign, Cycle, DeadlineExtension, Milestone, Notification, Unit
+from workflow.queries import owed_deadlines
+from workflow.stages import LABEL
+
+KINDS = ("reminder", "late", "repeat", "escalation")
+#: PostgreSQL memory per hash join during a sweep (SET LOCAL: this transaction only)
+SWEEP_WORK_MEM = "64MB"
+#: the channels an office address (an email) can be reached on
+OFFICE_CHANNELS = ("email", "file")
+OFFICE_CODE = "office"
+OFFICE_NAME = "Ban Tổ chức"
+NULL_TEXT = cast(null(), String)
+NULL_INT = cast(null(), Integer)
+OUTBOX_COLUMNS = ["dedup_key", "kind", "channel", "recipient", "campaign_id", "cycle_id", "unit_id",
+                  "stage", "payload", "status", "attempts", "next_attempt_at", "created_at",
+                  "updated_at"]
+
+
+@dataclass
+class SweepReport:
+    """What one sweep did: cycles looked at, rows written per kind, how long it took."""
+
+    at: datetime
+    scanned: int = 0
+    written: Counter[str] = field(default_factory=Counter)
+    duration_s: float = 0.0
+
+    @property
+    def total(self) -> int:
+        return sum(self.written.values())
+
+    def as_log(self) -> dict[str, Any]:
+        return {"event": "sweep", "at": self.at.isoformat(), "scanned": self.scanned,
+                "written": self.total, **{k: self.written.get(k, 0) for k in KINDS},
+                "duration_ms": round(self.duration_s * 1000, 1)}
+
+
+def unit_link(public_url: str, code: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The public page of a unit, as SQL: `{public_url}/units/{code}`."""
+    return text(public_url.rstrip("/") + "/units/") + code
+
+
+def sweep(session: Session, now: datetime, channels: tuple[str, ...], public_url: str) -> SweepReport:
+    """Write every notification owed at `now` into the outbox; return what was written."""
+    started = time.perf_counter()
+    report = SweepReport(now)
+    dialect = Dialect(session.get_bind().dialect.name)
+    if dialect.pg:  # hash joins over 300,000 cycles fit in memory instead of spilling to disk
+        session.execute(sql_text(f"SET LOCAL work_mem = '{SWEEP_WORK_MEM}'"))
+    for campaign in session.scalars(select(Campaign).order_by(Campaign.year)):
+        _CampaignSweep(session, dialect, campaign, now, channels, public_url).run(report)
+    report.duration_s = time.perf_counter() - started
+    return report
+
+
+class _CampaignSweep:
+    """The statements of one sweep over one campaign."""
+
+    def __init__(self, session: Session, dialect: Dialect, campaign: Campaign, now: datetime,
+                 channels: tuple[str, ...], public_url: str) -> None:
+        self.session, self.d, self.campaign, self.now = session, dialect, campaign, now
+        self.channels, self.public_url = channels, public_url
+        self.plan = campaign_plan(campaign)
+        self.policy = Policy.from_plan(self.plan)
+        self.year = campaign.year
+
+    def run(self, report: SweepReport) -> None:
+        report.scanned += self.session.scalar(
+            select(func.count()).select_from(Cycle).where(Cycle.campaign_id == self.campaign.id)) or 0
+        milestones = self.session.execute(select(Milestone.level, Milestone.due_at)
+                                          .where(Milestone.campaign_id == self.campaign.id)).all()
+        self.first_extension = self.session.scalar(
+            select(func.min(DeadlineExtension.due_at))
+            .join(Cycle, Cycle.id == DeadlineExtension.cycle_id)
+            .where(Cycle.campaign_id == self.campaign.id))
+        for levels in self._grace_groups():
+            dues = [due for level, due in milestones if level in levels]
+            earliest = min([*dues, *([self.first_extension] if self.first_extension else [])],
+                           default=None)
+            if earliest is None:
+                continue
+            owed = owed_deadlines(self.campaign).add_columns(
+                Unit.code, Unit.name, Unit.level, Unit.secretary, Unit.email, Unit.phone,
+                Unit.zalo_user_id, Unit.parent_id, Milestone.rule,
+            ).where(Milestone.level.in_(levels))
+            windows = notice_windows(self.policy, levels[0], self.now, earliest)
+            for kind, count in self._notices(owed, windows).items():
+                report.written[kind] += count
+            escalation = escalation_window(self.policy, levels[0], self.now)
+            if earliest <= escalation.upto:
+                shift = self.policy.grace_days.get(levels[0], 0) + self.policy.escalate_after_days
+                report.written["escalation"] += self._escalations(owed, escalation, shift)
+
+    # -- the parts ---------------------------------------------------------------------------
+
+    def _due_by(self, owed: Any, bound: datetime) -> Any:
+        """Keep the owed deadlines due by `bound`.
+
+        When no extension is due that early, the milestone's own date decides too, which
+        lets the database skip whole milestones (and use the cycles' rank index) instead of
+        looking at every cycle.
+        """
+        owed = owed.where(owed_due() <= self.d.instant(bound))
+        if self.first_extension is None or self.first_extension > bound:
+            owed = owed.where(Milestone.due_at <= self.d.instant(bound))
+        return owed
+
+    def _grace_groups(self) -> list[list[str]]:
+        """Group the plan's levels by grace period: each group shares its windows."""
+        groups: dict[int, list[str]] = {}
+        for level in self.plan.deadlines:
+            groups.setdefault(self.policy.grace_days.get(level, 0), []).append(level)
+        return list(groups.values())
+
+    def _channel_table(self, names: tuple[str, ...]) -> Any:
+        rows = [select(text(name).label("channel")) for name in names]
+        return (union_all(*rows) if len(rows) > 1 else rows[0]).subquery("ch")
+
+    def _send_at(self, channel: ColumnElement[Any], names: tuple[str, ...]) -> ColumnElement[Any]:
+        return case(*((channel == name, self.d.instant(send_time(self.now, self.policy, name)))
+                      for name in names), else_=self.d.instant(self.now))
+
+    def _recipient(self, channel: ColumnElement[Any], unit: Any) -> ColumnElement[Any]:
+        """The address of a unit on each channel (the outbox contract); NULL when it has none."""
+        email = func.nullif(unit.email, "")
+        by_channel = {"email": email, "zalo_zns": func.nullif(unit.phone, ""),
+                      "zalo_oa": func.nullif(unit.zalo_user_id, ""), "webhook": unit.code,
+                      "file": func.coalesce(email, unit.code)}
+        return case(*((channel == name, by_channel[name]) for name in self.channels), else_=None)
+
+    def _dedup_key(self, subject: ColumnElement[Any], stage: ColumnElement[Any],
+                   kind: ColumnElement[Any], occurrence: ColumnElement[Any],
+                   channel: ColumnElement[Any], recipient: ColumnElement[Any]) -> ColumnElement[Any]:
+        sep = text(":")
+        return (text(f"{self.year}:") + subject + sep + stage + sep + kind + sep
+                + cast(occurrence, String) + sep + channel + sep + recipient)
+
+    def _unwritten(self, key: ColumnElement[Any]) -> ColumnElement[bool]:
+        """Skip rows already in the outbox before their payload is built (a cheap index probe).
+
+        ON CONFLICT still guards against a concurrent sweep; this keeps a sweep that has
+        nothing new to write close to the cost of finding the cycles.
+        """
+        return ~exists().where(Notification.__table__.c.dedup_key == key)
+
+    def _insert(self, source: Any) -> int:
+        statement = (self.d.insert(Notification.__table__).from_select(OUTBOX_COLUMNS, source)
+                     .on_conflict_do_nothing(index_elements=["dedup_key"]))
+        result = self.session.execute(statement.execution_options(preserve_rowcount=True))
+        return max(result.rowcount, 0)
+
+    def _stage_label(self, stage: ColumnElement[Any]) -> ColumnElement[Any]:
+        return case(*((stage == s, text(label)) for s, label in LABEL.items()), else_=stage)
+
+    def _plan_date(self, due: ColumnElement[Any], rule: ColumnElement[Any]) -> ColumnElement[Any]:
+        """The day the plan names for a deadline: its local date, or the day before for `by`."""
+        return self.d.local_date(due, self.policy.zone, self.now,
+                                 shift_days=case((rule == "by", -1), else_=0))
+
+    def _notices(self, owed: Any, windows: list[Window]) -> Counter[str]:
+        """Insert the reminder, late and repeat notices owed now; return the count per kind."""
+        d = self.d
+        o = self._due_by(owed, max(w.upto for w in windows)).subquery("o")
+
+        def holds(w: Window) -> ColumnElement[bool]:
+            upper = o.c.due_at <= d.instant(w.upto)
+            return upper if w.after is None else and_(o.c.due_at > d.instant(w.after), upper)
+
+        ch = self._channel_table(self.channels)
+        inner = select(
+            o.c.cycle_id, o.c.unit_id, o.c.stage, o.c.due_at, o.c.code, o.c.name, o.c.level,
+            o.c.secretary, o.c.rule, ch.c.channel,
+            self._recipient(ch.c.channel, o.c).label("recipient"),
+            case(*((holds(w), text(w.kind)) for w in windows), else_=None).label("kind"),
+            case(*((holds(w), integer(w.occurrence)) for w in windows), else_=None).label("occurrence"),
+        ).select_from(o).join(ch, true()).offset(0).subquery("n")
+        late = inner.c.kind.in_(("late", "repeat"))
+        payload = d.json_object(
+            year=integer(self.year), unit_code=inner.c.code, unit_name=inner.c.name,
+            level=inner.c.level, stage=inner.c.stage, stage_label=self._stage_label(inner.c.stage),
+            deadline=d.iso_utc(inner.c.due_at), deadline_rule=inner.c.rule,
+            plan_date=self._plan_date(inner.c.due_at, inner.c.rule),
+            days_before=case((inner.c.kind == "reminder", inner.c.occurrence), else_=None),
+            days_late=case((late, d.whole_days_since(inner.c.due_at, self.now)), else_=None),
+            occurrence=inner.c.occurrence, secretary=inner.c.secretary,
+            link=unit_link(self.public_url, inner.c.code),
+        )
+        key = self._dedup_key(inner.c.code, inner.c.stage, inner.c.kind, inner.c.occurrence,
+                              inner.c.channel, inner.c.recipient)
+        source = select(
+            key, inner.c.kind, inner.c.channel, inner.c.recipient, integer(self.campaign.id),
+            inner.c.cycle_id, inner.c.unit_id, inner.c.stage, payload, text("pending"),
+            integer(0), self._send_at(inner.c.channel, self.channels), d.instant(self.now),
+            d.instant(self.now),
+        ).where(inner.c.kind.is_not(None), inner.c.recipient.is_not(None), self._unwritten(key))
+        statement = (d.insert(Notification.__table__).from_select(OUTBOX_COLUMNS, source)
+                     .on_conflict_do_nothing(index_elements=["dedup_key"])
+                     .returning(Notification.__table__.c.kind))
+        return Counter(self.session.execute(statement).scalars())
+
+    def _escalations(self, owed: Any, window: Window, shift_days: int) -> int:
+        """Insert one escalation per (parent or office, stage, day) listing its late children."""
+        d = self.d
+        o = self._due_by(owed, window.upto).add_columns(
+            d.local_date(owed_due(), self.policy.zone, self.now, shift_days, "compact")
+            .label("esc_day")).subquery("o")
+        late_unit = d.json_object(
+            unit_code=o.c.code, unit_name=o.c.name, level=o.c.level, stage=o.c.stage,
+            deadline=d.iso_utc(o.c.due_at), days_late=d.whole_days_since(o.c.due_at, self.now),
+            secretary=o.c.secretary)
+        written = 0
+        if "parent_secretary" in self.plan.late.escalate_to:
+            parent = aliased(Unit)
+            grouped = (
+                select(parent.id.label("unit_id"), parent.code, parent.name, parent.level,
+                       parent.secretary, parent.email, parent.phone, parent.zalo_user_id,
+                       o.c.stage, o.c.esc_day, func.min(o.c.due_at).label("due_at"),
+                       d.json_array_agg(late_unit).label("late_units"))
+                .select_from(o).join(parent, parent.id == o.c.parent_id)
+                .where(parent.active.is_(True))
+                .group_by(parent.id, parent.code, parent.name, parent.level, parent.secretary,
+                          parent.email, parent.phone, parent.zalo_user_id, o.c.stage, o.c.esc_day)
+            ).subquery("g")
+            written += self._insert_escalations(grouped, self.channels, office=False)
+        office = self.plan.late.office_email
+        office_channels = tuple(c for c in self.channels if c in OFFICE_CHANNELS)
+        if "office" in self.plan.late.escalate_to and office and office_channels:
+            grouped = (
+                select(NULL_INT.label("unit_id"), text(OFFICE_CODE).label("code"),
+                       text(OFFICE_NAME).label("name"), NULL_TEXT.label("level"),
+                       NULL_TEXT.label("secretary"), text(office).label("email"),
+                       o.c.stage, o.c.esc_day, func.min(o.c.due_at).label("due_at"),
+                       d.json_array_agg(late_unit).label("late_units"))
+                .select_from(o).group_by(o.c.stage, o.c.esc_day)
+            ).subquery("g")
+            written += self._insert_escalations(grouped, office_channels, office=True)
+        return written
+
+    def _insert_escalations(self, g: Any, channels: tuple[str, ...], office: bool) -> int:
+        """Insert grouped escalations on each channel; the office is reached at its email."""
+        d = self.d
+        ch = self._channel_table(channels)
+        recipient = g.c.email if office else self._recipient(ch.c.channel, g.c)
+        e = select(g, ch.c.channel, recipient.label("recipient")).select_from(g) \
+            .join(ch, true()).subquery("e")
+        payload = d.json_object(
+            year=integer(self.year), unit_code=e.c.code, unit_name=e.c.name, level=e.c.level,
+            stage=e.c.stage, stage_label=self._stage_label(e.c.stage),
+            deadline=d.iso_utc(e.c.due_at), deadline_rule=NULL_TEXT, plan_date=NULL_TEXT,
+            days_before=NULL_INT, days_late=d.whole_days_since(e.c.due_at, self.now),
+            occurrence=integer(1), secretary=e.c.secretary,
+            link=NULL_TEXT if office else unit_link(self.public_url, e.c.code),
+            late_units=d.json_value(e.c.late_units),
+        )
+        key = self._dedup_key(e.c.code, e.c.stage, text("escalation"), e.c.esc_day, e.c.channel,
+                              e.c.recipient)
+        source = select(
+            key, text("escalation"), e.c.channel, e.c.recipient, integer(self.campaign.id), NULL_INT,
+            e.c.unit_id, e.c.stage, payload, text("pending"), integer(0),
+            self._send_at(e.c.channel, channels), d.instant(self.now), d.instant(self.now),
+        ).where(e.c.recipient.is_not(None), self._unwritten(key))
+        return self._insert(source)
+
+
+def owed_due() -> ColumnElement[Any]:
+    """The deadline expression of `workflow.queries.owed_deadlines` (extension, else milestone)."""
+    return func.coalesce(DeadlineExtension.due_at, Milestone.due_at)

@@ -1,0 +1,135 @@
+"""The set-based sweep on SQLite and PostgreSQL: what it writes, to whom, and never twice."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+
+from schedules.sweep import sweep
+from tests.helpers import run, seeded, submit_results
+from workflow.models import Notification, Unit
+
+HCM = ZoneInfo("Asia/Ho_Chi_Minh")
+CHANNELS = ("file", "email", "zalo_zns", "zalo_oa", "webhook")
+PAYLOAD_KEYS = {"year", "unit_code", "unit_name", "level", "stage", "stage_label", "deadline",
+                "deadline_rule", "plan_date", "days_before", "days_late", "occurrence",
+                "secretary", "link"}
+
+
+def local(*args: int) -> datetime:
+    return datetime(*args, tzinfo=HCM)
+
+
+def _sweep(db, now, channels=CHANNELS):
+    with db.session(write=True) as s:
+        return sweep(s, now, channels, "https://kiemdiem.example.vn")
+
+
+def _rows(db, **where) -> list[Notification]:
+    with db.session() as s:
+        query = select(Notification).order_by(Notification.dedup_key)
+        for key, value in where.items():
+            query = query.where(getattr(Notification, key) == value)
+        return list(s.scalars(query))
+
+
+def test_a_second_sweep_writes_nothing(db):
+    seeded(db.url)
+    first = _sweep(db, local(2026, 11, 24, 8))
+    assert first.scanned == 17 and first.total > 0
+    again = _sweep(db, local(2026, 11, 24, 8, 30))
+    assert again.total == 0 and again.scanned == 17
+
+
+def test_reminders_follow_the_contract(db):
+    seeded(db.url)
+    _sweep(db, local(2026, 11, 13, 8))  # 7 days before the cells' forms (before 20/11)
+    rows = _rows(db, unit_id=_unit_id(db, "GL-TS-THCS"), stage="forms_submitted")
+    by_channel = {r.channel: r for r in rows}
+    assert set(by_channel) == set(CHANNELS)
+    email = by_channel["email"]
+    assert email.kind == "reminder" and email.recipient == "chibo.thcs@traso.example.vn"
+    assert email.dedup_key == "2026:GL-TS-THCS:forms_submitted:reminder:7:email:chibo.thcs@traso.example.vn"
+    assert by_channel["zalo_zns"].recipient == "0912000013"
+    assert by_channel["zalo_oa"].recipient == "4410000000000000013"
+    assert by_channel["webhook"].recipient == "GL-TS-THCS"
+    assert by_channel["file"].recipient == "chibo.thcs@traso.example.vn"
+    assert set(email.payload) == PAYLOAD_KEYS
+    assert email.payload | {"stage_label": None} == {
+        "year": 2026, "unit_code": "GL-TS-THCS", "unit_name": "Chi bộ Trường PTDTBT THCS Trà Sơn",
+        "level": "cell", "stage": "forms_submitted", "stage_label": None,
+        "deadline": "2026-11-19T17:00:00Z", "deadline_rule": "before", "plan_date": "2026-11-20",
+        "days_before": 7, "days_late": None, "occurrence": 7, "secretary": "Đỗ Thị Lệ",
+        "link": "https://kiemdiem.example.vn/units/GL-TS-THCS"}
+    assert email.status == "pending" and email.next_attempt_at == local(2026, 11, 13, 8)
+
+
+def test_a_unit_without_an_address_gets_no_row_on_that_channel(db):
+    seeded(db.url)
+    _sweep(db, local(2026, 11, 13, 8))
+    no_email = {r.channel: r.recipient for r in _rows(db, unit_id=_unit_id(db, "GL-TS-T1"),
+                                                      stage="forms_submitted")}
+    assert no_email == {"file": "GL-TS-T1", "zalo_zns": "0912000015", "webhook": "GL-TS-T1"}
+
+
+def test_late_notice_days_late_and_a_by_deadline(db):
+    seeded(db.url)
+    _sweep(db, local(2026, 11, 17, 10), channels=("email",))
+    late = _rows(db, unit_id=_unit_id(db, "GL-TS-THCS"), stage="cell_met")
+    assert [(r.kind, r.payload["days_late"], r.payload["plan_date"], r.payload["deadline_rule"])
+            for r in late] == [("late", 0, "2026-11-16", "by")]
+    reports = _rows(db, unit_id=_unit_id(db, "GL-TS-THCS"), stage="reports_prepared")
+    assert [(r.kind, r.payload["occurrence"], r.payload["days_late"]) for r in reports] == \
+        [("repeat", 3, 7)]  # late since 10/11 00:00: repeats on 12, 14, 16/11
+
+
+def test_quiet_hours_push_all_but_exempt_channels(db):
+    seeded(db.url)
+    _sweep(db, local(2026, 11, 20, 0, 5), channels=("file", "zalo_zns"))
+    rows = _rows(db, unit_id=_unit_id(db, "GL-TS-THCS"), stage="forms_submitted")
+    assert {r.channel: r.next_attempt_at for r in rows} == {
+        "file": local(2026, 11, 20, 7), "zalo_zns": local(2026, 11, 20, 7)}
+
+
+def test_done_stages_inactive_units_and_extensions(db):
+    seeded(db.url)
+    for stage in ("reports_prepared", "cell_met", "forms_submitted"):
+        if stage == "forms_submitted":  # the results gate wants the cell's results first
+            submit_results(db.url, "GL-TS-TH", now="2026-11-05T09:00")
+        assert run(db.url, "advance", "GL-TS-TH", "--to", stage, now="2026-11-05T09:00").exit_code == 0
+    extended = run(db.url, "deadline", "extend", "GL-TS-T2", "forms_submitted", "2026-11-27",
+                   "--reason", "thôn xa", now="2026-11-05T09:00")
+    assert extended.exit_code == 0, extended.stderr
+    with db.session(write=True) as s:
+        s.execute(update(Unit).where(Unit.code == "GL-TS-YT").values(active=False))
+    _sweep(db, local(2026, 11, 20, 9), channels=("webhook",))
+    forms = {r.recipient: r for r in _rows(db, stage="forms_submitted", kind="late")}
+    assert "GL-TS-TH" not in forms and "GL-TS-YT" not in forms and "GL-TS-T2" not in forms
+    assert "GL-TS-THCS" in forms
+    reminder = _rows(db, stage="forms_submitted", recipient="GL-TS-T2")
+    assert [(r.kind, r.payload["occurrence"], r.payload["plan_date"]) for r in reminder] == \
+        [("reminder", 7, "2026-11-27")]
+
+
+def test_escalation_groups_late_children_per_parent_and_office(db):
+    seeded(db.url)
+    _sweep(db, local(2026, 11, 23, 9), channels=("email",))
+    rows = _rows(db, kind="escalation", stage="forms_submitted")
+    by_recipient = {r.recipient: r for r in rows}
+    ts = by_recipient["dangbo.traso@traso.example.vn"]
+    assert ts.dedup_key == ("2026:GL-TS:forms_submitted:escalation:20261123:email:"
+                            "dangbo.traso@traso.example.vn")
+    assert sorted(u["unit_code"] for u in ts.payload["late_units"]) == [
+        "GL-TS-T1", "GL-TS-T2", "GL-TS-TH", "GL-TS-THCS", "GL-TS-YT"]
+    assert ts.payload["late_units"][0]["days_late"] == 3 and ts.payload["secretary"] == "Hồ Văn Dũng"
+    office = by_recipient["bantochuc@tinhuy.example.vn"]
+    assert office.unit_id is None and office.payload["unit_code"] == "office"
+    assert len(office.payload["late_units"]) == 11  # every late cell of the province
+    assert _sweep(db, local(2026, 11, 23, 18), channels=("email",)).total == 0
+
+
+def _unit_id(db, code: str) -> int:
+    with db.session() as s:
+        return s.scalar(select(Unit.id).where(Unit.code == code))
