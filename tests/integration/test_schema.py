@@ -8,6 +8,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 
+from notifiers.tokens import ZaloToken  # noqa: F401 - the notifiers branch's table
 from workflow.models import Base
 from workflow.results import models as results_models  # noqa: F401  (its tables are compared too)
 from workflow.schema import is_current, upgrade

@@ -1,0 +1,145 @@
+"""The outbox's SQL: claim due rows, record outcomes, list and requeue them.
+
+A row is claimed by moving it to `sending` with a lease and one more attempt, in a committed
+transaction, before anything is sent. PostgreSQL picks rows with `SELECT … FOR UPDATE SKIP
+LOCKED`, so concurrent dispatchers take disjoint batches without waiting; SQLite (one
+writer at a time) claims each row with a conditional `UPDATE` that must change exactly one
+row. A `sending` row whose lease has run out (its dispatcher died) is due again.
+Outcomes are fenced by `attempts`: a dispatcher whose lease was taken over cannot overwrite
+the newer claim's result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from workflow.db import Database
+from workflow.models import Notification
+
+N = Notification
+STATUSES = ("pending", "sending", "sent", "failed", "dead")
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A row this dispatcher holds: what it needs to render and send it, and its fence."""
+
+    id: int
+    kind: str
+    channel: str
+    recipient: str
+    dedup_key: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one claimed row: `sent`, `pending` (retry at `retry_at`), `failed`, `dead`."""
+
+    row: Claimed
+    status: str
+    error: str | None = None
+    retry_at: datetime | None = None
+
+
+def insert_ignoring_conflicts(session: Session, model: type, rows: Sequence[dict[str, Any]]) -> int:
+    """INSERT rows, skipping any that collide with a unique key; return how many went in."""
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    result = session.execute(insert(model).on_conflict_do_nothing(), list(rows))
+    return max(result.rowcount, 0)
+
+
+def _due(now: datetime, channels: Iterable[str]) -> Any:
+    expired = and_(N.status == "sending", N.lease_until < now)
+    return and_(N.next_attempt_at <= now, N.channel.in_(list(channels)),
+                or_(N.status == "pending", expired))
+
+
+def _bury_exhausted(session: Session, now: datetime, max_attempts: int) -> None:
+    """A row whose dispatcher died during its last allowed attempt is `dead`, not retried."""
+    session.execute(
+        update(N).where(N.status == "sending", N.lease_until < now, N.attempts >= max_attempts)
+        .values(status="dead", lease_until=None, updated_at=now,
+                last_error=func.coalesce(N.last_error, "lease expired during the last attempt"))
+        .execution_options(synchronize_session=False))
+
+
+def claim(db: Database, *, now: datetime, channels: Iterable[str], limit: int, lease: timedelta,
+          max_attempts: int) -> list[Claimed]:
+    """Claim up to `limit` due rows for `channels`, committed as `sending` before returning."""
+    channels = list(channels)
+    claimed_values = dict(status="sending", lease_until=now + lease, attempts=N.attempts + 1,
+                          updated_at=now)
+    with db.session(write=True) as session:
+        _bury_exhausted(session, now, max_attempts)
+        candidates = select(N.id).where(_due(now, channels)).order_by(N.next_attempt_at, N.id)
+        if db.dialect == "postgresql":
+            ids = list(session.scalars(candidates.limit(limit).with_for_update(skip_locked=True)))
+            if ids:
+                session.execute(update(N).where(N.id.in_(ids)).values(**claimed_values)
+                                .execution_options(synchronize_session=False))
+        else:
+            ids = []
+            for row_id in session.scalars(candidates.limit(limit)).all():
+                result = session.execute(
+                    update(N).where(N.id == row_id, _due(now, channels)).values(**claimed_values)
+                    .execution_options(synchronize_session=False))
+                if result.rowcount == 1:
+                    ids.append(row_id)
+        if not ids:
+            return []
+        rows = session.execute(select(N.id, N.kind, N.channel, N.recipient, N.dedup_key,
+                                      N.payload, N.attempts).where(N.id.in_(ids)).order_by(N.id))
+        return [Claimed(*row) for row in rows]
+
+
+def record(db: Database, outcomes: Sequence[Outcome], now: datetime) -> int:
+    """Store outcomes in one transaction; return how many rows were still ours to update."""
+    updated = 0
+    with db.session(write=True) as session:
+        for outcome in outcomes:
+            values: dict[str, Any] = dict(status=outcome.status, lease_until=None, updated_at=now,
+                                          last_error=outcome.error)
+            if outcome.status == "sent":
+                values["sent_at"] = now
+            if outcome.retry_at is not None:
+                values["next_attempt_at"] = outcome.retry_at
+            result = session.execute(
+                update(N).where(N.id == outcome.row.id, N.status == "sending",
+                                N.attempts == outcome.row.attempts).values(**values)
+                .execution_options(synchronize_session=False))
+            updated += result.rowcount
+    return updated
+
+
+def next_due(db: Database, channels: Iterable[str]) -> datetime | None:
+    """When the earliest pending row for `channels` falls due (None: nothing waits)."""
+    with db.session() as session:
+        return session.scalar(select(func.min(N.next_attempt_at))
+                              .where(N.status.in_(("pending", "sending")),
+                                     N.channel.in_(list(channels))))
+
+
+def requeue(db: Database, *, now: datetime, ids: Sequence[int] = (), all_failed: bool = False) -> int:
+    """Put `failed`/`dead` rows back to `pending`, due now, attempts reset; return the count."""
+    where = [N.status.in_(("failed", "dead"))]
+    if not all_failed:
+        where.append(N.id.in_(list(ids)))
+    with db.session(write=True) as session:
+        result = session.execute(
+            update(N).where(*where).values(status="pending", attempts=0, next_attempt_at=now,
+                                           lease_until=None, updated_at=now)
+            .execution_options(synchronize_session=False))
+        return result.rowcount
