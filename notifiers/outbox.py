@@ -52,13 +52,11 @@ class Outcome:
 
 
 def insert_ignoring_conflicts(session: Session, model: type, rows: Sequence[dict[str, Any]]) -> int:
-    """INSERT rows, skipping any that collide with a unique key; return how many went in."""
-    if not rows:
-        return 0
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    result = session.execute(insert(model).on_conflict_do_nothing(), list(rows))
-    return max(result.rowcount, 0)
+    """INSERT a few rows, skipping any that collide with a unique key; return how many went in."""
+    connection = session.connection()
+    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    statement = insert(model).on_conflict_do_nothing()
+    return sum(connection.execute(statement.values(**row)).rowcount for row in rows)
 
 
 def _due(now: datetime, channels: Iterable[str]) -> Any:
