@@ -64,8 +64,8 @@ class EmailChannel:
         )
 
     async def send(self, message: Message) -> DeliveryResult:
-        mime = build_mime(message, self.mail_from, self.clock())
         async with self._slots:
+            mime = build_mime(message, self.mail_from, self.clock())
             session = self._idle.pop() if self._idle else self._session()
             reused = session.is_connected
             try:

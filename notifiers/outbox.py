@@ -22,7 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from workflow.db import Database
-from workflow.models import Notification
+from workflow.models import Notification, Unit
 
 N = Notification
 STATUSES = ("pending", "sending", "sent", "failed", "dead")
@@ -141,3 +141,15 @@ def requeue(db: Database, *, now: datetime, ids: Sequence[int] = (), all_failed:
                                            lease_until=None, updated_at=now)
             .execution_options(synchronize_session=False))
         return result.rowcount
+
+
+def list_rows(db: Database, status: str | None = None) -> list[dict[str, Any]]:
+    """The outbox as the CLI shows it: `id,kind,unit,stage,channel,recipient,status,attempts,
+    dedup_key,last_error` (plus the times), oldest first."""
+    query = (select(N.id, N.kind, Unit.code.label("unit"), N.stage, N.channel, N.recipient,
+                    N.status, N.attempts, N.dedup_key, N.last_error, N.next_attempt_at, N.sent_at)
+             .outerjoin(Unit, Unit.id == N.unit_id).order_by(N.id))
+    if status is not None:
+        query = query.where(N.status == status)
+    with db.session() as session:
+        return [dict(row._mapping) for row in session.execute(query)]

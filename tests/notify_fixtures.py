@@ -11,6 +11,7 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+import re
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -20,6 +21,8 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+
+MESSAGE_ID = re.compile(rb"^Message-ID: *(<[^>]+>)", re.MULTILINE | re.IGNORECASE)
 
 
 def free_port() -> int:
@@ -32,7 +35,7 @@ class Recorder:
     """An aiosmtpd handler that keeps what it receives and answers as told."""
 
     def __init__(self) -> None:
-        self.messages: list[email.message.EmailMessage] = []
+        self.raw: list[bytes] = []
         self.envelopes: list[tuple[str, list[str]]] = []
         self.refuse: dict[str, str] = {}  # recipient -> SMTP reply to RCPT
         self.data_reply: str | None = None
@@ -47,15 +50,23 @@ class Recorder:
     async def handle_DATA(self, server, session, envelope):  # noqa: N802
         if self.data_reply:
             return self.data_reply
-        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        with self.lock:
-            self.messages.append(parsed)
+        with self.lock:  # parsed on demand: the fault tests push thousands through here
+            self.raw.append(envelope.content)
             self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         return "250 OK"
 
+    @property
+    def messages(self) -> list[email.message.EmailMessage]:
+        with self.lock:
+            raw = list(self.raw)
+        return [email.message_from_bytes(r, policy=email.policy.default) for r in raw]
+
+    def count(self) -> int:
+        return len(self.raw)
+
     def message_ids(self) -> list[str]:
         with self.lock:
-            return [m["Message-ID"] for m in self.messages]
+            return [MESSAGE_ID.search(r).group(1).decode() for r in self.raw]
 
 
 class SmtpServer:

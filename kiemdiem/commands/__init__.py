@@ -7,9 +7,11 @@ import click
 
 def register(group: click.Group) -> None:
     """Add every area's commands to the top-level group."""
-    from kiemdiem.commands import core, results
+    from kiemdiem.commands import core, outbox, results
 
     for command in core.COMMANDS:
         group.add_command(command)
     for command in results.COMMANDS:
+        group.add_command(command)
+    for command in outbox.COMMANDS:
         group.add_command(command)
