@@ -55,8 +55,9 @@ def insert_ignoring_conflicts(session: Session, model: type, rows: Sequence[dict
     """INSERT a few rows, skipping any that collide with a unique key; return how many went in."""
     connection = session.connection()
     insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(model).on_conflict_do_nothing()
-    return sum(connection.execute(statement.values(**row)).rowcount for row in rows)
+    keys = model.__table__.primary_key.columns  # type: ignore[attr-defined]
+    statement = insert(model).on_conflict_do_nothing().returning(*keys)
+    return sum(len(connection.execute(statement.values(**row)).all()) for row in rows)
 
 
 def _due(now: datetime, channels: Iterable[str]) -> Any:
