@@ -28,6 +28,10 @@ from workflow.db import Database
 
 log = logging.getLogger(__name__)
 
+#: batches in flight at once: while one waits for its last sends and records, the next is
+#: already sending, so the connections never sit idle between batches
+LANES = 2
+
 
 @dataclass(frozen=True)
 class DispatchPolicy:
@@ -105,6 +109,9 @@ class Dispatcher:
 
     async def run(self, stop: asyncio.Event, idle: float = 5.0) -> None:
         """Deliver until `stop` is set, polling every `idle` seconds when nothing is due."""
+        await asyncio.gather(*(self._lane(stop, idle) for _ in range(LANES)))
+
+    async def _lane(self, stop: asyncio.Event, idle: float) -> None:
         while not stop.is_set():
             try:
                 more = await self.step()
@@ -119,8 +126,12 @@ class Dispatcher:
 
     async def run_until_idle(self) -> None:
         """Deliver until nothing is due now (`dispatch --once`)."""
-        while await self.step():
-            pass
+
+        async def lane() -> None:
+            while await self.step():
+                pass
+
+        await asyncio.gather(*(lane() for _ in range(LANES)))
 
     async def aclose(self) -> None:
         for channel in self.channels.values():

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+from email.utils import parseaddr
 from typing import Literal
 
 import aiosmtplib
@@ -55,6 +56,7 @@ class EmailChannel:
         self.timeout, self.tls_context, self.clock = timeout, tls_context, clock
         self._slots = asyncio.Semaphore(connections)
         self._idle: list[aiosmtplib.SMTP] = []
+        self.envelope_from = parseaddr(mail_from)[1]
 
     def _session(self) -> aiosmtplib.SMTP:
         return aiosmtplib.SMTP(
@@ -66,15 +68,16 @@ class EmailChannel:
     async def send(self, message: Message) -> DeliveryResult:
         async with self._slots:
             mime = build_mime(message, self.mail_from, self.clock())
+            envelope = (self.envelope_from, [message.recipient], mime.as_bytes())
             session = self._idle.pop() if self._idle else self._session()
             reused = session.is_connected
             try:
                 try:
-                    await self._send(session, mime)
+                    await self._send(session, *envelope)
                 except STALE_SESSION:
                     if not reused:
                         raise
-                    await self._send(session, mime)  # the server closed it while idle: once more
+                    await self._send(session, *envelope)  # the server closed it while idle: once more
             except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
                 session.close()
                 raise classify(exc) from exc
@@ -82,10 +85,12 @@ class EmailChannel:
         return DeliveryResult(reference=mime["Message-ID"])
 
     @staticmethod
-    async def _send(session: aiosmtplib.SMTP, mime: object) -> None:
+    async def _send(session: aiosmtplib.SMTP, sender: str, recipients: list[str],
+                    content: bytes) -> None:
+        """Send bytes already flattened (`send_message` would flatten and re-parse headers)."""
         if not session.is_connected:
             await session.connect()
-        await session.send_message(mime)  # type: ignore[arg-type]
+        await session.sendmail(sender, recipients, content)
 
     async def aclose(self) -> None:
         idle, self._idle = self._idle, []

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -105,21 +105,30 @@ def claim(db: Database, *, now: datetime, channels: Iterable[str], limit: int, l
 
 
 def record(db: Database, outcomes: Sequence[Outcome], now: datetime) -> int:
-    """Store outcomes in one transaction; return how many rows were still ours to update."""
+    """Store outcomes in one transaction; return how many rows were still ours to update.
+
+    Outcomes are grouped by what they set, and each group is one executemany UPDATE,
+    fenced per row by `attempts` (a row re-claimed since is left alone).
+    """
+    groups: dict[tuple[str, str | None, datetime | None], list[dict[str, Any]]] = {}
+    for outcome in outcomes:
+        key = (outcome.status, outcome.error, outcome.retry_at)
+        groups.setdefault(key, []).append({"rid": outcome.row.id, "ratt": outcome.row.attempts})
+    table = N.__table__
     updated = 0
     with db.session(write=True) as session:
-        for outcome in outcomes:
-            values: dict[str, Any] = dict(status=outcome.status, lease_until=None, updated_at=now,
-                                          last_error=outcome.error)
-            if outcome.status == "sent":
+        connection = session.connection()
+        for (status, error, retry_at), params in groups.items():
+            values: dict[str, Any] = dict(status=status, lease_until=None, updated_at=now,
+                                          last_error=error)
+            if status == "sent":
                 values["sent_at"] = now
-            if outcome.retry_at is not None:
-                values["next_attempt_at"] = outcome.retry_at
-            result = session.execute(
-                update(N).where(N.id == outcome.row.id, N.status == "sending",
-                                N.attempts == outcome.row.attempts).values(**values)
-                .execution_options(synchronize_session=False))
-            updated += result.rowcount
+            if retry_at is not None:
+                values["next_attempt_at"] = retry_at
+            statement = (table.update()
+                         .where(table.c.id == bindparam("rid"), table.c.attempts == bindparam("ratt"),
+                                table.c.status == "sending").values(**values))
+            updated += connection.execute(statement, params).rowcount
     return updated
 
 

@@ -91,6 +91,7 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
+            auto_reload=False,  # templates are read once per process, not stat()ed per message
         )
         self.level_labels = dict(level_labels or {})
         self.stage_labels = dict(stage_labels or {})
