@@ -43,12 +43,23 @@ class Settings(BaseModel):
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
 
+    http_timeout: float = Field(default=10.0, gt=0)
+
     zalo_base_url: str = "https://business.openapi.zalo.me"
+    zalo_oa_url: str = "https://openapi.zalo.me"
     zalo_oauth_url: str = "https://oauth.zaloapp.com"
     zalo_app_id: str | None = None
     zalo_secret_key: SecretStr | None = None
     zalo_refresh_token: SecretStr | None = None
     zalo_template_id: str | None = None
+
+    dispatch_batch: int = Field(default=200, ge=1, le=10_000)
+    dispatch_concurrency: int = Field(default=16, ge=1, le=1_000)
+    dispatch_max_attempts: int = Field(default=8, ge=1)
+    dispatch_lease_seconds: float = Field(default=300.0, gt=0)
+    dispatch_backoff_seconds: float = Field(default=60.0, ge=0)
+    dispatch_backoff_max_seconds: float = Field(default=3600.0, ge=0)
+    dispatch_idle_seconds: float = Field(default=5.0, gt=0)
 
     @field_validator("channels", mode="before")
     @classmethod

@@ -7,8 +7,8 @@ import click
 
 def register(group: click.Group) -> None:
     """Add every area's commands to the top-level group."""
-    from kiemdiem.commands import core, results, schedule, web
+    from kiemdiem.commands import core, outbox, results, schedule, web
 
-    for module in (core, results, schedule, web):
+    for module in (core, results, schedule, outbox, web):
         for command in module.COMMANDS:
             group.add_command(command)

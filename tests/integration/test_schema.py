@@ -9,6 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 
 import kiemdiem.web.accounts  # noqa: F401  (the monitor's tables, compared too)
+import notifiers.tokens  # noqa: F401  (the Zalo token table, compared too)
 from workflow.models import Base
 from workflow.results import models as results_models  # noqa: F401  (its tables are compared too)
 from workflow.schema import is_current, upgrade

@@ -1,0 +1,59 @@
+"""Commands of the notifiers: list and requeue outbox rows, deliver them."""
+
+from __future__ import annotations
+
+import asyncio
+
+import click
+
+from kiemdiem.app import App
+from kiemdiem.cli import pass_app
+from kiemdiem.output import emit
+from notifiers.outbox import STATUSES, list_rows, requeue
+from workflow.errors import BadInput
+
+COLUMNS = ("id", "kind", "unit", "stage", "channel", "recipient", "status", "attempts",
+           "dedup_key", "last_error")
+
+
+@click.group(invoke_without_command=True)
+@click.option("--status", type=click.Choice(STATUSES), default=None, help="Only rows in this status.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
+@click.pass_context
+def outbox(ctx: click.Context, status: str | None, as_json: bool) -> None:
+    """List the notifications (the outbox): what was sent, what waits, what failed."""
+    if ctx.invoked_subcommand is None:
+        app = ctx.find_object(App)
+        emit(list_rows(app.ready_db(), status), COLUMNS, as_json, title="Hộp thư đi")
+
+
+@outbox.command("retry")
+@click.argument("row_id", metavar="ID", type=int, required=False)
+@click.option("--all-failed", is_flag=True, help="Requeue every failed and dead row.")
+@pass_app
+def outbox_retry(app: App, row_id: int | None, all_failed: bool) -> None:
+    """Put a failed or dead row (or all of them) back in the queue, due now."""
+    if (row_id is None) == (not all_failed):
+        raise BadInput("Give either an outbox ID or --all-failed (not both).")
+    count = requeue(app.ready_db(), now=app.clock(), ids=[row_id] if row_id is not None else [],
+                    all_failed=all_failed)
+    if row_id is not None and count == 0:
+        raise BadInput(f"Outbox row {row_id} does not exist or is not failed/dead.")
+    click.echo(f"Đã đưa lại {count} thông báo vào hàng đợi.")
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Stop when nothing is due (default: keep delivering).")
+@pass_app
+def dispatch(app: App, once: bool) -> None:
+    """Deliver due outbox rows through the enabled channels (KIEMDIEM_CHANNELS)."""
+    from kiemdiem.dispatching import dispatch as run
+
+    app.ready_db()
+    try:
+        asyncio.run(run(app, None if once else asyncio.Event()))
+    except KeyboardInterrupt:
+        click.echo("Đã dừng gửi.", err=True)
+
+
+COMMANDS = [outbox, dispatch]

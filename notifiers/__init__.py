@@ -1,0 +1,1 @@
+"""Delivery of outbox rows: rendering, channels (file, email, Zalo, webhook), the dispatcher."""

@@ -1,0 +1,69 @@
+"""The daily digest: one message per Ban Tổ chức address per local day, not one per unit.
+
+For each campaign whose plan names `late.office_email`, one set-based query
+(`workflow.queries.overdue_rows`) lists every late (unit, stage) under the campaign's root;
+the digest row carries them in `late_units` and the template groups them by level and stage.
+Its de-duplication key names the office, the local date and the channel, so running the
+daily job twice in a day writes nothing the second time. Rows are only written; the
+dispatcher delivers them like any other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from notifiers.outbox import insert_ignoring_conflicts
+from workflow.clock import Clock
+from workflow.db import Database
+from workflow.models import Campaign, Notification, Unit
+from workflow.queries import overdue_rows
+
+#: channels that deliver to an email address (the office is known only by its address)
+ADDRESS_CHANNELS = ("email", "file")
+
+
+def late_units(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Turn `overdue` rows into the payload's `late_units` (contract keys, ISO UTC deadlines)."""
+    return [{"unit_code": r["unit"], "unit_name": r["name"], "level": r["level"],
+             "stage": r["stage"], "deadline": r["deadline"].isoformat(),
+             "days_late": r["days_late"], "secretary": r["secretary"]} for r in rows]
+
+
+def digest_payload(campaign: Campaign, root: Unit | None, day: str, link: str,
+                   units: list[dict[str, Any]]) -> dict[str, Any]:
+    """A payload with every key of the outbox contract (unit-specific ones empty)."""
+    return {"year": campaign.year, "unit_code": root.code if root else None,
+            "unit_name": root.name if root else "", "level": root.level if root else None,
+            "stage": None, "stage_label": "", "deadline": None, "deadline_rule": None,
+            "plan_date": None, "days_before": None, "days_late": None, "occurrence": day,
+            "secretary": None, "link": link, "late_units": units, "day": day}
+
+
+def write_digests(db: Database, clock: Clock, channels: Iterable[str], public_url: str) -> int:
+    """Write today's digest rows for every campaign with an office address; return how many."""
+    now: datetime = clock()
+    channels = [c for c in channels if c in ADDRESS_CHANNELS]
+    written = 0
+    with db.session(write=True) as session:
+        for campaign in session.scalars(select(Campaign).order_by(Campaign.year)):
+            office = ((campaign.plan or {}).get("late") or {}).get("office_email")
+            if not office or not channels:
+                continue
+            root = session.get(Unit, campaign.root_unit_id) if campaign.root_unit_id else None
+            units = late_units(overdue_rows(session, campaign, now, under=root))
+            if not units:
+                continue
+            day = now.astimezone(ZoneInfo(campaign.timezone)).date().isoformat()
+            payload = digest_payload(campaign, root, day, public_url.rstrip("/") + "/", units)
+            written += insert_ignoring_conflicts(session, Notification, [dict(
+                dedup_key=f"{campaign.year}:digest:{office}:{day}:{channel}", kind="digest",
+                channel=channel, recipient=office, campaign_id=campaign.id,
+                unit_id=root.id if root else None, stage=None, payload=payload,
+                status="pending", attempts=0, next_attempt_at=now, created_at=now,
+                updated_at=now) for channel in channels])
+    return written

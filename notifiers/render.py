@@ -1,0 +1,148 @@
+"""Turn an outbox row's payload into the texts of a `Message`, with Jinja2 templates.
+
+Each kind (`reminder`, `late`, `repeat`, `escalation`, `digest`) has four templates in
+`notifiers/templates/`: `<kind>.subject.j2`, `<kind>.txt.j2`, `<kind>.html.j2` and
+`<kind>.zalo.j2`. A province overrides any of them by putting a file of the same name in
+`Settings.templates_dir`, which is searched first. Undefined names are errors
+(`StrictUndefined`), HTML is autoescaped, dates are local (Asia/Ho_Chi_Minh) as dd/mm/yyyy.
+
+The Zalo template sees only the unit, the stage, the deadline and the link, so no override
+can put a rating or a score into a Zalo message (agencies forbid that content on Zalo).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from itertools import groupby
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError
+
+from notifiers.base import ZALO_MAX_CHARS, Message
+
+BUILTIN_TEMPLATES = Path(__file__).parent / "templates"
+LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
+KINDS = ("reminder", "late", "repeat", "escalation", "digest")
+ELLIPSIS = "…"
+
+
+class RenderError(Exception):
+    """A template that cannot be rendered for this row (a permanent delivery failure)."""
+
+
+def local_date(value: str | datetime) -> date:
+    """Return the local calendar date of an instant (ISO text or aware datetime)."""
+    instant = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return instant.astimezone(LOCAL).date()
+
+
+def deadline_phrase(deadline: str, rule: str, plan_date: str | None) -> str:
+    """Say a deadline as the plan does: "trước ngày 20/11/2026" or "hoàn thành ngày 16/11/2026".
+
+    A `by` deadline falls due at the end of its day, so its instant is the next midnight;
+    the plan's own date is preferred, else it is recovered from the instant.
+    """
+    if plan_date:
+        day = date.fromisoformat(plan_date)
+    else:
+        day = local_date(deadline) - (timedelta(days=1) if rule == "by" else timedelta())
+    prefix = "hoàn thành ngày" if rule == "by" else "trước ngày"
+    return f"{prefix} {day:%d/%m/%Y}"
+
+
+def local_datetime(value: str) -> str:
+    """Format an ISO instant as local "dd/mm/yyyy HH:MM"."""
+    return datetime.fromisoformat(value).astimezone(LOCAL).strftime("%d/%m/%Y %H:%M")
+
+
+def group_late_units(late_units: list[dict[str, Any]], level_label: Mapping[str, str],
+                     stage_label: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Group late units by level (in the order given) then stage, for the digest."""
+    levels: list[dict[str, Any]] = []
+    order = {name: i for i, name in enumerate(level_label)}
+    rows = sorted(late_units, key=lambda u: (order.get(u["level"], len(order)), u["level"],
+                                             u.get("stage") or "", u["unit_code"]))
+    for level, in_level in groupby(rows, key=lambda u: u["level"]):
+        stages = []
+        for stage, units in groupby(in_level, key=lambda u: u.get("stage") or ""):
+            stages.append({"stage": stage, "label": stage_label.get(stage, stage),
+                           "units": [dict(u, deadline_local=local_datetime(u["deadline"]))
+                                     for u in units]})
+        levels.append({"level": level, "label": level_label.get(level, level),
+                       "stages": stages, "count": sum(len(s["units"]) for s in stages)})
+    return levels
+
+
+class Renderer:
+    """Render outbox payloads with the built-in templates and a province's overrides."""
+
+    def __init__(self, templates_dir: Path | None = None,
+                 level_labels: Mapping[str, str] | None = None,
+                 stage_labels: Mapping[str, str] | None = None) -> None:
+        loaders = [FileSystemLoader(str(templates_dir))] if templates_dir else []
+        loaders.append(FileSystemLoader(str(BUILTIN_TEMPLATES)))
+        self.env = Environment(
+            loader=ChoiceLoader(loaders),
+            undefined=StrictUndefined,
+            autoescape=lambda name: bool(name and name.endswith(".html.j2")),
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+            auto_reload=False,  # templates are read once per process, not stat()ed per message
+        )
+        self.level_labels = dict(level_labels or {})
+        self.stage_labels = dict(stage_labels or {})
+
+    def context(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """Return the email templates' context: the payload and the phrases derived from it."""
+        ctx = dict(payload)
+        deadline = payload.get("deadline")
+        ctx["deadline_text"] = (deadline_phrase(deadline, payload.get("deadline_rule") or "before",
+                                                payload.get("plan_date")) if deadline else "")
+        ctx["level_label"] = self.level_labels.get(payload.get("level") or "", payload.get("level"))
+        ctx["groups"] = group_late_units(list(payload.get("late_units") or []),
+                                         self.level_labels, self.stage_labels)
+        day = payload.get("day")
+        ctx["day_text"] = f"{date.fromisoformat(day):%d/%m/%Y}" if day else ""
+        return ctx
+
+    def zalo_context(self, ctx: Mapping[str, Any]) -> dict[str, Any]:
+        """Return the only names a Zalo template may use: unit, stage, deadline, link."""
+        return {"unit_name": ctx.get("unit_name") or "", "stage_label": ctx.get("stage_label") or "",
+                "deadline_text": ctx["deadline_text"], "link": ctx.get("link") or ""}
+
+    def zalo_text(self, kind: str, ctx: Mapping[str, Any]) -> str:
+        """Render the Zalo text within `ZALO_MAX_CHARS`, shortening the unit's name if needed."""
+        zctx = self.zalo_context(ctx)
+        template = self.env.get_template(f"{kind}.zalo.j2")
+        text = template.render(zctx).strip()
+        excess = len(text) - ZALO_MAX_CHARS
+        if excess > 0:
+            name = zctx["unit_name"]
+            zctx["unit_name"] = name[: max(0, len(name) - excess - 1)] + ELLIPSIS
+            text = template.render(zctx).strip()
+        if len(text) > ZALO_MAX_CHARS:
+            raise RenderError(f"the Zalo template '{kind}.zalo.j2' renders {len(text)} characters "
+                              f"(at most {ZALO_MAX_CHARS})")
+        return text
+
+    def render(self, *, kind: str, channel: str, recipient: str, dedup_key: str,
+               payload: Mapping[str, Any], outbox_id: int | None = None) -> Message:
+        """Render every text of one message; a template problem raises `RenderError`."""
+        if kind not in KINDS:
+            raise RenderError(f"unknown notification kind '{kind}' (kinds: {', '.join(KINDS)})")
+        try:
+            ctx = self.context(payload)
+            return Message(
+                kind=kind, channel=channel, recipient=recipient, dedup_key=dedup_key,
+                subject=" ".join(self.env.get_template(f"{kind}.subject.j2").render(ctx).split()),
+                text=self.env.get_template(f"{kind}.txt.j2").render(ctx).strip() + "\n",
+                html=self.env.get_template(f"{kind}.html.j2").render(ctx),
+                short=self.zalo_text(kind, ctx),
+                data=dict(payload), outbox_id=outbox_id,
+            )
+        except (TemplateError, KeyError, ValueError, TypeError) as exc:
+            raise RenderError(f"cannot render the '{kind}' message: {exc}") from exc

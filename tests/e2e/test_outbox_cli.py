@@ -1,0 +1,55 @@
+"""`kiemdiem outbox`, `outbox retry` and `dispatch --once` through the CLI."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+
+from sqlalchemy import update
+
+from tests.helpers import run, run_json
+from tests.notify_helpers import T0, add_rows
+from workflow.models import Notification
+
+NOW = T0.isoformat()
+
+
+def test_dispatch_once_writes_files_and_outbox_lists_them(db, tmp_path, monkeypatch):
+    monkeypatch.setenv("KIEMDIEM_OUTBOX_DIR", str(tmp_path / "outbox"))
+    monkeypatch.setenv("KIEMDIEM_CHANNELS", "file")
+    add_rows(db, 3, channel="file")
+    result = run(db.url, "dispatch", "--once", now=NOW)
+    assert result.exit_code == 0, result.stderr
+    files = sorted((tmp_path / "outbox").glob("*.eml"))
+    assert len(files) == 3
+    parsed = email.message_from_bytes(files[0].read_bytes(), policy=email.policy.default)
+    assert parsed["Subject"].startswith("[Nhắc việc] Chi bộ số")
+    rows = run_json(db.url, "outbox", "--status", "sent", now=NOW)
+    assert len(rows) == 3
+    assert list(rows[0]) == ["id", "kind", "unit", "stage", "channel", "recipient", "status",
+                             "attempts", "dedup_key", "last_error"]
+    assert rows[0]["status"] == "sent" and rows[0]["attempts"] == 1
+    assert run_json(db.url, "outbox", "--status", "failed", now=NOW) == []
+
+
+def test_retry_requeues_failed_rows(db):
+    add_rows(db, 2)
+    with db.session(write=True) as s:
+        s.execute(update(Notification).values(status="failed", last_error="550 no such user"))
+    listed = run(db.url, "outbox", now=NOW)
+    assert listed.exit_code == 0 and "550 no such user" in listed.stdout
+    first = run_json(db.url, "outbox", now=NOW)[0]["id"]
+    assert run(db.url, "outbox", "retry", str(first), now=NOW).exit_code == 0
+    assert [r["status"] for r in run_json(db.url, "outbox", now=NOW)] == ["pending", "failed"]
+    again = run(db.url, "outbox", "retry", str(first), now=NOW)
+    assert again.exit_code == 2 and "not failed/dead" in again.stderr
+    assert run(db.url, "outbox", "retry", now=NOW).exit_code == 2
+    assert run(db.url, "outbox", "retry", "--all-failed", now=NOW).exit_code == 0
+    assert {r["status"] for r in run_json(db.url, "outbox", now=NOW)} == {"pending"}
+
+
+def test_incomplete_channel_settings_are_refused_clearly(db, monkeypatch):
+    monkeypatch.setenv("KIEMDIEM_CHANNELS", "webhook")
+    monkeypatch.delenv("KIEMDIEM_WEBHOOK_URL", raising=False)
+    result = run(db.url, "dispatch", "--once", now=NOW)
+    assert result.exit_code == 2 and "KIEMDIEM_WEBHOOK_URL" in result.stderr

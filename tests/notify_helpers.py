@@ -1,0 +1,46 @@
+"""Helpers for the notifier tests: outbox payloads and rows as the sweeps write them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import insert
+
+from workflow.db import Database
+from workflow.models import Notification
+from workflow.stages import LABEL
+
+T0 = datetime(2026, 11, 13, 1, 0, tzinfo=UTC)  # 08:00 on 13/11/2026 in Hà Nội
+
+
+def payload(kind: str = "reminder", **overrides: Any) -> dict[str, Any]:
+    """A payload per the outbox contract (BRIEF.md): a cell's forms due before 20/11/2026."""
+    data: dict[str, Any] = {
+        "year": 2026, "unit_code": "GL-CQD-BTC", "unit_name": "Chi bộ Ban Tổ chức Tỉnh ủy",
+        "level": "cell", "stage": "forms_submitted", "stage_label": LABEL["forms_submitted"],
+        "deadline": "2026-11-19T17:00:00+00:00", "deadline_rule": "before",
+        "plan_date": "2026-11-20", "days_before": 7 if kind == "reminder" else None,
+        "days_late": None if kind == "reminder" else 3, "occurrence": 7 if kind == "reminder" else 1,
+        "secretary": "Lê Văn Sơn", "link": "http://127.0.0.1:8080/units/GL-CQD-BTC",
+        "late_units": [],
+    }
+    data.update(overrides)
+    return data
+
+
+def dedup_key(i: int, channel: str = "email", kind: str = "reminder") -> str:
+    return f"2026:U{i:05d}:forms_submitted:{kind}:7:{channel}:u{i}@example.vn"
+
+
+def add_rows(db: Database, count: int, channel: str = "email", at: datetime = T0,
+             recipient: str | None = None, kind: str = "reminder") -> None:
+    """Insert `count` pending rows due at `at`, as a sweep would (one statement)."""
+    rows = [dict(dedup_key=dedup_key(i, channel, kind), kind=kind, channel=channel,
+                 recipient=recipient or f"u{i}@example.vn", stage="forms_submitted",
+                 payload=payload(kind, unit_code=f"U{i:05d}", unit_name=f"Chi bộ số {i}"),
+                 status="pending", attempts=0, next_attempt_at=at, created_at=at, updated_at=at)
+            for i in range(count)]
+    with db.session(write=True) as s:
+        for start in range(0, len(rows), 1000):
+            s.execute(insert(Notification), rows[start:start + 1000])
