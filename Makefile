@@ -23,6 +23,8 @@ run: $(STAMP)
 	$(BIN)/kiemdiem --db $(DB) init
 	$(BIN)/kiemdiem --db $(DB) units import config/units/sample.csv
 	$(BIN)/kiemdiem --db $(DB) campaign ensure $(YEAR) --plan config/plans/$(YEAR).yaml
+	$(BIN)/kiemdiem --db $(DB) user add admin --unit GL --if-missing
+	@echo "Trang theo dõi: http://127.0.0.1:8080/ (tài khoản admin; thư trong var/outbox/)"
 	$(BIN)/kiemdiem --db $(DB) serve
 
 ## test: install, make sure PostgreSQL is up, run every test on SQLite and PostgreSQL

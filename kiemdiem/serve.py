@@ -1,7 +1,8 @@
-"""`kiemdiem serve`: the scheduler (on the leader only), plus the hooks other areas add.
+"""`kiemdiem serve`: the scheduler (on the leader only), the dispatcher and the web monitor.
 
-Every `serve` runs the hooks (the dispatcher and the web monitor register themselves in
-`SERVE_HOOKS`); only the process holding the leader lock runs the scheduler. A follower
+Every `serve` runs its hooks (the dispatcher thread and the web monitor, built by
+`default_hooks`); only the process holding the leader lock runs the scheduler, with the
+sweeps and the periodic tasks (the daily digest, `default_tasks`). A follower
 retries the lock every `lock_retry_seconds` and takes over when the leader dies. Logs are one
 JSON object per line on stdout: start, leadership, each sweep (scanned, written, duration),
 stop. SIGTERM and SIGINT stop cleanly: a sweep in progress finishes its transaction first.
@@ -13,11 +14,13 @@ import json
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from datetime import time as dt_time
 from typing import Any, Protocol
 
 from kiemdiem.app import App
+from workflow.errors import Refused
 from schedules.jobs import PeriodicTask, SweepScheduler
 from schedules.leader import leader_for
 from schedules.sweep import sweep
@@ -34,10 +37,80 @@ class ServeHook(Protocol):
     def stop(self) -> None: ...
 
 
-#: hooks started by every `serve`; other areas append to these at import of their module
-SERVE_HOOKS: list[Callable[[App], ServeHook]] = []
-#: periodic work the leader's scheduler runs beside the sweeps (e.g. the daily digest)
-PERIODIC_TASKS: list[Callable[[App], PeriodicTask]] = []
+#: the daily digest is written once the morning's quiet hours are over (local time)
+DIGEST_AT = dt_time(7, 30)
+DIGEST_CHECK_SECONDS = 900
+SIGNAL_POLL_SECONDS = 0.1
+
+
+class DispatcherHook:
+    """Delivers outbox rows in a thread of its own (it owns an asyncio loop)."""
+
+    name = "dispatcher"
+
+    def __init__(self) -> None:
+        self._thread: threading.Thread | None = None
+
+    def start(self, app: App, stop: threading.Event) -> None:
+        from kiemdiem.dispatching import run_dispatcher
+
+        self._thread = threading.Thread(target=run_dispatcher, args=(app, stop),
+                                        name="kiemdiem-dispatcher", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+
+class WebHook:
+    """Serves the monitor (read-only) on `host:port` while `serve` runs."""
+
+    name = "web"
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self._server: Any = None
+
+    def start(self, app: App, stop: threading.Event) -> None:
+        from kiemdiem.web import WebServer
+
+        try:
+            self._server = WebServer(app, self.host, self.port).start()
+        except RuntimeError as exc:
+            raise Refused(f"the web monitor cannot listen on {self.host}:{self.port} (is the port in use?); "
+                          "choose another with --port or run without it (--no-web).") from exc
+        log_event("web", url=f"http://{self.host}:{self.port}/")
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+
+
+def default_hooks(web: tuple[str, int] | None, dispatch: bool) -> list[ServeHook]:
+    """The hooks every `serve` runs: the dispatcher, and the monitor when `web` is given."""
+    hooks: list[ServeHook] = []
+    if dispatch:
+        hooks.append(DispatcherHook())
+    if web is not None:
+        hooks.append(WebHook(*web))
+    return hooks
+
+
+def default_tasks(app: App) -> list[PeriodicTask]:
+    """The leader's periodic work beside the sweeps: today's digest, after 07:30 local time."""
+
+    def digest() -> int:
+        from notifiers.digest import write_digests
+
+        if app.clock().astimezone(app.zone).time() < DIGEST_AT:
+            return 0
+        written = write_digests(app.db, app.clock, app.settings.channels, app.settings.public_url)
+        if written:
+            log_event("digest", written=written)
+        return written
+
+    return [PeriodicTask("digest", DIGEST_CHECK_SECONDS, digest)]
 
 
 def log_event(event: str, **fields: Any) -> None:
@@ -56,34 +129,57 @@ def run_sweep(app: App, reason: str) -> None:
         log_event("sweep_failed", reason=reason, error=f"{type(exc).__name__}: {exc}")
 
 
-def serve(app: App, catch_up_seconds: float, lock_retry_seconds: float) -> None:
-    """Run until SIGTERM or SIGINT: hooks always, the scheduler while this process leads."""
+def stop_on_signals(*signums: int) -> threading.Event:
+    """Return an event set soon after any of `signums` arrives.
+
+    The handler only records the signal: it takes no lock. Setting the event from the handler
+    deadlocks when a second signal lands while the first handler holds the event's lock (a
+    `timeout` or an impatient operator sends two); a watcher thread sets it instead.
+    """
     stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+    received: list[int] = []
+    for signum in signums:
+        signal.signal(signum, lambda number, _frame: received.append(number))
+
+    def watch() -> None:
+        while not received:
+            time.sleep(SIGNAL_POLL_SECONDS)
+        log_event("signal", signal=signal.Signals(received[0]).name)
+        stop.set()
+
+    threading.Thread(target=watch, name="kiemdiem-signals", daemon=True).start()
+    return stop
+
+
+def serve(app: App, catch_up_seconds: float, lock_retry_seconds: float,
+          hooks: Sequence[ServeHook] = (), tasks: Sequence[PeriodicTask] = ()) -> None:
+    """Run until SIGTERM or SIGINT: hooks always, the scheduler while this process leads."""
+    stop = stop_on_signals(signal.SIGTERM, signal.SIGINT)
     leader = leader_for(app.settings.database_url, lock_retry_seconds)
-    hooks = [make(app) for make in SERVE_HOOKS]
     log_event("start", db=app.db.dialect, channels=list(app.settings.channels),
               catch_up_seconds=catch_up_seconds, lock_retry_seconds=lock_retry_seconds,
               hooks=[h.name for h in hooks])
-    for hook in hooks:
-        hook.start(app, stop)
+    started: list[ServeHook] = []
     try:
+        for hook in hooks:
+            hook.start(app, stop)
+            started.append(hook)
         while not stop.is_set():
             log_event("waiting_for_leadership")
             if not leader.acquire(stop):
                 break
             log_event("leader", detail="this process runs the scheduler")
-            _lead(app, leader, stop, catch_up_seconds, lock_retry_seconds)
+            _lead(app, leader, stop, catch_up_seconds, lock_retry_seconds, tasks)
     finally:
+        stop.set()
         leader.release()
-        for hook in hooks:
+        for hook in started:
             hook.stop()
         log_event("stopped")
 
 
 def _lead(app: App, leader: Any, stop: threading.Event, catch_up_seconds: float,
-          check_seconds: float) -> None:
+          check_seconds: float, tasks: Sequence[PeriodicTask]) -> None:
     """Run the scheduler until stopped or the lock is lost (then go back to waiting)."""
 
     def timetable():  # type: ignore[no-untyped-def]
@@ -91,7 +187,7 @@ def _lead(app: App, leader: Any, stop: threading.Event, catch_up_seconds: float,
             return load_timetable(session, app.clock())
 
     scheduler = SweepScheduler(lambda reason: run_sweep(app, reason), timetable,
-                               catch_up_seconds, [make(app) for make in PERIODIC_TASKS])
+                               catch_up_seconds, tasks)
     scheduler.start()
     try:
         while not stop.wait(check_seconds):

@@ -81,13 +81,23 @@ def simulate_command(app: App, start: date, end: date, as_json: bool) -> None:
 @click.option("--lock-retry-seconds", type=float, default=5, show_default=True,
               envvar="KIEMDIEM_LOCK_RETRY_SECONDS",
               help="How often a waiting process retries the scheduler lock (PostgreSQL).")
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="KIEMDIEM_WEB_HOST",
+              help="Address the web monitor listens on.")
+@click.option("--port", type=int, default=8080, show_default=True, envvar="KIEMDIEM_WEB_PORT",
+              help="Port of the web monitor.")
+@click.option("--no-web", is_flag=True, help="Do not serve the web monitor from this process.")
+@click.option("--no-dispatch", is_flag=True, help="Do not deliver messages from this process.")
 @pass_app
-def serve(app: App, catch_up_seconds: float, lock_retry_seconds: float) -> None:
-    """Run the scheduler (one process among many holds it) and the dispatchers until stopped."""
+def serve(app: App, catch_up_seconds: float, lock_retry_seconds: float, host: str, port: int,
+          no_web: bool, no_dispatch: bool) -> None:
+    """Run the scheduler (one process among many holds it), the dispatcher and the web monitor."""
+    from kiemdiem.serve import default_hooks, default_tasks
     from kiemdiem.serve import serve as run
 
     app.ready_db()
-    run(app, catch_up_seconds, lock_retry_seconds)
+    run(app, catch_up_seconds, lock_retry_seconds,
+        hooks=default_hooks(None if no_web else (host, port), dispatch=not no_dispatch),
+        tasks=default_tasks(app))
 
 
 COMMANDS = [remind, simulate_command, serve]

@@ -44,11 +44,15 @@ def _password(from_stdin: bool) -> tuple[str, bool]:
 @click.argument("name")
 @click.option("--unit", "unit_code", required=True, help="The user sees this unit and everything under it.")
 @stdin_option
+@click.option("--if-missing", is_flag=True, help="Do nothing (exit 0) when the account exists already.")
 @pass_app
-def user_add(app: App, name: str, unit_code: str, password_stdin: bool) -> None:
+def user_add(app: App, name: str, unit_code: str, password_stdin: bool, if_missing: bool) -> None:
     """Create an account that sees the subtree of UNIT; prints a generated password."""
-    from kiemdiem.web.accounts import add_user
+    from kiemdiem.web.accounts import add_user, list_users
 
+    if if_missing and any(u["name"] == name for u in list_users(app.ready_db())):
+        click.echo(f"Tài khoản {name} đã có; đặt lại mật khẩu bằng `kiemdiem user password {name}`.")
+        return
     password, generated = _password(password_stdin)
     add_user(app.ready_db(), name, unit_code, password, app.clock)
     click.echo(f"Đã tạo tài khoản {name} (đơn vị {unit_code}).")

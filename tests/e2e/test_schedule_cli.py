@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import drop_pg_database, new_pg_database
 from tests.helpers import run, run_json, seeded
+from tests.notify_fixtures import free_port
 from workflow.models import Notification
 
 ROOT = Path(__file__).parents[2]
@@ -59,11 +60,12 @@ def test_simulate_refuses_a_backwards_range(db):
     assert result.exit_code == 2 and "before" in result.stderr
 
 
-def _start_serve(url: str, *extra: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+def _start_serve(url: str, outbox: Path) -> subprocess.Popen[str]:
+    """Start a real `serve` (scheduler, dispatcher into `outbox`, monitor on a free port)."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "KIEMDIEM_OUTBOX_DIR": str(outbox)}
     return subprocess.Popen(
         [sys.executable, "-m", "kiemdiem", "--db", url, "serve", "--lock-retry-seconds", "0.5",
-         "--catch-up-seconds", "2", *extra],
+         "--catch-up-seconds", "2", "--port", str(free_port())],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -92,15 +94,15 @@ def pg_url(pg_server):
 
 
 @pytest.mark.slow
-def test_a_second_serve_takes_over_when_the_leader_is_killed(pg_url):
+def test_a_second_serve_takes_over_when_the_leader_is_killed(pg_url, tmp_path):
     seeded(pg_url)
-    first = _start_serve(pg_url)
+    first = _start_serve(pg_url, tmp_path / "outbox")
     second = None
     try:
         assert _wait_for(first, "start", 20)["db"] == "postgresql"
         _wait_for(first, "leader", 20)
         assert _wait_for(first, "sweep", 20)["scanned"] == 17
-        second = _start_serve(pg_url)
+        second = _start_serve(pg_url, tmp_path / "outbox")
         _wait_for(second, "waiting_for_leadership", 20)
         first.kill()  # kill -9: no clean-up, PostgreSQL drops the session and its lock
         first.wait()
@@ -122,13 +124,14 @@ def test_a_second_serve_takes_over_when_the_leader_is_killed(pg_url):
 def test_a_second_serve_on_sqlite_refuses_to_run_the_scheduler(tmp_path):
     url = f"sqlite:///{tmp_path / 'kiemdiem.db'}"
     seeded(url)
-    first = _start_serve(url)
+    first = _start_serve(url, tmp_path / "outbox")
     try:
         _wait_for(first, "leader", 20)
-        second = _start_serve(url)
+        second = _start_serve(url, tmp_path / "outbox")
         assert second.wait(20) == 1
         assert "SQLite allows one" in second.stderr.read()
         first.send_signal(signal.SIGINT)
+        first.send_signal(signal.SIGTERM)  # a second signal while stopping must not hang it
         assert first.wait(20) == 0
     finally:
         if first.poll() is None:
