@@ -20,11 +20,11 @@ from datetime import time as dt_time
 from typing import Any, Protocol
 
 from kiemdiem.app import App
-from workflow.errors import Refused
 from schedules.jobs import PeriodicTask, SweepScheduler
 from schedules.leader import leader_for
 from schedules.sweep import sweep
 from schedules.timetable import load_timetable
+from workflow.errors import Refused
 
 
 class ServeHook(Protocol):
