@@ -15,9 +15,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
 from notifiers.outbox import insert_ignoring_conflicts
+from workflow.campaigns import current_campaign
 from workflow.clock import Clock
 from workflow.db import Database
 from workflow.models import Campaign, Notification, Unit
@@ -50,7 +49,7 @@ def write_digests(db: Database, clock: Clock, channels: Iterable[str], public_ur
     channels = [c for c in channels if c in ADDRESS_CHANNELS]
     written = 0
     with db.session(write=True) as session:
-        for campaign in session.scalars(select(Campaign).order_by(Campaign.year)):
+        for campaign in filter(None, [current_campaign(session)]):
             office = ((campaign.plan or {}).get("late") or {}).get("office_email")
             if not office or not channels:
                 continue

@@ -39,7 +39,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from schedules.deadlines import Policy, Window, escalation_window, notice_windows, send_time
 from schedules.sqlexpr import Dialect, integer, text
-from workflow.campaigns import campaign_plan
+from workflow.campaigns import campaign_plan, current_campaign
 from workflow.models import Campaign, Cycle, DeadlineExtension, Milestone, Notification, Unit
 from workflow.queries import owed_deadlines
 from workflow.stages import LABEL
@@ -89,7 +89,8 @@ def sweep(session: Session, now: datetime, channels: tuple[str, ...], public_url
     dialect = Dialect(session.get_bind().dialect.name)
     if dialect.pg:  # hash joins over 300,000 cycles fit in memory instead of spilling to disk
         session.execute(sql_text(f"SET LOCAL work_mem = '{SWEEP_WORK_MEM}'"))
-    for campaign in session.scalars(select(Campaign).order_by(Campaign.year)):
+    campaign = current_campaign(session)
+    if campaign is not None:
         _CampaignSweep(session, dialect, campaign, now, channels, public_url).run(report)
     report.duration_s = time.perf_counter() - started
     return report

@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from schedules.deadlines import Policy, milestone_instants
-from workflow.campaigns import campaign_plan
-from workflow.models import Campaign, Cycle, DeadlineExtension, Milestone, Unit
+from workflow.campaigns import campaign_plan, current_campaign
+from workflow.models import Cycle, DeadlineExtension, Milestone, Unit
 
 #: the scheduler's jobs stay well under 200 whatever the number of units
 MAX_JOBS = 150
@@ -35,7 +35,7 @@ def load_timetable(session: Session, now: datetime, limit: int = MAX_JOBS) -> Ti
     """Return the instants after `now` at which some deadline owes something new."""
     deadlines: set[tuple[int, str, datetime]] = set()
     policies: dict[int, Policy] = {}
-    for campaign in session.scalars(select(Campaign)):
+    for campaign in filter(None, [current_campaign(session)]):
         policies[campaign.id] = Policy.from_plan(campaign_plan(campaign))
         rows = session.execute(select(Milestone.level, Milestone.due_at)
                                .where(Milestone.campaign_id == campaign.id))

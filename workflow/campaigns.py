@@ -115,6 +115,11 @@ def add_missing_cycles(session: Session, campaign: Campaign, clock: Clock) -> in
     return result.rowcount
 
 
+def current_campaign(session: Session) -> Campaign | None:
+    """The campaign in season: the latest year's. Older campaigns raise no more alerts."""
+    return session.scalars(select(Campaign).order_by(Campaign.year.desc()).limit(1)).first()
+
+
 def get_campaign(session: Session, year: int | None) -> Campaign:
     """Return the campaign of `year`, or the latest one when no year is given."""
     query = select(Campaign)

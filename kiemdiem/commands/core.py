@@ -7,16 +7,14 @@ from datetime import date, datetime
 from pathlib import Path
 
 import click
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kiemdiem.app import App
 from kiemdiem.cli import pass_app
 from kiemdiem.output import emit, emit_json, emit_json_objects
 from kiemdiem.timeparse import DATE, INSTANT
-from workflow.campaigns import add_missing_cycles, create_campaign, get_campaign
+from workflow.campaigns import add_missing_cycles, create_campaign, current_campaign, get_campaign
 from workflow.machine import mermaid
-from workflow.models import Campaign
 from workflow.queries import audit_rows, overdue_json, overdue_rows, status_rows, tree_rows
 from workflow.service import Outcome
 from workflow.stages import EVENT_FOR, LABEL, STAGE_FOR_EVENT
@@ -49,7 +47,7 @@ def units_import(app: App, file: Path) -> None:
     db = app.ready_db()
 
     def top_up(session: Session) -> None:
-        latest = session.scalars(select(Campaign).order_by(Campaign.year.desc()).limit(1)).first()
+        latest = current_campaign(session)
         if latest is not None:
             added = add_missing_cycles(session, latest, app.clock)
             if added:

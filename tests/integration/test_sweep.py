@@ -133,3 +133,16 @@ def test_escalation_groups_late_children_per_parent_and_office(db):
 def _unit_id(db, code: str) -> int:
     with db.session() as s:
         return s.scalar(select(Unit.id).where(Unit.code == code))
+
+
+def test_only_the_current_campaign_is_swept(db, tmp_path):
+    from tests.helpers import SAMPLE_PLAN
+
+    seeded(db.url)
+    next_year = tmp_path / "2027.yaml"
+    next_year.write_text(SAMPLE_PLAN.read_text(encoding="utf-8").replace("2027-", "2028-")
+                         .replace("2026", "2027"), encoding="utf-8")
+    assert run(db.url, "campaign", "create", "2027", "--plan", str(next_year)).exit_code == 0
+    _sweep(db, local(2027, 11, 24, 8))
+    years = {row.payload["year"] for row in _rows(db)}
+    assert years == {2027}  # the 2026 cycles, still late, raise nothing once 2027 is issued
