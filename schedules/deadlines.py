@@ -15,7 +15,8 @@ The rules (DESIGN.md "Time"; the plan's policy keys are documented in docs/sched
   `backoff` and rounded up to whole days, at most `max_repeats` of them (the last one's
   window then never closes). After an outage only the notice of the current window is owed.
 - Escalation is owed once, from `late_at + escalate_after_days`, while the unit stays late.
-- `days_late` counts whole days since the deadline instant itself (10 days 8 hours: 10).
+- `days_late` (in `workflow.clock`) counts whole days since the deadline instant itself
+  (10 days 8 hours: 10).
 - Quiet hours (local time, the window may cross midnight) push a send time to the window's
   end, except on the exempt channels.
 """
@@ -29,8 +30,8 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from config.plan import Plan, QuietHours
+from workflow.clock import DAY
 
-DAY = timedelta(days=1)
 #: a safety bound on repeats when the plan sets no `max_repeats` (about three years daily)
 REPEAT_LIMIT = 1000
 
@@ -115,13 +116,6 @@ def late_at(deadline: datetime, policy: Policy, level: str) -> datetime:
 def escalation_at(deadline: datetime, policy: Policy, level: str) -> datetime:
     """Return the instant the level above is told a unit is still late."""
     return late_at(deadline, policy, level) + policy.escalate_after_days * DAY
-
-
-def days_late(deadline: datetime, now: datetime) -> int | None:
-    """Return whole days since the deadline instant, or None before it."""
-    if now < deadline:
-        return None
-    return (now - deadline) // DAY
 
 
 def notice_windows(policy: Policy, level: str, now: datetime,

@@ -38,10 +38,10 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from schedules.deadlines import Policy, Window, escalation_window, notice_windows, send_time
-from schedules.sqlexpr import Dialect, integer, text
 from workflow.campaigns import campaign_plan, current_campaign
 from workflow.models import Campaign, Cycle, DeadlineExtension, Milestone, Notification, Unit
 from workflow.queries import owed_deadlines
+from workflow.sqlrender import Dialect, integer, text
 from workflow.stages import LABEL
 
 KINDS = ("reminder", "late", "repeat", "escalation")

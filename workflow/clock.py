@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 Clock = Callable[[], datetime]
+DAY = timedelta(days=1)
 
 
 def system_clock() -> datetime:
@@ -19,3 +20,10 @@ def fixed_clock(instant: datetime) -> Clock:
         raise ValueError("a fixed clock needs an aware datetime")
     frozen = instant.astimezone(UTC)
     return lambda: frozen
+
+
+def days_late(deadline: datetime, now: datetime) -> int | None:
+    """Return whole days since the deadline instant (10 days and 8 hours: 10), None before it."""
+    if now < deadline:
+        return None
+    return (now - deadline) // DAY

@@ -14,17 +14,10 @@ from typing import Any
 from sqlalchemy import FromClause, Select, and_, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
+from workflow.clock import days_late
 from workflow.models import AuditEntry, Campaign, Cycle, DeadlineExtension, Milestone, Unit
-from workflow.sqlrender import json_row, local_iso, whole_days_since
+from workflow.sqlrender import Dialect
 from workflow.stages import next_stage
-
-DAY_SECONDS = 86_400
-
-
-def days_late(deadline: datetime, as_of: datetime) -> int:
-    """Whole days since the deadline instant (10 days and 8 hours late: 10)."""
-    return int((as_of - deadline).total_seconds() // DAY_SECONDS)
-
 
 MS = Milestone.__table__
 EX = DeadlineExtension.__table__
@@ -75,18 +68,18 @@ def overdue_json(session: Session, campaign: Campaign, as_of: datetime,
     A deadline's text and its days late depend only on the deadline, so they are rendered
     once per milestone and per extension (a few rows), not once per late cycle.
     """
-    dialect = session.get_bind().dialect.name
+    d = Dialect(session.get_bind().dialect.name)
 
     def rendered(table: FromClause, name: str) -> FromClause:
-        return select(table, local_iso(table.c.due_at, dialect).label("due_text"),
-                      whole_days_since(table.c.due_at, as_of, dialect).label("late")
+        return select(table, d.local_iso(table.c.due_at).label("due_text"),
+                      d.whole_days_since(table.c.due_at, as_of).label("late")
                       ).cte(name).prefix_with("MATERIALIZED")
 
     ms, ex = rendered(MS, "ms"), rendered(EX, "ex")
-    row = json_row({"unit": Unit.code, "name": Unit.name, "level": Unit.level, "stage": ms.c.stage,
-                    "deadline": func.coalesce(ex.c.due_text, ms.c.due_text),
-                    "days_late": func.coalesce(ex.c.late, ms.c.late),
-                    "secretary": Unit.secretary}, dialect)
+    row = d.json_text({"unit": Unit.code, "name": Unit.name, "level": Unit.level, "stage": ms.c.stage,
+                       "deadline": func.coalesce(ex.c.due_text, ms.c.due_text),
+                       "days_late": func.coalesce(ex.c.late, ms.c.late),
+                       "secretary": Unit.secretary})
     return session.execute(_overdue(campaign, as_of, under, ms, ex).with_only_columns(row)).scalars()
 
 
@@ -114,7 +107,7 @@ def status_rows(session: Session, campaign: Campaign, now: datetime,
         late = due is not None and due <= now
         yield {"unit": row.code, "name": row.name, "level": row.level, "state": row.state,
                "next_stage": next_stage(row.state, row.stages_mask), "deadline": due,
-               "overdue": late, "days_late": days_late(due, now) if late else None,
+               "overdue": late, "days_late": days_late(due, now) if due else None,
                "stale": row.stale}
 
 

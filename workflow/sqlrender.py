@@ -1,57 +1,123 @@
-"""Render values in SQL, for listings too large to format row by row in Python.
+"""The SQL expressions that differ between PostgreSQL and SQLite, in one place.
 
-`overdue --json` over the national tree returns hundreds of thousands of rows; building
-each JSON object in the database (`json_object` in SQLite, `json_build_object` in
-PostgreSQL) keeps the command within a small factor of the bare query. Local times use the
-fixed offset of Asia/Ho_Chi_Minh (+07:00, no daylight saving since 1975).
+Sweeps build notification rows inside the database (one `INSERT … SELECT`, no rows through
+Python) and `overdue --json` streams rows the database rendered, so JSON objects, ISO
+instants, local dates and whole days late must be SQL. SQLite stores instants as UTC text
+and has no time zones: local times use the fixed offset of Asia/Ho_Chi_Minh (+07:00, no
+daylight saving since 1975).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, String, cast, func, literal
-from sqlalchemy.sql import ColumnElement
+from sqlalchemy import Integer, String, cast, extract, func, literal
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import ColumnElement
 
+from workflow.models import UTCDateTime
+
+LOCAL_ZONE = "Asia/Ho_Chi_Minh"
 LOCAL_OFFSET_HOURS = 7
 LOCAL_SUFFIX = "+07:00"
 
 
-def local_iso(instant: ColumnElement[Any], dialect: str) -> ColumnElement[str]:
-    """An instant as ISO 8601 local time with its offset: 2026-11-20T00:00:00+07:00."""
-    if dialect == "postgresql":
-        local = func.timezone("Asia/Ho_Chi_Minh", instant)
-        text = func.to_char(local, 'YYYY-MM-DD"T"HH24:MI:SS')  # once per milestone
-    else:
-        text = func.strftime("%Y-%m-%dT%H:%M:%S", instant, f"+{LOCAL_OFFSET_HOURS} hours")
-    return text.concat(LOCAL_SUFFIX)
+def text(value: str) -> ColumnElement[Any]:
+    """A string parameter with an explicit type (PostgreSQL cannot infer one inside JSON)."""
+    return cast(literal(value), String)
 
 
-def whole_days_since(instant: ColumnElement[Any], as_of: datetime, dialect: str) -> ColumnElement[int]:
-    """Whole days from `instant` to `as_of` (10 days and 8 hours: 10), for past instants."""
-    if dialect == "postgresql":
-        seconds = func.extract("epoch", literal(as_of, type_=instant.type) - instant)
-        return cast(func.floor(seconds / 86400), Integer)
-    def epoch(value: ColumnElement[Any]) -> ColumnElement[int]:
-        return cast(func.strftime("%s", value), Integer)
-
-    return (epoch(literal(as_of, type_=instant.type)) - epoch(instant)) // 86400
+def integer(value: int) -> ColumnElement[Any]:
+    return cast(literal(value), Integer)
 
 
-def json_row(pairs: dict[str, ColumnElement[Any]], dialect: str) -> ColumnElement[str]:
-    """A JSON object built by the database from `{key: column}`, keys in the given order.
+class Dialect:
+    """SQL builders for one backend (`postgresql` or `sqlite`)."""
 
-    PostgreSQL concatenates `to_json` of each value: several times faster than
-    `json_build_object` over hundreds of thousands of rows.
-    """
-    if dialect != "postgresql":
+    def __init__(self, name: str) -> None:
+        if name not in ("postgresql", "sqlite"):
+            raise ValueError(f"unsupported dialect {name}")
+        self.name = name
+
+    @property
+    def pg(self) -> bool:
+        return self.name == "postgresql"
+
+    def insert(self, table: Any) -> Any:
+        """Return the dialect's INSERT, which has `on_conflict_do_nothing`."""
+        return (postgresql if self.pg else sqlite).insert(table)
+
+    def instant(self, value: datetime) -> ColumnElement[Any]:
+        """Bind an aware instant as the column type stores it."""
+        return literal(value, UTCDateTime())
+
+    def json_object(self, **pairs: Any) -> ColumnElement[Any]:
+        """Build a JSON object; keys are typed, as PostgreSQL's variadic function needs."""
         args: list[Any] = []
         for key, value in pairs.items():
-            args.extend([literal(key), value])
-        return func.json_object(*args)
-    text: ColumnElement[str] = literal("{")
-    for i, (key, value) in enumerate(pairs.items()):
-        encoded = func.coalesce(cast(func.to_json(value), String), "null")
-        text = text.concat(("," if i else "") + f'"{key}":').concat(encoded)
-    return text.concat("}")
+            args += [text(key), value]
+        return func.json_build_object(*args) if self.pg else func.json_object(*args)
+
+    def json_array_agg(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
+        return func.json_agg(value) if self.pg else func.json_group_array(value)
+
+    def json_value(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
+        """Keep a JSON value JSON when it comes through a subquery (SQLite loses the subtype)."""
+        return value if self.pg else func.json(value)
+
+    def iso_utc(self, instant: ColumnElement[Any]) -> ColumnElement[Any]:
+        """Render a stored instant as `2026-11-19T17:00:00Z`."""
+        if self.pg:
+            return func.to_char(instant.op("AT TIME ZONE")(literal("UTC")),
+                                literal('YYYY-MM-DD"T"HH24:MI:SS"Z"'))
+        return func.strftime(literal("%Y-%m-%dT%H:%M:%SZ"), instant)
+
+    def local_date(self, instant: ColumnElement[Any], zone: ZoneInfo, at: datetime,
+                   shift_days: ColumnElement[Any] | int = 0, fmt: str = "iso") -> ColumnElement[Any]:
+        """Render the local date of an instant moved by `shift_days` (`iso` or `compact`)."""
+        shift = cast(shift_days, Integer) if not isinstance(shift_days, int) else literal(shift_days)
+        if self.pg:
+            local = instant.op("AT TIME ZONE")(literal(zone.key))
+            moved = local + func.make_interval(0, 0, 0, shift)
+            return func.to_char(moved, literal("YYYY-MM-DD" if fmt == "iso" else "YYYYMMDD"))
+        offset = at.astimezone(zone).utcoffset()
+        minutes = int(offset.total_seconds() // 60) if offset else 0
+        return func.strftime(literal("%Y-%m-%d" if fmt == "iso" else "%Y%m%d"), instant,
+                             literal(f"{minutes:+d} minutes"),
+                             cast(shift, String).concat(literal(" days")))
+
+    def whole_days_since(self, instant: ColumnElement[Any], now: datetime) -> ColumnElement[Any]:
+        """Whole days from a stored instant to `now` (DESIGN.md: 10 days 8 hours is 10)."""
+        if self.pg:
+            seconds = extract("epoch", self.instant(now) - instant)
+            return cast(func.floor(seconds / 86400), Integer)
+
+        def epoch(value: ColumnElement[Any]) -> ColumnElement[Any]:
+            return cast(func.strftime("%s", value), Integer)
+
+        return (epoch(self.instant(now)) - epoch(instant)) // 86400
+
+    def local_iso(self, instant: ColumnElement[Any]) -> ColumnElement[Any]:
+        """An instant as ISO 8601 local time with its offset: 2026-11-20T00:00:00+07:00."""
+        if self.pg:
+            local = func.timezone(LOCAL_ZONE, instant)
+            rendered = func.to_char(local, 'YYYY-MM-DD"T"HH24:MI:SS')
+        else:
+            rendered = func.strftime("%Y-%m-%dT%H:%M:%S", instant, f"+{LOCAL_OFFSET_HOURS} hours")
+        return rendered.concat(LOCAL_SUFFIX)
+
+    def json_text(self, pairs: dict[str, ColumnElement[Any]]) -> ColumnElement[Any]:
+        """The text of a JSON object built from `{key: column}`, keys in the given order.
+
+        For streaming large listings: on PostgreSQL, concatenating `to_json` of each value is
+        several times faster than `json_build_object` over hundreds of thousands of rows.
+        """
+        if not self.pg:
+            return self.json_object(**pairs)
+        rendered: ColumnElement[Any] = literal("{")
+        for i, (key, value) in enumerate(pairs.items()):
+            encoded = func.coalesce(cast(func.to_json(value), String), "null")
+            rendered = rendered.concat(("," if i else "") + f'"{key}":').concat(encoded)
+        return rendered.concat("}")

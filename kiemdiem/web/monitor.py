@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
+from workflow.clock import days_late
 from workflow.models import (
     AuditEntry,
     Campaign,
@@ -34,7 +35,7 @@ from workflow.models import (
     Notification,
     Unit,
 )
-from workflow.queries import days_late, owed_deadlines
+from workflow.queries import owed_deadlines
 from workflow.service import effective_deadlines
 from workflow.stages import BIT, RANK, STAGES, stages_of
 

@@ -13,7 +13,6 @@ from schedules.deadlines import (
     DAY,
     Owed,
     Policy,
-    days_late,
     escalation_at,
     escalation_owed,
     late_at,
@@ -23,6 +22,7 @@ from schedules.deadlines import (
     owed_notice,
     send_time,
 )
+from workflow.clock import days_late
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 PLAN = load_plan(Path(__file__).parents[2] / "config" / "plans" / "2026.yaml")

@@ -24,8 +24,9 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.functions import FunctionElement
 
+from workflow.clock import days_late
 from workflow.models import Campaign, Cycle, Milestone, Unit
-from workflow.queries import days_late, owed_deadlines
+from workflow.queries import owed_deadlines
 from workflow.results.levels import ALL, PENDING, RATED
 from workflow.results.models import UnitResult
 from workflow.results.rules import quota_allowed
