@@ -11,7 +11,6 @@ from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from config.hierarchy import Hierarchy, load_hierarchy
-from config.plan import WorkingDay
 from config.settings import Settings
 from workflow.clock import Clock, system_clock
 from workflow.db import Database
@@ -41,11 +40,6 @@ class App:
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo("Asia/Ho_Chi_Minh")
-
-    @property
-    def working_day(self) -> WorkingDay | None:
-        """The calendar deadlines shift on when a plan asks (none until one is configured)."""
-        return None
 
     def cycle_service(self) -> CycleService:
         return CycleService(self.db, self.clock, SUBMIT_GATES)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, aliased
 
 from config.errors import ConfigError
 from config.hierarchy import Hierarchy
-from config.plan import Plan, WorkingDay, load_plan
+from config.plan import Plan, load_plan
 from workflow.audit import record
 from workflow.clock import Clock
 from workflow.db import Database
@@ -36,11 +36,11 @@ class CampaignReport:
     milestones: int
 
 
-def read_plan(path: Path, year: int, hierarchy: Hierarchy, working_day: WorkingDay | None) -> Plan:
+def read_plan(path: Path, year: int, hierarchy: Hierarchy) -> Plan:
     """Load and check a plan for `year`, refusing one that contradicts itself."""
     try:
         plan = load_plan(path)
-        plan.check_against(hierarchy, working_day)
+        plan.check_against(hierarchy)
     except ConfigError as exc:
         raise BadInput(str(exc)) from exc
     if plan.year != year:
@@ -49,14 +49,14 @@ def read_plan(path: Path, year: int, hierarchy: Hierarchy, working_day: WorkingD
 
 
 def create_campaign(db: Database, year: int, plan_path: Path, hierarchy: Hierarchy, clock: Clock,
-                    actor: str, root_code: str | None = None, working_day: WorkingDay | None = None,
+                    actor: str, root_code: str | None = None,
                     if_missing: bool = False) -> CampaignReport:
     """Issue the plan: store it and its milestones, and give every active unit a cycle.
 
     With `if_missing` an existing campaign is kept and only topped up with cycles for units
     added since (what `make run` and `campaign ensure` want); otherwise it is refused.
     """
-    plan = read_plan(plan_path, year, hierarchy, working_day)
+    plan = read_plan(plan_path, year, hierarchy)
     with db.session(write=True) as session:
         campaign = session.scalar(select(Campaign).where(Campaign.year == year))
         if campaign is not None:
@@ -75,7 +75,7 @@ def create_campaign(db: Database, year: int, plan_path: Path, hierarchy: Hierarc
         )
         session.add(campaign)
         session.flush()
-        milestones = plan.milestones(working_day if plan.holidays.shift_to_working_day else None)
+        milestones = plan.milestones()  # on the plan's own holiday calendar when it shifts
         session.execute(insert(Milestone), [
             {"campaign_id": campaign.id, "level": m.level, "stage": m.stage,
              "stage_rank": RANK[m.stage], "rule": m.plan_date.rule, "plan_date": m.plan_date.day,

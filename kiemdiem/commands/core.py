@@ -126,7 +126,7 @@ def _campaign_options(f):  # type: ignore[no-untyped-def]
 def campaign_create(app: App, year: int, plan_path: Path, root: str | None) -> None:
     """Create the YEAR campaign: one cycle per active unit, deadlines from the plan."""
     report = create_campaign(app.ready_db(), year, plan_path, app.hierarchy, app.clock, app.actor,
-                             root_code=root, working_day=app.working_day)
+                             root_code=root)
     click.echo(f"Đã tạo đợt kiểm điểm {year}: {report.cycles_added} chu kỳ, "
                f"{report.milestones} mốc thời hạn.")
 
@@ -137,7 +137,7 @@ def campaign_create(app: App, year: int, plan_path: Path, root: str | None) -> N
 def campaign_ensure(app: App, year: int, plan_path: Path, root: str | None) -> None:
     """Create the YEAR campaign if missing, else give units added since their cycles."""
     report = create_campaign(app.ready_db(), year, plan_path, app.hierarchy, app.clock, app.actor,
-                             root_code=root, working_day=app.working_day, if_missing=True)
+                             root_code=root, if_missing=True)
     if report.created:
         click.echo(f"Đã tạo đợt kiểm điểm {year}: {report.cycles_added} chu kỳ, "
                    f"{report.milestones} mốc thời hạn.")
