@@ -292,7 +292,7 @@ class _CampaignSweep:
             deadline=d.iso_utc(e.c.due_at), deadline_rule=NULL_TEXT, plan_date=NULL_TEXT,
             days_before=NULL_INT, days_late=d.whole_days_since(e.c.due_at, self.now),
             occurrence=integer(1), secretary=e.c.secretary,
-            link=NULL_TEXT if office else unit_link(self.public_url, e.c.code),
+            link=text(self.public_url.rstrip("/") + "/late") if office else unit_link(self.public_url, e.c.code),
             late_units=d.json_value(e.c.late_units),
         )
         key = self._dedup_key(e.c.code, e.c.stage, text("escalation"), e.c.esc_day, e.c.channel,
