@@ -14,11 +14,7 @@ from config.hierarchy import Hierarchy, load_hierarchy
 from config.settings import Settings
 from workflow.clock import Clock, system_clock
 from workflow.db import Database
-from workflow.results.gate import submit_gate
-from workflow.service import CycleService, SubmitGate
-
-#: The checks a unit must pass before `forms_submitted`: valid classification results.
-SUBMIT_GATES: list[SubmitGate] = [submit_gate]
+from workflow.service import CycleService
 
 
 @dataclass
@@ -42,7 +38,11 @@ class App:
         return ZoneInfo("Asia/Ho_Chi_Minh")
 
     def cycle_service(self) -> CycleService:
-        return CycleService(self.db, self.clock, SUBMIT_GATES)
+        # the results gate: a unit reaches forms_submitted only with valid results (issue 5);
+        # imported here so commands that never advance a cycle do not load the rules
+        from workflow.results.gate import submit_gate
+
+        return CycleService(self.db, self.clock, [submit_gate])
 
     def ready_db(self) -> Database:
         """Return the database for a command that needs the schema.

@@ -2,7 +2,7 @@
 
 A cell needs its own valid results; a parent needs valid results for every active cell
 under it (and no forced-invalid results anywhere below). `CycleService` calls
-`submit_gate` through `kiemdiem.app.SUBMIT_GATES`; `advance --force --reason` overrides
+`submit_gate` (wired by `kiemdiem.app.App.cycle_service`); `advance --force --reason` overrides
 it like any overridable guard, and the service audits the override.
 """
 
