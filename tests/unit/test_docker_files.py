@@ -57,16 +57,16 @@ def test_every_kiemdiem_variable_used_is_a_documented_setting() -> None:
     assert used, "no KIEMDIEM_ variable found: the parsing above is broken"
     unknown = sorted(v for v in used if _setting(v) not in Settings.model_fields)
     assert not unknown, f"not settings of config/settings.py: {unknown}"
-    operations = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    operations = (ROOT / "README.md").read_text(encoding="utf-8")
     undocumented = sorted(v for v in used if v.removesuffix("_FILE") not in operations)
-    assert not undocumented, f"missing from docs/operations.md: {undocumented}"
+    assert not undocumented, f"missing from README.md: {undocumented}"
 
 
-def test_every_setting_is_in_the_operations_guide() -> None:
-    operations = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+def test_every_setting_is_in_the_readme() -> None:
+    operations = (ROOT / "README.md").read_text(encoding="utf-8")
     missing = [f"{PREFIX}{name.upper()}" for name in Settings.model_fields
                if f"{PREFIX}{name.upper()}" not in operations]
-    assert not missing, f"settings missing from docs/operations.md: {missing}"
+    assert not missing, f"settings missing from README.md: {missing}"
 
 
 def test_dockerfile_is_slim_multi_stage_non_root_with_a_healthcheck() -> None:
