@@ -59,3 +59,21 @@ def test_sections_are_replaced_in_place_and_others_kept(tmp_path: Path) -> None:
     report.add("op", Timing("op", [1.0, 2.0, 3.0], [10.0]), limit_s=2.5)
     report.write(results)
     assert "| op | 3 | 1.000 | 2.000 | 3.000 | 10 | — | — | < 2.5 s | yes |" in results.read_text()
+
+
+def test_the_summary_lists_every_target_of_every_section_and_nothing_else(tmp_path: Path) -> None:
+    results = tmp_path / "RESULTS.md"
+    first = Report("one", "Core", command="make bench")
+    first.add("import", Timing("import", [1.0, 2.0, 3.0], [10.0]), limit_s=60)
+    first.add("untargeted", Timing("x", [1.0], [1.0]))
+    first.write(results)
+    second = Report("two", "Sweep", command="make bench")
+    second.add("no-op sweep", Timing("s", [4.0]), baseline=Timing("bare", [1.0]), max_ratio=3)
+    second.write(results)
+    text = results.read_text()
+    table = text.split("<!-- bench:summary -->")[1].split("<!-- /bench:summary -->")[0]
+    assert "| Core | import | 2.000 | 10 | — | < 60 s | yes |" in table
+    assert "| Sweep | no-op sweep | 4.000 | 0 | 4.00 | ≤ 3× baseline | **no** |" in table
+    assert "untargeted" not in table
+    first.write(results)  # rewriting a section keeps one summary, not two
+    assert text.count("bench:summary -->") == results.read_text().count("bench:summary -->") == 2
