@@ -3,8 +3,8 @@
 The shared server on 5432 must never be restarted, so a test that takes the database away
 from a running `serve` makes a throw-away cluster: `initdb` into a temporary folder, a free
 port on 127.0.0.1, `pg_ctl -w start` / `stop -m fast`. As root the commands run as the
-`postgres` OS user (initdb refuses root). Without PostgreSQL's binaries the test is skipped
-with that reason.
+`postgres` OS user (initdb refuses root). Without PostgreSQL's binaries the test fails
+with that reason: a fault test that cannot run must not pass as skipped in CI.
 """
 
 from __future__ import annotations
@@ -67,7 +67,8 @@ def private_pg() -> Iterator[PrivateCluster]:
     """A started private cluster, stopped and deleted afterwards."""
     versions = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
     if not versions:
-        pytest.skip("PostgreSQL's server binaries (/usr/lib/postgresql/*/bin) are not installed")
+        pytest.fail("PostgreSQL's server binaries (/usr/lib/postgresql/*/bin) are not installed; "
+                    "scripts/ensure-services installs them")
     root = Path(tempfile.mkdtemp(prefix="kiemdiem-pg-"))  # outside pytest's root-only tmp
     if os.geteuid() == 0:
         owner = pwd.getpwnam("postgres")
