@@ -1,7 +1,7 @@
 """Core benchmarks (issue 2) on SQLite and PostgreSQL, through the real CLI, and their growth.
 
     python -m benchmarks.bench_core [--units 300000] [--runs 3] [--backends sqlite,postgresql]
-                                    [--sizes 10000,30000,100000,300000]
+                                    [--sizes 10000,30000,100000,300000] [--only serve]
 
 Targets: `units import` of 300,000 units < 60 s; `campaign create` < 60 s; `overdue --json`
 over 300,000 cycles < 2 s and ≤ 3× the bare SQL query finding the same rows; one `advance`
@@ -26,10 +26,19 @@ from pathlib import Path
 
 import psycopg
 
-from benchmarks.datasets import BACKENDS, YEAR, cli, dataset, empty_database, run
-from benchmarks.harness import Report, Timing, resident_mb, time_callable, time_command, update_section
+from benchmarks.datasets import BACKENDS, YEAR, cli, dataset, empty_database, loaded_database, run
+from benchmarks.harness import (
+    Report,
+    Timing,
+    growth_plot,
+    peak_resident_mb,
+    time_callable,
+    time_command,
+    update_section,
+)
 
 PNG = Path(__file__).parent / "growth_core.png"
+LABEL = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 #: two days after the cells' `reports_prepared` deadline (10/11): every cell still owes it
 AS_OF = "2026-11-12T08:00:00+07:00"
 
@@ -179,7 +188,7 @@ def serve_memory(url: str, report: Report, seconds: float = 60.0) -> None:
     peak, until = 0.0, time.monotonic() + seconds
     try:
         while time.monotonic() < until and proc.poll() is None:
-            peak = max(peak, resident_mb(proc.pid))
+            peak = peak_resident_mb(proc.pid)  # the high-water mark: a spike between polls counts
             time.sleep(0.2)
     finally:
         proc.send_signal(signal.SIGINT)
@@ -197,8 +206,7 @@ def mid_season(url: str) -> None:
 
 
 def bench_backend(backend: str, units: int, runs: int) -> dict[str, Timing]:
-    label = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[backend]
-    report = Report(f"core-{backend}", f"Core on {label}: {units:,} units (issue 2)")
+    report = Report(f"core-{backend}", f"Core on {LABEL[backend]}: {units:,} units (issue 2)")
     print(f"core on {backend}, {units} units", flush=True)
     url, imports, creates = load(backend, units, runs, report)
     worst = overdue(url, runs, report, f"as of {AS_OF[:10]}: every cell late")
@@ -234,33 +242,10 @@ def growth(backends: list[str], sizes: list[int], known: dict[tuple[str, int], d
                            for op in ("import", "campaign", "overdue"))
         lines.append(f"| {backend} | {size:,} | {cells} |")
     update_section(Path(__file__).parent / "RESULTS.md", "core-growth", "\n".join(lines))
-    plot(results)
-
-
-def plot(results: dict[tuple[str, int], dict[str, Timing]]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
-    for backend in sorted({b for b, _ in results}):
-        sizes = sorted(s for b, s in results if b == backend)
-        for op, style in (("import", "o-"), ("campaign", "s--"), ("overdue", "^:")):
-            label = f"{op} ({backend})"
-            left.plot(sizes, [results[(backend, s)][op].median for s in sizes], style, label=label)
-            right.plot(sizes, [results[(backend, s)][op].peak for s in sizes], style, label=label)
-    for axis, title, unit in ((left, "wall time", "seconds"), (right, "peak resident memory", "MB")):
-        axis.set_xscale("log")
-        axis.set_yscale("log")
-        axis.set_xlabel("units (= cycles)")
-        axis.set_ylabel(unit)
-        axis.set_title(title)
-        axis.grid(True, which="both", alpha=0.3)
-    left.legend(fontsize=7)
-    fig.suptitle("kiemdiem core: cost as the national tree grows")
-    fig.tight_layout()
-    fig.savefig(PNG, dpi=110)
+    growth_plot(PNG, "kiemdiem core: cost as the national tree grows", "units (= cycles)",
+                {f"{op} ({backend})": {size: ops[op] for (b, size), ops in results.items() if b == backend}
+                 for backend in sorted({b for b, _ in results})
+                 for op in ("import", "campaign", "overdue")})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -270,8 +255,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backends", default=",".join(BACKENDS))
     parser.add_argument("--sizes", default="10000,30000,100000,300000",
                         help="sizes for the growth plot ('' to skip it)")
+    parser.add_argument("--only", choices=("serve",), default=None,
+                        help="measure only `serve` (on a copy of a loaded template; its own section)")
     args = parser.parse_args(argv)
     backends = [b for b in args.backends.split(",") if b]
+    if args.only == "serve":
+        for backend in backends:
+            report = Report(f"core-serve-{backend}", f"`kiemdiem serve` on {LABEL[backend]}: "
+                            f"{args.units:,} units (issue 7)")
+            serve_memory(loaded_database(backend, args.units), report)
+            report.write()
+        return 0
     known = {(b, args.units): bench_backend(b, args.units, args.runs) for b in backends}
     sizes = [int(s) for s in args.sizes.split(",") if s]
     if sizes:

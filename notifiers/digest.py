@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from itertools import islice
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,7 +22,7 @@ from workflow.campaigns import current_campaign
 from workflow.clock import Clock
 from workflow.db import Database
 from workflow.models import Campaign, Notification, Unit
-from workflow.queries import overdue_rows
+from workflow.queries import overdue_count, overdue_rows
 
 #: channels that deliver to an email address (the office is known only by its address)
 ADDRESS_CHANNELS = ("email", "file")
@@ -59,13 +58,13 @@ def write_digests(db: Database, clock: Clock, channels: Iterable[str], public_ur
             root = session.get(Unit, campaign.root_unit_id) if campaign.root_unit_id else None
             # the latest first, at most LISTED_LATE_UNITS of them, all counted: a late country
             # is 300,000 rows, too many for one message (and for `serve`'s memory)
-            rows = overdue_rows(session, campaign, now, under=root)
-            units = late_units(islice(rows, LISTED_LATE_UNITS))
+            units = late_units(overdue_rows(session, campaign, now, under=root, limit=LISTED_LATE_UNITS))
             if not units:
                 continue
+            count = overdue_count(session, campaign, now, under=root) if len(units) == LISTED_LATE_UNITS \
+                else len(units)
             day = now.astimezone(ZoneInfo(campaign.timezone)).date().isoformat()
-            payload = digest_payload(campaign, root, day, public_url.rstrip("/") + "/", units,
-                                     len(units) + sum(1 for _ in rows))
+            payload = digest_payload(campaign, root, day, public_url.rstrip("/") + "/", units, count)
             written += insert_ignoring_conflicts(session, Notification, [dict(
                 dedup_key=f"{campaign.year}:digest:{office}:{day}:{channel}", kind="digest",
                 channel=channel, recipient=office, campaign_id=campaign.id,
