@@ -38,6 +38,8 @@ from benchmarks.harness import (
 )
 
 PNG = Path(__file__).parent / "growth_core.png"
+#: how long `serve` may take to finish its sweep after SIGINT (a first sweep of 300,000 cycles)
+SERVE_STOP_SECONDS = 180
 LABEL = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 #: two days after the cells' `reports_prepared` deadline (10/11): every cell still owes it
 AS_OF = "2026-11-12T08:00:00+07:00"
@@ -185,14 +187,21 @@ def serve_memory(url: str, report: Report, seconds: float = 60.0) -> None:
         return
     proc = subprocess.Popen(cli(url, "serve"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     timing = Timing("serve", [seconds])
-    peak, until = 0.0, time.monotonic() + seconds
-    try:
-        while time.monotonic() < until and proc.poll() is None:
+    peak, signal_at = 0.0, time.monotonic() + seconds
+    kill_at = signal_at + SERVE_STOP_SECONDS
+    try:  # after SIGINT, serve finishes the sweep in progress: its memory counts until it exits
+        while proc.poll() is None and time.monotonic() < kill_at:
             peak = peak_resident_mb(proc.pid)  # the high-water mark: a spike between polls counts
+            if time.monotonic() >= signal_at:
+                proc.send_signal(signal.SIGINT)
+                signal_at = kill_at
             time.sleep(0.2)
+    except (OSError, ValueError):
+        pass  # it exited between poll() and the read
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=30)
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
     timing.peak_mb.append(peak)
     report.add(f"serve for {seconds:.0f} s over the loaded cycles", timing, limit_mb=300)
 
