@@ -1,6 +1,7 @@
-"""Benchmark the sweep on 300,000 cycles on PostgreSQL (issue 3's targets).
+"""Benchmark the sweep on 300,000 cycles on PostgreSQL (issue 3's targets) and its growth (issue 7).
 
-    .venv/bin/python -m benchmarks.bench_sweep [--units 300000] [--pg URL] [--keep]
+    .venv/bin/python -m benchmarks.bench_sweep [--units 300000] [--pg URL] [--repeat 5]
+                                               [--sizes 10000,30000,100000]
 
 Builds its own tree with one set-based INSERT per level (1 province, 30 districts, 300
 bases, the rest cells, every unit with an email), issues the 2026 sample plan through the
@@ -12,13 +13,14 @@ each cell owes exactly one late notice (forms before 20/11). Then it times:
 3. the bare SQL query finding the same late (cycle, stage) pairs      — the baseline; 2 ≤ 3× 3
 4. the scheduler's timetable (job count stays < 200)
 
-and prints a Markdown section for benchmarks/RESULTS.md.
+and writes them into the `sweep` section of benchmarks/RESULTS.md; then it builds smaller
+trees (`--sizes`) and writes the `sweep-growth` section and `benchmarks/growth_sweep.png`:
+full and repeated sweep time and peak memory against the number of cycles.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from datetime import UTC, datetime
@@ -27,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import create_engine, func, select, text
 
+from benchmarks.harness import Report, Timing, growth_plot, time_callable, update_section
 from config.hierarchy import load_hierarchy
 from schedules.sweep import SWEEP_WORK_MEM, sweep
 from schedules.timetable import load_timetable
@@ -42,6 +45,7 @@ PLAN = ROOT / "config" / "plans" / "2026.yaml"
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 NOW = datetime(2026, 11, 20, 1, 0, tzinfo=HCM)
 DISTRICTS, BASES = 30, 300
+PNG = Path(__file__).parent / "growth_sweep.png"
 
 UNITS_SQL = """
 INSERT INTO units (id, code, name, level, parent_id, path, depth, secretary, email, phone,
@@ -94,22 +98,39 @@ def build(url: str, units: int) -> Database:
     return db
 
 
-def timed_sweep(db: Database) -> tuple[float, int]:
-    started = time.perf_counter()
-    with db.session(write=True) as s:
-        report = sweep(s, NOW, ("file",), "https://kiemdiem.example.vn")
-    return time.perf_counter() - started, report.total
+def timed_sweep(db: Database, runs: int, label: str) -> Timing:
+    """Sweep `runs` times, one transaction each; fail if a repeated sweep writes anything."""
+    written: list[int] = []
+
+    def once() -> None:
+        with db.session(write=True) as s:
+            written.append(sweep(s, NOW, ("file",), "https://kiemdiem.example.vn").total)
+
+    timing = time_callable(once, runs=runs, label=label)
+    timing.output = f"{written[0]:,}"
+    if any(written[1:]) or (label.startswith("repeated") and written[0]):
+        raise RuntimeError(f"{label}: a repeated sweep wrote rows ({written})")
+    return timing
 
 
-def bare_query(db: Database) -> tuple[float, int]:
+def bare_query(db: Database, runs: int) -> Timing:
     """The late (cycle, stage) pairs as of NOW, counted: what any sweep must at least find."""
+    counts: list[int] = []
     with db.session() as s:
         s.execute(text(f"SET LOCAL work_mem = '{SWEEP_WORK_MEM}'"))  # as the sweep has
         campaign = get_campaign(s, 2026)
         owed = owed_deadlines(campaign).subquery()
-        started = time.perf_counter()
-        count = s.scalar(select(func.count()).select_from(owed).where(owed.c.due_at <= NOW))
-        return time.perf_counter() - started, count or 0
+        query = select(func.count()).select_from(owed).where(owed.c.due_at <= NOW)
+        timing = time_callable(lambda: counts.append(s.scalar(query) or 0), runs=runs,
+                               label="bare SQL: count of the late (cycle, stage) pairs")
+    timing.output = f"{counts[0]:,}"
+    return timing
+
+
+def measure(url: str, units: int, repeat: int) -> tuple[Database, Timing, Timing]:
+    """Build a tree of `units`, then time one full sweep and `repeat` sweeps that write nothing."""
+    db = build(url, units)
+    return db, timed_sweep(db, 1, "full sweep"), timed_sweep(db, repeat, "repeated sweep")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -117,34 +138,71 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--units", type=int, default=300_000)
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/kiemdiem_bench_sweep")
     parser.add_argument("--repeat", type=int, default=5, help="runs of the no-op sweep and the bare query")
+    parser.add_argument("--sizes", default="10000,30000,100000",
+                        help="smaller trees for the growth plot ('' to skip it)")
     args = parser.parse_args(argv)
-    db = build(args.pg, args.units)
-    full_s, written = timed_sweep(db)
-    again = [timed_sweep(db) for _ in range(args.repeat)]
-    bare = [bare_query(db) for _ in range(args.repeat)]
+    report = Report("sweep", f"Schedules: the sweep on {args.units:,} cycles, PostgreSQL (issue 3)")
+    db, full, again = measure(args.pg, args.units, args.repeat)
+    bare = bare_query(db, args.repeat)
     with db.session() as s:
         outbox = s.scalar(select(func.count()).select_from(Notification))
-        started = time.perf_counter()
         jobs = len(load_timetable(s, datetime(2026, 11, 1, tzinfo=HCM)).instants)
-        timetable_s = time.perf_counter() - started
-    noop_s = statistics.median(t for t, _ in again)
-    bare_s = statistics.median(t for t, _ in bare)
-    assert all(n == 0 for _, n in again), "a repeated sweep wrote rows"
-    rows = [
-        ("full sweep (late notices written)", f"{full_s:.2f} s", f"{written:,}", "< 15 s"),
-        ("repeated sweep (writes nothing), median", f"{noop_s:.2f} s", "0", "< 2 s"),
-        ("bare SQL: late (cycle, stage) pairs, median", f"{bare_s:.2f} s", f"{bare[0][1]:,}", "—"),
-        ("repeated sweep / bare query", f"{noop_s / bare_s:.2f}×", "", "≤ 3×"),
-        ("scheduler timetable from 1/11 (jobs)", f"{timetable_s * 1000:.0f} ms", f"{jobs}", "< 200 jobs"),
-    ]
-    print(f"\n### Sweep on {args.units:,} cycles (PostgreSQL, as of 20/11/2026 01:00 +07:00)\n")
-    print("| measure | time | rows | target |\n| --- | --- | --- | --- |")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
-    print(f"\nOutbox after the runs: {outbox:,} rows. Command: `.venv/bin/python -m "
-          f"benchmarks.bench_sweep --units {args.units}`.")
     db.dispose()
+    report.add(f"full sweep, {full.output} late notices written", full, limit_s=15)
+    report.add("repeated sweep, writes nothing", again, limit_s=2, baseline=bare, max_ratio=3)
+    report.note(NOTES.format(units=args.units, cycles=bare.output, outbox=outbox, jobs=jobs))
+    report.write()
+    growth({args.units: (full, again)}, args)
     return 0
+
+
+def growth(known: dict[int, tuple[Timing, Timing]], args: argparse.Namespace) -> None:
+    """The full and the repeated sweep at each size: a table and a PNG of time and memory."""
+    results = dict(known)
+    for size in (int(s) for s in args.sizes.split(",") if s):
+        if size not in results:
+            db, full, again = measure(args.pg, size, args.repeat)
+            db.dispose()
+            results[size] = (full, again)
+    lines = ["## Schedules: the sweep as the tree grows (issue 7)", "",
+             f"![sweep time and memory against cycles]({PNG.name})", "",
+             "| cycles | full sweep s | full sweep MB | repeated sweep s (median) | repeated sweep MB |",
+             "| ---: | ---: | ---: | ---: | ---: |"]
+    for size, (full, again) in sorted(results.items()):
+        lines.append(f"| {size:,} | {full.median:.2f} | {full.peak:.0f} | {again.median:.2f} | {again.peak:.0f} |")
+    lines += ["", "Memory is the benchmark process's peak resident set: the sweep is a few "
+              "set-based statements, so the rows stay in PostgreSQL and the process stays flat."]
+    update_section(Path(__file__).parent / "RESULTS.md", "sweep-growth", "\n".join(lines))
+    growth_plot(PNG, "kiemdiem sweep (PostgreSQL): cost as the tree grows", "cycles",
+                {"full sweep (writes a late notice per cell)": {s: r[0] for s, r in results.items()},
+                 "repeated sweep (writes nothing)": {s: r[1] for s, r in results.items()}})
+
+
+NOTES = """\
+The script builds its own tree (1 province, 30 districts, 300 bases, the rest cells; {units:,} \
+units), issues `config/plans/2026.yaml` through `create_campaign`, puts every cell at \
+`cell_met`, and sweeps as of 20/11/2026 01:00 (+07:00), when every cell owes exactly one \
+late notice (forms before 20/11), on the `file` channel; each sweep is one transaction. \
+The baseline is the bare SQL that finds the same {cycles} late (cycle, stage) pairs \
+(`owed_deadlines` under `count(*)`, with the sweep's `work_mem`): the cheapest possible \
+query for what any sweep must at least find. Outbox after the runs: {outbox:,} rows; the \
+scheduler's timetable from 1/11 holds {jobs} jobs (target < 200).
+
+Where the time goes (EXPLAIN ANALYZE). The repeated sweep's notice statement joins cycles × \
+units × milestones as the bare query does, then builds each row's dedup key (the window \
+CASE and the string concatenation) and hash-anti-joins it against the keys already in the \
+outbox; the payload JSON is never built for rows already written (`NOT EXISTS` comes before \
+the select list). The escalation statements are bounded by the last stage due by the \
+escalation window (`stage_rank < constant`): with a constant the planner reads from the \
+rank statistics that only a few hundred cycles are left and looks them up by index — before \
+that bound it joined all 300,000 units, 0.15–0.6 s per statement. Tried and left: a \
+structured anti-join on `(cycle_id, stage, kind, occurrence, channel, recipient)` (it needs \
+an `occurrence` column on the outbox) measured within noise of the key anti-join, as the \
+outbox hash is built from the same heap scan either way. In the full sweep, about half of \
+the time is the three foreign-key checks per inserted row (campaign, cycle, unit) and the \
+payload JSON (two `to_char` and a time-zone conversion per row); rendering those per \
+milestone, as `overdue --json` does, is the next step if the margin under 15 s is too thin.
+"""
 
 
 if __name__ == "__main__":

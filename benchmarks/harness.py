@@ -156,9 +156,9 @@ def _this_command() -> str:
     return shlex.join([*head, *sys.argv[1:]])
 
 
-def resident_mb(pid: int) -> float:
-    """The current resident set size of process `pid`, in MB (from /proc)."""
-    return _status_kb(pid, "VmRSS") / 1024
+def peak_resident_mb(pid: int) -> float:
+    """The high-water mark of process `pid`'s resident set so far, in MB (`VmHWM`)."""
+    return _status_kb(pid, "VmHWM") / 1024
 
 
 def machine() -> str:
@@ -305,6 +305,35 @@ def update_section(path: Path, section: str, body: str) -> None:
     text = pattern.sub(lambda _m: block, text) if pattern.search(text) else \
         text.rstrip() + "\n\n" + block
     path.write_text(text, encoding="utf-8")
+
+
+STYLES = ("o-", "s--", "^:", "d-.", "v-", "x--")
+
+
+def growth_plot(png: Path, title: str, xlabel: str, series: dict[str, dict[int, Timing]]) -> None:
+    """Draw wall time (median) and peak memory of each series against size, log-log, to `png`."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for (label, points), style in zip(series.items(), STYLES * len(series), strict=False):
+        sizes = sorted(points)
+        left.plot(sizes, [points[s].median for s in sizes], style, label=label)
+        right.plot(sizes, [points[s].peak for s in sizes], style, label=label)
+    for axis, name, unit in ((left, "wall time", "seconds"), (right, "peak resident memory", "MB")):
+        axis.set_xscale("log")
+        axis.set_yscale("log")
+        axis.set_xlabel(xlabel)
+        axis.set_ylabel(unit)
+        axis.set_title(name)
+        axis.grid(True, which="both", alpha=0.3)
+    left.legend(fontsize=7)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(png, dpi=110)
+    plt.close(fig)
 
 
 RESULTS_HEADER = """\

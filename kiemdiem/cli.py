@@ -2,7 +2,7 @@
 
 Exit codes: 0 success, 1 a refused action, 2 bad usage or bad input. Errors are one
 sentence on stderr (problems of a file follow, one per line), never a traceback.
-Each area's commands live in `kiemdiem/commands/<area>.py` and are added at the bottom.
+Each area's commands live in `kiemdiem/commands/<area>.py`, imported when one of them runs.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError
 
 from config.errors import ConfigError
 from config.settings import Settings
+from kiemdiem import commands
 from kiemdiem.app import App
 from kiemdiem.timeparse import INSTANT
 from workflow.clock import fixed_clock, system_clock
@@ -25,7 +26,16 @@ from workflow.errors import BadInput, KiemdiemError
 
 
 class KiemdiemGroup(click.Group):
-    """A click group that turns the project's errors into exit codes and one sentence."""
+    """A click group that turns the project's errors into exit codes and one sentence.
+
+    Its commands are found by name in `kiemdiem.commands` and imported on first use.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return commands.NAMES
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return commands.load(cmd_name)
 
     def invoke(self, ctx: click.Context):  # type: ignore[no-untyped-def]
         try:
@@ -110,8 +120,3 @@ def main() -> None:
         cli.main(prog_name="kiemdiem", standalone_mode=True)
     except BadInput as exc:  # raised outside a command (e.g. while parsing the URL)
         _fail(str(exc), exc.problems, 2)
-
-
-from kiemdiem.commands import register  # noqa: E402  (commands import `cli`'s helpers)
-
-register(cli)

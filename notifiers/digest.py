@@ -1,8 +1,9 @@
 """The daily digest: one message per Ban Tổ chức address per local day, not one per unit.
 
 For each campaign whose plan names `late.office_email`, one set-based query
-(`workflow.queries.overdue_rows`) lists every late (unit, stage) under the campaign's root;
-the digest row carries them in `late_units` and the template groups them by level and stage.
+(`workflow.queries.overdue_rows`) finds every late (unit, stage) under the campaign's root;
+the digest row carries the latest of them in `late_units`, their number in `late_count`,
+and the template groups them by level and stage.
 Its de-duplication key names the office, the local date and the channel, so running the
 daily job twice in a day writes nothing the second time. Rows are only written; the
 dispatcher delivers them like any other.
@@ -16,11 +17,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from notifiers.outbox import insert_ignoring_conflicts
+from schedules.sweep import LISTED_LATE_UNITS
 from workflow.campaigns import current_campaign
 from workflow.clock import Clock
 from workflow.db import Database
 from workflow.models import Campaign, Notification, Unit
-from workflow.queries import overdue_rows
+from workflow.queries import overdue_count, overdue_rows
 
 #: channels that deliver to an email address (the office is known only by its address)
 ADDRESS_CHANNELS = ("email", "file")
@@ -34,13 +36,13 @@ def late_units(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def digest_payload(campaign: Campaign, root: Unit | None, day: str, link: str,
-                   units: list[dict[str, Any]]) -> dict[str, Any]:
+                   units: list[dict[str, Any]], late_count: int) -> dict[str, Any]:
     """A payload with every key of the outbox contract (unit-specific ones empty)."""
     return {"year": campaign.year, "unit_code": root.code if root else None,
             "unit_name": root.name if root else "", "level": root.level if root else None,
             "stage": None, "stage_label": "", "deadline": None, "deadline_rule": None,
             "plan_date": None, "days_before": None, "days_late": None, "occurrence": day,
-            "secretary": None, "link": link, "late_units": units, "day": day}
+            "secretary": None, "link": link, "late_units": units, "late_count": late_count, "day": day}
 
 
 def write_digests(db: Database, clock: Clock, channels: Iterable[str], public_url: str) -> int:
@@ -54,11 +56,15 @@ def write_digests(db: Database, clock: Clock, channels: Iterable[str], public_ur
             if not office or not channels:
                 continue
             root = session.get(Unit, campaign.root_unit_id) if campaign.root_unit_id else None
-            units = late_units(overdue_rows(session, campaign, now, under=root))
+            # the latest first, at most LISTED_LATE_UNITS of them, all counted: a late country
+            # is 300,000 rows, too many for one message (and for `serve`'s memory)
+            units = late_units(overdue_rows(session, campaign, now, under=root, limit=LISTED_LATE_UNITS))
             if not units:
                 continue
+            count = overdue_count(session, campaign, now, under=root) if len(units) == LISTED_LATE_UNITS \
+                else len(units)
             day = now.astimezone(ZoneInfo(campaign.timezone)).date().isoformat()
-            payload = digest_payload(campaign, root, day, public_url.rstrip("/") + "/", units)
+            payload = digest_payload(campaign, root, day, public_url.rstrip("/") + "/", units, count)
             written += insert_ignoring_conflicts(session, Notification, [dict(
                 dedup_key=f"{campaign.year}:digest:{office}:{day}:{channel}", kind="digest",
                 channel=channel, recipient=office, campaign_id=campaign.id,

@@ -103,8 +103,10 @@ class Renderer:
         ctx["deadline_text"] = (deadline_phrase(deadline, payload.get("deadline_rule") or "before",
                                                 payload.get("plan_date")) if deadline else "")
         ctx["level_label"] = self.level_labels.get(payload.get("level") or "", payload.get("level"))
-        ctx["groups"] = group_late_units(list(payload.get("late_units") or []),
-                                         self.level_labels, self.stage_labels)
+        listed = list(payload.get("late_units") or [])
+        ctx["groups"] = group_late_units(listed, self.level_labels, self.stage_labels)
+        ctx["late_count"] = payload.get("late_count") or len(listed)
+        ctx["late_unlisted"] = ctx["late_count"] - len(listed)
         day = payload.get("day")
         ctx["day_text"] = f"{date.fromisoformat(day):%d/%m/%Y}" if day else ""
         return ctx

@@ -49,6 +49,8 @@ KINDS = ("reminder", "late", "repeat", "escalation")
 SWEEP_WORK_MEM = "64MB"
 #: the channels an office address (an email) can be reached on
 OFFICE_CHANNELS = ("email", "file")
+#: late children listed in one escalation or digest (all are counted; the link shows them all)
+LISTED_LATE_UNITS = 200
 OFFICE_CODE = "office"
 OFFICE_NAME = "Ban Tổ chức"
 NULL_TEXT = cast(null(), String)
@@ -106,20 +108,22 @@ class _CampaignSweep:
         self.plan = campaign_plan(campaign)
         self.policy = Policy.from_plan(self.plan)
         self.year = campaign.year
+        #: (due, stage rank) of the milestones of the group of levels being swept
+        self.group_milestones: list[tuple[datetime, int]] = []
 
     def run(self, report: SweepReport) -> None:
         report.scanned += self.session.scalar(
             select(func.count()).select_from(Cycle).where(Cycle.campaign_id == self.campaign.id)) or 0
-        milestones = self.session.execute(select(Milestone.level, Milestone.due_at)
+        milestones = self.session.execute(select(Milestone.level, Milestone.due_at, Milestone.stage_rank)
                                           .where(Milestone.campaign_id == self.campaign.id)).all()
         self.first_extension = self.session.scalar(
             select(func.min(DeadlineExtension.due_at))
             .join(Cycle, Cycle.id == DeadlineExtension.cycle_id)
             .where(Cycle.campaign_id == self.campaign.id))
         for levels in self._grace_groups():
-            dues = [due for level, due in milestones if level in levels]
-            earliest = min([*dues, *([self.first_extension] if self.first_extension else [])],
-                           default=None)
+            self.group_milestones = [(due, rank) for level, due, rank in milestones if level in levels]
+            earliest = min([*(due for due, _ in self.group_milestones),
+                            *([self.first_extension] if self.first_extension else [])], default=None)
             if earliest is None:
                 continue
             owed = owed_deadlines(self.campaign).add_columns(
@@ -140,12 +144,16 @@ class _CampaignSweep:
         """Keep the owed deadlines due by `bound`.
 
         When no extension is due that early, the milestone's own date decides too, which
-        lets the database skip whole milestones (and use the cycles' rank index) instead of
-        looking at every cycle.
+        lets the database skip whole milestones; and a cycle past the last stage due by then
+        owes none of them. That bound is a constant, so the planner reads from the rank
+        statistics how few cycles are left (a few hundred late parents, say) and looks them
+        up by index instead of joining every unit.
         """
         owed = owed.where(owed_due() <= self.d.instant(bound))
         if self.first_extension is None or self.first_extension > bound:
-            owed = owed.where(Milestone.due_at <= self.d.instant(bound))
+            ranks = [rank for due, rank in self.group_milestones if due <= bound]
+            owed = owed.where(Milestone.due_at <= self.d.instant(bound),
+                              Cycle.stage_rank < integer(max(ranks, default=0)))
         return owed
 
     def _grace_groups(self) -> list[list[str]]:
@@ -242,42 +250,54 @@ class _CampaignSweep:
         return Counter(self.session.execute(statement).scalars())
 
     def _escalations(self, owed: Any, window: Window, shift_days: int) -> int:
-        """Insert one escalation per (parent or office, stage, day) listing its late children."""
+        """Insert one escalation per (parent or office, stage, day) listing its late children.
+
+        A message lists at most `LISTED_LATE_UNITS` of them, the latest first, and counts
+        them all (`late_count`): the office of a late province would otherwise get one
+        message of 300,000 units, built in memory (by SQLite, in this process) and mailed.
+        """
         d = self.d
         o = self._due_by(owed, window.upto).add_columns(
             d.local_date(owed_due(), self.policy.zone, self.now, shift_days, "compact")
             .label("esc_day")).subquery("o")
-        late_unit = d.json_object(
-            unit_code=o.c.code, unit_name=o.c.name, level=o.c.level, stage=o.c.stage,
-            deadline=d.iso_utc(o.c.due_at), days_late=d.whole_days_since(o.c.due_at, self.now),
-            secretary=o.c.secretary)
         written = 0
         if "parent_secretary" in self.plan.late.escalate_to:
             parent = aliased(Unit)
+            r = _ranked(o, o.c.parent_id, o.c.stage, o.c.esc_day)
             grouped = (
                 select(parent.id.label("unit_id"), parent.code, parent.name, parent.level,
                        parent.secretary, parent.email, parent.phone, parent.zalo_user_id,
-                       o.c.stage, o.c.esc_day, func.min(o.c.due_at).label("due_at"),
-                       d.json_array_agg(late_unit).label("late_units"))
-                .select_from(o).join(parent, parent.id == o.c.parent_id)
+                       r.c.stage, r.c.esc_day, *self._late_units(r))
+                .select_from(r).join(parent, parent.id == r.c.parent_id)
                 .where(parent.active.is_(True))
                 .group_by(parent.id, parent.code, parent.name, parent.level, parent.secretary,
-                          parent.email, parent.phone, parent.zalo_user_id, o.c.stage, o.c.esc_day)
+                          parent.email, parent.phone, parent.zalo_user_id, r.c.stage, r.c.esc_day)
             ).subquery("g")
             written += self._insert_escalations(grouped, self.channels, office=False)
         office = self.plan.late.office_email
         office_channels = tuple(c for c in self.channels if c in OFFICE_CHANNELS)
         if "office" in self.plan.late.escalate_to and office and office_channels:
+            r = _ranked(o, o.c.stage, o.c.esc_day)
             grouped = (
                 select(NULL_INT.label("unit_id"), text(OFFICE_CODE).label("code"),
                        text(OFFICE_NAME).label("name"), NULL_TEXT.label("level"),
                        NULL_TEXT.label("secretary"), text(office).label("email"),
-                       o.c.stage, o.c.esc_day, func.min(o.c.due_at).label("due_at"),
-                       d.json_array_agg(late_unit).label("late_units"))
-                .select_from(o).group_by(o.c.stage, o.c.esc_day)
+                       r.c.stage, r.c.esc_day, *self._late_units(r))
+                .select_from(r).group_by(r.c.stage, r.c.esc_day)
             ).subquery("g")
             written += self._insert_escalations(grouped, office_channels, office=True)
         return written
+
+    def _late_units(self, r: Any) -> list[ColumnElement[Any]]:
+        """The aggregates of a group of late children: earliest deadline, listed units, count."""
+        d = self.d
+        late_unit = d.json_object(
+            unit_code=r.c.code, unit_name=r.c.name, level=r.c.level, stage=r.c.stage,
+            deadline=d.iso_utc(r.c.due_at), days_late=d.whole_days_since(r.c.due_at, self.now),
+            secretary=r.c.secretary)
+        return [func.min(r.c.due_at).label("due_at"),
+                d.json_array_agg(late_unit).filter(r.c.listed <= LISTED_LATE_UNITS).label("late_units"),
+                func.count().label("late_count")]
 
     def _insert_escalations(self, g: Any, channels: tuple[str, ...], office: bool) -> int:
         """Insert grouped escalations on each channel; the office is reached at its email."""
@@ -293,7 +313,7 @@ class _CampaignSweep:
             days_before=NULL_INT, days_late=d.whole_days_since(e.c.due_at, self.now),
             occurrence=integer(1), secretary=e.c.secretary,
             link=text(self.public_url.rstrip("/") + "/late") if office else unit_link(self.public_url, e.c.code),
-            late_units=d.json_value(e.c.late_units),
+            late_units=d.json_value(e.c.late_units), late_count=e.c.late_count,
         )
         key = self._dedup_key(e.c.code, e.c.stage, text("escalation"), e.c.esc_day, e.c.channel,
                               e.c.recipient)
@@ -303,6 +323,12 @@ class _CampaignSweep:
             self._send_at(e.c.channel, channels), d.instant(self.now), d.instant(self.now),
         ).where(e.c.recipient.is_not(None), self._unwritten(key))
         return self._insert(source)
+
+
+def _ranked(o: Any, *group: ColumnElement[Any]) -> Any:
+    """`o` with each row's place in its group (`listed`), the latest deadline first."""
+    listed = func.row_number().over(partition_by=group, order_by=(o.c.due_at, o.c.code))
+    return select(o, listed.label("listed")).subquery("r")
 
 
 def owed_due() -> ColumnElement[Any]:

@@ -52,13 +52,23 @@ def _overdue(campaign: Campaign, as_of: datetime, under: Unit | None,
 
 
 def overdue_rows(session: Session, campaign: Campaign, as_of: datetime,
-                 under: Unit | None = None) -> Iterator[dict[str, Any]]:
-    """One row per late (unit, stage): unit,name,level,stage,deadline,days_late,secretary."""
-    owed = _overdue(campaign, as_of, under).add_columns(Unit.code, Unit.name, Unit.level, Unit.secretary)
+                 under: Unit | None = None, limit: int | None = None) -> Iterator[dict[str, Any]]:
+    """One row per late (unit, stage): unit,name,level,stage,deadline,days_late,secretary.
+
+    The latest first; `limit` keeps the first rows only (the session buffers what it reads).
+    """
+    owed = _overdue(campaign, as_of, under).add_columns(
+        Unit.code, Unit.name, Unit.level, Unit.secretary).limit(limit)
     for row in session.execute(owed):
         yield {"unit": row.code, "name": row.name, "level": row.level, "stage": row.stage,
                "deadline": row.due_at, "days_late": days_late(row.due_at, as_of),
                "secretary": row.secretary}
+
+
+def overdue_count(session: Session, campaign: Campaign, as_of: datetime, under: Unit | None = None) -> int:
+    """How many rows `overdue_rows` finds, counted by the database."""
+    owed = _overdue(campaign, as_of, under).order_by(None).subquery()
+    return session.scalar(select(func.count()).select_from(owed)) or 0
 
 
 def overdue_json(session: Session, campaign: Campaign, as_of: datetime,

@@ -55,6 +55,11 @@ def mask(stages: tuple[str, ...]) -> int:
     return out
 
 
+def classifies_members(stages_mask: int) -> bool:
+    """Whether a cycle's unit classifies its members itself (its flow has the cell meeting)."""
+    return bool(stages_mask & BIT["cell_met"])
+
+
 def stages_of(stages_mask: int) -> tuple[str, ...]:
     """Return the flow a stored mask stands for."""
     return tuple(s for s in STAGES if stages_mask & BIT[s])

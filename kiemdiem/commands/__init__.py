@@ -1,14 +1,32 @@
-"""The CLI's commands, one module per area; `register` adds them all to the group."""
+"""The CLI's commands, one module per area, each imported only when one of its commands runs.
+
+Importing every area costs about a third of start-up (the results rules, the sweep, the
+monitor), and one `advance` needs only the core: so the group knows which module holds
+which command and imports that module on first use. `--help` lists them all.
+"""
 
 from __future__ import annotations
 
+from importlib import import_module
+
 import click
 
+#: the commands of each area module (`kiemdiem/commands/<area>.py`, its `COMMANDS` list)
+AREAS = {
+    "core": ("init", "units", "campaign", "advance", "reopen", "deadline", "status", "overdue",
+             "diagram", "audit"),
+    "results": ("results", "report"),
+    "schedule": ("remind", "simulate", "serve"),
+    "outbox": ("outbox", "dispatch"),
+    "web": ("web", "user"),
+}
+NAMES = sorted(name for names in AREAS.values() for name in names)
 
-def register(group: click.Group) -> None:
-    """Add every area's commands to the top-level group."""
-    from kiemdiem.commands import core, outbox, results, schedule, web
 
-    for module in (core, results, schedule, outbox, web):
-        for command in module.COMMANDS:
-            group.add_command(command)
+def load(name: str) -> click.Command | None:
+    """The command called `name`, importing its area's module; None for an unknown name."""
+    area = next((area for area, names in AREAS.items() if name in names), None)
+    if area is None:
+        return None
+    module = import_module(f"kiemdiem.commands.{area}")
+    return next(command for command in module.COMMANDS if command.name == name)

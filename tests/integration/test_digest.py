@@ -39,3 +39,18 @@ def test_one_digest_per_office_per_day_listing_late_units(db):
     # the next local day gets its own digest
     tomorrow = datetime(2026, 11, 25, 17, 30, tzinfo=UTC)  # 00:30 on 26/11 local
     assert write_digests(db, lambda: tomorrow, ["email"], "http://kd.example") == 1
+
+
+def test_a_long_digest_lists_the_latest_units_and_counts_them_all(db, monkeypatch):
+    monkeypatch.setattr("notifiers.digest.LISTED_LATE_UNITS", 4)
+    seeded(db.url)
+    assert write_digests(db, lambda: NOW, ["file"], "http://kd.example") == 1
+    with db.session() as s:
+        payload = s.scalars(select(Notification)).one().payload
+    days_late = [u["days_late"] for u in payload["late_units"]]
+    assert len(days_late) == 4 and days_late == sorted(days_late, reverse=True)
+    assert payload["late_count"] > 4
+    message = Renderer(stage_labels=LABEL).render(kind="digest", channel="file", recipient="o@x.vn",
+                                                  dedup_key="k", payload=payload)
+    assert message.subject.startswith(f"[Tổng hợp ngày 25/11/2026] {payload['late_count']} trường hợp")
+    assert f"… và {payload['late_count'] - 4} trường hợp khác" in message.text

@@ -146,3 +146,14 @@ def test_only_the_current_campaign_is_swept(db, tmp_path):
     _sweep(db, local(2027, 11, 24, 8))
     years = {row.payload["year"] for row in _rows(db)}
     assert years == {2027}  # the 2026 cycles, still late, raise nothing once 2027 is issued
+
+
+def test_an_escalation_lists_the_latest_children_and_counts_them_all(db, monkeypatch):
+    monkeypatch.setattr("schedules.sweep.LISTED_LATE_UNITS", 3)
+    seeded(db.url)
+    _sweep(db, local(2026, 11, 23, 9), channels=("email",))
+    rows = _rows(db, kind="escalation", stage="forms_submitted")
+    office = {r.recipient: r for r in rows}["bantochuc@tinhuy.example.vn"]
+    assert len(office.payload["late_units"]) == 3 and office.payload["late_count"] == 11
+    parent = {r.recipient: r for r in rows}["dangbo.traso@traso.example.vn"]
+    assert len(parent.payload["late_units"]) == 3 and parent.payload["late_count"] == 5

@@ -106,3 +106,11 @@ def test_idempotency_key_is_stable_per_dedup_key():
     assert m.message_id("tinhuy.example.vn") == f"<{m.key}@tinhuy.example.vn>"
     err = DeliveryError("x", permanent=True, retry_after=3)
     assert err.permanent and err.retry_after == 3
+
+
+def test_a_long_late_list_says_how_many_more_and_where_to_see_them():
+    for kind in ("digest", "escalation"):
+        m = render(kind, late_count=1502, link="https://kiemdiem.example.vn/late")
+        assert "… và 1500 trường hợp khác, xem đầy đủ tại https://kiemdiem.example.vn/late" in m.text
+        assert "1500 trường hợp khác" in m.html
+    assert "trường hợp khác" not in render("digest").text

@@ -13,8 +13,7 @@ from sqlalchemy.orm import Session
 
 from workflow.models import Cycle, Unit
 from workflow.results.models import UnitResult
-from workflow.results.store import is_leaf
-from workflow.stages import BIT
+from workflow.stages import BIT, classifies_members
 
 SHOWN = 10
 
@@ -23,7 +22,7 @@ def results_ready(session: Session, cycle: Cycle) -> str | None:
     """None when `cycle` may reach `forms_submitted` as far as results go, else why not."""
     unit = session.get(Unit, cycle.unit_id)
     assert unit is not None
-    if is_leaf(cycle):
+    if classifies_members(cycle.stages_mask):
         row = session.execute(select(UnitResult.valid, UnitResult.violations)
                               .where(UnitResult.cycle_id == cycle.id)).first()
         if row is None:

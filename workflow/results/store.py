@@ -34,7 +34,7 @@ from workflow.results.parse import Submission, read_results
 from workflow.results.rules import Context, Violation, tally
 from workflow.results.sheet import Counts, Member, Sheet
 from workflow.results.validator import validate
-from workflow.stages import BIT, LABEL
+from workflow.stages import LABEL, classifies_members
 
 COUNT_COLUMN = {HTXS: "count_htxs", HTT: "count_htt", HT: "count_ht", KHT: "count_kht",
                 NOT_CLASSIFIED: "count_not_classified", PENDING: "count_pending"}
@@ -52,11 +52,6 @@ class Stored:
     collective_level: str | None
     violations: list[Violation]
     forced: bool = False
-
-
-def is_leaf(cycle: Cycle) -> bool:
-    """Whether the unit classifies members itself (its flow has the cell meeting)."""
-    return bool(cycle.stages_mask & BIT["cell_met"])
 
 
 def review_date_for(campaign: Campaign, cycle: Cycle) -> date:
@@ -133,7 +128,7 @@ class ResultsService:
         submission = read_results(path)
         with self.db.session(write=True) as session:
             campaign, unit, cycle = load_cycle(session, code, year)
-            if not is_leaf(cycle):
+            if not classifies_members(cycle.stages_mask):
                 raise Refused(f"{code} có đơn vị trực thuộc: số liệu của đơn vị được tổng hợp từ cấp dưới; "
                               "mức xếp loại của tập thể nhập bằng `kiemdiem results level`.")
             if cycle.state != "cell_met":
@@ -186,7 +181,7 @@ class ResultsService:
                 raise Refused(f"{code} đã được cấp trên tổng hợp: mở lại (reopen) trước khi đổi "
                               "mức xếp loại.")
             row = self._row(session, cycle)
-            if row is None and is_leaf(cycle):
+            if row is None and classifies_members(cycle.stages_mask):
                 raise Refused(f"{code} chưa có kết quả xếp loại đảng viên: nhập bằng "
                               "`kiemdiem results submit`.")
             if row is None:
