@@ -14,10 +14,8 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    DateTime,
     Select,
     and_,
-    cast,
     exists,
     func,
     literal_column,
@@ -37,6 +35,7 @@ from workflow.models import (
 )
 from workflow.queries import owed_deadlines
 from workflow.service import effective_deadlines
+from workflow.sqlrender import Dialect
 from workflow.stages import BIT, RANK, STAGES, stages_of
 
 #: Late (unit, stage) pairs are counted in these bands of whole days late: [0, 3), [3, 7), [7, ∞)
@@ -180,20 +179,6 @@ class Progress:
     end: date
 
 
-def _reached_at(dialect: str) -> ColumnElement[Any]:
-    """When an audit entry's stage was really reached: `--at` (kept in details) or the entry time."""
-    told = AuditEntry.details["reached_at"].as_string()
-    if dialect == "postgresql":
-        return func.coalesce(cast(told, DateTime(timezone=True)), AuditEntry.at)
-    return func.datetime(func.coalesce(told, AuditEntry.at))
-
-
-def _local_day(column: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
-    if dialect == "postgresql":
-        return func.date(func.timezone("Asia/Ho_Chi_Minh", column))
-    return func.date(column, "+7 hours")
-
-
 def reached_days(session: Session, campaign: Campaign, path: str, level: str | None = None
                  ) -> dict[str, dict[date, int]]:
     """Count, per stage and local day, the cycles of the subtree that reached the stage.
@@ -202,15 +187,16 @@ def reached_days(session: Session, campaign: Campaign, path: str, level: str | N
     not count as doing it). Landings after the cycle's first reopen are left out: the cycle
     had already got there once, and the chart shows when units first did each stage.
     """
-    dialect = session.get_bind().dialect.name
     reopened = aliased(AuditEntry)
-    day = _local_day(_reached_at(dialect), dialect)
+    day = Dialect(session.get_bind().dialect.name).local_day(AuditEntry.reached_at)
     query = (
         select(AuditEntry.to_state, day.label("day"), func.count().label("n"))
         .where(AuditEntry.campaign_id == campaign.id, AuditEntry.action == "cycle.advance",
                AuditEntry.to_state.is_not(None),
+               # inline, so the planner may use the partial index `ix_audit_reopen`
                ~exists().where(reopened.cycle_id == AuditEntry.cycle_id,
-                               reopened.action == "cycle.reopen", reopened.id < AuditEntry.id))
+                               reopened.action == literal_column("'cycle.reopen'"),
+                               reopened.id < AuditEntry.id))
         .group_by(AuditEntry.to_state, literal_column("2"))
     )
     if level or not covers_everything(session, path):
@@ -359,7 +345,7 @@ def _timeline(session: Session, cycle: Cycle, unit: Unit, now: datetime) -> list
                               .order_by(AuditEntry.id)).all()
     steps = []
     for stage in stages_of(cycle.stages_mask)[1:]:
-        reached = min((_entry_reached_at(e) for e in entries
+        reached = min((e.reached_at or e.at for e in entries
                        if e.to_state in RANK and RANK[e.to_state] >= RANK[stage]), default=None)
         due = deadlines.get(stage, (None, ""))[0]
         late = None
@@ -368,14 +354,6 @@ def _timeline(session: Session, cycle: Cycle, unit: Unit, now: datetime) -> list
             late = days_late(due, finish) if finish > due else None
         steps.append(Step(stage, due, extended.get(stage), reached, late))
     return steps
-
-
-def _entry_reached_at(entry: AuditEntry) -> datetime:
-    told = (entry.details or {}).get("reached_at")
-    if told:
-        parsed = datetime.fromisoformat(told)
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    return entry.at
 
 
 # --- plan -----------------------------------------------------------------------------------
