@@ -74,11 +74,17 @@ def _band(due: datetime, now: datetime) -> int:
     return sum(1 for limit in LATE_BANDS if late_days >= limit)
 
 
+def _owed_by(state: str, mask: int, deadlines: dict[str, datetime], cutoff: datetime
+             ) -> list[tuple[str, datetime]]:
+    """The stages a cycle owes that were due by `cutoff`, with their deadlines (`owed_deadlines`)."""
+    return [(stage, due) for stage, due in deadlines.items()
+            if mask & BIT[stage] and RANK[state] < RANK[stage] and due <= cutoff]
+
+
 def _late_stages(state: str, mask: int, deadlines: dict[str, datetime], now: datetime
                  ) -> list[tuple[str, int]]:
-    """The stages a cycle owes past their deadline, with the band of each (`owed_deadlines`)."""
-    return [(stage, _band(due, now)) for stage, due in deadlines.items()
-            if mask & BIT[stage] and RANK[state] < RANK[stage] and due <= now]
+    """The stages a cycle owes past their deadline, with the band of each."""
+    return [(stage, _band(due, now)) for stage, due in _owed_by(state, mask, deadlines, now)]
 
 
 def data_version(session: Session) -> int:
@@ -262,9 +268,20 @@ def _late_query(campaign: Campaign, path: str, now: datetime, f: LateFilter) -> 
     return query
 
 
-def late_count(session: Session, campaign: Campaign, path: str, now: datetime, f: LateFilter) -> int:
-    sub = _late_query(campaign, path, now, f).subquery()
-    return session.scalar(select(func.count()).select_from(sub)) or 0
+def late_count(data: Scan, now: datetime, f: LateFilter) -> int:
+    """How many rows the late list has in all, counted from the overview's scan (often cached)
+    rather than by a second pass over the subtree's cycles; equal to counting `late_rows`."""
+    cutoff = now - timedelta(days=f.min_days)
+
+    def owed(level: str, state: str, mask: int, deadlines: dict[str, datetime]) -> int:
+        if f.level not in (None, level):
+            return 0
+        return sum(1 for stage, _ in _owed_by(state, mask, deadlines, cutoff) if f.stage in (None, stage))
+
+    total = sum(n * owed(level, state, mask, data.deadlines.get(level, {}))
+                for level, active, state, mask, n in data.groups if active)
+    return total + sum(owed(level, state, mask, own) - owed(level, state, mask, data.deadlines.get(level, {}))
+                       for level, state, mask, own in data.extended)
 
 
 def late_rows(session: Session, campaign: Campaign, path: str, now: datetime, f: LateFilter,

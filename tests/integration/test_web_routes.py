@@ -276,3 +276,8 @@ def test_overview_late_counts_agree_with_the_late_list(app, db):
                 expected[(r["level"], r["stage"])][(r["days_late"] >= 3) + (r["days_late"] >= 7)] += 1
             assert figures.late == dict(expected), code
             assert figures.late_units == len({r["unit"] for r in rows}), code
+            scan = monitor.scan(s, campaign, path)
+            for f in (monitor.LateFilter(), monitor.LateFilter(level="cell", stage="cell_met"),
+                      monitor.LateFilter(min_days=3), monitor.LateFilter(stage="forms_submitted", min_days=1)):
+                assert monitor.late_count(scan, NOW, f) == len(
+                    monitor.late_rows(s, campaign, path, NOW, f, limit=None)), (code, f)
