@@ -66,8 +66,9 @@ def _choice(request: Request, name: str, allowed: tuple[str, ...]) -> str | None
 def _scan(request: Request, session: Session, campaign: Campaign, version: int) -> monitor.Scan:
     """The viewer's subtree scanned (`monitor.scan`), from the cache while the data is unchanged."""
     path = _viewer(request).unit_path
+    lowest = kiemdiem_app(request).hierarchy.names[-1]
     return request.app.state.scans.get((campaign.id, path), version,
-                                       lambda: monitor.scan(session, campaign, path))
+                                       lambda: monitor.scan(session, campaign, path, lowest))
 
 
 def _no_campaign(request: Request, active: str) -> Response:
