@@ -235,6 +235,7 @@ class Report:
         self.lines: list[Line] = []
         self.notes: list[str] = []
         self.started = datetime.now().astimezone()
+        self.machine = machine()  # the load average when the measuring starts, not when it ends
 
     def add(self, name: str, timing: Timing, **target: object) -> Line:
         line = Line(name, timing, **target)  # type: ignore[arg-type]
@@ -256,7 +257,7 @@ class Report:
 
         out = [f"## {self.title}", "",
                f"- command: `{self.command}`",
-               f"- machine: {machine()}",
+               f"- machine: {self.machine}",
                f"- date: {self.started:%Y-%m-%d %H:%M %z}", "",
                f"| operation | runs | min {u} | median {u} | max {u} | peak RSS MB | baseline median {u} "
                "| ratio | target | met |",
