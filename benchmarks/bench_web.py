@@ -226,10 +226,12 @@ NOTES = [
     "scan is never stale, and late counts are recomputed from it with the current time on "
     "every request. The late list's total comes from the same scan; its first 500 rows are "
     "one ordered query over the subtree.",
+    "The root's cold view is two scans of ~300,000 cycles and ~620,000 audit entries and "
+    "swings with the machine's load: other runs the same day, at a load average of 3–6 on "
+    "these 2 cores, measured 490–890 ms.",
     "Before `0002_audit_reached_at` and the narrower root scan (main at 008cd07, the same "
-    "database, 2026-11-22, load average 2.5–4): national root `GET /` cold 2,159 ms, "
-    "`GET /late` 1,367 ms; P01 `GET /` cold 386 ms. On a quieter machine earlier: 978 ms and "
-    "921 ms at the root, 279 ms for P01.",
+    "database, measured right after the run above, load average 1.7–2.9): national root "
+    "`GET /` cold 1,291 ms, `GET /late` 1,145 ms; P01 `GET /` cold 359 ms, `GET /late` 292 ms.",
 ]
 
 
