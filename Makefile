@@ -41,9 +41,13 @@ bench: $(BENCH_STAMP) services
 	  echo "== $$script"; $(BIN)/python -m benchmarks.$$(basename $$script .py) || status=1; \
 	done; exit $$status
 
-## faults: the fault tests alone (bad files, a full disk, killed processes, a restarted PostgreSQL)
+## faults: the fault tests alone (tests/faults, ~2 min; each reports what was lost and duplicated):
+##   corrupt or contradictory plan and unit files; a full disk under the file outbox; `serve`
+##   killed -9 mid-sweep and mid-delivery, then restarted; a private PostgreSQL cluster restarted
+##   under a running `serve`; two `serve` processes through a simulated season on PostgreSQL.
+##   SMTP/webhook peers down, slow or erroring: tests/integration; killed `dispatch`: tests/e2e.
 faults: $(STAMP) services
-	$(BIN)/python -m pytest -m faults tests/faults $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m faults -raP tests/faults $(PYTEST_ARGS)
 
 ## services: start the local PostgreSQL the integration tests use, if it is down
 services:

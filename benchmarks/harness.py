@@ -275,8 +275,42 @@ class Report:
         return "\n".join(out).rstrip() + "\n"
 
     def write(self, path: Path = RESULTS) -> None:
-        """Replace this report's section in `path` (or append it), leaving the others alone."""
+        """Replace this report's section in `path` (or append it), leaving the others alone,
+        and refresh the summary of every target at the top."""
         update_section(path, self.section, self.markdown())
+        update_section(path, SUMMARY, summary(path.read_text(encoding="utf-8")))
+
+
+SUMMARY = "summary"
+_SECTION = re.compile(r"<!-- bench:(?P<name>[\w-]+) -->\n## (?P<title>[^\n]+)\n(?P<body>.*?)<!-- /bench:(?P=name) -->",
+                      re.S)
+_MEASURED = "| operation | runs |"
+
+
+def summary(text: str) -> str:
+    """Every line with a target, from every section of RESULTS.md, in one table.
+
+    Built from the sections' own tables, so it can never disagree with them; each section
+    says when and on what load its figures were taken.
+    """
+    out = ["## Every target at a glance", "",
+           "Collected from the sections below each time a benchmark writes its section.", "",
+           "| section | operation | median s | peak MB | ratio | target | met |",
+           "| --- | --- | ---: | ---: | ---: | --- | --- |"]
+    for match in _SECTION.finditer(text):
+        if match["name"] == SUMMARY:
+            continue
+        rows = match["body"].split(_MEASURED, 1)
+        in_ms = len(rows) == 2 and rows[1].startswith(" min ms |")
+        for row in rows[1].splitlines()[2:] if len(rows) == 2 else []:
+            if not row.startswith("|"):
+                break
+            cells = [cell.strip() for cell in row.strip("|").split(" | ")]
+            name, median, peak, ratio, target, met = (cells[i] for i in (0, 3, 5, 7, 8, 9))
+            median = f"{float(median) / SCALE['ms']:.3f}" if in_ms else median
+            if target != "—":
+                out.append(f"| {match['title']} | {name} | {median} | {peak} | {ratio} | {target} | {met} |")
+    return "\n".join(out) + "\n"
 
 
 def update_section(path: Path, section: str, body: str) -> None:
@@ -294,7 +328,10 @@ RESULTS_HEADER = """\
 # Benchmark results
 
 Written by the scripts in `benchmarks/` (`make bench`); each section is replaced when its
-script runs again. Times are wall-clock seconds over several runs (targets are judged on
-the median), memory is the peak resident set size, and a ratio compares the median with a
-physical baseline measured in the same run.
+script runs again. Times are wall-clock seconds (milliseconds where a table says so) over
+several runs (targets are judged on the median), memory is the peak resident set size, and
+a ratio compares the median with a physical baseline measured in the same run.
+
+<!-- bench:summary -->
+<!-- /bench:summary -->
 """

@@ -16,7 +16,7 @@ from config.errors import ConfigError
 from config.settings import Settings
 from kiemdiem.app import App
 from notifiers.base import Channel
-from notifiers.dispatcher import Dispatcher, DispatchPolicy
+from notifiers.dispatcher import Dispatcher, DispatchPolicy, StepReport
 from notifiers.email import EmailChannel
 from notifiers.files import FileChannel
 from notifiers.render import Renderer
@@ -93,19 +93,20 @@ def build_dispatcher(app: App) -> Dispatcher:
                       policy_from(settings), app.clock)
 
 
-async def dispatch(app: App, stop: asyncio.Event | None = None) -> None:
-    """Deliver until nothing is due (`stop` None) or until `stop` is set."""
+async def dispatch(app: App, stop: asyncio.Event | None = None, report: StepReport | None = None) -> None:
+    """Deliver until nothing is due (`stop` None) or until `stop` is set (telling `report`
+    how each step went)."""
     dispatcher = build_dispatcher(app)
     try:
         if stop is None:
             await dispatcher.run_until_idle()
         else:
-            await dispatcher.run(stop, app.settings.dispatch_idle_seconds)
+            await dispatcher.run(stop, app.settings.dispatch_idle_seconds, report)
     finally:
         await dispatcher.aclose()
 
 
-def run_dispatcher(app: App, stop: threading.Event) -> None:
+def run_dispatcher(app: App, stop: threading.Event, report: StepReport | None = None) -> None:
     """Deliver continuously until `stop` is set; blocking, for `serve`'s dispatcher thread."""
 
     async def main() -> None:
@@ -118,7 +119,7 @@ def run_dispatcher(app: App, stop: threading.Event) -> None:
 
         watcher = asyncio.create_task(watch())
         try:
-            await dispatch(app, done)
+            await dispatch(app, done, report)
         finally:
             watcher.cancel()
 

@@ -6,18 +6,24 @@ sweeps and the periodic tasks (the daily digest, `default_tasks`). A follower
 retries the lock every `lock_retry_seconds` and takes over when the leader dies. Logs are one
 JSON object per line on stdout: start, leadership, each sweep (scanned, written, duration),
 stop. SIGTERM and SIGINT stop cleanly: a sweep in progress finishes its transaction first.
+When the database goes away (a restart, a network cut) `serve` does not die: the sweeps and
+the dispatcher log `database_unreachable` once, retry, and log `database_reconnected` when
+it answers again; the leader lock is taken again the same way.
 """
 
 from __future__ import annotations
 
 import json
 import signal
+import sys
 import threading
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from datetime import time as dt_time
 from typing import Any, Protocol
+
+from sqlalchemy.exc import OperationalError
 
 from kiemdiem.app import App
 from schedules.jobs import PeriodicTask, SweepScheduler
@@ -54,7 +60,7 @@ class DispatcherHook:
     def start(self, app: App, stop: threading.Event) -> None:
         from kiemdiem.dispatching import run_dispatcher
 
-        self._thread = threading.Thread(target=run_dispatcher, args=(app, stop),
+        self._thread = threading.Thread(target=run_dispatcher, args=(app, stop, Outage("dispatch").report),
                                         name="kiemdiem-dispatcher", daemon=True)
         self._thread.start()
 
@@ -113,20 +119,63 @@ def default_tasks(app: App) -> list[PeriodicTask]:
     return [PeriodicTask("digest", DIGEST_CHECK_SECONDS, digest)]
 
 
+_LOG_LOCK = threading.Lock()
+
+
 def log_event(event: str, **fields: Any) -> None:
-    """Write one structured log line (JSON) to stdout."""
+    """Write one structured log line (JSON) to stdout.
+
+    One locked write per line: `print` writes the text and the newline separately, so lines
+    from the scheduler, the dispatcher and the signal watcher could run into one another.
+    """
     record = {"ts": datetime.now(UTC).isoformat(timespec="milliseconds"), "event": event, **fields}
-    print(json.dumps(record, ensure_ascii=False, default=str), flush=True)
+    line = json.dumps(record, ensure_ascii=False, default=str) + "\n"
+    with _LOG_LOCK:
+        sys.stdout.write(line)
+        sys.stdout.flush()
 
 
-def run_sweep(app: App, reason: str) -> None:
+class Outage:
+    """Says when one part of `serve` lost the database and when it got it back.
+
+    `report(error)` is called after every attempt: the first failure logs
+    `database_unreachable`, the next success `database_reconnected` with how long it lasted;
+    the retries in between log nothing (a dispatcher polls every few seconds).
+    """
+
+    def __init__(self, part: str) -> None:
+        self.part = part
+        self.since: float | None = None
+
+    def report(self, error: BaseException | None) -> None:
+        if error is not None and self.since is None:
+            self.since = time.monotonic()
+            log_event("database_unreachable", during=self.part, error=_first_line(error))
+        elif error is None and self.since is not None:
+            log_event("database_reconnected", during=self.part,
+                      after_s=round(time.monotonic() - self.since, 1))
+            self.since = None
+
+
+def _first_line(error: BaseException) -> str:
+    """The error's class and first line (SQLAlchemy appends the whole statement after it)."""
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0] if lines else ''}"
+
+
+def run_sweep(app: App, reason: str, outage: Outage) -> None:
     """Run one sweep as one transaction and log what it did (errors are logged, not raised)."""
     try:
         with app.db.session(write=True) as session:
             report = sweep(session, app.clock(), app.settings.channels, app.settings.public_url)
-        log_event(**report.as_log() | {"reason": reason})
+    except OperationalError as exc:  # the database is down or the connection broke
+        outage.report(exc)
+        log_event("sweep_failed", reason=reason, error=_first_line(exc))
     except Exception as exc:  # noqa: BLE001 - the scheduler thread must survive a bad sweep
         log_event("sweep_failed", reason=reason, error=f"{type(exc).__name__}: {exc}")
+    else:
+        outage.report(None)
+        log_event(**report.as_log() | {"reason": reason})
 
 
 def stop_on_signals(*signums: int) -> threading.Event:
@@ -160,6 +209,7 @@ def serve(app: App, catch_up_seconds: float, lock_retry_seconds: float,
               catch_up_seconds=catch_up_seconds, lock_retry_seconds=lock_retry_seconds,
               hooks=[h.name for h in hooks])
     started: list[ServeHook] = []
+    outage = Outage("sweep")  # kept across leadership terms: the reconnection is logged too
     try:
         for hook in hooks:
             hook.start(app, stop)
@@ -169,7 +219,7 @@ def serve(app: App, catch_up_seconds: float, lock_retry_seconds: float,
             if not leader.acquire(stop):
                 break
             log_event("leader", detail="this process runs the scheduler")
-            _lead(app, leader, stop, catch_up_seconds, lock_retry_seconds, tasks)
+            _lead(app, leader, stop, catch_up_seconds, lock_retry_seconds, tasks, outage)
     finally:
         stop.set()
         leader.release()
@@ -179,14 +229,14 @@ def serve(app: App, catch_up_seconds: float, lock_retry_seconds: float,
 
 
 def _lead(app: App, leader: Any, stop: threading.Event, catch_up_seconds: float,
-          check_seconds: float, tasks: Sequence[PeriodicTask]) -> None:
+          check_seconds: float, tasks: Sequence[PeriodicTask], outage: Outage) -> None:
     """Run the scheduler until stopped or the lock is lost (then go back to waiting)."""
 
     def timetable():  # type: ignore[no-untyped-def]
         with app.db.session() as session:
             return load_timetable(session, app.clock())
 
-    scheduler = SweepScheduler(lambda reason: run_sweep(app, reason), timetable,
+    scheduler = SweepScheduler(lambda reason: run_sweep(app, reason, outage), timetable,
                                catch_up_seconds, tasks)
     scheduler.start()
     try:

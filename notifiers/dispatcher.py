@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 #: already sending, so the connections never sit idle between batches
 LANES = 2
 
+#: told the outcome of every dispatch step: the exception it raised, or None
+StepReport = Callable[[Exception | None], None]
+
 
 @dataclass(frozen=True)
 class DispatchPolicy:
@@ -107,17 +110,24 @@ class Dispatcher:
         delay = backoff_delay(row.attempts, self.policy, retry_after, self.rand)
         return Outcome(row, "pending", error, self.clock() + timedelta(seconds=delay))
 
-    async def run(self, stop: asyncio.Event, idle: float = 5.0) -> None:
-        """Deliver until `stop` is set, polling every `idle` seconds when nothing is due."""
-        await asyncio.gather(*(self._lane(stop, idle) for _ in range(LANES)))
+    async def run(self, stop: asyncio.Event, idle: float = 5.0, report: StepReport | None = None) -> None:
+        """Deliver until `stop` is set, polling every `idle` seconds when nothing is due.
 
-    async def _lane(self, stop: asyncio.Event, idle: float) -> None:
+        A step that fails (the database is unreachable) is retried after `idle`; `report` is
+        told each step's outcome (the error, or None), so `serve` can say when the database
+        went away and came back; without it a failure is logged with its traceback.
+        """
+        await asyncio.gather(*(self._lane(stop, idle, report or _log_failure) for _ in range(LANES)))
+
+    async def _lane(self, stop: asyncio.Event, idle: float, report: StepReport) -> None:
         while not stop.is_set():
             try:
                 more = await self.step()
-            except Exception:  # noqa: BLE001 - a database hiccup: log it, wait, go on
-                log.exception("dispatch step failed")
+            except Exception as exc:  # noqa: BLE001 - a database hiccup: report it, wait, go on
+                report(exc)
                 more = False
+            else:
+                report(None)
             if not more:
                 try:
                     await asyncio.wait_for(stop.wait(), timeout=idle)
@@ -136,6 +146,11 @@ class Dispatcher:
     async def aclose(self) -> None:
         for channel in self.channels.values():
             await channel.aclose()
+
+
+def _log_failure(error: Exception | None) -> None:
+    if error is not None:
+        log.error("dispatch step failed", exc_info=error)
 
 
 class _Recorder:

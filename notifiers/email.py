@@ -17,7 +17,7 @@ from typing import Literal
 import aiosmtplib
 
 from notifiers.base import DeliveryError, DeliveryResult, Message
-from notifiers.mime import build_mime
+from notifiers.mime import MimeBuilder
 from workflow.clock import Clock, system_clock
 
 TlsMode = Literal["none", "starttls", "tls"]
@@ -57,6 +57,7 @@ class EmailChannel:
         self._slots = asyncio.Semaphore(connections)
         self._idle: list[aiosmtplib.SMTP] = []
         self.envelope_from = parseaddr(mail_from)[1]
+        self.mime = MimeBuilder(mail_from)
 
     def _session(self) -> aiosmtplib.SMTP:
         return aiosmtplib.SMTP(
@@ -67,8 +68,8 @@ class EmailChannel:
 
     async def send(self, message: Message) -> DeliveryResult:
         async with self._slots:
-            mime = build_mime(message, self.mail_from, self.clock())
-            envelope = (self.envelope_from, [message.recipient], mime.as_bytes())
+            mime = self.mime.build(message, self.clock())
+            envelope = (self.envelope_from, [message.recipient], mime.data)
             session = self._idle.pop() if self._idle else self._session()
             reused = session.is_connected
             try:
@@ -82,7 +83,7 @@ class EmailChannel:
                 session.close()
                 raise classify(exc) from exc
             self._idle.append(session)
-        return DeliveryResult(reference=mime["Message-ID"])
+        return DeliveryResult(reference=mime.message_id)
 
     @staticmethod
     async def _send(session: aiosmtplib.SMTP, sender: str, recipients: list[str],

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 from notifiers.base import DeliveryError, DeliveryResult, Message
-from notifiers.mime import build_mime
+from notifiers.mime import MimeBuilder
 from workflow.clock import Clock, system_clock
 
 
@@ -22,12 +22,13 @@ class FileChannel:
     """Write messages into `directory` as `<key>.eml` or `<key>.json`."""
 
     def __init__(self, directory: Path, mail_from: str, clock: Clock = system_clock) -> None:
-        self.directory, self.mail_from, self.clock = Path(directory), mail_from, clock
+        self.directory, self.clock = Path(directory), clock
+        self.mime = MimeBuilder(mail_from)
 
     def render_bytes(self, message: Message) -> tuple[str, bytes]:
         """Return the file name and content for `message`."""
         if "@" in message.recipient:
-            return f"{message.key}.eml", build_mime(message, self.mail_from, self.clock()).as_bytes()
+            return f"{message.key}.eml", self.mime.build(message, self.clock()).data
         document = {"id": message.key, "dedup_key": message.dedup_key, "kind": message.kind,
                     "recipient": message.recipient, "subject": message.subject,
                     "text": message.text, "zalo_text": message.short, "data": message.data}

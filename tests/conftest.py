@@ -62,6 +62,17 @@ def drop_pg_database(url: str) -> None:
     engine.dispose()
 
 
+@pytest.fixture
+def pg_url(pg_server: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database, for tests that need PostgreSQL alone (several
+    processes sharing the scheduler lock or the outbox)."""
+    url = new_pg_database(pg_server)
+    try:
+        yield url
+    finally:
+        drop_pg_database(url)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty database URL on each backend (not yet migrated)."""

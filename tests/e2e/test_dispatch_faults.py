@@ -6,54 +6,29 @@ test process; the SMTP server's record of Message-IDs is the ground truth.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
 
 from notifiers.dispatcher import LANES
 from tests import notify_fixtures
-from tests.conftest import drop_pg_database, new_pg_database
+from tests.faults.ledger import outbox_statuses
 from tests.notify_helpers import add_rows
+from tests.processes import kiemdiem, smtp_env, wait_until
 from workflow.db import Database
-from workflow.models import Notification
 from workflow.schema import upgrade
 
 smtp = notify_fixtures.smtp  # the loopback SMTP server fixture
-ROOT = Path(__file__).parents[2]
 DUE = datetime(2020, 1, 1, tzinfo=UTC)  # long due, whatever today is
 pytestmark = pytest.mark.slow
 
 
 def dispatcher(url: str, port: int, *args: str, now: datetime | None = None) -> subprocess.Popen:
-    env = dict(os.environ, KIEMDIEM_CHANNELS="email", KIEMDIEM_SMTP_HOST="127.0.0.1",
-               KIEMDIEM_SMTP_PORT=str(port), KIEMDIEM_MAIL_FROM="kiemdiem@tinhuy.example.vn",
-               KIEMDIEM_DISPATCH_BATCH="50", KIEMDIEM_DISPATCH_LEASE_SECONDS="60",
-               KIEMDIEM_DISPATCH_IDLE_SECONDS="0.2")
-    prefix = ["--now", now.isoformat()] if now else []
-    return subprocess.Popen([sys.executable, "-m", "kiemdiem", "--db", url, *prefix, "dispatch", *args],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-
-
-def wait_for(condition, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting")
-        time.sleep(0.02)
-
-
-def statuses(db: Database) -> dict[str, int]:
-    with db.session() as s:
-        return dict(s.execute(select(Notification.status, func.count()).group_by(Notification.status)).all())
+    return kiemdiem(url, "dispatch", *args, now=now, env=smtp_env(port))
 
 
 def test_killed_dispatcher_loses_nothing_and_repeats_only_what_was_in_flight(db, smtp):
@@ -61,17 +36,17 @@ def test_killed_dispatcher_loses_nothing_and_repeats_only_what_was_in_flight(db,
     proc = dispatcher(db.url, smtp.port)
     try:
         # kill it mid-batch: some messages sent, some claimed and not yet recorded
-        wait_for(lambda: smtp.recorder.count() >= 600 and statuses(db).get("sending", 0) > 0)
+        wait_until(lambda: smtp.recorder.count() >= 600 and outbox_statuses(db).get("sending", 0) > 0)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    in_flight = statuses(db).get("sending", 0)
+    in_flight = outbox_statuses(db).get("sending", 0)
     before = Counter(smtp.recorder.message_ids())
     assert 0 < in_flight <= LANES * 50 and max(before.values()) == 1  # batches of 50
     # restarted after its leases ran out (`--now` past them): delivers the rest and stops
     rerun = dispatcher(db.url, smtp.port, "--once", now=datetime.now(UTC) + timedelta(minutes=2))
     assert rerun.wait(60) == 0, rerun.stderr.read().decode()
-    assert statuses(db) == {"sent": 2000}
+    assert outbox_statuses(db) == {"sent": 2000}
     after = Counter(smtp.recorder.message_ids())
     assert len(after) == 2000  # nothing lost
     duplicates = {mid: n for mid, n in after.items() if n > 1}
@@ -80,15 +55,13 @@ def test_killed_dispatcher_loses_nothing_and_repeats_only_what_was_in_flight(db,
 
 
 @pytest.fixture
-def pg(pg_server: str) -> Iterator[Database]:
-    url = new_pg_database(pg_server)
-    database = Database(url)
+def pg(pg_url: str) -> Iterator[Database]:
+    database = Database(pg_url)
     upgrade(database)
     try:
         yield database
     finally:
         database.dispose()
-        drop_pg_database(url)
 
 
 def test_two_dispatcher_processes_on_postgresql_never_send_a_row_twice(pg, smtp):
@@ -96,6 +69,6 @@ def test_two_dispatcher_processes_on_postgresql_never_send_a_row_twice(pg, smtp)
     procs = [dispatcher(pg.url, smtp.port, "--once") for _ in range(2)]
     for proc in procs:
         assert proc.wait(120) == 0, proc.stderr.read().decode()
-    assert statuses(pg) == {"sent": 5000}
+    assert outbox_statuses(pg) == {"sent": 5000}
     received = Counter(smtp.recorder.message_ids())
     assert len(received) == 5000 and max(received.values()) == 1

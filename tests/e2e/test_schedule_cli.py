@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import json
-import os
 import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import drop_pg_database, new_pg_database
 from tests.helpers import run, run_json, seeded
-from tests.notify_fixtures import free_port
+from tests.processes import Serve
 from workflow.models import Notification
 
-ROOT = Path(__file__).parents[2]
 COLUMNS = ["at", "kind", "unit", "stage", "recipient", "channel"]
 
 
@@ -60,80 +53,43 @@ def test_simulate_refuses_a_backwards_range(db):
     assert result.exit_code == 2 and "before" in result.stderr
 
 
-def _start_serve(url: str, outbox: Path) -> subprocess.Popen[str]:
-    """Start a real `serve` (scheduler, dispatcher into `outbox`, monitor on a free port)."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "KIEMDIEM_OUTBOX_DIR": str(outbox)}
-    return subprocess.Popen(
-        [sys.executable, "-m", "kiemdiem", "--db", url, "serve", "--lock-retry-seconds", "0.5",
-         "--catch-up-seconds", "2", "--port", str(free_port())],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def _wait_for(proc: subprocess.Popen[str], event: str, timeout: float) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            if proc.poll() is not None:
-                raise AssertionError(f"serve exited {proc.returncode}: {proc.stderr.read()}")
-            continue
-        record = json.loads(line)
-        if record["event"] == event:
-            return record
-    raise AssertionError(f"no '{event}' within {timeout} s")
-
-
-@pytest.fixture
-def pg_url(pg_server):
-    """A fresh PostgreSQL database (the hand-over needs it; SQLite is tested below)."""
-    url = new_pg_database(pg_server)
-    try:
-        yield url
-    finally:
-        drop_pg_database(url)
-
-
 @pytest.mark.slow
 def test_a_second_serve_takes_over_when_the_leader_is_killed(pg_url, tmp_path):
     seeded(pg_url)
-    first = _start_serve(pg_url, tmp_path / "outbox")
+    first = Serve(pg_url, tmp_path / "outbox")
     second = None
     try:
-        assert _wait_for(first, "start", 20)["db"] == "postgresql"
-        _wait_for(first, "leader", 20)
-        assert _wait_for(first, "sweep", 20)["scanned"] == 17
-        second = _start_serve(pg_url, tmp_path / "outbox")
-        _wait_for(second, "waiting_for_leadership", 20)
+        assert first.wait_for("start", 20)["db"] == "postgresql"
+        first.wait_for("leader", 20)
+        assert first.wait_for("sweep", 20)["scanned"] == 17
+        second = Serve(pg_url, tmp_path / "outbox")
+        second.wait_for("waiting_for_leadership", 20)
         first.kill()  # kill -9: no clean-up, PostgreSQL drops the session and its lock
-        first.wait()
         started = time.monotonic()
-        _wait_for(second, "leader", 60)
+        second.wait_for("leader", 60)
         assert time.monotonic() - started < 60
-        assert _wait_for(second, "sweep", 20)["written"] == 0  # the first one wrote it all
-        second.send_signal(signal.SIGTERM)
+        assert second.wait_for("sweep", 20)["written"] == 0  # the first one wrote it all
+        second.proc.send_signal(signal.SIGTERM)
         assert second.wait(20) == 0
-        assert '"event": "stopped"' in second.stdout.read()
+        second.wait_for("stopped", 1)
     finally:
-        for proc in (first, second):
-            if proc is not None and proc.poll() is None:
-                proc.kill()
-                proc.wait()
+        for serve in (first, second):
+            if serve is not None:
+                serve.kill()
 
 
 @pytest.mark.slow
 def test_a_second_serve_on_sqlite_refuses_to_run_the_scheduler(tmp_path):
     url = f"sqlite:///{tmp_path / 'kiemdiem.db'}"
     seeded(url)
-    first = _start_serve(url, tmp_path / "outbox")
+    first = Serve(url, tmp_path / "outbox")
     try:
-        _wait_for(first, "leader", 20)
-        second = _start_serve(url, tmp_path / "outbox")
+        first.wait_for("leader", 20)
+        second = Serve(url, tmp_path / "outbox")
         assert second.wait(20) == 1
-        assert "SQLite allows one" in second.stderr.read()
-        first.send_signal(signal.SIGINT)
-        first.send_signal(signal.SIGTERM)  # a second signal while stopping must not hang it
+        assert "SQLite allows one" in second.stderr
+        first.proc.send_signal(signal.SIGINT)
+        first.proc.send_signal(signal.SIGTERM)  # a second signal while stopping must not hang it
         assert first.wait(20) == 0
     finally:
-        if first.poll() is None:
-            first.kill()
-            first.wait()
+        first.kill()

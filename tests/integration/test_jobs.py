@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,11 +15,15 @@ HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 NOV_1 = datetime(2026, 11, 1, tzinfo=HCM)
 
 
-def _scheduler(db, now):
+def _timetable(db, now):
     def timetable():
         with db.session() as s:
             return load_timetable(s, now)
-    return SweepScheduler(lambda reason: None, timetable)
+    return timetable
+
+
+def _scheduler(db, now):
+    return SweepScheduler(lambda reason: None, _timetable(db, now), wall=lambda: now)
 
 
 def test_one_job_per_milestone_instant_with_stable_ids(db):
@@ -52,9 +57,22 @@ def test_jobs_follow_a_changed_deadline(db):
 
 def test_job_count_stays_bounded_whatever_the_deadlines():
     many = tuple(NOV_1 + timedelta(hours=i) for i in range(1000))
-    scheduler = SweepScheduler(lambda reason: None, lambda: Timetable(many[:MAX_JOBS], "x"))
+    scheduler = SweepScheduler(lambda reason: None, lambda: Timetable(many[:MAX_JOBS], "x"),
+                               wall=lambda: NOV_1 - timedelta(hours=1))
     scheduler.refresh()
     assert len(scheduler.scheduler.get_jobs()) == MAX_JOBS < 200
+
+
+def test_instants_already_past_on_the_wall_clock_get_no_job(db):
+    """`serve --now` in the past: the catch-up covers the missed instants; re-adding them as
+    jobs at every refresh would make each fire at once, again and again."""
+    seeded(db.url)
+    wall = datetime(2026, 11, 22, 8, 0, tzinfo=HCM)
+    scheduler = SweepScheduler(lambda reason: None, _timetable(db, NOV_1), wall=lambda: wall)
+    assert scheduler.refresh() is True
+    instants = [at for _, at in scheduler.milestone_jobs()]
+    assert instants and min(instants) > wall
+    assert scheduler.refresh() is False
 
 
 def test_a_real_run_fires_the_catch_up_then_the_milestone():
@@ -78,3 +96,27 @@ def test_a_real_run_fires_the_catch_up_then_the_milestone():
         assert scheduler.scheduler.get_job(CATCH_UP_ID) is not None
     finally:
         scheduler.shutdown()
+
+
+def test_stopping_while_the_catch_up_refreshes_its_jobs_does_not_hang():
+    """A leader losing its lock while the catch-up reads the timetable must stop, not deadlock
+    (APScheduler's own waiting shutdown holds the lock the refresh then needs)."""
+    reading, release = threading.Event(), threading.Event()
+
+    def slow_timetable() -> Timetable:
+        reading.set()
+        release.wait(10)
+        return Timetable((datetime.now(UTC) + timedelta(days=1),), "t")
+
+    swept: list[str] = []
+    scheduler = SweepScheduler(swept.append, slow_timetable, catch_up_seconds=3600)
+    scheduler.start()
+    assert reading.wait(10)
+    stopper = threading.Thread(target=scheduler.shutdown, daemon=True)
+    stopper.start()
+    while scheduler.scheduler.running:  # shutdown has begun: now let the refresh go on
+        time.sleep(0.01)
+    release.set()
+    stopper.join(10)
+    assert not stopper.is_alive(), "shutdown hung"
+    assert swept == ["catch-up"]  # the sweep in progress finished; nothing started after

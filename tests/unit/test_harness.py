@@ -65,3 +65,25 @@ def test_sections_are_replaced_in_place_and_others_kept(tmp_path: Path) -> None:
     fast.write(results)
     assert "| page | 3 | 200.0 | 250.0 | 300.0 | 90 | 100.0 (bare SQL) | 2.50 | < 500 ms | yes |" \
         in results.read_text()
+
+
+def test_the_summary_lists_every_target_of_every_section_and_nothing_else(tmp_path: Path) -> None:
+    results = tmp_path / "RESULTS.md"
+    first = Report("one", "Core", command="make bench")
+    first.add("import", Timing("import", [1.0, 2.0, 3.0], [10.0]), limit_s=60)
+    first.add("untargeted", Timing("x", [1.0], [1.0]))
+    first.write(results)
+    second = Report("two", "Sweep", command="make bench")
+    second.add("no-op sweep", Timing("s", [4.0]), baseline=Timing("bare", [1.0]), max_ratio=3)
+    second.write(results)
+    text = results.read_text()
+    table = text.split("<!-- bench:summary -->")[1].split("<!-- /bench:summary -->")[0]
+    assert "| Core | import | 2.000 | 10 | — | < 60 s | yes |" in table
+    assert "| Sweep | no-op sweep | 4.000 | 0 | 4.00 | ≤ 3× baseline | **no** |" in table
+    assert "untargeted" not in table
+    third = Report("three", "Web", command="make bench", unit="ms")
+    third.add("page", Timing("page", [0.25], [90.0]), limit_s=0.5)
+    third.write(results)
+    assert "| Web | page | 0.250 | 90 | — | < 500 ms | yes |" in results.read_text()
+    first.write(results)  # rewriting a section keeps one summary, not two
+    assert text.count("bench:summary -->") == results.read_text().count("bench:summary -->") == 2
