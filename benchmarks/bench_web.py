@@ -1,32 +1,35 @@
-"""Benchmark the monitor's overview on a national tree of ~300,000 cycles (PostgreSQL).
+"""Benchmark the monitor's pages on a national tree of ~300,000 cycles (PostgreSQL).
 
-    .venv/bin/python -m benchmarks.bench_web [--admin-url URL] [--keep]
+    .venv/bin/python -m benchmarks.bench_web [--admin-url URL] [--repeat 7] [--reuse]
 
 Builds its own database `kiemdiem_bench_web` (COPY for the units, the core's set-based
 `create_campaign` for the cycles, INSERT … SELECT for the progress and the audit trail),
-then times, server side, the overview page (`GET /` through the ASGI app, login excluded)
-and its queries for a user of the national root and one of a 10,000-unit province.
-Results: benchmarks/RESULTS_web.md.
+then times, server side, the overview and the late list (through the ASGI app, login
+excluded) for a user of the national root and one of a 10,000-unit province, each against
+the bare SQL of the same statements. Target (issue 6): the overview < 500 ms.
+Results: the `web` section of benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+import psycopg
+from sqlalchemy import Engine, create_engine, event, text
 from starlette.testclient import TestClient
 
+from benchmarks.harness import Report, Timing, time_callable
 from config.hierarchy import load_hierarchy
 from config.settings import Settings
 from kiemdiem.app import App
-from kiemdiem.web import create_app, monitor
+from kiemdiem.web import create_app
 from kiemdiem.web.accounts import add_user
 from kiemdiem.web.cache import VersionedCache
-from workflow.campaigns import create_campaign, get_campaign
+from workflow.campaigns import create_campaign
 from workflow.clock import fixed_clock
 from workflow.db import Database
 from workflow.schema import upgrade
@@ -97,9 +100,9 @@ def generate(db: Database) -> None:
             bit = 1 << rank
             conn.execute(text(f"""
                 INSERT INTO audit_log (at, actor, action, campaign_id, unit_id, cycle_id,
-                                       from_state, to_state, details)
+                                       from_state, to_state, reached_at, details)
                 SELECT t.at, 'bench', 'cycle.advance', t.campaign_id, t.unit_id, t.id, 'x',
-                       :stage, json_build_object('event', 'bench', 'forced', NULL, 'note', NULL,
+                       :stage, t.at, json_build_object('event', 'bench', 'forced', NULL, 'note', NULL,
                            'reached_at', to_char(t.at AT TIME ZONE 'UTC',
                                                  'YYYY-MM-DD"T"HH24:MI:SS"+00:00"'))
                 FROM (SELECT c.*, :first + ((c.id::bigint * 7919) % {spread}) * interval '1 day'
@@ -119,25 +122,48 @@ def generate(db: Database) -> None:
     add_user(db, "p01", "P01", PASSWORD, clock)
 
 
-def _time(fn, repeat: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
-    fn()  # warm caches and the connection pool
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples), max(samples)
+class Statements:
+    """The SQL an operation sends through the app's engine, and the same SQL bare.
+
+    The baseline of a page is its own statements, captured from one run as the driver
+    received them, replayed through a plain psycopg connection and fetched: what is left
+    of the ratio is SQLAlchemy, Python and the template.
+    """
+
+    def __init__(self, engine: Engine, url: str) -> None:
+        self.engine, self.sent = engine, []
+        self.raw = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"))
+
+    def capture(self, fn: Callable[[], object]) -> int:
+        def keep(_conn, _cursor, statement, parameters, _context, _many) -> None:  # type: ignore[no-untyped-def]
+            self.sent.append((statement, parameters))
+
+        self.sent = []
+        event.listen(self.engine, "before_cursor_execute", keep)
+        try:
+            fn()
+        finally:
+            event.remove(self.engine, "before_cursor_execute", keep)
+        return len(self.sent)
+
+    def replay(self) -> None:
+        with self.raw.cursor() as cur:
+            for statement, parameters in self.sent:
+                cur.execute(statement, parameters)
+                if cur.description:
+                    cur.fetchall()
+        self.raw.rollback()
 
 
-def measure(db: Database, repeat: int) -> list[tuple[str, str, float, float]]:
+def measure(db: Database, repeat: int) -> Report:
     app = App(settings=Settings.from_env({}, database_url=db.url), clock=fixed_clock(NOW))
     web = create_app(app)
-    results = []
     with db.session() as s:
-        campaign = get_campaign(s, 2026)
         counts = s.execute(text("SELECT (SELECT count(*) FROM cycles), "
                                 "(SELECT count(*) FROM audit_log)")).one()
-    print(f"cycles: {counts[0]}, audit entries: {counts[1]}")
+    report = Report("web", f"Web monitor on PostgreSQL: {counts[0]:,} cycles, "
+                           f"{counts[1]:,} audit entries (issue 6)", unit="ms")
+    bare = Statements(app.db.engine, db.url)
     for user, code in (("tw", "TW"), ("p01", "P01")):
         client = TestClient(web)
         page = client.get("/login").text
@@ -150,29 +176,63 @@ def measure(db: Database, repeat: int) -> list[tuple[str, str, float, float]]:
                              {"p": path + "%"}).scalar_one()
         scope = f"{code} ({size:,} units)"
 
-        def queries(path: str = path) -> None:
-            with db.session() as s:
-                monitor.overview(monitor.scan(s, campaign, path), NOW, app.hierarchy.names)
-                monitor.progress(s, campaign, monitor.reached_days(s, campaign, path), NOW)
-
-        def cold(c: TestClient = client) -> None:
+        def forget() -> None:
             web.state.scans = VersionedCache()
-            c.get("/")
 
-        def late_page(path: str = path) -> None:
-            with db.session() as s:
-                monitor.late_rows(s, campaign, path, NOW, monitor.LateFilter())
-                monitor.late_count(s, campaign, path, NOW, monitor.LateFilter())
+        for label, url, setup, limit in (("GET / cold (nothing cached)", "/", forget, 0.5),
+                                         ("GET / warm (no change since the last view)", "/", None, 0.5),
+                                         ("GET /late cold (first 500 rows + total)", "/late", forget, None)):
+            get = lambda c=client, url=url: c.get(url)  # noqa: E731
+            if setup:
+                setup()
+            assert get().status_code == 200  # warms the connection pool and PostgreSQL's buffers
+            if setup:
+                setup()
+            statements = bare.capture(get)
+            bare.replay()
+            timing, baseline = Timing(label), Timing(f"its {statements} statements bare")
+            for _ in range(repeat):  # alternately, so both see the same load on the machine
+                for into, fn, before in ((timing, get, setup), (baseline, bare.replay, None)):
+                    once = time_callable(fn, runs=1, label=into.label, setup=before)
+                    into.seconds += once.seconds
+                    into.peak_mb += once.peak_mb
+            report.add(f"{scope}: {label}", timing, limit_s=limit, baseline=baseline)
+    bare.raw.close()
+    return report
 
-        for label, fn in (("GET / cold (nothing cached)", cold),
-                          ("GET / warm (no change since last view)", lambda c=client: c.get("/")),
-                          ("overview + progress queries", queries),
-                          ("GET /late (first 500 rows)", lambda c=client: c.get("/late")),
-                          ("late list queries", late_page)):
-            median, worst = _time(fn, repeat)
-            results.append((scope, label, median, worst))
-            print(f"{scope:>24} | {label:<38} | median {median:7.1f} ms | max {worst:7.1f} ms")
-    return results
+
+NOTES = [
+    "Data: a national root, 34 provinces, 3,415 bases, 296,990 cells, one cycle each; by "
+    "21/11 85 % of the cells prepared their reports, 70 % of those with a committee met, 60 % "
+    "held the cell meeting, 40 % submitted, each advance with its audit entry as the core "
+    "writes it (`reached_at` column and details). PostgreSQL with default settings "
+    "(shared_buffers 128 MB, work_mem 4 MB, 2 parallel workers per gather).",
+    "Server time is the request through Starlette's TestClient, after one warm-up; *cold* "
+    "empties the monitor's cache of scans before each run, *warm* is a view with no change "
+    "since the last one — and every first view after a change is cold, since each advance "
+    "appends to the audit log that keys the cache. The baseline replays the statements the "
+    "page sent (captured from one run, as the driver received them) through a bare psycopg "
+    "connection, fetching every row; page and baseline runs alternate.",
+    "How the overview stays fast: no N+1 anywhere. One grouped scan of the subtree's cycles "
+    "(by level, active, state, flow: a few dozen rows back); late counts derived in Python "
+    "from those groups and the level milestones, the few cycles with an extension corrected "
+    "one by one; one grouped query on the audit log for the chart, by stage and local day of "
+    "`audit_log.reached_at` (a column since `0002_audit_reached_at`; parsing it out of the "
+    "`json` details cost ~350 ms at the root, and a named time zone per row another ~150 ms). "
+    "At the root the cycles are joined only to the units outside the lowest level's active "
+    "ones (a few thousand), the rest counted as those: half the scan. "
+    "Both are cached per (campaign, subtree) keyed by `max(audit_log.id)`: every change to "
+    "cycles, deadlines or units appends to the audit log in the same transaction, so a cached "
+    "scan is never stale, and late counts are recomputed from it with the current time on "
+    "every request. The late list's total comes from the same scan; its first 500 rows are "
+    "one ordered query over the subtree.",
+    "The root's cold view is two scans of ~300,000 cycles and ~620,000 audit entries and "
+    "swings with the machine's load: other runs the same day, at a load average of 3–6 on "
+    "these 2 cores, measured 490–890 ms.",
+    "Before `0002_audit_reached_at` and the narrower root scan (main at 008cd07, the same "
+    "database, measured right after the run above, load average 1.7–2.9): national root "
+    "`GET /` cold 1,291 ms, `GET /late` 1,145 ms; P01 `GET /` cold 359 ms, `GET /late` 292 ms.",
+]
 
 
 def main() -> None:
@@ -192,7 +252,9 @@ def main() -> None:
         start = time.perf_counter()
         generate(Database(url))
         print(f"generated in {time.perf_counter() - start:.1f} s")
-    measure(Database(url), args.repeat)
+    report = measure(Database(url), args.repeat)
+    report.note("\n\n".join(NOTES))
+    report.write()
 
 
 if __name__ == "__main__":

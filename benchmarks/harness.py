@@ -205,10 +205,10 @@ class Line:
             checks.append(self.timing.peak < self.limit_mb)
         return all(checks) if checks else None
 
-    def target(self) -> str:
+    def target(self, unit: str = "s") -> str:
         parts = []
         if self.limit_s is not None:
-            parts.append(f"< {self.limit_s:g} s")
+            parts.append(f"< {self.limit_s * SCALE[unit]:g} {unit}")
         if self.max_ratio is not None:
             parts.append(f"≤ {self.max_ratio:g}× baseline")
         if self.limit_mb is not None:
@@ -216,16 +216,26 @@ class Line:
         return ", ".join(parts) or "—"
 
 
-class Report:
-    """A section of RESULTS.md: what was run, where, when, and a table of measured lines."""
+#: the units a report may show its times in, and their factor from seconds
+SCALE = {"s": 1, "ms": 1000}
 
-    def __init__(self, section: str, title: str, command: str | None = None) -> None:
+
+class Report:
+    """A section of RESULTS.md: what was run, where, when, and a table of measured lines.
+
+    `unit` is how the table shows times: seconds, or milliseconds for server-side figures
+    whose targets are fractions of a second.
+    """
+
+    def __init__(self, section: str, title: str, command: str | None = None, unit: str = "s") -> None:
         self.section = section
         self.title = title
+        self.unit = unit
         self.command = command or _this_command()
         self.lines: list[Line] = []
         self.notes: list[str] = []
         self.started = datetime.now().astimezone()
+        self.machine = machine()  # the load average when the measuring starts, not when it ends
 
     def add(self, name: str, timing: Timing, **target: object) -> Line:
         line = Line(name, timing, **target)  # type: ignore[arg-type]
@@ -240,21 +250,26 @@ class Report:
         self.notes.append(text)
 
     def markdown(self) -> str:
+        u = self.unit
+
+        def shown(seconds: float) -> str:
+            return f"{seconds * SCALE[u]:.3f}" if u == "s" else f"{seconds * SCALE[u]:.1f}"
+
         out = [f"## {self.title}", "",
                f"- command: `{self.command}`",
-               f"- machine: {machine()}",
+               f"- machine: {self.machine}",
                f"- date: {self.started:%Y-%m-%d %H:%M %z}", "",
-               "| operation | runs | min s | median s | max s | peak RSS MB | baseline median s "
+               f"| operation | runs | min {u} | median {u} | max {u} | peak RSS MB | baseline median {u} "
                "| ratio | target | met |",
                "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |"]
         for line in self.lines:
             t = line.timing
-            base = f"{line.baseline.median:.3f} ({line.baseline.label})" if line.baseline else "—"
+            base = f"{shown(line.baseline.median)} ({line.baseline.label})" if line.baseline else "—"
             ratio = f"{line.ratio:.2f}" if line.ratio is not None else "—"
             met = {True: "yes", False: "**no**", None: "—"}[line.met]
             name = f"{line.name} ({line.note})" if line.note else line.name
-            out.append(f"| {name} | {len(t.seconds)} | {t.min:.3f} | {t.median:.3f} | {t.max:.3f} "
-                       f"| {t.peak:.0f} | {base} | {ratio} | {line.target()} | {met} |")
+            out.append(f"| {name} | {len(t.seconds)} | {shown(t.min)} | {shown(t.median)} | {shown(t.max)} "
+                       f"| {t.peak:.0f} | {base} | {ratio} | {line.target(u)} | {met} |")
         if self.notes:
             out.extend(["", *self.notes])
         return "\n".join(out).rstrip() + "\n"
@@ -286,11 +301,13 @@ def summary(text: str) -> str:
         if match["name"] == SUMMARY:
             continue
         rows = match["body"].split(_MEASURED, 1)
+        in_ms = len(rows) == 2 and rows[1].startswith(" min ms |")
         for row in rows[1].splitlines()[2:] if len(rows) == 2 else []:
             if not row.startswith("|"):
                 break
             cells = [cell.strip() for cell in row.strip("|").split(" | ")]
             name, median, peak, ratio, target, met = (cells[i] for i in (0, 3, 5, 7, 8, 9))
+            median = f"{float(median) / SCALE['ms']:.3f}" if in_ms else median
             if target != "—":
                 out.append(f"| {match['title']} | {name} | {median} | {peak} | {ratio} | {target} | {met} |")
     return "\n".join(out) + "\n"
@@ -340,9 +357,9 @@ RESULTS_HEADER = """\
 # Benchmark results
 
 Written by the scripts in `benchmarks/` (`make bench`); each section is replaced when its
-script runs again. Times are wall-clock seconds over several runs (targets are judged on
-the median), memory is the peak resident set size, and a ratio compares the median with a
-physical baseline measured in the same run.
+script runs again. Times are wall-clock seconds (milliseconds where a table says so) over
+several runs (targets are judged on the median), memory is the peak resident set size, and
+a ratio compares the median with a physical baseline measured in the same run.
 
 <!-- bench:summary -->
 <!-- /bench:summary -->

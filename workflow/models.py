@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -162,10 +163,19 @@ class DeadlineExtension(Base):
 
 
 class AuditEntry(Base):
-    """Who changed what and why. Append-only: database triggers refuse UPDATE and DELETE."""
+    """Who changed what and why. Append-only: database triggers refuse UPDATE and DELETE.
+
+    `reached_at` is when an advance's stage was really reached: the entry's time, or the
+    `--at` of a report made on paper first. A column, not a key of `details`, because the
+    monitor groups every advance of a campaign by its local day.
+    """
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_unit_at", "unit_id", "at"),)
+    __table_args__ = (
+        Index("ix_audit_unit_at", "unit_id", "at"),
+        Index("ix_audit_reopen", "cycle_id", "id", postgresql_where=text("action = 'cycle.reopen'"),
+              sqlite_where=text("action = 'cycle.reopen'")),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     at: Mapped[datetime]
@@ -178,6 +188,7 @@ class AuditEntry(Base):
     to_state: Mapped[str | None] = mapped_column(String(32))
     reason: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict[str, Any] | None]
+    reached_at: Mapped[datetime | None]
 
 
 class Notification(Base):

@@ -24,12 +24,13 @@ def _config() -> Config:
     return cfg
 
 
-def upgrade(db: Database) -> list[str]:
-    """Bring the schema to the newest revision of every branch; return the heads reached."""
+def upgrade(db: Database, target: str = "heads") -> list[str]:
+    """Bring the schema to the newest revision of every branch (or to `target`, for tests of a
+    migration's backfill); return the heads reached."""
     cfg = _config()
     with db.engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "heads")
+        command.upgrade(cfg, target)
     return current_heads(db)
 
 

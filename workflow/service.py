@@ -102,7 +102,8 @@ class CycleService:
                        reason=reason if force else note,
                        details={"event": event, "forced": model.overridden or None,
                                 "note": note if force else None,
-                                "reached_at": (at or now).isoformat()})
+                                "reached_at": (at or now).isoformat()},
+                       reached_at=at or now)
                 outcome = Outcome(code, before, after, overridden=model.overridden)
                 if after == "forms_submitted":
                     outcome.also_moved = self._roll_up(session, campaign, unit, cycle, actor)

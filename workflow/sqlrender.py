@@ -9,7 +9,7 @@ daylight saving since 1975).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -107,6 +107,16 @@ class Dialect:
         else:
             rendered = func.strftime("%Y-%m-%dT%H:%M:%S", instant, f"+{LOCAL_OFFSET_HOURS} hours")
         return rendered.concat(LOCAL_SUFFIX)
+
+    def local_day(self, instant: ColumnElement[Any]) -> ColumnElement[Any]:
+        """The calendar day in Vietnam of a stored instant (a date; ISO text on SQLite).
+
+        A fixed offset, not the zone's name: on PostgreSQL converting with a named zone costs
+        a zone lookup per row, which doubled grouping 600,000 audit entries by day.
+        """
+        if self.pg:
+            return func.date(func.timezone(literal(timedelta(hours=LOCAL_OFFSET_HOURS)), instant))
+        return func.date(instant, f"+{LOCAL_OFFSET_HOURS} hours")
 
     def json_text(self, pairs: dict[str, ColumnElement[Any]]) -> ColumnElement[Any]:
         """The text of a JSON object built from `{key: column}`, keys in the given order.

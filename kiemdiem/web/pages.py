@@ -63,6 +63,14 @@ def _choice(request: Request, name: str, allowed: tuple[str, ...]) -> str | None
     return value
 
 
+def _scan(request: Request, session: Session, campaign: Campaign, version: int) -> monitor.Scan:
+    """The viewer's subtree scanned (`monitor.scan`), from the cache while the data is unchanged."""
+    path = _viewer(request).unit_path
+    lowest = kiemdiem_app(request).hierarchy.names[-1]
+    return request.app.state.scans.get((campaign.id, path), version,
+                                       lambda: monitor.scan(session, campaign, path, lowest))
+
+
 def _no_campaign(request: Request, active: str) -> Response:
     return page(request, "empty.html", {"active": active, "campaign": None})
 
@@ -79,8 +87,7 @@ def overview(request: Request) -> Response:
         cache = request.app.state.scans
         version = monitor.data_version(session)
         path = viewer.unit_path
-        scan = cache.get((campaign.id, path), version,
-                         lambda: monitor.scan(session, campaign, path))
+        scan = _scan(request, session, campaign, version)
         daily = cache.get((campaign.id, path, level), version,
                           lambda: monitor.reached_days(session, campaign, path, level))
         progress = monitor.progress(session, campaign, daily, now, level)
@@ -124,7 +131,7 @@ def late(request: Request) -> Response:
             return _no_campaign(request, "late")
         now = app.clock()
         rows = monitor.late_rows(session, campaign, viewer.unit_path, now, f)
-        total = monitor.late_count(session, campaign, viewer.unit_path, now, f)
+        total = monitor.late_count(_scan(request, session, campaign, monitor.data_version(session)), now, f)
     query = request.url.query
     flipped = {**request.query_params, "sort": "days_desc" if f.ascending else "days_asc"}
     return page(request, "late.html", {

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
 
 import kiemdiem.web.accounts  # noqa: F401  (the monitor's tables, compared too)
 import notifiers.tokens  # noqa: F401  (the Zalo token table, compared too)
-from workflow.models import Base
+from workflow.db import Database
+from workflow.models import AuditEntry, Base
 from workflow.results import models as results_models  # noqa: F401  (its tables are compared too)
 from workflow.schema import is_current, upgrade
 
@@ -34,3 +37,27 @@ def test_audit_log_refuses_update_and_delete(db):
         with pytest.raises(DatabaseError, match="append-only"):
             with db.session(write=True) as s:
                 s.execute(text(statement))
+
+
+def test_upgrading_backfills_when_advances_were_reached_and_keeps_the_log_append_only(db_url):
+    database = Database(db_url)
+    try:
+        upgrade(database, "0001_core")
+        with database.engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO audit_log (at, actor, action, to_state, details) VALUES "
+                "(:at, 'x', 'cycle.advance', 'reports_prepared', :paper), "
+                "(:at, 'x', 'cycle.advance', 'cell_met', :plain), "
+                "(:at, 'x', 'units.import', NULL, NULL)"),
+                {"at": datetime(2026, 11, 20, 3, tzinfo=UTC),
+                 "paper": '{"event": "prepare", "reached_at": "2026-11-09T16:00:00+07:00"}',
+                 "plain": '{"event": "meet"}'})
+        upgrade(database)
+        with database.session() as s:
+            reached = s.scalars(select(AuditEntry.reached_at).order_by(AuditEntry.id)).all()
+        assert reached == [datetime(2026, 11, 9, 9, tzinfo=UTC), datetime(2026, 11, 20, 3, tzinfo=UTC), None]
+        with pytest.raises(DatabaseError, match="append-only"):
+            with database.session(write=True) as s:
+                s.execute(text("UPDATE audit_log SET reached_at = NULL"))
+    finally:
+        database.dispose()

@@ -257,14 +257,19 @@ def test_overview_late_counts_agree_with_the_late_list(app, db):
     from collections import defaultdict
     from datetime import date
 
+    from sqlalchemy import update
+
     from kiemdiem.web import monitor
     from tests.webdata import local
     from workflow.campaigns import get_campaign
     from workflow.clock import fixed_clock
+    from workflow.models import Unit
     from workflow.service import CycleService
 
     CycleService(db, fixed_clock(local(15))).extend(  # 1 day late instead of 4: another band
         "GL-TS-T1", "cell_met", date(2026, 11, 19), reason="lũ", actor="văn phòng")
+    with db.session(write=True) as s:  # a dissolved cell: counted, never late
+        s.execute(update(Unit).where(Unit.code == "GL-TS-T2").values(active=False))
     with db.session() as s:
         campaign = get_campaign(s, None)
         for code in ("GL", "GL-PC", "GL-TS"):
@@ -276,3 +281,10 @@ def test_overview_late_counts_agree_with_the_late_list(app, db):
                 expected[(r["level"], r["stage"])][(r["days_late"] >= 3) + (r["days_late"] >= 7)] += 1
             assert figures.late == dict(expected), code
             assert figures.late_units == len({r["unit"] for r in rows}), code
+            scan = monitor.scan(s, campaign, path)
+            for bulk in ("cell", "base"):  # the whole tree joins fewer units: same figures
+                assert sorted(monitor.scan(s, campaign, path, bulk).groups) == sorted(scan.groups), code
+            for f in (monitor.LateFilter(), monitor.LateFilter(level="cell", stage="cell_met"),
+                      monitor.LateFilter(min_days=3), monitor.LateFilter(stage="forms_submitted", min_days=1)):
+                assert monitor.late_count(scan, NOW, f) == len(
+                    monitor.late_rows(s, campaign, path, NOW, f, limit=None)), (code, f)

@@ -59,6 +59,12 @@ def test_sections_are_replaced_in_place_and_others_kept(tmp_path: Path) -> None:
     report.add("op", Timing("op", [1.0, 2.0, 3.0], [10.0]), limit_s=2.5)
     report.write(results)
     assert "| op | 3 | 1.000 | 2.000 | 3.000 | 10 | — | — | < 2.5 s | yes |" in results.read_text()
+    fast = Report("d", "Title D", command="make bench", unit="ms")
+    fast.add("page", Timing("page", [0.2, 0.25, 0.3], [90.0]), limit_s=0.5,
+             baseline=Timing("bare SQL", [0.1, 0.1, 0.1]))
+    fast.write(results)
+    assert "| page | 3 | 200.0 | 250.0 | 300.0 | 90 | 100.0 (bare SQL) | 2.50 | < 500 ms | yes |" \
+        in results.read_text()
 
 
 def test_the_summary_lists_every_target_of_every_section_and_nothing_else(tmp_path: Path) -> None:
@@ -75,5 +81,9 @@ def test_the_summary_lists_every_target_of_every_section_and_nothing_else(tmp_pa
     assert "| Core | import | 2.000 | 10 | — | < 60 s | yes |" in table
     assert "| Sweep | no-op sweep | 4.000 | 0 | 4.00 | ≤ 3× baseline | **no** |" in table
     assert "untargeted" not in table
+    third = Report("three", "Web", command="make bench", unit="ms")
+    third.add("page", Timing("page", [0.25], [90.0]), limit_s=0.5)
+    third.write(results)
+    assert "| Web | page | 0.250 | 90 | — | < 500 ms | yes |" in results.read_text()
     first.write(results)  # rewriting a section keeps one summary, not two
     assert text.count("bench:summary -->") == results.read_text().count("bench:summary -->") == 2
