@@ -1,7 +1,7 @@
 """Keep the overview's scans between requests until the data changes.
 
-The key includes the data version (`monitor.data_version`, the newest audit entry's id), so
-a cached scan is never stale: the first view after a change reads the database again, and
+The key includes the data version (`monitor.data_version`, what the audit log holds), so a
+cached scan is never stale: the first view after a change reads the database again, and
 every view until the next change costs one index lookup. Time-dependent figures (late
 counts) are computed from the scan on every request.
 """
@@ -19,10 +19,10 @@ class VersionedCache:
 
     def __init__(self, size: int = 256) -> None:
         self.size = size
-        self._items: OrderedDict[Hashable, tuple[int, Any]] = OrderedDict()
+        self._items: OrderedDict[Hashable, tuple[Hashable, Any]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable, version: int, compute: Callable[[], Any]) -> Any:
+    def get(self, key: Hashable, version: Hashable, compute: Callable[[], Any]) -> Any:
         with self._lock:
             hit = self._items.get(key)
             if hit is not None and hit[0] == version:

@@ -88,10 +88,24 @@ def _late_stages(state: str, mask: int, deadlines: dict[str, datetime], now: dat
     return [(stage, _band(due, now)) for stage, due in _owed_by(state, mask, deadlines, now)]
 
 
-def data_version(session: Session) -> int:
-    """The newest audit entry's id: every change to cycles, deadlines or units appends one in
-    the same transaction, so figures read at one version stay exact until it grows."""
-    return session.scalar(select(func.max(AuditEntry.id))) or 0
+#: how far below the newest audit entry a late commit is still noticed (see `data_version`)
+LATE_COMMIT_WINDOW = 10_000
+
+
+def data_version(session: Session) -> tuple[int, int]:
+    """What the committed audit log holds: its newest id and how many entries lie within
+    `LATE_COMMIT_WINDOW` ids of it.
+
+    Every change to cycles, deadlines or units appends an entry in the same transaction, and
+    the log is append-only, so figures read at one version stay exact until it changes. The
+    newest id alone is not enough on PostgreSQL: a transaction that took its ids first may
+    commit after one that took later ids, adding entries below the newest; the count of the
+    recent entries (an index range scan) sees them.
+    """
+    newest = session.scalar(select(func.max(AuditEntry.id))) or 0
+    recent = session.scalar(select(func.count()).select_from(AuditEntry)
+                            .where(AuditEntry.id > newest - LATE_COMMIT_WINDOW))
+    return newest, recent or 0
 
 
 def covers_everything(session: Session, path: str) -> bool:

@@ -7,6 +7,7 @@ subtree answers 404, exactly like a unit that does not exist.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -63,7 +64,7 @@ def _choice(request: Request, name: str, allowed: tuple[str, ...]) -> str | None
     return value
 
 
-def _scan(request: Request, session: Session, campaign: Campaign, version: int) -> monitor.Scan:
+def _scan(request: Request, session: Session, campaign: Campaign, version: Hashable) -> monitor.Scan:
     """The viewer's subtree scanned (`monitor.scan`), from the cache while the data is unchanged."""
     path = _viewer(request).unit_path
     lowest = kiemdiem_app(request).hierarchy.names[-1]

@@ -288,3 +288,26 @@ def test_overview_late_counts_agree_with_the_late_list(app, db):
                       monitor.LateFilter(min_days=3), monitor.LateFilter(stage="forms_submitted", min_days=1)):
                 assert monitor.late_count(scan, NOW, f) == len(
                     monitor.late_rows(s, campaign, path, NOW, f, limit=None)), (code, f)
+
+
+def test_an_entry_committed_below_the_newest_id_still_changes_the_data_version(db):
+    """On PostgreSQL a transaction may commit after one that took later ids: the cached scans
+    must not keep showing the figures from before it."""
+    from kiemdiem.web.monitor import data_version
+    from workflow.models import AuditEntry
+
+    build(db)
+
+    def append(entry_id: int) -> None:
+        with db.session(write=True) as session:
+            session.add(AuditEntry(id=entry_id, at=NOW, actor="test", action="late_commit"))
+
+    with db.session() as session:
+        newest, _ = data_version(session)
+    append(newest + 10)
+    with db.session() as session:
+        before = data_version(session)
+    append(newest + 5)  # took its id first, committed last
+    with db.session() as session:
+        after = data_version(session)
+    assert after[0] == before[0] == newest + 10 and after != before
