@@ -2,9 +2,10 @@
 
 A row is claimed by moving it to `sending` with a lease and one more attempt, in a committed
 transaction, before anything is sent. PostgreSQL picks rows with `SELECT … FOR UPDATE SKIP
-LOCKED`, so concurrent dispatchers take disjoint batches without waiting; SQLite (one
-writer at a time) claims each row with a conditional `UPDATE` that must change exactly one
-row. A `sending` row whose lease has run out (its dispatcher died) is due again.
+LOCKED`, so concurrent dispatchers take disjoint batches without waiting; on SQLite the
+claim's write transaction (`BEGIN IMMEDIATE`) shuts out every other writer, so the batch
+selected is claimed by one `UPDATE` before anyone else can look. A `sending` row whose
+lease has run out (its dispatcher died) is due again.
 Outcomes are fenced by `attempts`: a dispatcher whose lease was taken over cannot overwrite
 the newer claim's result.
 """
@@ -83,20 +84,16 @@ def claim(db: Database, *, now: datetime, channels: Iterable[str], limit: int, l
                           updated_at=now)
     with db.session(write=True) as session:
         _bury_exhausted(session, now, max_attempts)
-        candidates = select(N.id).where(_due(now, channels)).order_by(N.next_attempt_at, N.id)
+        candidates = select(N.id).where(_due(now, channels)).order_by(N.next_attempt_at, N.id).limit(limit)
+        # PostgreSQL: rows another dispatcher holds are skipped, those selected stay locked until
+        # commit. SQLite: the write transaction (BEGIN IMMEDIATE) already excludes every other
+        # writer, so the rows selected are still due when they are updated.
         if db.dialect == "postgresql":
-            ids = list(session.scalars(candidates.limit(limit).with_for_update(skip_locked=True)))
-            if ids:
-                session.execute(update(N).where(N.id.in_(ids)).values(**claimed_values)
-                                .execution_options(synchronize_session=False))
-        else:
-            ids = []
-            for row_id in session.scalars(candidates.limit(limit)).all():
-                result = session.execute(
-                    update(N).where(N.id == row_id, _due(now, channels)).values(**claimed_values)
-                    .execution_options(synchronize_session=False))
-                if result.rowcount == 1:
-                    ids.append(row_id)
+            candidates = candidates.with_for_update(skip_locked=True)
+        ids = list(session.scalars(candidates))
+        if ids:
+            session.execute(update(N).where(N.id.in_(ids)).values(**claimed_values)
+                            .execution_options(synchronize_session=False))
         if not ids:
             return []
         rows = session.execute(select(N.id, N.kind, N.channel, N.recipient, N.dedup_key,
