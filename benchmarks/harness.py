@@ -294,7 +294,9 @@ def summary(text: str) -> str:
     says when and on what load its figures were taken.
     """
     out = ["## Every target at a glance", "",
-           "Collected from the sections below each time a benchmark writes its section.", "",
+           "Collected from the sections below each time a benchmark writes its section; each "
+           "section gives the machine, its load and the date. A target that is a count, not a "
+           "time (the scheduler's jobs for a season, < 200), is in its section's notes.", "",
            "| section | operation | median s | peak MB | ratio | target | met |",
            "| --- | --- | ---: | ---: | ---: | --- | --- |"]
     for match in _SECTION.finditer(text):
