@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from schedules.jobs import CATCH_UP_ID, PeriodicTask, SweepScheduler
 from schedules.timetable import MAX_JOBS, Timetable, load_timetable
 from tests.helpers import run, seeded
+from tests.processes import wait_until
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 NOV_1 = datetime(2026, 11, 1, tzinfo=HCM)
@@ -114,8 +114,8 @@ def test_stopping_while_the_catch_up_refreshes_its_jobs_does_not_hang():
     assert reading.wait(10)
     stopper = threading.Thread(target=scheduler.shutdown, daemon=True)
     stopper.start()
-    while scheduler.scheduler.running:  # shutdown has begun: now let the refresh go on
-        time.sleep(0.01)
+    wait_until(lambda: not scheduler.scheduler.running, 10, "the shutdown to begin")
+    # shutdown has begun: now let the refresh go on
     release.set()
     stopper.join(10)
     assert not stopper.is_alive(), "shutdown hung"
