@@ -14,6 +14,7 @@ it answers again; the leader lock is taken again the same way.
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import sys
 import threading
@@ -23,7 +24,7 @@ from datetime import UTC, datetime
 from datetime import time as dt_time
 from typing import Any, Protocol
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from kiemdiem.app import App
 from schedules.jobs import PeriodicTask, SweepScheduler
@@ -135,12 +136,19 @@ def log_event(event: str, **fields: Any) -> None:
         sys.stdout.flush()
 
 
+log = logging.getLogger(__name__)
+
+#: errors that mean the database cannot be reached (a restart, a network cut), not a bug
+UNREACHABLE = (OperationalError, InterfaceError, OSError)
+
+
 class Outage:
     """Says when one part of `serve` lost the database and when it got it back.
 
-    `report(error)` is called after every attempt: the first failure logs
-    `database_unreachable`, the next success `database_reconnected` with how long it lasted;
-    the retries in between log nothing (a dispatcher polls every few seconds).
+    `report(error)` is called after every attempt: the first failure to reach the database
+    logs `database_unreachable`, the next success `database_reconnected` with how long it
+    lasted; the retries in between log nothing (a dispatcher polls every few seconds). Any
+    other error is a bug, not an outage: it goes to stderr with its traceback.
     """
 
     def __init__(self, part: str) -> None:
@@ -148,7 +156,9 @@ class Outage:
         self.since: float | None = None
 
     def report(self, error: BaseException | None) -> None:
-        if error is not None and self.since is None:
+        if error is not None and not isinstance(error, UNREACHABLE):
+            log.error("%s failed", self.part, exc_info=error)
+        elif error is not None and self.since is None:
             self.since = time.monotonic()
             log_event("database_unreachable", during=self.part, error=_first_line(error))
         elif error is None and self.since is not None:
@@ -168,7 +178,7 @@ def run_sweep(app: App, reason: str, outage: Outage) -> None:
     try:
         with app.db.session(write=True) as session:
             report = sweep(session, app.clock(), app.settings.channels, app.settings.public_url)
-    except OperationalError as exc:  # the database is down or the connection broke
+    except UNREACHABLE as exc:  # the database is down or the connection broke
         outage.report(exc)
         log_event("sweep_failed", reason=reason, error=_first_line(exc))
     except Exception as exc:  # noqa: BLE001 - the scheduler thread must survive a bad sweep

@@ -47,3 +47,15 @@ def test_an_outage_is_one_line_when_it_starts_and_one_when_it_ends(capsys):
     assert records[0]["during"] == "dispatch"
     assert records[0]["error"] == "ConnectionError: connection refused"  # not the statement
     assert records[1]["after_s"] >= 0
+
+
+def test_an_error_that_is_not_an_outage_keeps_its_traceback_and_starts_no_outage(capsys, caplog):
+    outage = Outage("dispatch")
+    try:
+        {}["payload"]
+    except KeyError as exc:
+        outage.report(exc)
+    outage.report(None)
+    assert capsys.readouterr().out == ""  # neither unreachable nor reconnected
+    assert caplog.records[0].getMessage() == "dispatch failed"
+    assert caplog.records[0].exc_info[0] is KeyError
