@@ -17,12 +17,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from notifiers.outbox import insert_ignoring_conflicts
-from schedules.sweep import LISTED_LATE_UNITS
 from workflow.campaigns import current_campaign
 from workflow.clock import Clock
 from workflow.db import Database
 from workflow.models import Campaign, Notification, Unit
-from workflow.queries import overdue_count, overdue_rows
+from workflow.queries import LISTED_LATE_UNITS, overdue_count, overdue_rows
 
 #: channels that deliver to an email address (the office is known only by its address)
 ADDRESS_CHANNELS = ("email", "file")

@@ -40,7 +40,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from schedules.deadlines import Policy, Window, escalation_window, notice_windows, send_time
 from workflow.campaigns import campaign_plan, current_campaign
 from workflow.models import Campaign, Cycle, DeadlineExtension, Milestone, Notification, Unit
-from workflow.queries import owed_deadlines
+from workflow.queries import LISTED_LATE_UNITS, owed_deadlines
 from workflow.sqlrender import Dialect, integer, text
 from workflow.stages import LABEL
 
@@ -49,8 +49,6 @@ KINDS = ("reminder", "late", "repeat", "escalation")
 SWEEP_WORK_MEM = "64MB"
 #: the channels an office address (an email) can be reached on
 OFFICE_CHANNELS = ("email", "file")
-#: late children listed in one escalation or digest (all are counted; the link shows them all)
-LISTED_LATE_UNITS = 200
 OFFICE_CODE = "office"
 OFFICE_NAME = "Ban Tổ chức"
 NULL_TEXT = cast(null(), String)

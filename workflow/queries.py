@@ -23,6 +23,10 @@ MS = Milestone.__table__
 EX = DeadlineExtension.__table__
 
 
+#: late units listed in one escalation or digest (all are counted; the link shows them all)
+LISTED_LATE_UNITS = 200
+
+
 def owed_deadlines(campaign: Campaign, ms: FromClause = MS, ex: FromClause = EX) -> Select[Any]:
     """Rows (cycle, unit, stage, due) for every stage a cycle still owes, with its deadline.
 
