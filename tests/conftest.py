@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -87,12 +88,19 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         drop_pg_database(url)
 
 
-@pytest.fixture
-def db(db_url: str) -> Iterator[Database]:
-    """A migrated database on each backend."""
-    database = Database(db_url)
+@contextmanager
+def migrated(url: str) -> Iterator[Database]:
+    """The database at `url`, migrated, disposed of afterwards."""
+    database = Database(url)
     upgrade(database)
     try:
         yield database
     finally:
         database.dispose()
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[Database]:
+    """A migrated database on each backend."""
+    with migrated(db_url) as database:
+        yield database

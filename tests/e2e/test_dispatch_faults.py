@@ -16,11 +16,11 @@ import pytest
 
 from notifiers.dispatcher import LANES
 from tests import notify_fixtures
+from tests.conftest import migrated
 from tests.faults.ledger import outbox_statuses
 from tests.notify_helpers import add_rows
 from tests.processes import kiemdiem, smtp_env, wait_until
 from workflow.db import Database
-from workflow.schema import upgrade
 
 smtp = notify_fixtures.smtp  # the loopback SMTP server fixture
 DUE = datetime(2020, 1, 1, tzinfo=UTC)  # long due, whatever today is
@@ -56,12 +56,8 @@ def test_killed_dispatcher_loses_nothing_and_repeats_only_what_was_in_flight(db,
 
 @pytest.fixture
 def pg(pg_url: str) -> Iterator[Database]:
-    database = Database(pg_url)
-    upgrade(database)
-    try:
+    with migrated(pg_url) as database:
         yield database
-    finally:
-        database.dispose()
 
 
 def test_two_dispatcher_processes_on_postgresql_never_send_a_row_twice(pg, smtp):
