@@ -3,7 +3,8 @@
 Loading 300,000 units takes a minute, so a loaded database is kept as a template (a SQLite
 file in `benchmarks/data/`, a PostgreSQL database `kiemdiem_bench_tpl_<units>`) and every
 benchmark gets a fresh copy of it: the SQLite file copied, PostgreSQL's
-`CREATE DATABASE kiemdiem_bench TEMPLATE …` — seconds instead of a minute.
+`CREATE DATABASE kiemdiem_bench TEMPLATE …` — seconds instead of a minute. The template's name
+carries a tag of the migrations, so a branch that changes the schema loads its own.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
@@ -23,7 +25,8 @@ DATA = Path(__file__).parent / "data"
 BACKENDS = ("sqlite", "postgresql")
 PG_ADMIN_URL = os.environ.get("KIEMDIEM_TEST_PG_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-BENCH_DB = "kiemdiem_bench"
+#: the benchmark databases' name; another checkout benchmarking at the same time sets its own
+BENCH_DB = os.environ.get("KIEMDIEM_BENCH_DB", "kiemdiem_bench")
 YEAR = 2026
 
 
@@ -85,7 +88,7 @@ def loaded_database(backend: str, units: int, name: str = BENCH_DB, seed: int = 
     The template is loaded under a temporary name and renamed when complete, so a failed
     load never leaves a half-filled template behind.
     """
-    template = f"{BENCH_DB}_tpl_{units}_s{seed}"
+    template = f"{BENCH_DB}_tpl_{units}_s{seed}_{_schema_tag()}"
     if backend == "sqlite":
         source = DATA / f"{template}.db"
         if not source.exists():
@@ -108,6 +111,13 @@ def _load(url: str, data: Path) -> None:
     run(url, "init")
     run(url, "units", "import", str(data / "units.csv"))
     run(url, "campaign", "create", str(YEAR), "--plan", str(data / "plan.yaml"))
+
+
+def _schema_tag() -> str:
+    """A short tag of the migration files: a template made by another schema is not reused."""
+    versions = Path(__file__).parents[1] / "workflow" / "migrations" / "versions"
+    names = sorted(p.name for p in versions.glob("*.py"))
+    return f"{zlib.crc32(' '.join(names).encode()):08x}"
 
 
 def _pg_exists(name: str) -> bool:
