@@ -23,9 +23,10 @@ from sqlalchemy import create_engine, text
 
 from benchmarks.harness import Report, Timing, time_callable
 from config.hierarchy import load_hierarchy
-from workflow.campaigns import create_campaign, get_campaign
+from workflow.campaigns import create_campaign
 from workflow.clock import fixed_clock
 from workflow.db import Database
+from workflow.lookup import get_campaign
 from workflow.results.report import render, report_data
 from workflow.results.rollup import rollup
 from workflow.results.store import ResultsService
@@ -167,7 +168,7 @@ def bench_national(admin: str) -> tuple[dict[str, float], dict[str, Timing], dic
 
     def province() -> bytes:
         with db.session() as session:
-            from workflow.units import find_unit
+            from workflow.lookup import find_unit
 
             return render(report_data(rollup(session, get_campaign(session, 2026), find_unit(session, "P7"),
                                              now)), "json")

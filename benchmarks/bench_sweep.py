@@ -33,8 +33,9 @@ from benchmarks.harness import Report, Timing, growth_plot, time_callable, updat
 from config.hierarchy import load_hierarchy
 from schedules.sweep import SWEEP_WORK_MEM, sweep
 from schedules.timetable import load_timetable
-from workflow.campaigns import create_campaign, get_campaign
+from workflow.campaigns import create_campaign
 from workflow.db import Database
+from workflow.lookup import get_campaign
 from workflow.models import Notification
 from workflow.queries import owed_deadlines
 from workflow.schema import upgrade

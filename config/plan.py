@@ -20,17 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from config.errors import ConfigError
 from config.hierarchy import Hierarchy
+from config.stages import STAGE_ORDER
 from config.yamlfile import describe_validation_error, load_yaml
-
-#: Every stage a cycle can be in, in order. `workflow.stages` builds the machine from this.
-STAGE_ORDER: tuple[str, ...] = (
-    "plan_issued",
-    "reports_prepared",
-    "committee_met",
-    "cell_met",
-    "forms_submitted",
-    "aggregated",
-)
 
 RULE_SETS = ("qd124", "qd366")
 

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from config.hierarchy import Hierarchy, load_hierarchy
 from config.settings import Settings
 from workflow.clock import Clock, system_clock
 from workflow.db import Database
 from workflow.service import CycleService
+
+if TYPE_CHECKING:
+    from config.hierarchy import Hierarchy
 
 
 @dataclass
@@ -31,6 +34,9 @@ class App:
 
     @cached_property
     def hierarchy(self) -> Hierarchy:
+        # the hierarchy's models (pydantic, YAML) load only for commands that read levels
+        from config.hierarchy import load_hierarchy
+
         return load_hierarchy(self.settings.hierarchy)
 
     @property

@@ -17,9 +17,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from notifiers.outbox import insert_ignoring_conflicts
-from workflow.campaigns import current_campaign
 from workflow.clock import Clock
 from workflow.db import Database
+from workflow.lookup import current_campaign
 from workflow.models import Campaign, Notification, Unit
 from workflow.queries import LISTED_LATE_UNITS, overdue_count, overdue_rows
 

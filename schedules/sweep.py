@@ -38,7 +38,8 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from schedules.deadlines import Policy, Window, escalation_window, notice_windows, send_time
-from workflow.campaigns import campaign_plan, current_campaign
+from workflow.campaigns import campaign_plan
+from workflow.lookup import current_campaign
 from workflow.models import Campaign, Cycle, DeadlineExtension, Milestone, Notification, Unit
 from workflow.queries import LISTED_LATE_UNITS, owed_deadlines
 from workflow.sqlrender import Dialect, integer, text

@@ -16,7 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from schedules.deadlines import Policy, milestone_instants
-from workflow.campaigns import campaign_plan, current_campaign
+from workflow.campaigns import campaign_plan
+from workflow.lookup import current_campaign
 from workflow.models import Cycle, DeadlineExtension, Milestone, Unit
 
 #: the scheduler's jobs stay well under 200 whatever the number of units

@@ -17,6 +17,7 @@ from tests.helpers import SAMPLE_PLAN, SAMPLE_UNITS
 from workflow.campaigns import create_campaign
 from workflow.clock import fixed_clock
 from workflow.db import Database
+from workflow.extensions import DeadlineService
 from workflow.models import Notification, Unit
 from workflow.service import CycleService
 from workflow.units import import_units
@@ -53,7 +54,7 @@ def build(db: Database) -> App:
     # reported on paper two days after the fact: the stage counts from `at`, not the entry
     CycleService(db, fixed_clock(local(10))).advance("GL-PC-THPT2", to="reports_prepared",
                                                      at=local(8), actor="văn phòng")
-    CycleService(db, fixed_clock(local(8))).extend(
+    DeadlineService(db, fixed_clock(local(8))).extend(
         "GL-TS-YT", "reports_prepared", date(2026, 11, 13), reason="Trạm y tế chống dịch",
         actor="văn phòng")
     with db.session(write=True) as session:

@@ -20,10 +20,10 @@ from config.plan import Plan, load_plan
 from workflow.audit import record
 from workflow.clock import Clock
 from workflow.db import Database
-from workflow.errors import BadInput, NotFound, Refused
+from workflow.errors import BadInput, Refused
+from workflow.lookup import find_unit
 from workflow.models import Campaign, Cycle, Milestone, Unit
 from workflow.stages import BIT, RANK, mask
-from workflow.units import find_unit
 
 ALWAYS = mask(("plan_issued", "reports_prepared", "forms_submitted", "aggregated"))
 
@@ -113,33 +113,6 @@ def add_missing_cycles(session: Session, campaign: Campaign, clock: Clock) -> in
         ["campaign_id", "unit_id", "state", "stage_rank", "stages_mask", "stale", "version",
          "state_changed_at", "created_at"], source).execution_options(preserve_rowcount=True))
     return result.rowcount
-
-
-def current_campaign(session: Session) -> Campaign | None:
-    """The campaign in season: the latest year's. Older campaigns raise no more alerts."""
-    return session.scalars(select(Campaign).order_by(Campaign.year.desc()).limit(1)).first()
-
-
-def get_campaign(session: Session, year: int | None) -> Campaign:
-    """Return the campaign of `year`, or the latest one when no year is given."""
-    query = select(Campaign)
-    query = query.where(Campaign.year == year) if year else query.order_by(Campaign.year.desc())
-    campaign = session.scalars(query.limit(1)).first()
-    if campaign is None:
-        raise NotFound(f"There is no campaign for {year}." if year else
-                       "There is no campaign yet: run `kiemdiem campaign create YEAR --plan FILE`.")
-    return campaign
-
-
-def load_cycle(session: Session, code: str, year: int | None) -> tuple[Campaign, Unit, Cycle]:
-    """Return the campaign, unit and cycle a command names, or say clearly which is missing."""
-    campaign = get_campaign(session, year)
-    unit = find_unit(session, code)
-    cycle = session.scalar(select(Cycle).where(Cycle.campaign_id == campaign.id, Cycle.unit_id == unit.id))
-    if cycle is None:
-        raise NotFound(f"Unit '{code}' has no cycle in the {campaign.year} campaign "
-                       "(inactive, outside the campaign's root, or added after it: run `campaign ensure`).")
-    return campaign, unit, cycle
 
 
 def campaign_plan(campaign: Campaign) -> Plan:

@@ -9,21 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from config.plan import PlanDate
 from workflow.audit import record
-from workflow.campaigns import campaign_plan, load_cycle
 from workflow.clock import Clock
 from workflow.db import Database
 from workflow.errors import BadInput, Refused
+from workflow.lookup import load_cycle
 from workflow.machine import CycleModel, TransitionRefused, apply
-from workflow.models import AuditEntry, Campaign, Cycle, DeadlineExtension, Milestone, Unit
-from workflow.stages import EVENT_FOR, RANK, STAGE_FOR_EVENT, STAGES, stages_of
+from workflow.models import AuditEntry, Campaign, Cycle, Unit
+from workflow.stages import EVENT_FOR, RANK, STAGE_FOR_EVENT
 
 #: A results gate: why a unit may not reach `forms_submitted` yet (empty list: it may).
 SubmitGate = Callable[[Session, Cycle, Unit], list[str]]
@@ -202,81 +201,6 @@ class CycleService:
                 .execution_options(synchronize_session=False))
         return [r[1] for r in rows]
 
-    def extend(self, code: str, stage: str, day: date, *, year: int | None = None,
-               rule: str | None = None, reason: str, actor: str) -> tuple[datetime, datetime]:
-        """Give one unit its own deadline for a stage, inside its parent's and its own plan's
-        bounds. Returns (old, new) due instants."""
-        if stage not in STAGES[1:]:
-            raise BadInput(f"unknown stage '{stage}' (stages: {', '.join(STAGES[1:])})")
-        if not reason.strip():
-            raise BadInput("deadline extend needs --reason, for the audit log.")
-        with self.db.session(write=True) as session:
-            campaign, unit, cycle = load_cycle(session, code, year)
-            deadlines = effective_deadlines(session, cycle, unit)
-            if stage not in deadlines:
-                raise Refused(f"{code} has no deadline for {stage} in the {campaign.year} plan; "
-                              "there is nothing to extend.")
-            old, old_rule = deadlines[stage]
-            plan = campaign_plan(campaign)
-            rule = rule or old_rule
-            new = PlanDate.model_validate({rule: day}).due_at(plan.zone)
-            deadlines[stage] = (new, rule)
-            self._check_bounds(session, campaign, unit, cycle, stage, deadlines)
-            session.execute(
-                DeadlineExtension.__table__.delete().where(
-                    DeadlineExtension.cycle_id == cycle.id, DeadlineExtension.stage == stage))
-            session.add(DeadlineExtension(cycle_id=cycle.id, stage=stage, stage_rank=RANK[stage],
-                                          due_at=new, reason=reason, actor=actor,
-                                          created_at=self.clock()))
-            record(session, self.clock, actor, "deadline.extend", campaign_id=campaign.id,
-                   unit_id=unit.id, cycle_id=cycle.id, reason=reason,
-                   details={"stage": stage, "from": old.isoformat(), "to": new.isoformat(),
-                            "rule": rule})
-            return old, new
-
-    def _check_bounds(self, session: Session, campaign: Campaign, unit: Unit, cycle: Cycle,
-                      stage: str, deadlines: dict[str, tuple[datetime, str]]) -> None:
-        ordered = [(s, deadlines[s][0]) for s in stages_of(cycle.stages_mask) if s in deadlines]
-        for (s1, d1), (s2, d2) in zip(ordered, ordered[1:], strict=False):
-            if d2 < d1:
-                raise Refused(f"{unit.code}: the deadline for {s2} would fall before the one for "
-                              f"{s1}; within a unit the stages stay in order.")
-        if unit.parent_id is not None:
-            parent_cycle = session.scalar(select(Cycle).where(
-                Cycle.campaign_id == campaign.id, Cycle.unit_id == unit.parent_id))
-            if parent_cycle is not None:
-                parent = session.get(Unit, unit.parent_id)
-                bound = effective_deadlines(session, parent_cycle, parent).get("forms_submitted")
-                if bound and deadlines[stage][0] > bound[0]:
-                    raise Refused(f"{unit.code}: {stage} cannot fall due after its parent "
-                                  f"{parent.code} must submit ({_show(bound[0], campaign)}).")
-        if stage == "forms_submitted":
-            late_child = session.execute(
-                select(Unit.code, func.coalesce(DeadlineExtension.due_at, Milestone.due_at))
-                .join(Cycle, and_(Cycle.unit_id == Unit.id, Cycle.campaign_id == campaign.id))
-                .join(Milestone, and_(Milestone.campaign_id == campaign.id,
-                                      Milestone.level == Unit.level,
-                                      Milestone.stage == "forms_submitted"))
-                .outerjoin(DeadlineExtension, and_(DeadlineExtension.cycle_id == Cycle.id,
-                                                   DeadlineExtension.stage == "forms_submitted"))
-                .where(Unit.parent_id == unit.id, Unit.active.is_(True),
-                       func.coalesce(DeadlineExtension.due_at, Milestone.due_at) > deadlines[stage][0])
-                .limit(1)
-            ).first()
-            if late_child:
-                raise Refused(f"{unit.code}: its child {late_child[0]} is due to submit later "
-                              f"({_show(late_child[1], campaign)}); a parent cannot be due before its children.")
-
-
-def effective_deadlines(session: Session, cycle: Cycle, unit: Unit) -> dict[str, tuple[datetime, str]]:
-    """Return {stage: (due instant, rule)} for a cycle: its extension, else its level's milestone."""
-    out = {m.stage: (m.due_at, m.rule) for m in session.scalars(
-        select(Milestone).where(Milestone.campaign_id == cycle.campaign_id, Milestone.level == unit.level))}
-    for ext in session.scalars(select(DeadlineExtension).where(DeadlineExtension.cycle_id == cycle.id)):
-        out[ext.stage] = (ext.due_at, out.get(ext.stage, (None, "before"))[1])
-    flow = stages_of(cycle.stages_mask)
-    return {s: v for s, v in out.items() if s in flow}
-
 
 def _event_for(to: str | None, event: str | None) -> str:
     if (to is None) == (event is None):
@@ -288,8 +212,3 @@ def _event_for(to: str | None, event: str | None) -> str:
     if event not in STAGE_FOR_EVENT:
         raise BadInput(f"unknown event '{event}' (events: {', '.join(STAGE_FOR_EVENT)}; use `reopen` to reopen)")
     return event
-
-
-def _show(instant: datetime, campaign: Campaign) -> str:
-    return f"{instant.astimezone(campaign_plan(campaign).zone):%d/%m/%Y %H:%M}"
-

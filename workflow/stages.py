@@ -9,7 +9,7 @@ children (a cell, or a base that is itself a cell). Sweeps compare `stage_rank` 
 
 from __future__ import annotations
 
-from config.plan import STAGE_ORDER
+from config.stages import STAGE_ORDER
 
 STAGES: tuple[str, ...] = STAGE_ORDER
 RANK: dict[str, int] = {stage: i for i, stage in enumerate(STAGES)}

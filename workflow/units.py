@@ -25,7 +25,7 @@ from config.hierarchy import Hierarchy
 from workflow.audit import record
 from workflow.clock import Clock
 from workflow.db import Database
-from workflow.errors import BadInput, NotFound
+from workflow.errors import BadInput
 from workflow.models import Unit
 from workflow.tabular import Row, parse_bool, read_rows
 
@@ -316,14 +316,6 @@ def _move_subtree(session: Session, old: str, new: str, in_file: set[str]) -> No
                 depth=t.c.depth + (new.count("/") - old.count("/")))
         .execution_options(synchronize_session=False)
     )
-
-
-def find_unit(session: Session, code: str) -> Unit:
-    """Return the unit with `code`, or say clearly that there is none."""
-    unit = session.scalar(select(Unit).where(Unit.code == code))
-    if unit is None:
-        raise NotFound(f"There is no unit with code '{code}'.")
-    return unit
 
 
 def subtree(unit: Unit):  # type: ignore[no-untyped-def]

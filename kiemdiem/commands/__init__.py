@@ -13,14 +13,18 @@ import click
 
 #: the commands of each area module (`kiemdiem/commands/<area>.py`, its `COMMANDS` list)
 AREAS = {
-    "core": ("init", "units", "campaign", "advance", "reopen", "deadline", "status", "overdue",
-             "diagram", "audit"),
+    "core": ("init", "units", "campaign", "deadline", "status", "overdue", "diagram", "audit"),
+    "cycles": ("advance", "reopen"),
     "results": ("results", "report"),
     "schedule": ("remind", "simulate", "serve"),
     "outbox": ("outbox", "dispatch"),
     "web": ("web", "user"),
 }
 NAMES = sorted(name for names in AREAS.values() for name in names)
+
+#: options several areas share
+json_option = click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
+year_option = click.option("--year", type=int, default=None, help="Campaign year (default: the latest).")
 
 
 def load(name: str) -> click.Command | None:

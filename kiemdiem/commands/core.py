@@ -11,17 +11,14 @@ from sqlalchemy.orm import Session
 
 from kiemdiem.app import App
 from kiemdiem.cli import pass_app
+from kiemdiem.commands import json_option, year_option
 from kiemdiem.output import emit, emit_json, emit_json_objects
 from kiemdiem.timeparse import DATE, INSTANT
-from workflow.campaigns import add_missing_cycles, create_campaign, current_campaign, get_campaign
+from workflow.campaigns import add_missing_cycles, create_campaign
+from workflow.lookup import current_campaign, find_unit, get_campaign
 from workflow.machine import mermaid
 from workflow.queries import audit_rows, overdue_json, overdue_rows, status_rows, tree_rows
-from workflow.service import Outcome
-from workflow.stages import EVENT_FOR, LABEL, STAGE_FOR_EVENT
-from workflow.units import find_unit, import_units
-
-json_option = click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
-year_option = click.option("--year", type=int, default=None, help="Campaign year (default: the latest).")
+from workflow.units import import_units
 
 
 @click.command()
@@ -145,49 +142,6 @@ def campaign_ensure(app: App, year: int, plan_path: Path, root: str | None) -> N
         click.echo(f"Đợt kiểm điểm {year} đã có; thêm {report.cycles_added} chu kỳ cho đơn vị mới.")
 
 
-@click.command()
-@click.argument("code")
-@year_option
-@click.option("--to", "to", default=None, help=f"Target stage ({', '.join(EVENT_FOR)}).")
-@click.option("--event", default=None, help=f"Event ({', '.join(STAGE_FOR_EVENT)}).")
-@click.option("--at", type=INSTANT, default=None, help="When the stage was really reached (default: now).")
-@click.option("--by", "by", default=None, help="Who reported it (default: --as or login name).")
-@click.option("--note", default=None, help="A note for the audit log.")
-@click.option("--force", is_flag=True, help="Override the guards (needs --reason; audited).")
-@click.option("--reason", default=None, help="Why the guards are overridden.")
-@pass_app
-def advance(app: App, code: str, year: int | None, to: str | None, event: str | None,
-            at: datetime | None, by: str | None, note: str | None, force: bool,
-            reason: str | None) -> None:
-    """Move one unit's cycle to its next stage; refused with the reason when a guard fails."""
-    app.ready_db()
-    outcome = app.cycle_service().advance(code, year=year, to=to, event=event, at=at,
-                                          actor=by or app.actor, note=note, force=force,
-                                          reason=reason)
-    _report(outcome)
-
-
-@click.command()
-@click.argument("code")
-@year_option
-@click.option("--reason", required=True, help="The defect that requires re-classification.")
-@pass_app
-def reopen(app: App, code: str, year: int | None, reason: str) -> None:
-    """Send a submitted unit back to re-classification; its parents' roll-ups become stale."""
-    app.ready_db()
-    _report(app.cycle_service().reopen(code, year=year, reason=reason, actor=app.actor))
-
-
-def _report(outcome: Outcome) -> None:
-    click.echo(f"{outcome.unit}: {outcome.from_state} → {outcome.to_state} ({LABEL[outcome.to_state]}).")
-    for item in outcome.overridden:
-        click.echo(f"  bỏ qua điều kiện (đã ghi nhật ký): {item}")
-    if outcome.also_moved:
-        click.echo(f"  đã tổng hợp: {', '.join(outcome.also_moved)}")
-    if outcome.flagged_stale:
-        click.echo(f"  cần tổng hợp lại: {', '.join(outcome.flagged_stale)}")
-
-
 @click.group()
 def deadline() -> None:
     """Per-unit deadlines."""
@@ -205,9 +159,10 @@ def deadline() -> None:
 def deadline_extend(app: App, code: str, stage: str, day: date, year: int | None,
                     rule: str | None, reason: str) -> None:
     """Give CODE its own deadline for STAGE, within its parent's deadline (audited)."""
-    app.ready_db()
-    old, new = app.cycle_service().extend(code, stage, day, year=year, rule=rule, reason=reason,
-                                          actor=app.actor)
+    from workflow.extensions import DeadlineService
+
+    old, new = DeadlineService(app.ready_db(), app.clock).extend(
+        code, stage, day, year=year, rule=rule, reason=reason, actor=app.actor)
     click.echo(f"{code}: hạn {stage} từ {old.astimezone(app.zone):%d/%m/%Y %H:%M} "
                f"thành {new.astimezone(app.zone):%d/%m/%Y %H:%M}.")
 
@@ -269,4 +224,4 @@ def audit(app: App, code: str | None, limit: int, as_json: bool) -> None:
          title="Nhật ký thay đổi")
 
 
-COMMANDS = [init, units, campaign, advance, reopen, deadline, status, overdue, diagram, audit]
+COMMANDS = [init, units, campaign, deadline, status, overdue, diagram, audit]

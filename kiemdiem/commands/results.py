@@ -9,19 +9,17 @@ import click
 
 from kiemdiem.app import App
 from kiemdiem.cli import pass_app
+from kiemdiem.commands import json_option, year_option
 from kiemdiem.output import emit, emit_json
 from kiemdiem.timeparse import DATE
-from workflow.campaigns import get_campaign
 from workflow.errors import BadInput
+from workflow.lookup import find_unit, get_campaign
 from workflow.results.levels import ALL
 from workflow.results.report import FORMATS, render, report_data
 from workflow.results.rollup import rollup
 from workflow.results.rules import Violation
 from workflow.results.store import ResultsService, Stored
-from workflow.units import find_unit
 
-year_option = click.option("--year", type=int, default=None, help="Campaign year (default: the latest).")
-json_option = click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
 file_argument = click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 force_option = click.option("--force", is_flag=True,
                             help="Store despite rule violations (needs --reason; audited).")

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from kiemdiem.app import App
 from kiemdiem.cli import pass_app
+from kiemdiem.commands import json_option
 from kiemdiem.output import emit
 from kiemdiem.timeparse import DATE
 from schedules.preview import COLUMNS, simulate, sweep_and_list
@@ -34,7 +35,6 @@ def _transaction(app: App, keep: bool) -> Iterator[Session]:
                 tx.rollback()
 
 
-json_option = click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
 
 
 @click.command()

@@ -22,8 +22,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from workflow.clock import Clock
 from workflow.db import Database
 from workflow.errors import BadInput, Refused
+from workflow.lookup import find_unit
 from workflow.models import Base, Unit
-from workflow.units import find_unit
 
 HASHER = PasswordHasher()
 

@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from workflow.clock import days_late
+from workflow.extensions import effective_deadlines
 from workflow.models import (
     AuditEntry,
     Campaign,
@@ -35,7 +36,6 @@ from workflow.models import (
     Unit,
 )
 from workflow.queries import owed_deadlines
-from workflow.service import effective_deadlines
 from workflow.sqlrender import Dialect
 from workflow.stages import BIT, RANK, STAGES, stages_of
 

@@ -24,8 +24,9 @@ from kiemdiem.web.chart import COLOURS, Marker, progress_svg
 from kiemdiem.web.exports import late_csv, late_xlsx
 from kiemdiem.web.labels import STAGE_LABEL, local_date, stage_label
 from kiemdiem.web.render import kiemdiem_app, level_label, page
-from workflow.campaigns import campaign_plan, get_campaign
+from workflow.campaigns import campaign_plan
 from workflow.errors import NotFound
+from workflow.lookup import get_campaign
 from workflow.machine import mermaid
 from workflow.models import Campaign
 from workflow.stages import STAGES

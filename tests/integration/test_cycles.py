@@ -151,7 +151,7 @@ def test_overdue_json_rendered_by_the_database_equals_the_python_rows(db):
 
     from kiemdiem.output import to_jsonable
     from kiemdiem.timeparse import parse_instant
-    from workflow.campaigns import get_campaign
+    from workflow.lookup import get_campaign
     from workflow.queries import overdue_json, overdue_rows
 
     seeded(db.url)

@@ -261,12 +261,12 @@ def test_overview_late_counts_agree_with_the_late_list(app, db):
 
     from kiemdiem.web import monitor
     from tests.webdata import local
-    from workflow.campaigns import get_campaign
     from workflow.clock import fixed_clock
+    from workflow.extensions import DeadlineService
+    from workflow.lookup import get_campaign
     from workflow.models import Unit
-    from workflow.service import CycleService
 
-    CycleService(db, fixed_clock(local(15))).extend(  # 1 day late instead of 4: another band
+    DeadlineService(db, fixed_clock(local(15))).extend(  # 1 day late instead of 4: another band
         "GL-TS-T1", "cell_met", date(2026, 11, 19), reason="lũ", actor="văn phòng")
     with db.session(write=True) as s:  # a dissolved cell: counted, never late
         s.execute(update(Unit).where(Unit.code == "GL-TS-T2").values(active=False))

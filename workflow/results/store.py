@@ -23,10 +23,10 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from workflow.audit import record
-from workflow.campaigns import load_cycle
 from workflow.clock import Clock
 from workflow.db import Database
 from workflow.errors import BadInput, NotFound, Refused
+from workflow.lookup import load_cycle
 from workflow.models import Campaign, Cycle, Unit
 from workflow.results.levels import ALL, HT, HTT, HTXS, KHT, NOT_CLASSIFIED, PENDING, parse_level
 from workflow.results.models import MemberResult, UnitResult
