@@ -17,7 +17,10 @@ from workflow.db import Database
 from workflow.service import CycleService
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from config.hierarchy import Hierarchy
+    from workflow.models import Cycle, Unit
 
 
 @dataclass
@@ -44,11 +47,8 @@ class App:
         return ZoneInfo("Asia/Ho_Chi_Minh")
 
     def cycle_service(self) -> CycleService:
-        # the results gate: a unit reaches forms_submitted only with valid results (issue 5);
-        # imported here so commands that never advance a cycle do not load the rules
-        from workflow.results.gate import submit_gate
-
-        return CycleService(self.db, self.clock, [submit_gate])
+        # the results gate: a unit reaches forms_submitted only with valid results (issue 5)
+        return CycleService(self.db, self.clock, [_results_gate])
 
     def ready_db(self) -> Database:
         """Return the database for a command that needs the schema.
@@ -62,3 +62,11 @@ class App:
     def close(self) -> None:
         if "db" in self.__dict__:
             self.db.dispose()
+
+
+def _results_gate(session: Session, cycle: Cycle, unit: Unit) -> list[str]:
+    """The results gate, imported when a submission first asks it: every other move of a
+    cycle would pay for the results models at start-up (`advance` has 0.5 s in all)."""
+    from workflow.results.gate import submit_gate
+
+    return submit_gate(session, cycle, unit)

@@ -31,3 +31,29 @@ def test_a_secret_may_come_from_a_file_and_is_never_shown(tmp_path):
 def test_an_unreadable_secret_file_is_named(tmp_path):
     with pytest.raises(ConfigError, match="KIEMDIEM_WEBHOOK_SECRET_FILE"):
         Settings.from_env({"KIEMDIEM_WEBHOOK_SECRET_FILE": str(tmp_path / "missing")})
+
+
+def test_every_bad_value_is_named_with_its_variable_at_once():
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({"KIEMDIEM_SMTP_PORT": "hai lăm", "KIEMDIEM_SMTP_TLS": "ssl",
+                           "KIEMDIEM_DISPATCH_BATCH": "0"})
+    message = str(caught.value)
+    assert "KIEMDIEM_SMTP_PORT: should be a whole number, not 'hai lăm'" in message
+    assert "KIEMDIEM_SMTP_TLS: should be one of none, starttls, tls, not 'ssl'" in message
+    assert "KIEMDIEM_DISPATCH_BATCH: should be at least 1, not 0" in message
+
+
+def test_values_from_the_environment_are_typed():
+    s = Settings.from_env({"KIEMDIEM_SMTP_PORT": "587", "KIEMDIEM_SMTP_TIMEOUT": "2.5",
+                           "KIEMDIEM_OUTBOX_DIR": "/tmp/hộp thư", "KIEMDIEM_WEBHOOK_URL": ""})
+    assert (s.smtp_port, s.smtp_timeout) == (587, 2.5)
+    assert str(s.outbox_dir) == "/tmp/hộp thư"
+    assert s.webhook_url is None
+
+
+def test_settings_given_in_code_are_checked_too():
+    assert Settings.from_env({}, smtp_port=2525, channels=("email",)).smtp_port == 2525
+    with pytest.raises(ConfigError, match="unknown setting"):
+        Settings.from_env({}, smtp_prot=2525)
+    with pytest.raises(ConfigError, match="KIEMDIEM_CHANNELS: unknown channel 'fax'"):
+        Settings.from_env({}, channels=("fax",))
