@@ -137,6 +137,21 @@ def test_overdue_lists_one_row_per_late_unit_and_stage(db):
     assert first["days_late"] == 10 and first["deadline"] == "2026-11-10T00:00:00+07:00"
 
 
+def test_overdue_lists_an_extended_deadline_once_in_deadline_order(db):
+    seeded(db.url)
+    ok = run(db.url, "deadline", "extend", "GL-TS-T1", "forms_submitted", "2026-11-28",
+             "--reason", "Bí thư nằm viện", now=NOW)
+    assert ok.exit_code == 0, ok.stderr
+    rows = run_json(db.url, "overdue", "--as-of", "2026-12-24T18:30", now=NOW)
+    submitted = [r for r in rows if r["unit"] == "GL-TS-T1" and r["stage"] == "forms_submitted"]
+    assert [r["deadline"] for r in submitted] == ["2026-11-28T00:00:00+07:00"]
+    assert submitted[0]["days_late"] == 26
+    order = [(r["deadline"], r["unit"]) for r in rows]
+    assert order == sorted(order) and len({r["deadline"] for r in rows}) > 3
+    under = run_json(db.url, "overdue", "--under", "GL-TS-T1", "--as-of", "2026-12-24T18:30", now=NOW)
+    assert {r["unit"] for r in under} == {"GL-TS-T1"} and submitted[0] in under
+
+
 def test_a_unit_added_after_the_campaign_gets_a_cycle_on_import(db, tmp_path):
     seeded(db.url)
     path = tmp_path / "more.csv"
