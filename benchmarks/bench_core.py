@@ -52,14 +52,21 @@ LABEL = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 AS_OF = "2026-11-12T08:00:00+07:00"
 
 OVERDUE_SQL = """
-SELECT u.code, u.name, u.level, m.stage, COALESCE(e.due_at, m.due_at) AS due_at, u.secretary
-FROM cycles c
-JOIN units u ON u.id = c.unit_id
-JOIN milestones m ON m.campaign_id = c.campaign_id AND m.level = u.level
-LEFT JOIN deadline_extensions e ON e.cycle_id = c.id AND e.stage = m.stage
-WHERE c.campaign_id = {campaign} AND u.active AND c.stage_rank < m.stage_rank
-  AND (c.stages_mask & (1 << m.stage_rank)) != 0 AND COALESCE(e.due_at, m.due_at) <= {as_of}
-ORDER BY 5, u.code, m.stage_rank
+SELECT * FROM (
+  SELECT u.code, u.name, u.level, m.stage, m.due_at, u.secretary, m.stage_rank
+  FROM milestones m
+  JOIN cycles c ON c.campaign_id = m.campaign_id AND c.stage_rank < m.stage_rank
+  JOIN units u ON u.id = c.unit_id AND u.level = m.level
+  WHERE m.campaign_id = {campaign} AND m.due_at <= {as_of} AND u.active
+    AND (c.stages_mask & (1 << m.stage_rank)) != 0
+    AND NOT EXISTS (SELECT 1 FROM deadline_extensions e WHERE e.cycle_id = c.id AND e.stage = m.stage)
+  UNION ALL
+  SELECT u.code, u.name, u.level, e.stage, e.due_at, u.secretary, e.stage_rank
+  FROM deadline_extensions e JOIN cycles c ON c.id = e.cycle_id JOIN units u ON u.id = c.unit_id
+  WHERE c.campaign_id = {campaign} AND e.due_at <= {as_of} AND u.active
+    AND c.stage_rank < e.stage_rank AND (c.stages_mask & (1 << e.stage_rank)) != 0
+) AS late
+ORDER BY due_at, code, stage_rank
 """
 
 
@@ -125,7 +132,7 @@ def bare_overdue(url: str, as_of: str) -> int:
     """The bare SQL that finds the rows `overdue --json` prints, fetched through the driver."""
     raw = Raw(url)
     campaign = raw.rows("SELECT id FROM campaigns WHERE year = %s", (YEAR,))[0][0]
-    rows = raw.rows(OVERDUE_SQL.format(campaign=campaign, as_of="%s"), (raw.as_of(as_of),))
+    rows = raw.rows(OVERDUE_SQL.format(campaign=campaign, as_of="%s"), (raw.as_of(as_of),) * 2)
     raw.close()
     return len(rows)
 
