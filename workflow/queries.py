@@ -39,6 +39,8 @@ EX = DeadlineExtension.__table__
 
 #: PostgreSQL's memory for one listing's sort (`overdue --json` of the whole country: ~100 MB)
 LISTING_WORK_MEM = "256MB"
+#: rows of `overdue_json` fetched and written at a time
+JSON_CHUNK = 5_000
 #: late units listed in one escalation or digest (all are counted; the link shows them all)
 LISTED_LATE_UNITS = 200
 
@@ -127,8 +129,9 @@ def overdue_count(session: Session, campaign: Campaign, as_of: datetime, under: 
 
 
 def overdue_json(session: Session, campaign: Campaign, as_of: datetime,
-                 under: Unit | None = None) -> Iterator[bytes]:
-    """The same rows as `overdue_rows`, each rendered as a JSON object (UTF-8) by the database.
+                 under: Unit | None = None) -> Iterator[list[bytes]]:
+    """The same rows as `overdue_rows`, each rendered as a JSON object (UTF-8) by the database,
+    in chunks (fetched with `fetchmany`: one `fetchone` per row cost 1.5 s over 275,000 rows).
 
     What a deadline decides (its stage, its text, its days late) is rendered once per
     milestone and per extension (a few rows), not once per late cycle; each row adds its unit.
@@ -155,7 +158,8 @@ def overdue_json(session: Session, campaign: Campaign, as_of: datetime,
         connection.execute(text(f"SET LOCAL work_mem = '{LISTING_WORK_MEM}'"))
     # on the session's connection: the ORM's result layer cost 0.3 s over 275,000 rows
     with text_as_utf8(connection):
-        yield from connection.execute(late.with_only_columns(late.selected_columns.row)).scalars()
+        result = connection.execute(late.with_only_columns(late.selected_columns.row))
+        yield from result.scalars().partitions(JSON_CHUNK)
 
 
 def status_rows(session: Session, campaign: Campaign, now: datetime,

@@ -175,5 +175,5 @@ def test_overdue_json_rendered_by_the_database_equals_the_python_rows(db):
     with db.session() as s:
         campaign = get_campaign(s, 2026)
         python = [{k: to_jsonable(v) for k, v in r.items()} for r in overdue_rows(s, campaign, as_of)]
-        database = [json.loads(text) for text in overdue_json(s, campaign, as_of)]
+        database = [json.loads(text) for chunk in overdue_json(s, campaign, as_of) for text in chunk]
     assert database == python and len(python) > 20
