@@ -131,7 +131,7 @@ def overdue_count(session: Session, campaign: Campaign, as_of: datetime, under: 
 def overdue_json(session: Session, campaign: Campaign, as_of: datetime,
                  under: Unit | None = None) -> Iterator[list[bytes]]:
     """The same rows as `overdue_rows`, each rendered as a JSON object (UTF-8) by the database,
-    in chunks (fetched with `fetchmany`: one `fetchone` per row cost 1.5 s over 275,000 rows).
+    in chunks (one `fetchone` per row cost 1.5 s over 275,000 rows).
 
     What a deadline decides (its stage, its text, its days late) is rendered once per
     milestone and per extension (a few rows), not once per late cycle; each row adds its unit.
@@ -156,10 +156,15 @@ def overdue_json(session: Session, campaign: Campaign, as_of: datetime,
     connection = session.connection()
     if d.pg:  # the sort of 275,000 rows in memory, not in temporary files (default 4 MB)
         connection.execute(text(f"SET LOCAL work_mem = '{LISTING_WORK_MEM}'"))
-    # on the session's connection: the ORM's result layer cost 0.3 s over 275,000 rows
+    # read from the driver's cursor: the ORM's result layer cost 0.3 s over 275,000 rows,
+    # the Core's rows 0.2 s, for text that only passes through
     with text_as_utf8(connection):
         result = connection.execute(late.with_only_columns(late.selected_columns.row))
-        yield from result.scalars().partitions(JSON_CHUNK)
+        try:
+            while chunk := result.cursor.fetchmany(JSON_CHUNK):
+                yield [row[0] for row in chunk]
+        finally:
+            result.close()
 
 
 def status_rows(session: Session, campaign: Campaign, now: datetime,
