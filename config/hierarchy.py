@@ -7,6 +7,7 @@ communes, so a base may sit directly under a province. Two presets ship in
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -57,8 +58,9 @@ class Hierarchy(BaseModel):
                 return level
         raise KeyError(name)
 
-    @property
+    @cached_property
     def names(self) -> tuple[str, ...]:
+        """The level names, top down (asked once per imported row: computed once)."""
         return tuple(level.name for level in self.levels)
 
     def may_sit_under(self, child: str, parent: str | None) -> bool:

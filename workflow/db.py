@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Table, create_engine, event, insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session
@@ -93,6 +93,30 @@ def text_as_utf8(connection: Connection) -> Iterator[None]:
         yield
     finally:
         raw.adapters.register_loader(TEXT_OID, before)
+
+
+def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows of `table`, every row with the same keys, in the transaction of `session`.
+
+    On PostgreSQL the rows go in by `COPY … FROM STDIN`: 300,000 units took 60 s as
+    executemany (the ORM's bulk insert splits its batches wherever a row's NULLs differ, which
+    made 190,000 round trips) and take about 2 s copied. SQLite gets one Core executemany,
+    which its in-process driver runs as fast as it can.
+    """
+    if not rows:
+        return
+    columns = list(rows[0])
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(insert(table), rows)
+        return
+    connection = session.connection()
+    # the columns' own conversions (UTCDateTime refuses a naive instant), as an INSERT applies them
+    convert = [(c, table.c[c].type.bind_processor(connection.dialect)) for c in columns]
+    names = ", ".join(f'"{c}"' for c in columns)
+    with connection.connection.driver_connection.cursor() as cursor, \
+            cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row([row[c] if f is None else f(row[c]) for c, f in convert])
 
 
 def is_sqlite(engine: Engine) -> bool:

@@ -44,15 +44,18 @@ def _read_csv(path: Path) -> tuple[list[str], list[Row]]:
         raise BadInput(f"{path}: cannot read the file ({exc.strerror}).") from exc
     with handle:
         try:
-            reader = csv.DictReader(handle)
-            columns = [c.strip() for c in (reader.fieldnames or [])]
+            reader = csv.reader(handle)
+            columns = [c.strip() for c in next(reader, [])]
+            width = len(columns)
             rows = []
             line = reader.line_num
-            for raw in reader:
-                values = {(k or "").strip(): _strip(v) for k, v in raw.items() if k is not None}
-                if None in raw:
-                    values["__extra__"] = raw[None]
-                rows.append(Row(line + 1, values))
+            for cells in reader:
+                if cells:  # a blank line is no row (as csv.DictReader has it)
+                    # a short row's missing cells are absent (read as empty)
+                    values = dict(zip(columns, [c.strip() for c in cells[:width]], strict=False))
+                    if len(cells) > width:
+                        values["__extra__"] = cells[width:]
+                    rows.append(Row(line + 1, values))
                 line = reader.line_num
         except (csv.Error, UnicodeDecodeError) as exc:
             raise BadInput(f"{path.name}: not a readable UTF-8 CSV file ({exc}).") from exc

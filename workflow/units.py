@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
 from config.hierarchy import Hierarchy
 from workflow.audit import record
 from workflow.clock import Clock
-from workflow.db import Database
+from workflow.db import Database, insert_rows
 from workflow.errors import BadInput
 from workflow.models import Unit
 from workflow.tabular import Row, parse_bool, read_rows
@@ -41,6 +41,8 @@ EMAIL_RE = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[A-Za-z]{2,}$")
 PHONE_RE = re.compile(r"^(?:\+?84|0)(\d{9})$")
 
 Progress = Callable[[str, int, int], None]
+#: rows written per step of the progress bar
+WRITE_BATCH = 20_000
 
 
 @dataclass
@@ -284,14 +286,16 @@ def _write(session: Session, plan: _Plan, existing: dict[str, Any], clock: Clock
                    unit_id=old.id, details={"code": code, "changes": changes})
         else:
             report.unchanged += 1
+            if old.path != row["path"]:  # listed as before, under an ancestor that moved
+                changed_rows.append({**row, "b_id": old.id})
     moved = {code: paths[code] for code in plan.records
              if code in existing and existing[code].path != paths[code]}
     if new_rows:
         new_rows.sort(key=lambda r: r["depth"])  # parents first: foreign keys are immediate
-        for start in range(0, len(new_rows), 5000):
-            session.execute(insert(Unit), new_rows[start:start + 5000])
+        for start in range(0, len(new_rows), WRITE_BATCH):
+            insert_rows(session, Unit.__table__, new_rows[start:start + WRITE_BATCH])
             if progress:
-                progress("write", min(start + 5000, len(new_rows)), len(new_rows))
+                progress("write", min(start + WRITE_BATCH, len(new_rows)), len(new_rows))
         if session.get_bind().dialect.name == "postgresql":
             session.execute(text("SELECT setval(pg_get_serial_sequence('units', 'id'), "
                                  "(SELECT max(id) FROM units))"))

@@ -58,6 +58,23 @@ def test_moving_a_unit_rewrites_the_paths_of_its_subtree(db, tmp_path):
         assert cell.path == f"{base.path}{cell.id}/" and cell.depth == 2
 
 
+def test_moving_a_unit_also_moves_the_units_the_file_lists_unchanged_under_it(db, tmp_path):
+    run(db.url, "units", "import", str(SAMPLE_UNITS))
+    lines = SAMPLE_UNITS.read_text(encoding="utf-8").splitlines()
+    child = next(line for line in lines if line.startswith("GL-PC-CH-T1,"))
+    moved = write_units(tmp_path, "GL-PC-CH,Đảng bộ xã Cát Hanh,base,GL,Trương Văn Lực,,,,yes\n"
+                        + child + "\n")
+    result = run(db.url, "units", "import", str(moved))
+    assert result.exit_code == 0, result.stderr
+    assert "1 cập nhật, 0 ngừng hoạt động, 1 không đổi" in result.stdout
+    tree = run_json(db.url, "units", "tree", "GL")
+    assert {"GL-PC-CH", "GL-PC-CH-T1"} <= {r["code"] for r in tree}
+    with db.session() as s:
+        base = s.scalar(select(Unit).where(Unit.code == "GL-PC-CH"))
+        cell = s.scalar(select(Unit).where(Unit.code == "GL-PC-CH-T1"))
+        assert cell.path == f"{base.path}{cell.id}/" and cell.depth == 2
+
+
 def test_a_file_with_bad_rows_writes_nothing_and_lists_every_row(db, tmp_path):
     bad = write_units(tmp_path, "\n".join([
         "P,Tỉnh,province,,,,,,yes",                        # line 2: fine
