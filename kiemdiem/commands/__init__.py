@@ -13,7 +13,8 @@ import click
 
 #: the commands of each area module (`kiemdiem/commands/<area>.py`, its `COMMANDS` list)
 AREAS = {
-    "core": ("init", "units", "campaign", "deadline", "status", "overdue", "diagram", "audit"),
+    "core": ("init", "units", "campaign", "deadline", "diagram"),
+    "listings": ("status", "overdue", "audit"),
     "cycles": ("advance", "reopen"),
     "results": ("results", "report"),
     "schedule": ("remind", "simulate", "serve"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import click
@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session
 from kiemdiem.app import App
 from kiemdiem.cli import pass_app
 from kiemdiem.commands import json_option, year_option
-from kiemdiem.output import emit, emit_json, emit_json_objects
-from kiemdiem.timeparse import DATE, INSTANT
+from kiemdiem.output import emit
+from kiemdiem.timeparse import DATE
 from workflow.campaigns import add_missing_cycles, create_campaign
-from workflow.lookup import current_campaign, find_unit, get_campaign
+from workflow.lookup import current_campaign, find_unit
 from workflow.machine import mermaid
-from workflow.queries import audit_rows, overdue_json, overdue_rows, status_rows, tree_rows
+from workflow.queries import tree_rows
 from workflow.units import import_units
 
 
@@ -168,60 +168,9 @@ def deadline_extend(app: App, code: str, stage: str, day: date, year: int | None
 
 
 @click.command()
-@click.argument("code", required=False)
-@year_option
-@json_option
-@pass_app
-def status(app: App, code: str | None, year: int | None, as_json: bool) -> None:
-    """CODE and every unit under it: state, next stage, deadline, lateness."""
-    with app.ready_db().session() as session:
-        camp = get_campaign(session, year)
-        under = find_unit(session, code) if code else None
-        emit(status_rows(session, camp, app.clock(), under),
-             ["unit", "name", "level", "state", "next_stage", "deadline", "overdue", "days_late"],
-             as_json, title=f"Tiến độ đợt {camp.year}")
-
-
-@click.command()
-@click.option("--under", "code", default=None, help="Only units under this code.")
-@click.option("--as-of", "as_of", type=INSTANT, default=None, help="Late as of this instant (default: now).")
-@year_option
-@json_option
-@pass_app
-def overdue(app: App, code: str | None, as_of: datetime | None, year: int | None, as_json: bool) -> None:
-    """One row per late (unit, stage), most late first."""
-    with app.ready_db().session() as session:
-        camp = get_campaign(session, year)
-        under = find_unit(session, code) if code else None
-        if as_json:
-            emit_json_objects(overdue_json(session, camp, as_of or app.clock(), under))
-            return
-        emit(overdue_rows(session, camp, as_of or app.clock(), under),
-             ["unit", "name", "level", "stage", "deadline", "days_late", "secretary"],
-             as_json, title=f"Đơn vị chậm tiến độ, đợt {camp.year}")
-
-
-@click.command()
 def diagram() -> None:
     """Print the state machine as a Mermaid diagram."""
     click.echo(mermaid())
 
 
-@click.command()
-@click.argument("code", required=False)
-@click.option("--limit", type=int, default=200, show_default=True, help="At most this many entries.")
-@json_option
-@pass_app
-def audit(app: App, code: str | None, limit: int, as_json: bool) -> None:
-    """Who changed what and why, newest first, for CODE and the units under it."""
-    with app.ready_db().session() as session:
-        under = find_unit(session, code) if code else None
-        rows = list(audit_rows(session, under, limit))
-    if as_json:
-        emit_json([{k: v for k, v in r.items()} for r in rows])
-        return
-    emit(rows, ["at", "actor", "action", "unit", "from_state", "to_state", "reason"], False,
-         title="Nhật ký thay đổi")
-
-
-COMMANDS = [init, units, campaign, deadline, status, overdue, diagram, audit]
+COMMANDS = [init, units, campaign, deadline, diagram]

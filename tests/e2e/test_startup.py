@@ -1,6 +1,7 @@
 """`advance` runs many times a day from office staff's terminals: it must start fast.
 
-Its budget is 0.5 s in all (issue 2), and importing is most of it. These tests run the real
+Its budget is 0.5 s in all (issue 2), and importing is most of it; `overdue --json` has 2 s
+for the whole country. These tests run the real
 command in a fresh interpreter and check that what only other commands need stays unloaded:
 the plan and hierarchy models (pydantic, YAML), Alembic, the results rules and the
 PostgreSQL dialect each cost tens of milliseconds of every start.
@@ -44,6 +45,15 @@ def test_advance_loads_nothing_that_only_other_commands_need(db):
     assert "workflow.service" in modules
     heavy = HEAVY + (("sqlalchemy.dialects.postgresql",) if db.dialect == "sqlite" else ())
     assert [name for name in heavy if name in modules] == []
+
+
+def test_overdue_json_loads_neither_the_plan_nor_the_hierarchy_models(db):
+    seeded(db.url)
+    code, modules = _loaded_by("--db", db.url, "--now", "2026-11-12T09:00", "overdue", "--json")
+    assert code in (0, None)
+    assert "workflow.queries" in modules
+    assert [name for name in ("pydantic", "yaml", "alembic", "workflow.campaigns", "workflow.units",
+                              "config.plan", "config.hierarchy") if name in modules] == []
 
 
 def test_a_submission_still_asks_the_results_gate(db):
