@@ -10,16 +10,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
-    FromClause,
+    Row,
     Select,
     String,
     and_,
-    case,
     cast,
     exists,
     func,
@@ -65,50 +64,62 @@ def owed_deadlines(campaign: Campaign) -> Select[Any]:
     )
 
 
-def _late_pairs(campaign: Campaign, as_of: datetime, under: Unit | None, columns: LateColumns) -> Select[Any]:
+class Deadline(NamedTuple):
+    """Where one part of the late pairs takes its stage and deadline from (SQL expressions)."""
+
+    stage: ColumnElement[Any]
+    due_at: ColumnElement[Any]
+    #: the plan's milestone when the part is one (its values are constants), None for extensions
+    milestone: Row[Any] | None
+
+
+#: the output columns of `_late_pairs` for one part, from the unit and the part's deadline
+LateColumns = Callable[[Deadline], list[ColumnElement[Any]]]
+
+
+def _late_pairs(session: Session, campaign: Campaign, as_of: datetime, under: Unit | None,
+                columns: LateColumns) -> Select[Any]:
     """Every late (unit, stage) as of `as_of`, in the listing's order: deadline, unit, stage.
 
-    Two parts, because a deadline comes from the level's milestone or from the cycle's
-    extension. Milestones due by `as_of` are few (one, early in the season), so the first part
-    reads only the cycles behind those; extensions are few, so the second part starts from
-    them (SQLite is told not to scan cycles by campaign for it). The one join of every owed
-    stage (`owed_deadlines`) read all 300,000 cycles once per milestone and took 2.5 s.
-    `columns` gives the output columns from the unit and the part's deadline table.
+    One part per milestone due by `as_of` (one, early in the season; never more than the
+    plan's few), its level, stage and rank written into the statement as constants, so the
+    planner knows that one level's cycles behind one rank are wanted (it guessed a tenth of
+    them through a join with the milestones, and chose plans that build the cycles' hash once
+    per worker: 1.3 s → 0.8 s on PostgreSQL); and one part for the extensions, which are few
+    and start from their table (SQLite is told not to scan cycles by campaign for it).
     """
-    ms, ex = MS, EX
-
-    def common(part: Select[Any], deadlines: FromClause) -> Select[Any]:
-        part = part.where(Unit.active.is_(True), Cycle.stage_rank < deadlines.c.stage_rank,
-                          Cycle.stages_mask.op("&")(literal(1).op("<<")(deadlines.c.stage_rank)) != 0,
-                          deadlines.c.due_at <= as_of)
+    def common(part: Select[Any], rank: Any) -> Select[Any]:
+        part = part.join(Unit, Unit.id == Cycle.unit_id).where(
+            Cycle.campaign_id == campaign.id, Unit.active.is_(True), Cycle.stage_rank < rank,
+            Cycle.stages_mask.op("&")(literal(1).op("<<")(rank)) != 0)
         return part.where(Unit.path.like(under.path + "%")) if under is not None else part
 
-    extended = exists().where(EX.c.cycle_id == Cycle.id, EX.c.stage == ms.c.stage)
-    by_plan = common(
-        select(*columns(ms), ms.c.due_at.label("due_at"), Unit.code.label("code"),
-               ms.c.stage_rank.label("stage_rank"))
-        .select_from(ms)
-        .join(Cycle, and_(Cycle.campaign_id == ms.c.campaign_id, Cycle.stage_rank < ms.c.stage_rank))
-        .join(Unit, and_(Unit.id == Cycle.unit_id, Unit.level == ms.c.level))
-        .where(ms.c.campaign_id == campaign.id, ~extended), ms)
-    by_extension = common(
-        select(*columns(ex), ex.c.due_at.label("due_at"), Unit.code.label("code"),
-               ex.c.stage_rank.label("stage_rank"))
-        .select_from(ex)
-        .join(Cycle, Cycle.id == ex.c.cycle_id)
-        .join(Unit, Unit.id == Cycle.unit_id)
-        .where(Cycle.campaign_id == campaign.id)
-        .with_hint(Cycle, "NOT INDEXED", "sqlite"), ex)
-    both = union_all(by_plan, by_extension).subquery("late")
+    due = session.execute(
+        select(MS.c.level, MS.c.stage, MS.c.stage_rank, MS.c.due_at)
+        .where(MS.c.campaign_id == campaign.id, MS.c.due_at <= as_of)).all()
+    parts = []
+    for m in due:
+        plan = Deadline(literal(m.stage, String), literal(m.due_at, MS.c.due_at.type), m)
+        extended = exists().where(EX.c.cycle_id == Cycle.id, EX.c.stage == m.stage)
+        parts.append(common(
+            select(*columns(plan), plan.due_at.label("due_at"), Unit.code.label("code"),
+                   literal(m.stage_rank).label("stage_rank"))
+            .select_from(Cycle)
+            .where(Unit.level == m.level, ~extended), m.stage_rank))
+    extension = Deadline(EX.c.stage, EX.c.due_at, None)
+    parts.append(common(
+        select(*columns(extension), EX.c.due_at.label("due_at"), Unit.code.label("code"),
+               EX.c.stage_rank.label("stage_rank"))
+        .select_from(EX)
+        .join(Cycle, Cycle.id == EX.c.cycle_id)
+        .where(EX.c.due_at <= as_of)
+        .with_hint(Cycle, "NOT INDEXED", "sqlite"), EX.c.stage_rank))
+    both = union_all(*parts).subquery("late")
     return select(both).order_by(both.c.due_at, both.c.code, both.c.stage_rank)
 
 
-#: the output columns of `_late_pairs` from a deadline table (milestones or extensions)
-LateColumns = Callable[[FromClause], list[ColumnElement[Any]]]
-
-
-def _plain(deadlines: FromClause) -> list[ColumnElement[Any]]:
-    return [Unit.name.label("name"), Unit.level.label("level"), deadlines.c.stage.label("stage"),
+def _plain(deadline: Deadline) -> list[ColumnElement[Any]]:
+    return [Unit.name.label("name"), Unit.level.label("level"), deadline.stage.label("stage"),
             Unit.secretary.label("secretary")]
 
 
@@ -118,7 +129,7 @@ def overdue_rows(session: Session, campaign: Campaign, as_of: datetime,
 
     The longest late first; `limit` keeps the first rows only (the session buffers what it reads).
     """
-    for row in session.execute(_late_pairs(campaign, as_of, under, _plain).limit(limit)):
+    for row in session.execute(_late_pairs(session, campaign, as_of, under, _plain).limit(limit)):
         yield {"unit": row.code, "name": row.name, "level": row.level, "stage": row.stage,
                "deadline": row.due_at, "days_late": days_late(row.due_at, as_of),
                "secretary": row.secretary}
@@ -126,7 +137,7 @@ def overdue_rows(session: Session, campaign: Campaign, as_of: datetime,
 
 def overdue_count(session: Session, campaign: Campaign, as_of: datetime, under: Unit | None = None) -> int:
     """How many rows `overdue_rows` finds, counted by the database."""
-    late = _late_pairs(campaign, as_of, under, _plain).order_by(None).subquery()
+    late = _late_pairs(session, campaign, as_of, under, _plain).order_by(None).subquery()
     return session.scalar(select(func.count()).select_from(late)) or 0
 
 
@@ -136,32 +147,28 @@ def overdue_json(session: Session, campaign: Campaign, as_of: datetime,
     in chunks (one `fetchone` per row cost 1.5 s over 275,000 rows).
 
     What a milestone decides (its stage, its date, its days late) is rendered here, once per
-    milestone, and reaches the statement as a constant per milestone id; each row adds its
-    unit. The statement is then plain joins, which PostgreSQL runs on parallel workers (a
-    CTE rendering the milestones, as before, kept it on one core: 1.8 s → 1.0 s). Extensions
+    milestone, and reaches the statement as a constant; each row adds its unit. Extensions
     are few and are rendered in SQL.
     """
     d = Dialect(session.get_bind().dialect.name)
-    due = session.execute(select(MS.c.id, MS.c.stage, MS.c.due_at).where(
-        MS.c.campaign_id == campaign.id, MS.c.due_at <= as_of)).all()
-    by_plan = {m.id: _deadline_json(m.stage, m.due_at, as_of) for m in due}
 
-    def deadline_part(deadlines: FromClause) -> ColumnElement[Any]:
-        if deadlines is MS:  # only milestones due by `as_of` reach the listing
-            return case(by_plan, value=MS.c.id) if by_plan else literal("")
-        at = deadlines.c.due_at
-        return (literal(',"stage":').concat(d.json_quote(deadlines.c.stage))
+    def deadline_part(deadline: Deadline) -> ColumnElement[Any]:
+        if deadline.milestone is not None:
+            m = deadline.milestone
+            return literal(_deadline_json(m.stage, m.due_at, as_of))
+        at = deadline.due_at
+        return (literal(',"stage":').concat(d.json_quote(deadline.stage))
                 .concat(',"deadline":"').concat(d.local_iso(at))
                 .concat('","days_late":').concat(cast(d.whole_days_since(at, as_of), String)))
 
-    def as_json(deadlines: FromClause) -> list[ColumnElement[Any]]:
+    def as_json(deadline: Deadline) -> list[ColumnElement[Any]]:
         row = (literal('{"unit":').concat(d.json_quote(Unit.code))
                .concat(',"name":').concat(d.json_quote(Unit.name))
-               .concat(',"level":').concat(d.json_quote(Unit.level)).concat(deadline_part(deadlines))
+               .concat(',"level":').concat(d.json_quote(Unit.level)).concat(deadline_part(deadline))
                .concat(',"secretary":').concat(d.json_quote(Unit.secretary)).concat("}"))
         return [row.label("row")]
 
-    late = _late_pairs(campaign, as_of, under, as_json)
+    late = _late_pairs(session, campaign, as_of, under, as_json)
     connection = session.connection()
     if d.pg:  # the sort of 275,000 rows in memory, not in temporary files (default 4 MB)
         connection.execute(text(f"SET LOCAL work_mem = '{LISTING_WORK_MEM}'"))
