@@ -15,12 +15,13 @@ from sqlalchemy import Connection, Engine, Table, create_engine, event, insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import Executable
 
 from workflow.errors import BadInput, Refused
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
-#: PostgreSQL's type oid of `text`
-TEXT_OID = 25
+#: lines of `copy_lines` handed on at a time
+COPY_CHUNK_LINES = 5_000
 
 
 def normalise_url(url: str) -> str:
@@ -65,34 +66,20 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 @contextmanager
-def text_as_utf8(connection: Connection) -> Iterator[None]:
-    """Within the block, text columns read on `connection` arrive as UTF-8 bytes, not str.
+def sqlite_text_as_utf8(connection: Connection) -> Iterator[None]:
+    """Within the block, text columns read on SQLite `connection` arrive as UTF-8 bytes, not str.
 
     For listings the database renders and the CLI only passes through (`overdue --json`):
     decoding 275,000 rows into str and encoding them again for stdout cost ~0.5 s.
+    (PostgreSQL streams such listings with `copy_lines`.)
     """
     raw = connection.connection.driver_connection
-    if connection.dialect.name == "sqlite":
-        before = raw.text_factory
-        raw.text_factory = bytes
-        try:
-            yield
-        finally:
-            raw.text_factory = before
-        return
-    from psycopg.adapt import Loader
-    from psycopg.pq import Format
-
-    class _Utf8Loader(Loader):
-        def load(self, data: Any) -> bytes:
-            return bytes(data)
-
-    before = raw.adapters.get_loader(TEXT_OID, Format.TEXT)
-    raw.adapters.register_loader(TEXT_OID, _Utf8Loader)  # cursors copy the map when created
+    before = raw.text_factory
+    raw.text_factory = bytes
     try:
         yield
     finally:
-        raw.adapters.register_loader(TEXT_OID, before)
+        raw.text_factory = before
 
 
 def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -117,6 +104,32 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
             cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
         for row in rows:
             copy.write_row([row[c] if f is None else f(row[c]) for c, f in convert])
+
+
+def copy_lines(connection: Connection, statement: Executable) -> Iterator[bytes]:
+    """The rows of a one-column text `statement` on PostgreSQL, as UTF-8 lines in chunks.
+
+    `COPY (…) TO STDOUT` streams the rows as PostgreSQL produces them: the client writes
+    while the server still sends, instead of receiving the whole result first, and no row
+    becomes a Python object. CSV with the control characters \\x01 and \\x02 as quote and
+    delimiter writes each value as it is (JSON text escapes every control character).
+    Each chunk is whole lines, each ending in a newline.
+    """
+    from psycopg import ClientCursor
+
+    compiled = statement.compile(dialect=connection.dialect)
+    raw = connection.connection.driver_connection
+    query = ClientCursor(raw).mogrify(str(compiled), compiled.params)
+    lines: list[bytes] = []
+    with raw.cursor() as cursor, cursor.copy(
+            f"COPY ({query}) TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')") as copy:
+        for line in copy:
+            lines.append(bytes(line))
+            if len(lines) == COPY_CHUNK_LINES:
+                yield b"".join(lines)
+                lines.clear()
+    if lines:
+        yield b"".join(lines)
 
 
 def is_sqlite(engine: Engine) -> bool:

@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from workflow.clock import DAY, days_late
-from workflow.db import text_as_utf8
+from workflow.db import copy_lines, sqlite_text_as_utf8
 from workflow.models import AuditEntry, Campaign, Cycle, DeadlineExtension, Milestone, Unit
 from workflow.sqlrender import LOCAL_SUFFIX, LOCAL_ZONE, Dialect
 from workflow.stages import next_stage
@@ -142,9 +142,10 @@ def overdue_count(session: Session, campaign: Campaign, as_of: datetime, under: 
 
 
 def overdue_json(session: Session, campaign: Campaign, as_of: datetime,
-                 under: Unit | None = None) -> Iterator[list[bytes]]:
-    """The same rows as `overdue_rows`, each rendered as a JSON object (UTF-8) by the database,
-    in chunks (one `fetchone` per row cost 1.5 s over 275,000 rows).
+                 under: Unit | None = None) -> Iterator[bytes]:
+    """The same rows as `overdue_rows`, each rendered as a JSON object by the database, one
+    per line (UTF-8), in chunks of lines (one `fetchone` per row cost 1.5 s over 275,000 rows;
+    PostgreSQL streams them with COPY).
 
     What a milestone decides (its stage, its date, its days late) is rendered here, once per
     milestone, and reaches the statement as a constant; each row adds its unit. Extensions
@@ -169,16 +170,19 @@ def overdue_json(session: Session, campaign: Campaign, as_of: datetime,
         return [row.label("row")]
 
     late = _late_pairs(session, campaign, as_of, under, as_json)
+    statement = late.with_only_columns(late.selected_columns.row)
     connection = session.connection()
     if d.pg:  # the sort of 275,000 rows in memory, not in temporary files (default 4 MB)
         connection.execute(text(f"SET LOCAL work_mem = '{LISTING_WORK_MEM}'"))
+        yield from copy_lines(connection, statement)
+        return
     # read from the driver's cursor: the ORM's result layer cost 0.3 s over 275,000 rows,
     # the Core's rows 0.2 s, for text that only passes through
-    with text_as_utf8(connection):
-        result = connection.execute(late.with_only_columns(late.selected_columns.row))
+    with sqlite_text_as_utf8(connection):
+        result = connection.execute(statement)
         try:
             while chunk := result.cursor.fetchmany(JSON_CHUNK):
-                yield [row[0] for row in chunk]
+                yield b"".join(row[0] + b"\n" for row in chunk)
         finally:
             result.close()
 

@@ -13,7 +13,7 @@ import click
 from kiemdiem.app import App
 from kiemdiem.cli import pass_app
 from kiemdiem.commands import json_option, year_option
-from kiemdiem.output import emit, emit_json, emit_json_objects
+from kiemdiem.output import emit, emit_json, emit_json_lines_as_array
 from kiemdiem.timeparse import INSTANT
 from workflow.lookup import find_unit, get_campaign
 from workflow.queries import audit_rows, overdue_json, overdue_rows, status_rows
@@ -46,7 +46,7 @@ def overdue(app: App, code: str | None, as_of: datetime | None, year: int | None
         camp = get_campaign(session, year)
         under = find_unit(session, code) if code else None
         if as_json:
-            emit_json_objects(overdue_json(session, camp, as_of or app.clock(), under))
+            emit_json_lines_as_array(overdue_json(session, camp, as_of or app.clock(), under))
             return
         emit(overdue_rows(session, camp, as_of or app.clock(), under),
              ["unit", "name", "level", "stage", "deadline", "days_late", "secretary"],

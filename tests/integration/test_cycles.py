@@ -175,5 +175,19 @@ def test_overdue_json_rendered_by_the_database_equals_the_python_rows(db):
     with db.session() as s:
         campaign = get_campaign(s, 2026)
         python = [{k: to_jsonable(v) for k, v in r.items()} for r in overdue_rows(s, campaign, as_of)]
-        database = [json.loads(text) for chunk in overdue_json(s, campaign, as_of) for text in chunk]
+        database = [json.loads(line) for chunk in overdue_json(s, campaign, as_of)
+                    for line in chunk.splitlines()]
     assert database == python and len(python) > 20
+
+
+def test_overdue_json_keeps_quotes_commas_and_backslashes_in_names(db, tmp_path):
+    seeded(db.url)
+    name = 'Chi bộ "Tổ 3, khu A" \\ cũ'
+    path = tmp_path / "more.csv"
+    path.write_text('code,name,level,parent,secretary\n'
+                    f'GL-TS-T3,"{name.replace(chr(34), chr(34) * 2)}",cell,GL-TS,"Lê ""Ba"""\n',
+                    encoding="utf-8")
+    assert run(db.url, "units", "import", str(path), now=NOW).exit_code == 0
+    rows = run_json(db.url, "overdue", "--under", "GL-TS-T3", "--as-of", "2026-11-20T10:00", now=NOW)
+    assert {(r["name"], r["secretary"]) for r in rows} == {(name, 'Lê "Ba"')}
+    assert [r["stage"] for r in rows] == ["reports_prepared", "cell_met", "forms_submitted"]
