@@ -8,8 +8,21 @@ cost a few statements; and a second sweep, on this machine or another, writes no
 
 Which notice a (cycle, stage) is owed comes from `schedules.deadlines.notice_windows`: the
 windows are ranges of deadlines, so the SQL only compares the deadline column with bound
-instants. The sweep never sends; dispatchers deliver the rows (the outbox contract in the
-brief). The caller owns the transaction: a sweep is all-or-nothing.
+instants. What a notice takes from its deadline alone (its kind, occurrence, label, deadline
+text, plan date and days late) is rendered once per milestone in a small fenced subquery;
+each row adds its unit's members to the JSON text (the same bytes `json_build_object` /
+`json_object` wrote when each row built its whole object). Cycles with an extension get
+those parts from the same expressions, on the row.
+
+On PostgreSQL the notice statement is preceded by a `SELECT count(*)` of the rows it would
+insert (the anti-join against the outbox included): PostgreSQL never runs an
+`INSERT … SELECT` on parallel workers, but it runs that count on two, and when it is 0 — a
+repeated or catch-up sweep, the usual case — the insert is skipped. ON CONFLICT still guards
+the insert against a concurrent sweep. The escalation statements read a few hundred cycles
+by index and take milliseconds: they are not counted first.
+
+The sweep never sends; dispatchers deliver the rows (the outbox contract in the brief). The
+caller owns the transaction: a sweep is all-or-nothing.
 """
 
 from __future__ import annotations
@@ -127,7 +140,8 @@ class _CampaignSweep:
                 continue
             owed = owed_deadlines(self.campaign).add_columns(
                 Unit.code, Unit.name, Unit.level, Unit.secretary, Unit.email, Unit.phone,
-                Unit.zalo_user_id, Unit.parent_id, Milestone.rule,
+                Unit.zalo_user_id, Unit.parent_id, Milestone.rule, Milestone.id.label("milestone_id"),
+                DeadlineExtension.due_at.label("extended_to"),
             ).where(Milestone.level.in_(levels))
             windows = notice_windows(self.policy, levels[0], self.now, earliest)
             for kind, count in self._notices(owed, windows).items():
@@ -193,6 +207,18 @@ class _CampaignSweep:
         """
         return ~exists().where(Notification.__table__.c.dedup_key == key)
 
+    def _anything_to_write(self, source: Any) -> bool:
+        """Tell whether `source` has rows to insert, in a read-only query PostgreSQL runs in parallel.
+
+        PostgreSQL never runs an `INSERT … SELECT` on parallel workers, but a plain
+        `SELECT count(*)` of the same rows, the anti-join against the outbox included, runs on
+        two; when it finds nothing, as a repeated or catch-up sweep usually does, the insert is
+        skipped. SQLite has no parallel plans: the insert alone costs it as much.
+        """
+        if not self.d.pg:
+            return True
+        return bool(self.session.scalar(select(func.count()).select_from(source.subquery("s"))))
+
     def _insert(self, source: Any) -> int:
         statement = (self.d.insert(Notification.__table__).from_select(OUTBOX_COLUMNS, source)
                      .on_conflict_do_nothing(index_elements=["dedup_key"]))
@@ -207,42 +233,74 @@ class _CampaignSweep:
         return self.d.local_date(due, self.policy.zone, self.now,
                                  shift_days=case((rule == "by", -1), else_=0))
 
-    def _notices(self, owed: Any, windows: list[Window]) -> Counter[str]:
-        """Insert the reminder, late and repeat notices owed now; return the count per kind."""
+    def _notice_parts(self, windows: list[Window], due: ColumnElement[Any], stage: ColumnElement[Any],
+                      rule: ColumnElement[Any], level: ColumnElement[Any]) -> dict[str, ColumnElement[Any]]:
+        """What a notice takes from its deadline alone: its kind and occurrence (from the
+        window that holds it; NULL when none does) and the payload's members `level` …
+        `occurrence` (label, deadline text, plan date, days late), rendered as JSON text."""
         d = self.d
-        o = self._due_by(owed, max(w.upto for w in windows)).subquery("o")
 
         def holds(w: Window) -> ColumnElement[bool]:
-            upper = o.c.due_at <= d.instant(w.upto)
-            return upper if w.after is None else and_(o.c.due_at > d.instant(w.after), upper)
+            upper = due <= d.instant(w.upto)
+            return upper if w.after is None else and_(due > d.instant(w.after), upper)
+
+        kind = case(*((holds(w), text(w.kind)) for w in windows), else_=None)
+        occurrence = case(*((holds(w), integer(w.occurrence)) for w in windows), else_=None)
+        members = d.json_members(
+            level=level, stage=stage, stage_label=self._stage_label(stage), deadline=d.iso_utc(due),
+            deadline_rule=rule, plan_date=self._plan_date(due, rule),
+            days_before=case((kind == "reminder", occurrence), else_=None),
+            days_late=case((kind.in_(("late", "repeat")), d.whole_days_since(due, self.now)), else_=None),
+            occurrence=occurrence)
+        return {"kind": kind, "occurrence": occurrence, "members": members}
+
+    def _milestone_parts(self, windows: list[Window]) -> Any:
+        """`_notice_parts` of each milestone of the campaign, a few rows rendered once.
+
+        Joined on the milestone's id, so the planner's estimates of the big join stay those
+        of the milestones table (a join on (level, stage, deadline) looked like a few dozen
+        rows and got nested loops). Fenced (`Dialect.fenced`), so the database does not
+        inline the rendering into every row.
+        """
+        ms = Milestone.__table__
+        parts = self._notice_parts(windows, ms.c.due_at, ms.c.stage, ms.c.rule, ms.c.level)
+        rendered = select(ms.c.id, *(value.label(name) for name, value in parts.items())) \
+            .where(ms.c.campaign_id == self.campaign.id)
+        return self.d.fenced(rendered).subquery("mp")
+
+    def _notices(self, owed: Any, windows: list[Window]) -> Counter[str]:
+        """Insert the reminder, late and repeat notices owed now; return the count per kind.
+
+        A deadline's parts come from its milestone's row (`_milestone_parts`), or, for the few
+        cycles with an extension, are rendered on the row by the same expressions. On
+        PostgreSQL a count of the rows to insert runs first (`_anything_to_write`).
+        """
+        d = self.d
+        o = self._due_by(owed, max(w.upto for w in windows)).subquery("o")
+        mp = self._milestone_parts(windows)
+        extended = self._notice_parts(windows, o.c.due_at, o.c.stage, o.c.rule, o.c.level)
+
+        def part(name: str) -> ColumnElement[Any]:
+            return case((o.c.extended_to.is_(None), mp.c[name]), else_=extended[name])
 
         ch = self._channel_table(self.channels)
-        inner = select(
-            o.c.cycle_id, o.c.unit_id, o.c.stage, o.c.due_at, o.c.code, o.c.name, o.c.level,
-            o.c.secretary, o.c.rule, ch.c.channel,
-            self._recipient(ch.c.channel, o.c).label("recipient"),
-            case(*((holds(w), text(w.kind)) for w in windows), else_=None).label("kind"),
-            case(*((holds(w), integer(w.occurrence)) for w in windows), else_=None).label("occurrence"),
-        ).select_from(o).join(ch, true()).offset(0).subquery("n")
-        late = inner.c.kind.in_(("late", "repeat"))
-        payload = d.json_object(
-            year=integer(self.year), unit_code=inner.c.code, unit_name=inner.c.name,
-            level=inner.c.level, stage=inner.c.stage, stage_label=self._stage_label(inner.c.stage),
-            deadline=d.iso_utc(inner.c.due_at), deadline_rule=inner.c.rule,
-            plan_date=self._plan_date(inner.c.due_at, inner.c.rule),
-            days_before=case((inner.c.kind == "reminder", inner.c.occurrence), else_=None),
-            days_late=case((late, d.whole_days_since(inner.c.due_at, self.now)), else_=None),
-            occurrence=inner.c.occurrence, secretary=inner.c.secretary,
-            link=unit_link(self.public_url, inner.c.code),
-        )
-        key = self._dedup_key(inner.c.code, inner.c.stage, inner.c.kind, inner.c.occurrence,
-                              inner.c.channel, inner.c.recipient)
+        n = (select(o.c.cycle_id, o.c.unit_id, o.c.stage, o.c.code, o.c.name, o.c.secretary,
+                    part("kind").label("kind"), part("occurrence").label("occurrence"),
+                    part("members").label("members"), ch.c.channel,
+                    self._recipient(ch.c.channel, o.c).label("recipient"))
+             .select_from(o).join(mp, mp.c.id == o.c.milestone_id).join(ch, true())).subquery("n")
+        payload = d.json_join(
+            d.json_members(year=integer(self.year), unit_code=n.c.code, unit_name=n.c.name),
+            n.c.members,
+            d.json_members(secretary=n.c.secretary, link=unit_link(self.public_url, n.c.code)))
+        key = self._dedup_key(n.c.code, n.c.stage, n.c.kind, n.c.occurrence, n.c.channel, n.c.recipient)
         source = select(
-            key, inner.c.kind, inner.c.channel, inner.c.recipient, integer(self.campaign.id),
-            inner.c.cycle_id, inner.c.unit_id, inner.c.stage, payload, text("pending"),
-            integer(0), self._send_at(inner.c.channel, self.channels), d.instant(self.now),
-            d.instant(self.now),
-        ).where(inner.c.kind.is_not(None), inner.c.recipient.is_not(None), self._unwritten(key))
+            key, n.c.kind, n.c.channel, n.c.recipient, integer(self.campaign.id), n.c.cycle_id,
+            n.c.unit_id, n.c.stage, payload, text("pending"), integer(0),
+            self._send_at(n.c.channel, self.channels), d.instant(self.now), d.instant(self.now),
+        ).where(n.c.kind.is_not(None), n.c.recipient.is_not(None), self._unwritten(key))
+        if not self._anything_to_write(source):
+            return Counter()
         statement = (d.insert(Notification.__table__).from_select(OUTBOX_COLUMNS, source)
                      .on_conflict_do_nothing(index_elements=["dedup_key"])
                      .returning(Notification.__table__.c.kind))

@@ -34,6 +34,15 @@ def upgrade(db: Database, target: str = "heads") -> list[str]:
     return current_heads(db)
 
 
+def downgrade(db: Database, target: str) -> list[str]:
+    """Take the schema back to `target` (to undo an upgrade; tests of a migration's undo)."""
+    cfg = _config()
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, target)
+    return current_heads(db)
+
+
 def current_heads(db: Database) -> list[str]:
     with db.engine.connect() as conn:
         return sorted(MigrationContext.configure(conn).get_current_heads())

@@ -9,11 +9,12 @@ daylight saving since 1975).
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, String, cast, extract, func, literal
+from sqlalchemy import JSON, Integer, Select, String, cast, extract, func, literal, null, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 
 from workflow.models import UTCDateTime
@@ -61,6 +62,45 @@ class Dialect:
         for key, value in pairs.items():
             args += [text(key), value]
         return func.json_build_object(*args) if self.pg else func.json_object(*args)
+
+    def fenced(self, query: Select[Any]) -> Select[Any]:
+        """Keep the database from inlining a subquery into the query around it.
+
+        So a subquery of a few rows that renders text is rendered once per row of its own,
+        not once per row of the join. The fence is an offset that skips nothing. On
+        PostgreSQL it is `OFFSET NULL`: the planner sees `OFFSET 0` as a cast to bigint, not
+        a constant, takes it for a real offset and rules out parallel plans for the whole
+        query (a `MATERIALIZED` CTE rules them out too).
+        """
+        return query.offset(null()) if self.pg else query.offset(0)
+
+    def json_members(self, **pairs: Any) -> ColumnElement[Any]:
+        """Render members of a JSON object as text, `"key" : value, …`, as `json_object` writes them.
+
+        `json_join` puts runs of members together into the object `json_object` would build,
+        byte for byte, so the members a group of rows shares can be rendered once per group
+        (`json_build_object` also looks up each argument's type on every row).
+        """
+        colon = " : " if self.pg else ":"
+        rendered: ColumnElement[Any] | None = None
+        for key, value in pairs.items():
+            member = literal(json.dumps(key) + colon).concat(self.json_quote(value))
+            rendered = member if rendered is None else rendered.concat(self._comma).concat(member)
+        if rendered is None:
+            raise ValueError("an object needs members")
+        return rendered
+
+    def json_join(self, *members: ColumnElement[Any]) -> ColumnElement[Any]:
+        """Build a JSON object (typed JSON) from runs of members rendered by `json_members`."""
+        rendered = literal("{").concat(members[0])
+        for run in members[1:]:
+            rendered = rendered.concat(self._comma).concat(run)
+        rendered = rendered.concat("}")
+        return cast(rendered, JSON) if self.pg else type_coerce(rendered, JSON)
+
+    @property
+    def _comma(self) -> ColumnElement[Any]:
+        return literal(", " if self.pg else ",")
 
     def json_array_agg(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
         return func.json_agg(value) if self.pg else func.json_group_array(value)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import select, text
+from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import DatabaseError
 
 import kiemdiem.web.accounts  # noqa: F401  (the monitor's tables, compared too)
@@ -15,7 +15,7 @@ import notifiers.tokens  # noqa: F401  (the Zalo token table, compared too)
 from workflow.db import Database
 from workflow.models import AuditEntry, Base
 from workflow.results import models as results_models  # noqa: F401  (its tables are compared too)
-from workflow.schema import is_current, upgrade
+from workflow.schema import downgrade, is_current, upgrade
 
 
 def test_migrations_match_models(db):
@@ -59,5 +59,37 @@ def test_upgrading_backfills_when_advances_were_reached_and_keeps_the_log_append
         with pytest.raises(DatabaseError, match="append-only"):
             with database.session(write=True) as s:
                 s.execute(text("UPDATE audit_log SET reached_at = NULL"))
+    finally:
+        database.dispose()
+
+
+def _outbox_keys(database: Database) -> set[str]:
+    with database.engine.connect() as conn:
+        return {fk["referred_table"] for fk in inspect(conn).get_foreign_keys("notifications")}
+
+
+def test_the_outbox_loses_its_foreign_keys_keeps_its_rows_and_gets_them_back_on_downgrade(db_url):
+    database = Database(db_url)
+    try:
+        upgrade(database, "0002_audit_reached_at")
+        assert _outbox_keys(database) == {"campaigns", "cycles", "units"}
+        with database.engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO notifications (dedup_key, kind, channel, recipient, payload, status, "
+                "attempts, next_attempt_at, created_at, updated_at) VALUES "
+                "('k', 'late', 'file', 'a@b.vn', '{}', 'pending', 0, :at, :at, :at)"),
+                {"at": datetime(2026, 11, 20, 3, tzinfo=UTC)})
+        upgrade(database)
+        assert _outbox_keys(database) == set()
+        with database.engine.begin() as conn:  # an id nothing has: nothing checks it any more
+            conn.execute(text("UPDATE notifications SET cycle_id = 999999"))
+            conn.execute(text("UPDATE notifications SET cycle_id = NULL"))
+        downgrade(database, "0002_audit_reached_at")
+        assert _outbox_keys(database) == {"campaigns", "cycles", "units"}
+        with database.engine.connect() as conn:
+            assert conn.execute(text("SELECT dedup_key FROM notifications")).scalars().all() == ["k"]
+        with pytest.raises(DatabaseError):
+            with database.engine.begin() as conn:
+                conn.execute(text("UPDATE notifications SET cycle_id = 999999"))
     finally:
         database.dispose()

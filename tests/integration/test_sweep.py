@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import Text, cast, event, select, type_coerce, update
 
 from schedules.sweep import sweep
+from tests.conftest import migrated
 from tests.helpers import run, seeded, submit_results
 from workflow.models import Notification, Unit
 
@@ -157,3 +159,83 @@ def test_an_escalation_lists_the_latest_children_and_counts_them_all(db, monkeyp
     assert len(office.payload["late_units"]) == 3 and office.payload["late_count"] == 11
     parent = {r.recipient: r for r in rows}["dangbo.traso@traso.example.vn"]
     assert len(parent.payload["late_units"]) == 3 and parent.payload["late_count"] == 5
+
+
+def _payload_texts(db) -> dict[str, str]:
+    """The notices' payloads as the database stores them (`json` keeps the text it was given)."""
+    with db.session() as s:
+        payload = cast(Notification.payload, Text) if s.get_bind().dialect.name == "postgresql" \
+            else Notification.payload.expression
+        rows = s.execute(select(Notification.dedup_key, type_coerce(payload, Text))
+                         .where(Notification.kind != "escalation"))
+        return dict(rows.all())
+
+
+def test_a_payload_is_the_text_the_database_builds_for_that_object(db):
+    """Payloads are put together from parts rendered once per deadline; the text stays what
+    `json_build_object` (PostgreSQL) or `json_object` (SQLite) writes for the whole object."""
+    seeded(db.url)
+    extended = run(db.url, "deadline", "extend", "GL-TS-T2", "forms_submitted", "2026-11-27",
+                   "--reason", "thôn xa", now="2026-11-05T09:00")
+    assert extended.exit_code == 0, extended.stderr
+    with db.session(write=True) as s:
+        s.execute(update(Unit).where(Unit.code == "GL-TS-THCS")
+                  .values(name='Chi bộ "THCS" \\ Trà Sơn\t1', secretary=None))
+    _sweep(db, local(2026, 11, 17, 8))
+    _sweep(db, local(2026, 11, 20, 9))
+    texts = _payload_texts(db)
+    pg = db.engine.dialect.name == "postgresql"
+    assert {"reminder", "late"} <= {key.split(":")[3] for key in texts}
+    assert "2026:GL-TS-T2:forms_submitted:reminder:7:file:chibo.thon2@traso.example.vn" in texts
+    for key, stored in texts.items():
+        value = json.loads(stored)
+        if pg:
+            expected = "{" + ", ".join(f"{json.dumps(k, ensure_ascii=False)} : "
+                                       f"{json.dumps(v, ensure_ascii=False)}" for k, v in value.items()) + "}"
+        else:
+            expected = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        assert stored == expected, key
+    thcs = json.loads(texts["2026:GL-TS-THCS:forms_submitted:reminder:3:file:chibo.thcs@traso.example.vn"])
+    assert thcs["unit_name"] == 'Chi bộ "THCS" \\ Trà Sơn\t1' and thcs["secretary"] is None
+
+
+def _statements(db) -> list[tuple[str, object]]:
+    """Record every statement `db` runs from now on."""
+    seen: list[tuple[str, object]] = []
+    event.listen(db.engine, "before_cursor_execute",
+                 lambda conn, cursor, statement, params, context, many: seen.append((statement, params)))
+    return seen
+
+
+def test_on_postgresql_a_sweep_with_nothing_new_counts_and_does_not_insert(pg_url):
+    with migrated(pg_url) as db:
+        seeded(db.url)
+        assert _sweep(db, local(2026, 11, 13, 8)).total > 0
+        seen = _statements(db)
+        assert _sweep(db, local(2026, 11, 13, 8, 30)).total == 0
+        notices = [s for s, _ in seen if s.startswith("INSERT") and "RETURNING" in s]
+        assert notices == [] and any(s.startswith("SELECT count(*)") and "notifications" in s
+                                     for s, _ in seen)
+        # four days on the count finds the 3-day reminders and the late notices: they are written
+        later = _sweep(db, local(2026, 11, 17, 8))
+        assert later.written["reminder"] > 0 and later.written["late"] > 0
+        keys = {r.dedup_key for r in _rows(db)}
+        assert "2026:GL-TS-THCS:forms_submitted:reminder:3:email:chibo.thcs@traso.example.vn" in keys
+
+
+def test_on_postgresql_the_count_before_the_insert_can_run_in_parallel(pg_url):
+    """Nothing in the count rules out a parallel plan (an `OFFSET 0` fence or a `MATERIALIZED`
+    CTE would): with parallel query forced, the planner puts the whole count under a Gather."""
+    with migrated(pg_url) as db:
+        seeded(db.url)
+        _sweep(db, local(2026, 11, 13, 8))
+        seen = _statements(db)
+        _sweep(db, local(2026, 11, 13, 8, 30))
+        counts = [(s, p) for s, p in seen if s.startswith("SELECT count(*)") and "notifications" in s]
+        assert len(counts) == 1
+        with db.engine.connect() as conn:
+            version = conn.exec_driver_sql("SHOW server_version_num").scalar_one()
+            forced = "debug_parallel_query" if int(version) >= 160000 else "force_parallel_mode"
+            conn.exec_driver_sql(f"SET {forced} = on")
+            plan = conn.exec_driver_sql("EXPLAIN " + counts[0][0], counts[0][1]).scalars().all()
+        assert plan[0].startswith("Gather"), "\n".join(plan)
