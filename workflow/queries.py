@@ -29,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
-from workflow.clock import DAY, days_late
+from workflow.clock import days_late
 from workflow.db import copy_lines, sqlite_text_as_utf8
 from workflow.models import AuditEntry, Campaign, Cycle, DeadlineExtension, Milestone, Unit
 from workflow.sqlrender import LOCAL_SUFFIX, LOCAL_ZONE, Dialect
@@ -189,9 +189,9 @@ def overdue_json(session: Session, campaign: Campaign, as_of: datetime,
 
 def _deadline_json(stage: str, due: datetime, as_of: datetime) -> str:
     """The members of an overdue row that its deadline decides, as `Dialect.local_iso` and
-    `whole_days_since` render them for extensions."""
+    `whole_days_since` render them for extensions (`due` is never after `as_of` here)."""
     local = due.astimezone(LOCAL).strftime("%Y-%m-%dT%H:%M:%S") + LOCAL_SUFFIX
-    return f',"stage":{json.dumps(stage, ensure_ascii=False)},"deadline":"{local}","days_late":{(as_of - due) // DAY}'
+    return f',"stage":{json.dumps(stage, ensure_ascii=False)},"deadline":"{local}","days_late":{days_late(due, as_of)}'
 
 
 def status_rows(session: Session, campaign: Campaign, now: datetime,
