@@ -24,7 +24,7 @@ run: $(STAMP)
 	$(BIN)/kiemdiem --db $(DB) units import config/units/sample.csv
 	$(BIN)/kiemdiem --db $(DB) campaign ensure $(YEAR) --plan config/plans/$(YEAR).yaml
 	$(BIN)/kiemdiem --db $(DB) user add admin --unit GL --if-missing
-	@echo "Trang theo dõi: http://127.0.0.1:8080/ (tài khoản admin; thư trong var/outbox/)"
+	@echo "Trang theo dõi: http://$${KIEMDIEM_WEB_HOST:-127.0.0.1}:$${KIEMDIEM_WEB_PORT:-8080}/ (tài khoản admin; thư trong $${KIEMDIEM_OUTBOX_DIR:-var/outbox}/)"
 	$(BIN)/kiemdiem --db $(DB) serve
 
 ## test: install, make sure PostgreSQL is up, run every test on SQLite and PostgreSQL

@@ -48,22 +48,31 @@ def emit(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], as_json: boo
             out.write(json.dumps({c: to_jsonable(row.get(c)) for c in columns}, ensure_ascii=False))
         out.write("]\n")
         return
-    from rich.console import Console  # imported here: most scripted calls never print a table
-    from rich.table import Table
+    from rich.table import Table  # imported here: most scripted calls never print a table
+    from rich.text import Text
 
     table = Table(title=title, show_lines=False)
     for column in columns:
         table.add_column(column)
     count = 0
     for row in rows:
-        table.add_row(*(_cell(row.get(c)) for c in columns))
+        # Text, not str: a unit named "Chi bộ [sáp nhập]" is data, never rich markup or emoji
+        table.add_row(*(Text(_cell(row.get(c))) for c in columns))
         count += 1
-    # piped into a file or `less`, keep whole rows rather than squeezing them to 80 columns
-    console = Console() if sys.stdout.isatty() else Console(width=250)
+    console = literal_console()
     if count:
         console.print(table)
     else:
-        console.print("(không có dòng nào / no rows)")
+        console.print("(không có dòng nào)")
+
+
+def literal_console():  # type: ignore[no-untyped-def]
+    """A rich console that prints names as they are: no markup, no `:emoji:` codes, no
+    highlighting; piped into a file or `less`, whole rows rather than 80 columns."""
+    from rich.console import Console
+
+    width = None if sys.stdout.isatty() else 250
+    return Console(width=width, markup=False, emoji=False, highlight=False)
 
 
 def emit_json_lines_as_array(chunks: Iterable[bytes]) -> None:

@@ -83,22 +83,28 @@ def units_tree(app: App, code: str | None, as_json: bool) -> None:
 
 
 def _print_tree(rows, app: App) -> None:  # type: ignore[no-untyped-def]
-    from rich.console import Console
+    from rich.text import Text
     from rich.tree import Tree
+
+    from kiemdiem.output import literal_console
 
     roots: list[Tree] = []
     nodes: dict[str, Tree] = {}
     for row in rows:
-        label = f"[bold]{row['code']}[/] {row['name']} [dim]({app.hierarchy.label(row['level'])}"
-        label += f"; bí thư {row['secretary']})[/]" if row["secretary"] else ")[/]"
+        # styled pieces appended as Text: names with "[...]" or ":x:" print literally
+        label = Text(row["code"], style="bold").append(f" {row['name']} ")
+        about = app.hierarchy.label(row["level"])
+        if row["secretary"]:
+            about += f"; bí thư {row['secretary']}"
+        label.append(f"({about})", style="dim")
         if not row["active"]:
-            label += " [red]ngừng hoạt động[/]"
+            label.append(" ngừng hoạt động", style="red")
         parent = nodes.get(row["parent"] or "")
         node = parent.add(label) if parent else Tree(label)
         if parent is None:
             roots.append(node)
         nodes[row["code"]] = node
-    console = Console()
+    console = literal_console()
     for root in roots:
         console.print(root)
     if not roots:

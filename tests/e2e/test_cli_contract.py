@@ -94,3 +94,25 @@ def test_unknown_year_unit_and_options_are_bad_input(db):
 def test_diagram_prints_mermaid():
     result = run("sqlite://", "diagram")
     assert result.exit_code == 0 and result.stdout.startswith("stateDiagram-v2")
+
+
+def test_names_print_literally_in_every_table(db, tmp_path):
+    """Brackets and colons are data: "[sáp nhập]" is kept, "[/]" breaks nothing, ":repeat:"
+    stays text (rich would read them as markup or emoji)."""
+    seeded(db.url)
+    units = tmp_path / "renamed.csv"
+    units.write_text(
+        "code,name,level,parent,secretary,email,zalo_user_id,phone,has_committee\n"
+        "GL-TS,Đảng bộ xã Trà Sơn [/] :repeat:,base,GL,Hồ Văn Dũng,dangbo.traso@traso.example.vn,,,yes\n"
+        "GL-TS-T1,Chi bộ thôn 3 [sáp nhập],cell,GL-TS,[bold]Nguyễn Văn Tư,,,0912000015,no\n",
+        encoding="utf-8")
+    assert run(db.url, "units", "import", str(units)).exit_code == 0
+    status = run(db.url, "status", "GL-TS", now=NOW)
+    tree = run(db.url, "units", "tree", "GL-TS")
+    overdue = run(db.url, "overdue", "--under", "GL-TS", now=NOW)
+    for result in (status, tree, overdue):
+        assert result.exit_code == 0, result.stderr
+        assert "Chi bộ thôn 3 [sáp nhập]" in result.stdout
+        assert "Đảng bộ xã Trà Sơn [/] :repeat:" in result.stdout or result is overdue
+        assert "🔁" not in result.stdout
+    assert "[bold]Nguyễn Văn Tư" in tree.stdout
