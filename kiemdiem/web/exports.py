@@ -1,53 +1,33 @@
-"""The late list as CSV (UTF-8 with BOM, so Excel shows the diacritics) and as XLSX."""
+"""The late list as CSV and XLSX, through the project's one spreadsheet writer (safe cells,
+header in the first row, dates as dates, phones as text)."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Sequence
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
+from kiemdiem.web.labels import stage_label
+from workflow.spreadsheet import Column, XlsxWriter, write_csv
 
-from kiemdiem.web.labels import local_datetime, stage_label
-
-HEADERS = ("Mã đơn vị", "Tên đơn vị", "Cấp", "Giai đoạn", "Hạn", "Số ngày trễ", "Bí thư",
-           "Điện thoại", "Email")
+COLUMNS = (Column("Mã đơn vị"), Column("Tên đơn vị", width=40), Column("Cấp", width=22),
+           Column("Giai đoạn", width=34), Column("Hạn", "datetime", 17),
+           Column("Số ngày trễ", "number", 12), Column("Bí thư", width=24),
+           Column("Điện thoại", "phone", 14), Column("Email", width=30))
 
 
 def _cells(row: dict[str, Any], level_label: Callable[[str], str]) -> list[Any]:
     return [row["unit"], row["name"], level_label(row["level"]), stage_label(row["stage"]),
-            local_datetime(row["deadline"]), row["days_late"], row["secretary"] or "",
-            row["phone"] or "", row["email"] or ""]
+            row["deadline"], row["days_late"], row["secretary"], row["phone"], row["email"]]
 
 
-def late_csv(rows: Sequence[dict[str, Any]], level_label: Callable[[str], str]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(HEADERS)
-    for row in rows:
-        writer.writerow(_cells(row, level_label))
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+def late_csv(rows: Sequence[dict[str, Any]], level_label: Callable[[str], str], zone: ZoneInfo) -> bytes:
+    return write_csv(COLUMNS, (_cells(row, level_label) for row in rows), zone)
 
 
-def late_xlsx(rows: Sequence[dict[str, Any]], level_label: Callable[[str], str], title: str) -> bytes:
-    """Write a one-sheet workbook (write-only mode: constant memory for 100,000 rows)."""
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("Đơn vị chậm")
-    for column, width in zip("ABCDEFGHI", (16, 40, 22, 34, 17, 12, 24, 14, 30), strict=True):
-        sheet.column_dimensions[column].width = width
-    sheet.append([title])
-    sheet.append([_bold(sheet, text) for text in HEADERS])
-    for row in rows:
-        sheet.append(_cells(row, level_label))
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
-def _bold(sheet: Any, text: str) -> WriteOnlyCell:
-    cell = WriteOnlyCell(sheet, value=text)
-    cell.font = Font(bold=True)
-    return cell
+def late_xlsx(rows: Sequence[dict[str, Any]], level_label: Callable[[str], str], zone: ZoneInfo,
+              title: str, filters: str) -> bytes:
+    """One sheet of late units; the title and the filters are the workbook's properties."""
+    book = XlsxWriter(zone, title=title, subject=filters)
+    book.sheet("Đơn vị chậm", COLUMNS, (_cells(row, level_label) for row in rows))
+    return book.save()

@@ -29,6 +29,7 @@ from workflow.errors import NotFound
 from workflow.lookup import get_campaign
 from workflow.machine import mermaid
 from workflow.models import Campaign
+from workflow.spreadsheet import XLSX_MEDIA
 from workflow.stages import STAGES
 
 
@@ -158,13 +159,18 @@ def late_export(request: Request) -> Response:
         now = app.clock()
         rows = monitor.late_rows(session, campaign, viewer.unit_path, now, f, limit=None)
     label = lambda level: level_label(app, level)  # noqa: E731
-    name = f"don-vi-cham-{campaign.year}-{viewer.unit_code}-{now:%Y%m%d}"
+    today = now.astimezone(app.zone).date()
+    described = [viewer.unit_name]
+    described += [text for text in (f.level and level_label(app, f.level), f.stage and stage_label(f.stage),
+                                    f.min_days and f"trễ từ {f.min_days} ngày") if text]
+    name = "-".join(str(part) for part in ("don-vi-cham", campaign.year, viewer.unit_code, f.level, f.stage,
+                                           f.min_days and f"tre-{f.min_days}-ngay", f"{today:%Y%m%d}")
+                    if part)
     if fmt == "csv":
-        body, media = late_csv(rows, label), "text/csv; charset=utf-8"
+        body, media = late_csv(rows, label, app.zone), "text/csv; charset=utf-8"
     else:
-        title = f"Đơn vị chậm tiến độ — {campaign.title} — {viewer.unit_name} — {local_date(now)}"
-        body = late_xlsx(rows, label, title)
-        media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        title = f"Đơn vị chậm tiến độ — {campaign.title} — {local_date(now)}"
+        body, media = late_xlsx(rows, label, app.zone, title, "; ".join(described)), XLSX_MEDIA
     return Response(body, media_type=media,
                     headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'})
 

