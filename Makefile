@@ -53,7 +53,7 @@ faults: $(STAMP) services
 services:
 	@scripts/ensure-services
 
-## browser: install Debian's chromium and chromium-driver for the monitor's browser tests, if missing
+## browser: install Debian's chromium and chromium-driver (browser tests), Pango and fonts (PDF reports), if missing
 browser:
 	@scripts/ensure-browser
 

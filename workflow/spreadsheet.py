@@ -43,6 +43,7 @@ class Column:
     header: str
     kind: Kind = "text"
     width: int = 16
+    number_format: str | None = None  # e.g. "0.00" for a percentage
 
 
 def neutralise(value: str) -> str:
@@ -129,7 +130,11 @@ class XlsxWriter:
         if value is None or value == "":
             return None
         if column.kind == "number":
-            return value
+            if column.number_format is None:
+                return value
+            cell = WriteOnlyCell(ws, value=value)
+            cell.number_format = column.number_format
+            return cell
         if column.kind in ("date", "datetime") and isinstance(value, date):
             cell = WriteOnlyCell(ws, value=_local(value, self.zone) if isinstance(value, datetime) else value)
             cell.number_format = DATETIME_FORMAT if column.kind == "datetime" else DATE_FORMAT

@@ -6,6 +6,7 @@ from datetime import date
 from pathlib import Path
 
 import click
+from sqlalchemy import select
 
 from kiemdiem.app import App
 from kiemdiem.cli import pass_app
@@ -14,8 +15,9 @@ from kiemdiem.output import emit, emit_json
 from kiemdiem.timeparse import DATE
 from workflow.errors import BadInput
 from workflow.lookup import find_unit, get_campaign
+from workflow.models import Unit
 from workflow.results.levels import ALL
-from workflow.results.report import FORMATS, render, report_data
+from workflow.results.report import FORMATS, Heading, place_of, render, report_data
 from workflow.results.rollup import rollup
 from workflow.results.rules import Violation
 from workflow.results.store import ResultsService, Stored
@@ -142,16 +144,27 @@ def results_show(app: App, code: str, year: int | None, as_json: bool) -> None:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True,
               help="Output format.")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Write to this file (default: stdout).")
+              help="Write to this file (default: stdout; a PDF needs a file).")
+@click.option("--place", default=None,
+              help="Place on the date line (default: from the unit's name, e.g. Gia Lai).")
 @year_option
 @pass_app
-def report(app: App, code: str | None, fmt: str, output: Path | None, year: int | None) -> None:
+def report(app: App, code: str | None, fmt: str, output: Path | None, place: str | None,
+           year: int | None) -> None:
     """The roll-up under CODE (or the whole campaign): counts and percentages per level."""
+    if fmt == "pdf" and output is None:
+        raise BadInput("báo cáo PDF cần tên tệp để ghi: thêm -o TỆP.pdf.")
     with app.ready_db().session() as session:
         campaign = get_campaign(session, year)
         unit = find_unit(session, code) if code else None
         data = report_data(rollup(session, campaign, unit, app.clock()))
-    body = render(data, fmt)
+        ancestors = [] if unit is None else list(session.scalars(
+            select(Unit.name).where(Unit.id.in_([int(i) for i in unit.path.strip("/").split("/")]))
+            .order_by(Unit.depth.desc())))
+    parent = ancestors[1] if len(ancestors) > 1 else None
+    heading = Heading(place=place or place_of(ancestors or [data["unit_name"]]), superior=parent,
+                      recipients=[f"{parent} (để báo cáo)"] if parent else [])
+    body = render(data, fmt, heading)
     if output is None:
         click.echo(body, nl=False)
         return

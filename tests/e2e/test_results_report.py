@@ -7,8 +7,10 @@ import io
 import json
 
 from openpyxl import load_workbook
+from pypdf import PdfReader
 
 from tests.helpers import run, seeded
+from workflow.results.levels import NAME
 
 NOW = "2026-11-18T09:00"
 LATER = "2026-12-10T09:00"
@@ -82,32 +84,71 @@ def test_report_figures_agree_in_all_formats_and_with_the_children(db, tmp_path)
 
     out = tmp_path / "bao_cao.csv"
     assert run(db.url, "report", "GL", "--format", "csv", "-o", str(out), now=LATER).exit_code == 0
-    rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
-    assert rows[0][:3] == ["Phần", "Mã đơn vị", "Tên đơn vị"] and rows[0][3] == "Hoàn thành xuất sắc nhiệm vụ"
-    members_row = next(r for r in rows if r[0] == "Đảng viên")
-    assert [int(v) for v in members_row[3:9]] == [expected[lvl] for lvl in LEVELS]
-    assert int(members_row[9]) == sum(expected.values())
-    assert ["Chưa gửi báo cáo", "GL-TS"] in [r[:2] for r in rows]
+    header, *rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
+    assert header == ["Phạm vi", "Mã đơn vị", "Tên đơn vị", "Đối tượng", "Mức xếp loại", "Số lượng", "Tỷ lệ (%)"]
+    members = {r[4]: r for r in rows if r[:4] == ["Tổng số", "GL", "Đảng bộ tỉnh Gia Lai", "Đảng viên"]}
+    assert [int(members[NAME[lvl]][5]) for lvl in LEVELS] == [expected[lvl] for lvl in LEVELS]
+    assert float(members[NAME["HTT"]][6]) == data["percent"]["members"]["HTT"]
+    assert members[NAME["PENDING"]][6] == ""  # no share for the unrated
+    assert all(r[5].isdigit() for r in rows)  # counts are integers, never "12.0" or "12 (5%)"
+    by_child = [r for r in rows if r[0] != "Tổng số" and r[3] == "Đảng viên"]
+    assert sum(int(r[5]) for r in by_child) == sum(expected.values())
 
     out = tmp_path / "bao_cao.xlsx"
     assert run(db.url, "report", "GL", "--format", "xlsx", "-o", str(out), now=LATER).exit_code == 0
     book = load_workbook(out)
-    assert book.sheetnames == ["Tổng hợp", "Theo đơn vị", *LEVELS]
+    assert book.sheetnames == ["Tổng hợp", "Theo đơn vị", "Không xếp loại", "Chưa gửi báo cáo"]
+    assert book.properties.title.startswith("Tổng hợp kết quả đánh giá, xếp loại chất lượng năm 2026")
     summary = book["Tổng hợp"]
-    assert summary["A3"].value == "Mức xếp loại" and summary["A3"].font.bold
-    by_level = {summary.cell(r, 1).value: summary.cell(r, 2).value for r in range(4, 10)}
+    assert summary["A1"].value == "Mức xếp loại" and summary["A1"].font.bold
+    assert summary.freeze_panes == "A2" and summary.auto_filter.ref == "A1:G8"
+    by_level = {summary.cell(r, 1).value: summary.cell(r, 2).value for r in range(2, 8)}
     assert by_level["Hoàn thành tốt nhiệm vụ"] == expected["HTT"]
-    assert summary.cell(10, 1).value == "Tổng số" and summary.cell(10, 2).value == sum(expected.values())
-    assert summary.column_dimensions["A"].width == 34
-    htxs = book["HTXS"]
-    last = htxs.max_row
-    assert htxs.cell(last, 1).value == "Tổng số" and htxs.cell(last, 3).value == expected["HTXS"]
-    assert sum(htxs.cell(r, 3).value for r in range(2, last)) == expected["HTXS"]
+    assert summary.cell(8, 1).value == "Tổng số" and summary.cell(8, 2).value == sum(expected.values())
+    assert not any(c.font.bold for row in summary.iter_rows(min_row=2) for c in row)  # styled: the header only
+    counts = list(book["Theo đơn vị"].iter_rows(min_row=2, values_only=True))
+    assert sum(r[5] for r in counts if r[1] == "GL-TS" and r[3] == "Đảng viên") == sum(
+        children["GL-TS"]["members"].values())
+    missing = list(book["Chưa gửi báo cáo"].iter_rows(min_row=2, values_only=True))
+    assert ("GL-TS", "Đảng bộ xã Trà Sơn", 5) in missing
 
     html = run(db.url, "report", "GL", "--format", "html", now=LATER).stdout
     assert "<title>Tổng hợp kết quả đánh giá, xếp loại chất lượng năm 2026" in html
     assert "size: A4" in html and "Quy định 366-QĐ/TW" in html
     assert f'<th class="n">{expected["HTT"]}</th>' in html and "GL-TS-YT" not in html
+    assert "Gia Lai, ngày 10 tháng 12 năm 2026" in html and "Số liệu lập lúc 09:00 ngày 10/12/2026" in html
+    assert "Đảng bộ xã Trà Sơn</td>" in html and "NOT_CLASSIFIED" not in html and "PENDING" not in html
+
+
+def test_the_pdf_report_is_fit_to_sign(db, tmp_path):
+    """Letterhead, place and date in local time, numbered parts with Vietnamese labels, the
+    missing units by code and name, "Nơi nhận" and the signature block, fonts embedded."""
+    seeded(db.url)
+    _submit_all(db, tmp_path)
+    out = tmp_path / "bao_cao.pdf"
+    result = run(db.url, "report", "GL-TS", "--format", "pdf", "-o", str(out), now="2026-12-10T23:30")
+    assert result.exit_code == 0, result.stderr
+    pdf = PdfReader(out)
+    text = " ".join(" ".join(page.extract_text().split()) for page in pdf.pages)
+    for words in ("ĐẢNG BỘ TỈNH GIA LAI", "ĐẢNG BỘ XÃ TRÀ SƠN", "ĐẢNG CỘNG SẢN VIỆT NAM",
+                  "Trà Sơn, ngày 10 tháng 12 năm 2026", "BÁO CÁO", "I. KẾT QUẢ XẾP LOẠI",
+                  "Hoàn thành xuất sắc nhiệm vụ", "Không hoàn thành nhiệm vụ", "Quy định 366-QĐ/TW",
+                  "GL-TS-YT", "Chi bộ Trạm Y tế xã", "Nơi nhận:", "Đảng bộ tỉnh Gia Lai (để báo cáo)",
+                  "T/M BAN THƯỜNG VỤ", "BÍ THƯ"):
+        assert words in text, words
+    assert "ngày 11 tháng 12" not in text  # 23:30 local is still the 10th (16:30 UTC)
+    fonts = [_descriptor(font.get_object()) for page in pdf.pages
+             for font in page["/Resources"]["/Font"].get_object().values()]
+    assert fonts and all("/FontFile2" in d or "/FontFile3" in d for d in fonts), "a font is not embedded"
+    assert len(pdf.pages) <= 2
+    assert run(db.url, "report", "GL", "--format", "pdf", now=LATER).exit_code == 2  # a PDF needs -o
+
+
+def _descriptor(font):
+    """A PDF font's descriptor (a composite font keeps it in its descendant)."""
+    if "/DescendantFonts" in font:
+        font = font["/DescendantFonts"][0].get_object()
+    return font["/FontDescriptor"].get_object()
 
 
 def test_reopen_marks_the_report_stale(db, tmp_path):
@@ -124,7 +165,7 @@ def test_reopen_marks_the_report_stale(db, tmp_path):
 def test_report_refuses_unknown_units_and_formats(db):
     seeded(db.url)
     assert run(db.url, "report", "NOPE", now=NOW).exit_code == 2
-    assert run(db.url, "report", "GL", "--format", "pdf", now=NOW).exit_code == 2
+    assert run(db.url, "report", "GL", "--format", "docx", now=NOW).exit_code == 2
     empty = json.loads(run(db.url, "report", "GL-TS", now=NOW).stdout)
     assert empty["members"]["HT"] == 0 and empty["without_results"] == 5
     assert empty["percent"]["members"]["HT"] == 0.0

@@ -90,7 +90,7 @@ class Rollup:
     campaign: Campaign
     total: Tally
     children: list[tuple[Unit, Tally]]
-    missing: list[str]
+    missing: list[tuple[str, str]]  # (code, name) of the direct children yet to submit
     late: list[dict[str, Any]]
     stale: bool
     generated_at: datetime
@@ -167,10 +167,10 @@ def rollup(session: Session, campaign: Campaign, unit: Unit | None, now: datetim
     total = Tally()
     for _child, tally in children:
         total.add(tally)
-    missing = list(session.scalars(
-        select(Unit.code).join(Cycle, and_(Cycle.unit_id == Unit.id, Cycle.campaign_id == campaign.id))
+    missing = [(r.code, r.name) for r in session.execute(
+        select(Unit.code, Unit.name).join(Cycle, and_(Cycle.unit_id == Unit.id, Cycle.campaign_id == campaign.id))
         .where(under, Unit.active.is_(True), Cycle.stage_rank < RANK["forms_submitted"])
-        .order_by(Unit.code)))
+        .order_by(Unit.code))]
     owed = owed_deadlines(campaign).where(Milestone.stage == "forms_submitted", under).subquery()
     late = [{"code": r.code, "name": r.name, "deadline": r.due_at, "days_late": days_late(r.due_at, now)}
             for r in session.execute(select(Unit.code, Unit.name, owed.c.due_at)
