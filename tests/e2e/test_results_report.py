@@ -78,6 +78,8 @@ def test_report_figures_agree_in_all_formats_and_with_the_children(db, tmp_path)
     # a base's own report equals its row in the province's
     everything = json.loads(run(db.url, "report", now=LATER).stdout)
     assert everything["unit"] is None and everything["members"] == expected
+    assert everything["unit_name"] == "Đảng bộ tỉnh Gia Lai"  # the campaign's root, not "Toàn quốc"
+    assert data["generated_at"] == "2026-12-10T09:00:00+07:00"
     assert [c["code"] for c in everything["children"]] == ["GL"] and everything["missing"] == ["GL"]
     ts = json.loads(run(db.url, "report", "GL-TS", now=LATER).stdout)
     assert ts["members"] == children["GL-TS"]["members"] and ts["missing"] == ["GL-TS-YT"]
