@@ -71,7 +71,7 @@ def test_violations_store_nothing_unless_forced_and_the_gate_stays_shut(db, tmp_
     path = write(tmp_path, bad)
     refused = run(db.url, "results", "submit", CELL, path, "--unit-level", "HTT", now=NOW)
     assert refused.exit_code == 1
-    assert "QUOTA_EXCELLENT: Số đảng viên HTXS (2) vượt 20% số HTT (4): tối đa 0" in refused.stderr
+    assert "QUOTA_EXCELLENT: Số đảng viên HTXS (2) vượt 20% số HTT (4) của chi bộ: tối đa 0" in refused.stderr
     assert "SCORE_BAND" in refused.stderr and stored(db) is None
     check = run(db.url, "results", "check", CELL, path, "--json", now=NOW)
     assert check.exit_code == 1

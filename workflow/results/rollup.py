@@ -30,11 +30,11 @@ from workflow.queries import owed_deadlines
 from workflow.results.levels import ALL, PENDING, RATED
 from workflow.results.models import UnitResult
 from workflow.results.rules import quota_allowed
+from workflow.results.scope import BASE_LEVEL
 from workflow.results.sheet import REASONS
 from workflow.results.store import COUNT_COLUMN, REASON_COLUMN
 from workflow.stages import BIT, RANK
 
-BASE_LEVEL = "base"
 KINDS = ("cells", "bases")
 MISSING = "MISSING"
 

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 from math import floor
 
-from workflow.results.levels import HT, HTT, HTXS, KHT, NOT_CLASSIFIED, PENDING, RANK, RATED, lower, step_down
+from workflow.results.grounds import KHT_GROUNDS, LOWER_KIND, QUOTA, disciplined_in_year, kht_grounds_of
+from workflow.results.levels import HT, HTT, HTXS, KHT, NOT_CLASSIFIED, PENDING, RANK, RATED, step_down
+from workflow.results.settings import AT_LEAST, BASE, CELL
 from workflow.results.sheet import Counts, Member, Sheet
 
 #: Months before the review date that make a member or an organisation "new" (DOMAIN rule 4).
@@ -27,16 +29,28 @@ SICK_LEAVE_MONTHS = 3
 GENERAL_CAP, TASKS_CAP = 30, 70
 #: qd366 score bands: the lowest total score of each level.
 BAND_FLOOR: dict[str, int] = {HTXS: 90, HTT: 70, HT: 50, KHT: 0}
+#: A chi bộ has at least this many full members (Điều lệ Đảng, Điều 21).
+CELL_MIN_FULL = 3
 
 
 @dataclass(frozen=True)
 class Context:
-    """What the rules need besides the sheet: the campaign's rule set and quota, and the
-    date "less than 6 months" is counted back from (the cell meeting, see `store`)."""
+    """What the rules need besides the sheet: the campaign's rule set, quota and settings
+    (`settings.py`), the date "less than 6 months" is counted back from (the cell meeting, see
+    `store`), the review year, and the HTXS and HTT members of the other cells counted with
+    this one when the quota's scope is the base organisation."""
 
     rule_set: str
     excellent_quota: float
     review_date: date
+    excellent_vote: str = AT_LEAST
+    quota_scope: str = BASE
+    peers: tuple[int, int] = (0, 0)
+    year: int | None = None
+
+    @property
+    def review_year(self) -> int:
+        return self.year or self.review_date.year
 
 
 @dataclass(frozen=True)
@@ -83,15 +97,31 @@ def not_classified_reason(member: Member, review_date: date) -> str:
 
 
 def tally(members: tuple[Member, ...], review_date: date) -> Counts:
-    """Count members per level and the not-classified ones per reason."""
+    """Count members per level, the not-classified ones per reason and the lowered ratings
+    per kind of ground (quota, KHT ground, other)."""
     by_level: dict[str, int] = {}
     reasons: dict[str, int] = {}
+    lowered: dict[str, int] = {}
     for m in members:
         by_level[m.level] = by_level.get(m.level, 0) + 1
         if m.level == NOT_CLASSIFIED:
             reason = not_classified_reason(m, review_date)
             reasons[reason] = reasons.get(reason, 0) + 1
-    return Counts(by_level, reasons)
+        if m.level in RATED and m.lower_reason in LOWER_KIND:
+            kind = LOWER_KIND[m.lower_reason]
+            lowered[kind] = lowered.get(kind, 0) + 1
+    return Counts(by_level, reasons, lowered)
+
+
+def is_full_member_present(m: Member, review_date: date) -> bool:
+    """A full (chính thức) member at the meeting: not probationary (flagged, or admitted less
+    than 12 months before: Điều lệ Đảng Điều 5), not absent, exempt or suspended."""
+    return is_full_member(m, review_date) and not (m.absent or m.exempt or m.suspended)
+
+
+def is_full_member(m: Member, review_date: date) -> bool:
+    recent = m.admitted_on is not None and add_months(m.admitted_on, 12) > review_date
+    return not (m.probationary or recent)
 
 
 def _percent(q: float) -> str:
@@ -103,19 +133,57 @@ def quota_allowed(htt: int, quota: float) -> int:
     return floor(Fraction(Decimal(str(quota))) * htt)
 
 
+def quota_counts(sheet: Sheet, ctx: Context) -> tuple[int, int]:
+    """HTXS and HTT members the quota counts: this cell's, plus its base's other cells' when
+    the scope is the base organisation."""
+    htxs, htt = sheet.counts[HTXS], sheet.counts[HTT]
+    if ctx.quota_scope == CELL:
+        return htxs, htt
+    return htxs + ctx.peers[0], htt + ctx.peers[1]
+
+
+def _scope(ctx: Context) -> str:
+    return "của chi bộ" if ctx.quota_scope == CELL or ctx.peers == (0, 0) else "của tổ chức cơ sở đảng"
+
+
 @_rule("QUOTA_EXCELLENT")
 def quota_excellent(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
-    htxs, htt = sheet.counts[HTXS], sheet.counts[HTT]
+    htxs, htt = quota_counts(sheet, ctx)
     allowed = quota_allowed(htt, ctx.excellent_quota)
     if htxs > allowed:
         yield Violation("QUOTA_EXCELLENT", None,
                         f"Số đảng viên HTXS ({htxs}) vượt {_percent(ctx.excellent_quota)} số HTT "
-                        f"({htt}): tối đa {allowed}")
+                        f"({htt}) {_scope(ctx)}: tối đa {allowed}")
 
 
-def votes_needed(level: str, voting: int) -> int:
-    """The fewest approving votes that are strictly more than 2/3 (HTXS) or 1/2 of `voting`."""
-    return (2 * voting) // 3 + 1 if level == HTXS else voting // 2 + 1
+def quota_binds(htxs: int, htt: int, quota: float) -> bool:
+    """Whether one more HTXS taken from the HTT would break the quota (a QUOTA ground holds)."""
+    return htt > 0 and htxs + 1 > quota_allowed(htt - 1, quota)
+
+
+@_rule("LOWER_QUOTA")
+def lower_quota(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
+    htxs, htt = quota_counts(sheet, ctx)
+    for m in _members(sheet):
+        if m.lower_reason != QUOTA or m.level not in RATED:
+            continue
+        top = ceiling(m, ctx)[0] if determined(m, ctx) else HTXS
+        if m.level != HTT or top != HTXS:
+            yield Violation("LOWER_QUOTA", m.name,
+                            f"Đảng viên {m.name}: lý do QUOTA chỉ dùng khi đủ điều kiện HTXS mà xếp HTT vì "
+                            f"tỷ lệ (nhập: {m.level}, mức tối đa: {top})")
+        elif not quota_binds(htxs, htt, ctx.excellent_quota):
+            yield Violation("LOWER_QUOTA", m.name,
+                            f"Đảng viên {m.name}: tỷ lệ HTXS chưa hết ({htxs} HTXS, {htt} HTT {_scope(ctx)}, "
+                            f"tối đa {_percent(ctx.excellent_quota)}): không dùng được lý do QUOTA")
+
+
+def votes_needed(level: str, voting: int, excellent_vote: str = AT_LEAST) -> int:
+    """The fewest approving votes: 2/3 or more (`at_least_two_thirds`), or strictly more than
+    2/3, of `voting` for HTXS; strictly more than 1/2 for the other levels."""
+    if level != HTXS:
+        return voting // 2 + 1
+    return -(-2 * voting // 3) if excellent_vote == AT_LEAST else (2 * voting) // 3 + 1
 
 
 @_rule("VOTE_THRESHOLD")
@@ -123,14 +191,44 @@ def vote_threshold(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     for m in _members(sheet):
         if m.level not in RATED or m.votes_for is None or m.full_members_voting is None:
             continue
-        if m.level == KHT and m.disciplined:
-            continue  # a member serving a discipline is KHT without a vote (seed 001)
-        need = votes_needed(m.level, m.full_members_voting)
+        if m.level == KHT and disciplined_in_year(m, ctx.review_year):
+            continue  # a member disciplined in the year is KHT without a vote (seed 001)
+        need = votes_needed(m.level, m.full_members_voting, ctx.excellent_vote)
         if m.votes_for < need:
-            share = "2/3" if m.level == HTXS else "1/2"
+            share = ("từ 2/3 trở lên" if ctx.excellent_vote == AT_LEAST else "trên 2/3") \
+                if m.level == HTXS else "trên 1/2"
             yield Violation("VOTE_THRESHOLD", m.name,
-                            f"Đảng viên {m.name}: mức {m.level} cần trên {share} số đảng viên chính "
+                            f"Đảng viên {m.name}: mức {m.level} cần {share} số đảng viên chính "
                             f"thức tán thành ({m.votes_for}/{m.full_members_voting}, cần ít nhất {need})")
+
+
+@_rule("VOTE_BASE")
+def vote_base(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
+    present = sum(is_full_member_present(m, ctx.review_date) for m in _members(sheet))
+    for m in _members(sheet):
+        if m.full_members_voting is not None and m.full_members_voting < present:
+            yield Violation("VOTE_BASE", m.name,
+                            f"Đảng viên {m.name}: số đảng viên chính thức biểu quyết ({m.full_members_voting}) "
+                            f"nhỏ hơn số đảng viên chính thức có mặt trong danh sách ({present})")
+
+
+@_rule("TWO_HEADS")
+def two_heads(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
+    heads = [m.name for m in _members(sheet) if m.is_head]
+    if len(heads) > 1:
+        yield Violation("TWO_HEADS", None,
+                        f"Chi bộ chỉ có một người đứng đầu (bí thư), tệp ghi {len(heads)}: {', '.join(heads)}")
+
+
+@_rule("FEW_FULL_MEMBERS")
+def few_full_members(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
+    if sheet.members is None:
+        return
+    full = sum(is_full_member(m, ctx.review_date) for m in sheet.members)
+    if full < CELL_MIN_FULL:
+        yield Violation("FEW_FULL_MEMBERS", None,
+                        f"Chi bộ có {full} đảng viên chính thức trong danh sách: chi bộ cần ít nhất "
+                        f"{CELL_MIN_FULL} (Điều lệ Đảng); kiểm tra lại danh sách")
 
 
 @_rule("HEAD_ABOVE_COLLECTIVE")
@@ -198,10 +296,20 @@ def sick_leave_cap(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
 @_rule("DISCIPLINE_KHT")
 def discipline_kht(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     for m in _members(sheet):
-        if m.disciplined and m.level in RATED and m.level != KHT:
+        if m.level in RATED and m.level != KHT and "DISCIPLINED" in kht_grounds_of(m, ctx.review_year):
             yield Violation("DISCIPLINE_KHT", m.name,
-                            f"Đảng viên {m.name} đang chấp hành kỷ luật trong năm: xếp loại KHT "
-                            f"(nhập: {m.level})")
+                            f"Đảng viên {m.name} bị kỷ luật trong năm {ctx.review_year} (không phải do tổ "
+                            f"chức đảng tự phát hiện): xếp loại KHT (nhập: {m.level})")
+
+
+@_rule("KHT_GROUND")
+def kht_ground(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
+    for m in _members(sheet):
+        grounds = [g for g in kht_grounds_of(m, ctx.review_year) if g != "DISCIPLINED"]
+        if m.level in RATED and m.level != KHT and grounds:
+            named = "; ".join(KHT_GROUNDS[g][0] for g in grounds)
+            yield Violation("KHT_GROUND", m.name,
+                            f"Đảng viên {m.name}: {named}: xếp loại KHT (nhập: {m.level})")
 
 
 @_rule("ABSENT_PENDING")
@@ -254,36 +362,67 @@ def band(score: float) -> str:
     return next(level for level in RATED if score >= BAND_FLOOR[level])
 
 
-def gate_failure(m: Member, level: str) -> str | None:
-    """Why `m`'s task record does not allow `level` under qd366, or None."""
+def gate_failure(m: Member, level: str, year: int) -> str | None:
+    """Why `m`'s task record does not allow `level` under qd366, or None. Late tasks are the
+    completed ones not on time; without `tasks_completed` every task counts as completed."""
     total, on_time, exceeded = m.tasks_total or 0, m.tasks_on_time or 0, m.tasks_exceeded or 0
+    completed = total if m.tasks_completed is None else m.tasks_completed
+    if level == HTXS and total == 0:
+        return "HTXS cần ít nhất một nhiệm vụ được giao (0 nhiệm vụ)"
     if level in (HTXS, HTT) and on_time < total:
         return f"{level} cần 100% nhiệm vụ đúng hạn ({on_time}/{total})"
     if level == HTXS and 10 * exceeded < 3 * total:
         return f"HTXS cần từ 30% nhiệm vụ vượt mức trở lên ({exceeded}/{total})"
-    if level == HTXS and m.disciplined:
-        return "HTXS cần không bị kỷ luật"
-    if level == HT and 5 * (total - on_time) > total:
-        return f"HT chỉ cho phép tối đa 20% nhiệm vụ trễ hạn ({total - on_time}/{total})"
+    if level == HTXS and disciplined_in_year(m, year):
+        return "HTXS cần không bị kỷ luật trong năm"
+    if level == HTXS and m.subordinates_disciplined:
+        return "HTXS cần không có đơn vị trực thuộc hoặc thành viên tập thể lãnh đạo bị kỷ luật"
+    if level == HTXS and m.shortcomings_fixed is False:
+        return "HTXS cần khắc phục 100% hạn chế, khuyết điểm đã chỉ ra"
+    if level == HTXS and m.units_target_met is False:
+        return "HTXS cần đơn vị do mình phụ trách hoàn thành 100% nhiệm vụ, từ 30% vượt mức"
+    if level == HT and completed < total:
+        return f"HT cần hoàn thành 100% nhiệm vụ ({completed}/{total})"
+    if level == HT and 5 * (completed - on_time) > total:
+        return f"HT chỉ cho phép tối đa 20% nhiệm vụ trễ hạn ({completed - on_time}/{total})"
     return None
 
 
-def gated_level(m: Member) -> tuple[str, list[str]]:
+def gated_level(m: Member, year: int) -> tuple[str, list[str]]:
     """The level `m`'s score and tasks give under qd366, and the gates that lowered it."""
     level, failed = band(m.score or 0), []
-    while (why := gate_failure(m, level)) is not None:
+    while (why := gate_failure(m, level, year)) is not None:
         failed.append(why)
+        if level == KHT:
+            break
         level = step_down(level)
     return level, failed
 
 
-def capped(m: Member, level: str) -> str:
-    """`level` lowered by the caps other rules enforce (sick leave: HT, discipline: KHT)."""
-    if m.disciplined:
-        return KHT
-    if (m.sick_leave_months or 0) >= SICK_LEAVE_MONTHS:
-        return lower(level, HT)
-    return level
+def ceiling(m: Member, ctx: Context) -> tuple[str, list[str]]:
+    """The highest level `m` may get and why it is not HTXS: the qd366 score and gates where
+    given, then the caps (sick leave: HT; a KHT ground: KHT)."""
+    level, why = HTXS, []
+    if ctx.rule_set == "qd366" and _has_scores(m):
+        level, why = gated_level(m, ctx.review_year)
+        if band(m.score) != HTXS:
+            why.insert(0, f"{m.score:g} điểm thuộc mức {band(m.score)}")
+    if m.subordinates_disciplined and level == HTXS:
+        level = HTT
+        why.append("có đơn vị trực thuộc hoặc thành viên tập thể lãnh đạo bị kỷ luật")
+    if (m.sick_leave_months or 0) >= SICK_LEAVE_MONTHS and RANK[level] > RANK[HT]:
+        level = HT
+        why.append(f"nghỉ ốm {m.sick_leave_months:g} tháng")
+    grounds = kht_grounds_of(m, ctx.review_year)
+    if grounds:
+        level = KHT
+        why.extend(KHT_GROUNDS[g][0] for g in grounds)
+    return level, why
+
+
+def determined(m: Member, ctx: Context) -> bool:
+    """Whether the ceiling is known, not only bounded: a qd366 score, or a KHT ground."""
+    return (ctx.rule_set == "qd366" and _has_scores(m)) or bool(kht_grounds_of(m, ctx.review_year))
 
 
 def _has_scores(m: Member) -> bool:
@@ -308,22 +447,96 @@ def score_missing(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
 def score_band(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     for m in _scored(sheet):
         by_score = band(m.score)
-        expected = capped(m, gated_level(m)[0])
         if RANK[m.level] > RANK[by_score]:
             yield Violation("SCORE_BAND", m.name,
                             f"Đảng viên {m.name}: {m.score:g} điểm thuộc mức {by_score}, không đạt "
-                            f"{m.level} (nhập: {m.level}, theo điểm: {expected})")
-        elif RANK[m.level] < RANK[expected]:
-            yield Violation("SCORE_BAND", m.name,
-                            f"Đảng viên {m.name}: {m.score:g} điểm cho mức {expected}, thấp hơn không "
-                            f"có căn cứ (nhập: {m.level}, theo điểm: {expected})")
+                            f"{m.level} (nhập: {m.level}, tối đa: {ceiling(m, ctx)[0]})")
 
 
 @_rule("SCORE_GATE")
 def score_gate(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     for m in _scored(sheet):
-        gated, failed = gated_level(m)
+        gated, failed = gated_level(m, ctx.review_year)
         if RANK[band(m.score)] >= RANK[m.level] > RANK[gated]:
             yield Violation("SCORE_GATE", m.name,
                             f"Đảng viên {m.name}: {'; '.join(failed)} (nhập: {m.level}, theo điểm và "
                             f"điều kiện: {gated})")
+
+
+def _below(m: Member, ctx: Context, who: str) -> Iterator[Violation]:
+    if m.level not in RATED or not determined(m, ctx):
+        return
+    top, _why = ceiling(m, ctx)
+    if RANK[m.level] < RANK[top] and m.lower_reason is None:
+        yield Violation("LOWER_REASON", m.name if who != "Tập thể" else None,
+                        f"{who}: mức tối đa là {top}, xếp {m.level} thấp hơn cần ghi lý do (lower_reason: "
+                        "QUOTA, một căn cứ KHT, hoặc OTHER kèm lower_reason_text)")
+
+
+@_rule("LOWER_REASON")
+def lower_reason(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
+    for m in _members(sheet):
+        yield from _below(m, ctx, f"Đảng viên {m.name}")
+    record = collective_record(sheet)
+    if record is not None:
+        yield from _below(record, ctx, "Tập thể")
+
+
+def collective_record(sheet: Sheet) -> Member | None:
+    """The collective's own record with its level, when it has both."""
+    if sheet.collective is None or sheet.collective_level not in RATED:
+        return None
+    return replace(sheet.collective, level=sheet.collective_level)
+
+
+@_rule("COLLECTIVE_CEILING")
+def collective_ceiling(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
+    record = collective_record(sheet)
+    if record is None:
+        return
+    top, why = ceiling(record, ctx)
+    if RANK[record.level] > RANK[top]:
+        yield Violation("COLLECTIVE_CEILING", None,
+                        f"Tập thể xếp loại {record.level}, tối đa {top}: {'; '.join(why)}")
+
+
+@_rule("COLLECTIVE_DISCIPLINE")
+def collective_discipline(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
+    """A collective's level against its members' discipline in the year: no HTXS when a
+    leadership member (head or committee role) was disciplined; under qd124 no HTT or HTXS
+    when any member was, unless the organisation discovered it itself (seed 001, QĐ 124 Điều 12)."""
+    level = sheet.collective_level
+    if level not in RATED:
+        return
+    members = [m for m in _members(sheet) if disciplined_in_year(m, ctx.review_year)]
+    leaders = [m.name for m in members if m.is_head or m.role]
+    if level == HTXS and leaders:
+        yield Violation("COLLECTIVE_DISCIPLINE", None,
+                        f"Tập thể HTXS cần không có thành viên cấp ủy bị kỷ luật trong năm "
+                        f"({', '.join(leaders)})")
+    others = [m.name for m in members if not m.self_discovered]
+    if ctx.rule_set == "qd124" and RANK[level] > RANK[HT] and others:
+        yield Violation("COLLECTIVE_DISCIPLINE", None,
+                        f"Tập thể {level} cần không có đảng viên bị kỷ luật trong năm, trừ trường hợp tổ "
+                        f"chức đảng tự phát hiện ({', '.join(others)}): tối đa HT")
+
+
+def collective_quota(levels: dict[str, str | None], records: dict[str, Member], quota: float) -> list[Violation]:
+    """The collectives' quota among the units of one parent (cells of a base, bases of a
+    parent; QĐ 124 Điều 12: within a group of similar roles): HTXS ≤ floor(q × HTT), and a
+    collective's QUOTA ground only when the quota binds. `levels` maps every sibling's code to
+    its level, `records` the entered records that may state a `lower_reason`."""
+    htxs = sum(level == HTXS for level in levels.values())
+    htt = sum(level == HTT for level in levels.values())
+    allowed = quota_allowed(htt, quota)
+    out = []
+    if htxs > allowed:
+        out.append(Violation("COLLECTIVE_QUOTA", None,
+                             f"Số tập thể HTXS ({htxs}) vượt {_percent(quota)} số tập thể HTT ({htt}) cùng "
+                             f"cấp trên: tối đa {allowed}"))
+    for code, record in records.items():
+        if record.lower_reason == QUOTA and (levels.get(code) != HTT or not quota_binds(htxs, htt, quota)):
+            out.append(Violation("LOWER_QUOTA", code,
+                                 f"Tập thể {code}: lý do QUOTA chỉ dùng khi xếp HTT vì tỷ lệ HTXS đã hết "
+                                 f"({htxs} HTXS, {htt} HTT, tối đa {_percent(quota)})"))
+    return out

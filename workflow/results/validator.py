@@ -12,28 +12,43 @@ from workflow.results.rules import Context, Rule, Violation
 from workflow.results.sheet import Sheet
 
 COMMON: tuple[Rule, ...] = (
+    rules.two_heads,
     rules.not_reviewed,
     rules.new_member_not_classified,
     rules.not_classified_without_reason,
     rules.absent_pending,
     rules.discipline_kht,
+    rules.kht_ground,
     rules.sick_leave_cap,
     rules.vote_threshold,
+    rules.vote_base,
     rules.head_above_collective,
     rules.new_organisation_not_classified,
     rules.cell_level,
+    rules.collective_discipline,
+    rules.collective_ceiling,
     rules.quota_excellent,
+    rules.lower_quota,
 )
+#: Last in both sets: a rating below the ceiling the rules before it computed.
+TAIL: tuple[Rule, ...] = (rules.lower_reason,)
+#: Rules that flag without refusing: the results are stored and the warning shown.
+WARNINGS: tuple[Rule, ...] = (rules.few_full_members,)
 
 RULE_SETS: dict[str, tuple[Rule, ...]] = {
-    "qd124": COMMON,
-    "qd366": (*COMMON, rules.score_range, rules.score_missing, rules.score_band, rules.score_gate),
+    "qd124": (*COMMON, *TAIL),
+    "qd366": (*COMMON, rules.score_range, rules.score_missing, rules.score_band, rules.score_gate, *TAIL),
 }
 
 
 def rule_codes(rule_set: str) -> list[str]:
     """The codes a rule set checks, in the order they run (for `docs` and tests)."""
     return [rule.code for rule in RULE_SETS[rule_set]]  # type: ignore[attr-defined]
+
+
+def warnings(sheet: Sheet, ctx: Context) -> list[Violation]:
+    """What looks implausible without breaking a rule (shown, stored, never refused)."""
+    return [violation for rule in WARNINGS for violation in rule(sheet, ctx)]
 
 
 def validate(sheet: Sheet, ctx: Context) -> list[Violation]:
