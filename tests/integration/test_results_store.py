@@ -136,8 +136,10 @@ def test_collective_level_from_the_parent_is_checked_against_the_members(db, tmp
     assert run(db.url, "results", "submit", CELL, write(tmp_path, GOOD), now=NOW).exit_code == 0
     low = run(db.url, "results", "level", CELL, "HT", now=NOW)
     assert low.exit_code == 1 and "HEAD_ABOVE_COLLECTIVE" in low.stderr and "Nguyễn Văn Tư" in low.stderr
-    assert run(db.url, "results", "level", CELL, "HTXS", now=NOW).exit_code == 0
-    assert stored(db).collective_level == "HTXS"
+    alone = run(db.url, "results", "level", CELL, "HTXS", now=NOW)  # no HTT cell beside it: 20% of 0
+    assert alone.exit_code == 1 and "COLLECTIVE_QUOTA" in alone.stderr
+    assert run(db.url, "results", "level", CELL, "HTT", now=NOW).exit_code == 0
+    assert stored(db).collective_level == "HTT"
     parent = run(db.url, "results", "level", "GL-TS", "HTT", now=NOW)
     assert parent.exit_code == 0, parent.stderr
     assert stored(db, "GL-TS").form == "collective"

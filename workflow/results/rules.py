@@ -63,7 +63,28 @@ class Violation:
 Rule = Callable[[Sheet, Context], Iterator[Violation]]
 
 
-def _rule(code: str) -> Callable[[Rule], Rule]:
+@dataclass(frozen=True)
+class RuleInfo:
+    """One line of the rule table: the code, what it says in Vietnamese, where it comes from
+    ("[ours]": our reading where the texts found are silent)."""
+
+    code: str
+    summary: str
+    source: str
+
+
+#: code -> RuleInfo, in the order the rules are defined (the README renders it)
+CATALOG: dict[str, RuleInfo] = {}
+
+
+def _describe(code: str, summary: str, source: str) -> None:
+    CATALOG[code] = RuleInfo(code, summary, source)
+
+
+def _rule(code: str, summary: str, source: str) -> Callable[[Rule], Rule]:
+    """Name a rule and enter it in the table."""
+    _describe(code, summary, source)
+
     def mark(fn: Rule) -> Rule:
         fn.code = code  # type: ignore[attr-defined]
         return fn
@@ -146,7 +167,11 @@ def _scope(ctx: Context) -> str:
     return "của chi bộ" if ctx.quota_scope == CELL or ctx.peers == (0, 0) else "của tổ chức cơ sở đảng"
 
 
-@_rule("QUOTA_EXCELLENT")
+@_rule("QUOTA_EXCELLENT",
+       "Số đảng viên HTXS không quá tỷ lệ (excellent_quota) số HTT, tính theo tổ chức cơ sở đảng hoặc chi "
+       "bộ (quota_scope)",
+       "QĐ 366-QĐ/TW Điều 11 (tintuc.thuvienphapluat.com 100238); HD 21-HD/BTCTW 2019 (thuvienphapluat.vn: "
+       "per base); KH chi bộ THPT số 2 Phù Cát 2023 (15%)")
 def quota_excellent(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     htxs, htt = quota_counts(sheet, ctx)
     allowed = quota_allowed(htt, ctx.excellent_quota)
@@ -161,7 +186,9 @@ def quota_binds(htxs: int, htt: int, quota: float) -> bool:
     return htt > 0 and htxs + 1 > quota_allowed(htt - 1, quota)
 
 
-@_rule("LOWER_QUOTA")
+@_rule("LOWER_QUOTA",
+       "Lý do QUOTA chỉ dùng khi đủ điều kiện HTXS, xếp HTT và tỷ lệ HTXS đã hết",
+       "[ours] the 20% is a ceiling (QĐ 366-QĐ/TW Điều 11)")
 def lower_quota(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     htxs, htt = quota_counts(sheet, ctx)
     for m in _members(sheet):
@@ -186,7 +213,11 @@ def votes_needed(level: str, voting: int, excellent_vote: str = AT_LEAST) -> int
     return -(-2 * voting // 3) if excellent_vote == AT_LEAST else (2 * voting) // 3 + 1
 
 
-@_rule("VOTE_THRESHOLD")
+@_rule("VOTE_THRESHOLD",
+       "HTXS cần từ 2/3 trở lên (hoặc trên 2/3: excellent_vote) số đảng viên chính thức tán thành; HTT, HT, "
+       "KHT trên 1/2",
+       "HD 07-HD/BTCTW 2011 (Bảo Lộc Q&A), KH chi bộ THPT số 2 Phù Cát 2023; HD 25-HD/BTCTW and HD "
+       "43-HD/BTCTW not found")
 def vote_threshold(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     for m in _members(sheet):
         if m.level not in RATED or m.votes_for is None or m.full_members_voting is None:
@@ -202,7 +233,9 @@ def vote_threshold(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
                             f"thức tán thành ({m.votes_for}/{m.full_members_voting}, cần ít nhất {need})")
 
 
-@_rule("VOTE_BASE")
+@_rule("VOTE_BASE",
+       "Số đảng viên chính thức biểu quyết không nhỏ hơn số đảng viên chính thức có mặt trong danh sách",
+       "[ours] Điều lệ Đảng: full members vote")
 def vote_base(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     present = sum(is_full_member_present(m, ctx.review_date) for m in _members(sheet))
     for m in _members(sheet):
@@ -212,7 +245,9 @@ def vote_base(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
                             f"nhỏ hơn số đảng viên chính thức có mặt trong danh sách ({present})")
 
 
-@_rule("TWO_HEADS")
+@_rule("TWO_HEADS",
+       "Một chi bộ chỉ có một người đứng đầu (is_head)",
+       "[ours] a cell has one bí thư")
 def two_heads(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     heads = [m.name for m in _members(sheet) if m.is_head]
     if len(heads) > 1:
@@ -220,7 +255,9 @@ def two_heads(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
                         f"Chi bộ chỉ có một người đứng đầu (bí thư), tệp ghi {len(heads)}: {', '.join(heads)}")
 
 
-@_rule("FEW_FULL_MEMBERS")
+@_rule("FEW_FULL_MEMBERS",
+       "Chi bộ có dưới 3 đảng viên chính thức: cảnh báo, không từ chối",
+       "Điều lệ Đảng Điều 21")
 def few_full_members(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     if sheet.members is None:
         return
@@ -231,7 +268,9 @@ def few_full_members(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
                         f"{CELL_MIN_FULL} (Điều lệ Đảng); kiểm tra lại danh sách")
 
 
-@_rule("HEAD_ABOVE_COLLECTIVE")
+@_rule("HEAD_ABOVE_COLLECTIVE",
+       "Người đứng đầu không xếp cao hơn mức của tập thể mình lãnh đạo",
+       "KH 24-KH/ĐUK 2021; QĐ 124-QĐ/TW Điều 12 (lawnet.vn)")
 def head_above_collective(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     collective = sheet.collective_level
     if collective not in RATED:
@@ -243,7 +282,9 @@ def head_above_collective(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
                             f"({collective})")
 
 
-@_rule("NEW_MEMBER_NOT_CLASSIFIED")
+@_rule("NEW_MEMBER_NOT_CLASSIFIED",
+       "Đảng viên kết nạp chưa đủ 6 tháng: chỉ kiểm điểm, không xếp loại",
+       "QĐ 124-QĐ/TW Điều 5 (dansinh.dantri.com.vn)")
 def new_member_not_classified(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     for m in _members(sheet):
         if m.level in RATED and is_new(m.admitted_on, ctx.review_date):
@@ -253,7 +294,9 @@ def new_member_not_classified(sheet: Sheet, ctx: Context) -> Iterator[Violation]
                             f"không xếp loại (nhập: {m.level})")
 
 
-@_rule("NEW_ORGANISATION_NOT_CLASSIFIED")
+@_rule("NEW_ORGANISATION_NOT_CLASSIFIED",
+       "Tổ chức đảng thành lập chưa đủ 6 tháng: chỉ kiểm điểm, không xếp loại",
+       "QĐ 124-QĐ/TW Điều 5 (dansinh.dantri.com.vn); KH 24-KH/ĐUK 2021")
 def new_organisation_not_classified(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     if sheet.collective_level in RATED and is_new(sheet.founded_on, ctx.review_date):
         yield Violation("NEW_ORGANISATION_NOT_CLASSIFIED", None,
@@ -262,7 +305,9 @@ def new_organisation_not_classified(sheet: Sheet, ctx: Context) -> Iterator[Viol
                         f"(nhập: {sheet.collective_level})")
 
 
-@_rule("NOT_REVIEWED")
+@_rule("NOT_REVIEWED",
+       "Đảng viên miễn công tác và sinh hoạt đảng hoặc đang bị đình chỉ sinh hoạt: không kiểm điểm, không xếp loại",
+       "QĐ 124-QĐ/TW Điều 5 (dansinh.dantri.com.vn); KH 24-KH/ĐUK 2021")
 def not_reviewed(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     for m in _members(sheet):
         if (m.exempt or m.suspended) and m.level != NOT_CLASSIFIED:
@@ -271,7 +316,10 @@ def not_reviewed(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
                             f"Đảng viên {m.name} {why}: không kiểm điểm, không xếp loại (nhập: {m.level})")
 
 
-@_rule("NOT_CLASSIFIED_REASON")
+@_rule("NOT_CLASSIFIED_REASON",
+       "Không xếp loại chỉ khi kết nạp chưa đủ 6 tháng, miễn hoặc đình chỉ sinh hoạt (tập thể: thành lập "
+       "chưa đủ 6 tháng)",
+       "QĐ 124-QĐ/TW Điều 5 (dansinh.dantri.com.vn); KH 24-KH/ĐUK 2021")
 def not_classified_without_reason(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     for m in _members(sheet):
         if m.level == NOT_CLASSIFIED and not_classified_reason(m, ctx.review_date) == "other":
@@ -283,7 +331,9 @@ def not_classified_without_reason(sheet: Sheet, ctx: Context) -> Iterator[Violat
                         "Tập thể không được xếp loại nhưng không phải tổ chức mới thành lập chưa đủ 6 tháng")
 
 
-@_rule("SICK_LEAVE_CAP")
+@_rule("SICK_LEAVE_CAP",
+       "Nghỉ ốm từ 3 tháng trở lên trong năm: tối đa HT (nghỉ thai sản: không giới hạn)",
+       "HD 21-HD/BTCTW 2019; KH chi bộ THPT số 2 Phù Cát 2023, KH 24-KH/ĐUK 2021")
 def sick_leave_cap(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     for m in _members(sheet):
         months = m.sick_leave_months or 0
@@ -293,7 +343,9 @@ def sick_leave_cap(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
                             f"trở lên): tối đa HT (nhập: {m.level})")
 
 
-@_rule("DISCIPLINE_KHT")
+@_rule("DISCIPLINE_KHT",
+       "Bị kỷ luật trong năm kiểm điểm (một vi phạm tính một lần), trừ trường hợp tổ chức đảng tự phát hiện: KHT",
+       "QĐ 124-QĐ/TW Điều 12 (xaydungchinhsach.chinhphu.vn); HD 21-HD/BTCTW 2019")
 def discipline_kht(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     for m in _members(sheet):
         if m.level in RATED and m.level != KHT and "DISCIPLINED" in kht_grounds_of(m, ctx.review_year):
@@ -302,7 +354,10 @@ def discipline_kht(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
                             f"chức đảng tự phát hiện): xếp loại KHT (nhập: {m.level})")
 
 
-@_rule("KHT_GROUND")
+@_rule("KHT_GROUND",
+       "Có căn cứ KHT (kht_grounds: vi phạm điều đảng viên không được làm, suy thoái, dưới 50% nhiệm vụ, "
+       "công chức KHT): KHT",
+       "QĐ 124-QĐ/TW Điều 12 (xaydungchinhsach.chinhphu.vn); HD 16-HD/BTCTW 2018")
 def kht_ground(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     for m in _members(sheet):
         grounds = [g for g in kht_grounds_of(m, ctx.review_year) if g != "DISCIPLINED"]
@@ -312,7 +367,9 @@ def kht_ground(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
                             f"Đảng viên {m.name}: {named}: xếp loại KHT (nhập: {m.level})")
 
 
-@_rule("ABSENT_PENDING")
+@_rule("ABSENT_PENDING",
+       "Vắng mặt: chờ xếp loại (PENDING) ở cuộc họp chi bộ gần nhất",
+       "KH chi bộ THPT số 2 Phù Cát 2023, KH 24-KH/ĐUK 2021")
 def absent_pending(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     for m in _members(sheet):
         if m.exempt or m.suspended:
@@ -326,7 +383,9 @@ def absent_pending(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
                             f"Đảng viên {m.name} có mặt nhưng chưa được xếp loại (PENDING)")
 
 
-@_rule("CELL_LEVEL")
+@_rule("CELL_LEVEL",
+       "Chi bộ HTXS cần 100% đảng viên HT trở lên; trên 1/2 đảng viên KHT: chi bộ KHT",
+       "KH chi bộ THPT số 2 Phù Cát 2023 (HTXS); [ours] (KHT)")
 def cell_level(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     level, counts = sheet.collective_level, sheet.counts
     kht, rated = counts[KHT], counts.rated
@@ -350,7 +409,9 @@ def score_range_problems(m: Member) -> list[tuple[str, str]]:
     return out
 
 
-@_rule("SCORE_RANGE")
+@_rule("SCORE_RANGE",
+       "Điểm tiêu chí chung 0–30, kết quả thực hiện nhiệm vụ 0–70",
+       "QĐ 366-QĐ/TW (laodong.vn)")
 def score_range(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     for m in _members(sheet):
         for column, message in score_range_problems(m):
@@ -434,7 +495,9 @@ def _scored(sheet: Sheet) -> Iterator[Member]:
     return (m for m in _members(sheet) if m.level in RATED and _has_scores(m))
 
 
-@_rule("SCORE_MISSING")
+@_rule("SCORE_MISSING",
+       "Theo QĐ 366 cần điểm (score_general, score_tasks) và số nhiệm vụ (tasks_total, tasks_on_time)",
+       "QĐ 366-QĐ/TW Điều 11 (laodong.vn)")
 def score_missing(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     for m in _members(sheet):
         if m.level in RATED and not _has_scores(m):
@@ -443,7 +506,9 @@ def score_missing(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
                             "score_tasks) và số nhiệm vụ (tasks_total, tasks_on_time) để xếp loại")
 
 
-@_rule("SCORE_BAND")
+@_rule("SCORE_BAND",
+       "Mức không cao hơn khung điểm: từ 90 HTXS, 70–dưới 90 HTT, 50–dưới 70 HT, dưới 50 KHT",
+       "QĐ 366-QĐ/TW Điều 11 (tintuc.thuvienphapluat.com 100238, laodong.vn)")
 def score_band(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     for m in _scored(sheet):
         by_score = band(m.score)
@@ -453,7 +518,10 @@ def score_band(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
                             f"{m.level} (nhập: {m.level}, tối đa: {ceiling(m, ctx)[0]})")
 
 
-@_rule("SCORE_GATE")
+@_rule("SCORE_GATE",
+       "HTXS: ít nhất 1 nhiệm vụ, 100% đúng hạn, từ 30% vượt mức, không bị kỷ luật, khắc phục 100% khuyết "
+       "điểm, đơn vị phụ trách đạt; HTT: 100% đúng hạn; HT: 100% hoàn thành, tối đa 20% trễ hạn",
+       "QĐ 366-QĐ/TW Điều 11 (tintuc.thuvienphapluat.com 100238, laodong.vn)")
 def score_gate(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     for m in _scored(sheet):
         gated, failed = gated_level(m, ctx.review_year)
@@ -473,7 +541,10 @@ def _below(m: Member, ctx: Context, who: str) -> Iterator[Violation]:
                         "QUOTA, một căn cứ KHT, hoặc OTHER kèm lower_reason_text)")
 
 
-@_rule("LOWER_REASON")
+@_rule("LOWER_REASON",
+       "Xếp thấp hơn mức tối đa theo điểm, điều kiện và giới hạn cần ghi lower_reason (QUOTA, căn cứ KHT, "
+       "hoặc OTHER kèm lower_reason_text)",
+       "[ours] levels are ceilings")
 def lower_reason(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     for m in _members(sheet):
         yield from _below(m, ctx, f"Đảng viên {m.name}")
@@ -489,7 +560,10 @@ def collective_record(sheet: Sheet) -> Member | None:
     return replace(sheet.collective, level=sheet.collective_level)
 
 
-@_rule("COLLECTIVE_CEILING")
+@_rule("COLLECTIVE_CEILING",
+       "Mức của tập thể không cao hơn điểm, điều kiện và căn cứ KHT của tập thể (collective)",
+       "QĐ 366-QĐ/TW Điều 11 (tintuc.thuvienphapluat.com 100238, laodong.vn); QĐ 124-QĐ/TW Điều 12 "
+       "(xaydungchinhsach.chinhphu.vn)")
 def collective_ceiling(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     record = collective_record(sheet)
     if record is None:
@@ -500,7 +574,11 @@ def collective_ceiling(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
                         f"Tập thể xếp loại {record.level}, tối đa {top}: {'; '.join(why)}")
 
 
-@_rule("COLLECTIVE_DISCIPLINE")
+@_rule("COLLECTIVE_DISCIPLINE",
+       "Tập thể HTXS: không có thành viên cấp ủy bị kỷ luật trong năm; theo QĐ 124, HTT trở lên: không có "
+       "đảng viên bị kỷ luật, trừ trường hợp tự phát hiện",
+       "QĐ 366-QĐ/TW Điều 11 khoản 1 (tintuc.thuvienphapluat.com 100238); QĐ 124-QĐ/TW Điều 12 (lawnet.vn); "
+       "KH chi bộ THPT số 2 Phù Cát 2023")
 def collective_discipline(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     """A collective's level against its members' discipline in the year: no HTXS when a
     leadership member (head or committee role) was disciplined; under qd124 no HTT or HTXS
@@ -519,6 +597,12 @@ def collective_discipline(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
         yield Violation("COLLECTIVE_DISCIPLINE", None,
                         f"Tập thể {level} cần không có đảng viên bị kỷ luật trong năm, trừ trường hợp tổ "
                         f"chức đảng tự phát hiện ({', '.join(others)}): tối đa HT")
+
+
+_describe("COLLECTIVE_QUOTA",
+          "Số tập thể HTXS không quá tỷ lệ (excellent_quota) số tập thể HTT cùng cấp trên (chi bộ của một "
+          "đảng bộ cơ sở, tổ chức cơ sở đảng của một cấp trên), khi cấp trên nhập mức của đơn vị trực thuộc",
+          "QĐ 124-QĐ/TW Điều 12 (lawnet.vn); QĐ 366-QĐ/TW Điều 11 (tintuc.thuvienphapluat.com 100238)")
 
 
 def collective_quota(levels: dict[str, str | None], records: dict[str, Member], quota: float) -> list[Violation]:

@@ -58,3 +58,25 @@ def validate(sheet: Sheet, ctx: Context) -> list[Violation]:
     except KeyError:
         raise ValueError(f"unknown rule set '{ctx.rule_set}' (known: {', '.join(RULE_SETS)})") from None
     return [violation for rule in chosen for violation in rule(sheet, ctx)]
+
+
+def rule_table() -> list[dict[str, str]]:
+    """Every rule once: code, the rule sets that check it, whether it refuses or warns, what it
+    says (Vietnamese) and its source. `results check --rules` prints it, the README renders it."""
+    rows = []
+    for info in rules.CATALOG.values():
+        sets = [name for name, chosen in RULE_SETS.items()
+                if info.code in {rule.code for rule in chosen}]  # type: ignore[attr-defined]
+        warns = info.code in {rule.code for rule in WARNINGS}  # type: ignore[attr-defined]
+        rows.append({"code": info.code, "rule_sets": ", ".join(sets or list(RULE_SETS)),
+                     "kind": "cảnh báo" if warns else "từ chối", "message": info.summary,
+                     "source": info.source})
+    return rows
+
+
+def rule_table_markdown() -> str:
+    """`rule_table` as the Markdown table the README carries (a test keeps them equal)."""
+    lines = ["| code | rule sets | kind | rule | source |", "| --- | --- | --- | --- | --- |"]
+    lines += [f"| `{r['code']}` | {r['rule_sets']} | {r['kind']} | {r['message']} | {r['source']} |"
+              for r in rule_table()]
+    return "\n".join(lines) + "\n"
