@@ -222,7 +222,7 @@ def vote_threshold(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     for m in _members(sheet):
         if m.level not in RATED or m.votes_for is None or m.full_members_voting is None:
             continue
-        if m.level == KHT and disciplined_in_year(m, ctx.review_year):
+        if m.level == KHT and "DISCIPLINED" in kht_grounds_of(m, ctx.review_year):
             continue  # a member disciplined in the year is KHT without a vote (seed 001)
         need = votes_needed(m.level, m.full_members_voting, ctx.excellent_vote)
         if m.votes_for < need:
