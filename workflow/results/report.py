@@ -22,6 +22,7 @@ KIND_NAME = {"members": "Đảng viên", "cells": "Chi bộ trực thuộc", "ba
 RULE_SET_NAME = {"qd124": "Quy định 124-QĐ/TW", "qd366": "Quy định 366-QĐ/TW"}
 TEMPLATES = Path(__file__).parent / "templates"
 NATIONAL = "Toàn quốc"
+LOWER_NAME = {"quota": "vì tỷ lệ HTXS", "ground": "có căn cứ KHT", "other": "lý do khác"}
 
 
 def _tally_dict(tally: Tally) -> dict[str, Any]:
@@ -42,6 +43,7 @@ def report_data(r: Rollup) -> dict[str, Any]:
         "percent": {kind: percentages(getattr(t, kind)) for kind in KIND_NAME},
         "quota_used": {kind: quota_used(getattr(t, kind), quota) for kind in KIND_NAME},
         "not_classified_reasons": dict(t.reasons),
+        "lowered": dict(t.lowered),
         "without_results": t.without_results, "invalid": t.invalid, "supplements": t.supplements,
         "missing": r.missing,
         "late": [{**row, "deadline": row["deadline"].isoformat()} for row in r.late],
@@ -96,6 +98,9 @@ def _csv(data: dict[str, Any]) -> str:
     writer.writerows(_table_rows(data))
     for reason, count in data["not_classified_reasons"].items():
         writer.writerow([f"Không xếp loại: {REASON_NAME[reason]}", data["unit"] or "", data["unit_name"],
+                         *[""] * len(ALL), count])
+    for kind, count in data["lowered"].items():
+        writer.writerow([f"Xếp thấp hơn mức tối đa: {LOWER_NAME[kind]}", data["unit"] or "", data["unit_name"],
                          *[""] * len(ALL), count])
     for code in data["missing"]:
         writer.writerow(_line("Chưa gửi báo cáo", code, "", {}, False))
