@@ -131,6 +131,9 @@ class Plan(BaseModel):
     quiet_hours: QuietHours | None = None
     holidays: HolidayPolicy = HolidayPolicy()
     excellent_quota: float = Field(default=0.20, gt=0, le=1)
+    #: results settings; None: the rule set's sourced default (workflow/results/settings.py)
+    quota_scope: Literal["cell", "base"] | None = None
+    excellent_vote: Literal["more_than_two_thirds", "at_least_two_thirds"] | None = None
 
     @field_validator("timezone")
     @classmethod

@@ -21,6 +21,7 @@ from workflow.results.report import FORMATS, Heading, place_of, render, report_d
 from workflow.results.rollup import rollup
 from workflow.results.rules import Violation
 from workflow.results.store import ResultsService, Stored
+from workflow.results.validator import rule_table
 
 file_argument = click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 force_option = click.option("--force", is_flag=True,
@@ -41,6 +42,12 @@ def _print(stored: Stored, done: str) -> None:
                    "đơn vị chưa gửi được biểu mẫu nếu không --force khi advance.", err=True)
         for v in stored.violations:
             click.echo(f"  - {v.code}: {v.message}", err=True)
+    _warn(stored.warnings)
+
+
+def _warn(warnings: list[Violation]) -> None:
+    for w in warnings:
+        click.echo(f"Cảnh báo {w.code}: {w.message}", err=True)
 
 
 @click.group()
@@ -84,6 +91,20 @@ def results_level(app: App, code: str, level: str, founded_on: date | None, year
     _print(stored, "Đã lưu mức xếp loại tập thể của")
 
 
+@results.command("levels")
+@click.argument("code")
+@file_argument
+@year_option
+@force_option
+@reason_option
+@pass_app
+def results_levels(app: App, code: str, file: Path, year: int | None, force: bool, reason: str | None) -> None:
+    """CODE enters its children's levels from FILE (code, level and each collective's record),
+    checked together, the collectives' quota included."""
+    for stored in _service(app).set_levels(code, file, actor=app.actor, year=year, force=force, reason=reason):
+        _print(stored, "Đã lưu mức xếp loại tập thể của")
+
+
 @results.command("amend")
 @click.argument("code")
 @file_argument
@@ -102,19 +123,28 @@ def _violation_rows(violations: list[Violation]) -> list[dict[str, str | None]]:
 
 
 @results.command("check")
-@click.argument("code")
+@click.argument("code", required=False)
 @click.argument("file", required=False, type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--unit-level", default=None, help="Check as if the collective had this level.")
 @click.option("--review-date", type=DATE, default=None, help="Count 'less than 6 months' back from this day.")
+@click.option("--rules", "show_rules", is_flag=True, help="Print the table of rules (code, rule, source).")
 @year_option
 @json_option
 @pass_app
-def results_check(app: App, code: str, file: Path | None, unit_level: str | None, review_date: date | None,
-                  year: int | None, as_json: bool) -> None:
+def results_check(app: App, code: str | None, file: Path | None, unit_level: str | None,
+                  review_date: date | None, show_rules: bool, year: int | None, as_json: bool) -> None:
     """List the rule violations of FILE (nothing stored) or of CODE's stored results."""
-    violations = _service(app).check(code, file, year=year, unit_level=unit_level, review_date=review_date)
+    if show_rules:
+        emit(rule_table(), ["code", "rule_sets", "kind", "message", "source"], as_json,
+             title="Các quy định kiểm tra kết quả xếp loại")
+        return
+    if code is None:
+        raise BadInput("cần mã đơn vị (results check CODE [FILE]) hoặc --rules.")
+    violations, warnings = _service(app).check_all(code, file, year=year, unit_level=unit_level,
+                                                   review_date=review_date)
     emit(_violation_rows(violations), ["code", "member", "message"], as_json,
          title=f"Vi phạm quy định xếp loại: {code}")
+    _warn(warnings)
     if violations:
         raise SystemExit(1)
 

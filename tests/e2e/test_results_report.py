@@ -93,13 +93,16 @@ def test_report_figures_agree_in_all_formats_and_with_the_children(db, tmp_path)
     assert float(members[NAME["HTT"]][6]) == data["percent"]["members"]["HTT"]
     assert members[NAME["PENDING"]][6] == ""  # no share for the unrated
     assert all(r[5].isdigit() for r in rows)  # counts are integers, never "12.0" or "12 (5%)"
+    exempt = next(r for r in rows if r[3] == "Đảng viên không xếp loại" and r[4] == "Miễn công tác và sinh hoạt đảng")
+    assert int(exempt[5]) == data["not_classified_reasons"]["exempt"] and exempt[0] == "Tổng số"
     by_child = [r for r in rows if r[0] != "Tổng số" and r[3] == "Đảng viên"]
     assert sum(int(r[5]) for r in by_child) == sum(expected.values())
 
     out = tmp_path / "bao_cao.xlsx"
     assert run(db.url, "report", "GL", "--format", "xlsx", "-o", str(out), now=LATER).exit_code == 0
     book = load_workbook(out)
-    assert book.sheetnames == ["Tổng hợp", "Theo đơn vị", "Không xếp loại", "Chưa gửi báo cáo"]
+    assert book.sheetnames == ["Tổng hợp", "Theo đơn vị", "Không xếp loại", "Xếp thấp hơn mức tối đa",
+                               "Chưa gửi báo cáo"]
     assert book.properties.title.startswith("Tổng hợp kết quả đánh giá, xếp loại chất lượng năm 2026")
     summary = book["Tổng hợp"]
     assert summary["A1"].value == "Mức xếp loại" and summary["A1"].font.bold

@@ -71,7 +71,7 @@ def test_violations_store_nothing_unless_forced_and_the_gate_stays_shut(db, tmp_
     path = write(tmp_path, bad)
     refused = run(db.url, "results", "submit", CELL, path, "--unit-level", "HTT", now=NOW)
     assert refused.exit_code == 1
-    assert "QUOTA_EXCELLENT: Số đảng viên HTXS (2) vượt 20% số HTT (4): tối đa 0" in refused.stderr
+    assert "QUOTA_EXCELLENT: Số đảng viên HTXS (2) vượt 20% số HTT (4) của chi bộ: tối đa 0" in refused.stderr
     assert "SCORE_BAND" in refused.stderr and stored(db) is None
     check = run(db.url, "results", "check", CELL, path, "--json", now=NOW)
     assert check.exit_code == 1
@@ -136,8 +136,10 @@ def test_collective_level_from_the_parent_is_checked_against_the_members(db, tmp
     assert run(db.url, "results", "submit", CELL, write(tmp_path, GOOD), now=NOW).exit_code == 0
     low = run(db.url, "results", "level", CELL, "HT", now=NOW)
     assert low.exit_code == 1 and "HEAD_ABOVE_COLLECTIVE" in low.stderr and "Nguyễn Văn Tư" in low.stderr
-    assert run(db.url, "results", "level", CELL, "HTXS", now=NOW).exit_code == 0
-    assert stored(db).collective_level == "HTXS"
+    alone = run(db.url, "results", "level", CELL, "HTXS", now=NOW)  # no HTT cell beside it: 20% of 0
+    assert alone.exit_code == 1 and "COLLECTIVE_QUOTA" in alone.stderr
+    assert run(db.url, "results", "level", CELL, "HTT", now=NOW).exit_code == 0
+    assert stored(db).collective_level == "HTT"
     parent = run(db.url, "results", "level", "GL-TS", "HTT", now=NOW)
     assert parent.exit_code == 0, parent.stderr
     assert stored(db, "GL-TS").form == "collective"

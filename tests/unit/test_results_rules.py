@@ -16,6 +16,7 @@ from workflow.results.validator import RULE_SETS, rule_codes, validate
 REVIEW = date(2026, 11, 16)
 Q124 = Context("qd124", 0.20, REVIEW)
 Q366 = Context("qd366", 0.20, REVIEW)
+MORE_THAN = replace(Q124, excellent_vote="more_than_two_thirds")
 
 
 
@@ -57,9 +58,9 @@ def test_quota_excellent(htxs, htt, quota, ok):
 
 def test_quota_message_names_the_numbers():
     [v] = rules.quota_excellent(counts_sheet(HTXS=4, HTT=15), Q124)
-    assert v.message == "Số đảng viên HTXS (4) vượt 20% số HTT (15): tối đa 3"
+    assert v.message == "Số đảng viên HTXS (4) vượt 20% số HTT (15) của chi bộ: tối đa 3"
     [v] = rules.quota_excellent(counts_sheet(HTXS=3, HTT=15), replace(Q124, excellent_quota=0.15))
-    assert "vượt 15% số HTT (15): tối đa 2" in v.message
+    assert "vượt 15% số HTT (15) của chi bộ: tối đa 2" in v.message
 
 
 def test_quota_allowed_is_exact():
@@ -67,7 +68,7 @@ def test_quota_allowed_is_exact():
 
 
 @pytest.mark.parametrize(("level", "votes", "voting", "ok"), [
-    (HTXS, 10, 15, False),  # exactly 2/3 is not enough
+    (HTXS, 10, 15, False),  # exactly 2/3 is not more than 2/3
     (HTXS, 11, 15, True),
     (HTXS, 9, 15, False),
     (HTXS, 7, 10, True),    # 2/3 of 10 = 6.67
@@ -83,12 +84,27 @@ def test_quota_allowed_is_exact():
 ])
 def test_vote_threshold(level, votes, voting, ok):
     member = Member("A", level, votes_for=votes, full_members_voting=voting)
-    assert (not list(rules.vote_threshold(sheet_of(member), Q124))) is ok
+    assert (not list(rules.vote_threshold(sheet_of(member), MORE_THAN))) is ok
+
+
+@pytest.mark.parametrize(("votes", "voting", "ok"), [
+    (10, 15, True),   # exactly 2/3: "2/3 trở lên" (the default)
+    (9, 15, False),
+    (7, 10, True),    # 6.67 rounds up to 7
+    (6, 10, False),
+    (2, 3, True), (1, 3, False),
+])
+def test_vote_threshold_at_least_two_thirds(votes, voting, ok):
+    for ctx in (Q124, Q366):
+        member = Member("A", HTXS, votes_for=votes, full_members_voting=voting)
+        assert (not list(rules.vote_threshold(sheet_of(member), ctx))) is ok
 
 
 def test_vote_message_and_disciplined_kht_needs_no_vote():
-    [v] = rules.vote_threshold(sheet_of(Member("Lan", HTXS, votes_for=10, full_members_voting=15)), Q124)
-    assert v.member == "Lan" and "(10/15, cần ít nhất 11)" in v.message and "2/3" in v.message
+    [v] = rules.vote_threshold(sheet_of(Member("Lan", HTXS, votes_for=10, full_members_voting=15)), MORE_THAN)
+    assert v.member == "Lan" and "(10/15, cần ít nhất 11)" in v.message and "trên 2/3" in v.message
+    [v] = rules.vote_threshold(sheet_of(Member("Lan", HTXS, votes_for=9, full_members_voting=15)), Q124)
+    assert "từ 2/3 trở lên" in v.message and "cần ít nhất 10" in v.message
     assert not list(rules.vote_threshold(
         sheet_of(Member("B", KHT, votes_for=0, full_members_voting=9, disciplined=True)), Q124))
 
@@ -199,7 +215,7 @@ def test_score_bands(score, level):
     (scored(general=10, tasks=30), KHT),
 ])
 def test_gated_level(member, expected):
-    assert rules.gated_level(member)[0] == expected
+    assert rules.gated_level(member, 2026)[0] == expected
 
 
 @pytest.mark.parametrize(("member", "found"), [
@@ -207,12 +223,12 @@ def test_gated_level(member, expected):
     (scored(level=HTXS, general=30, tasks=59.5, exceeded=3), ["SCORE_BAND"]),
     (scored(level=HTXS, general=30, tasks=60, exceeded=2), ["SCORE_GATE"]),
     (scored(level=HTT, general=30, tasks=60, exceeded=2), []),
-    (scored(level=HT, general=30, tasks=60, exceeded=2), ["SCORE_BAND"]),   # lower than earned
+    (scored(level=HT, general=30, tasks=60, exceeded=2), ["LOWER_REASON"]),   # lower, no ground
     (scored(level=HTT, general=20, tasks=55, on_time=9), ["SCORE_GATE"]),
     (scored(level=HT, general=30, tasks=60, exceeded=3, sick_leave_months=4), []),  # capped
     (scored(level=HTT, general=30, tasks=60, exceeded=3, sick_leave_months=4), ["SICK_LEAVE_CAP"]),
     (scored(level=HT, general=31, tasks=30), ["SCORE_RANGE"]),
-    (scored(level=HT, general=20, tasks=70.5), ["SCORE_RANGE", "SCORE_BAND"]),
+    (scored(level=HT, general=20, tasks=70.5), ["SCORE_RANGE", "LOWER_REASON"]),
     (Member("A", HT), ["SCORE_MISSING"]),
     (Member("A", PENDING, absent=True), []),
 ])

@@ -48,11 +48,6 @@ def parse_level(text: object) -> str | None:
     raise ValueError(text)
 
 
-def lower(a: str, b: str) -> str:
-    """Return the worse of two rated levels."""
-    return a if RANK[a] <= RANK[b] else b
-
-
 def step_down(level: str) -> str:
     """Return the rated level one below `level` (KHT stays KHT)."""
     return RATED[min(RATED.index(level) + 1, len(RATED) - 1)]

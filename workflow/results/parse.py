@@ -17,16 +17,28 @@ from typing import Any
 from config.errors import ConfigError
 from config.yamlfile import load_yaml
 from workflow.errors import BadInput
-from workflow.results.levels import ALL, NOT_CLASSIFIED, PENDING, parse_level
+from workflow.results.grounds import KHT_GROUNDS, LOWER_REASONS, OTHER, split_codes
+from workflow.results.levels import ALL, NOT_CLASSIFIED, PENDING, RATED, parse_level
 from workflow.results.rules import score_range_problems, tally
 from workflow.results.sheet import REASONS, Counts, Member, Sheet
 from workflow.tabular import parse_bool
 
-BOOL_COLUMNS = ("is_head", "maternity_leave", "disciplined", "exempt", "suspended", "absent")
-INT_COLUMNS = ("votes_for", "full_members_voting", "tasks_total", "tasks_on_time", "tasks_exceeded")
+BOOL_COLUMNS = ("is_head", "maternity_leave", "disciplined", "exempt", "suspended", "absent",
+                "self_discovered", "probationary", "shortcomings_fixed", "units_target_met",
+                "subordinates_disciplined")
+INT_COLUMNS = ("votes_for", "full_members_voting", "tasks_total", "tasks_on_time", "tasks_exceeded",
+               "tasks_completed")
 NUMBER_COLUMNS = ("score_general", "score_tasks", "sick_leave_months")
-DATE_COLUMNS = ("admitted_on",)
-MEMBER_COLUMNS = tuple(f.name for f in fields(Member) if f.name != "line")
+DATE_COLUMNS = ("admitted_on", "disciplined_on")
+TEXT_COLUMNS = ("kht_grounds", "lower_reason", "lower_reason_text")
+#: columns of a collective's own record only
+COLLECTIVE_ONLY = ("subordinates_disciplined",)
+MEMBER_COLUMNS = tuple(f.name for f in fields(Member) if f.name not in ("line", *COLLECTIVE_ONLY))
+#: a collective's record: in a YAML results file (`collective:`) or a row of a parent's file
+COLLECTIVE_COLUMNS = ("score_general", "score_tasks", "tasks_total", "tasks_on_time", "tasks_exceeded",
+                      "tasks_completed", "disciplined", "disciplined_on", "self_discovered",
+                      "subordinates_disciplined", "kht_grounds", "lower_reason", "lower_reason_text",
+                      "shortcomings_fixed")
 #: The counts-only form: a column per level, the membership and the not-classified reasons.
 COUNT_COLUMNS = {"htxs": "HTXS", "htt": "HTT", "ht": "HT", "kht": "KHT",
                  "not_classified": NOT_CLASSIFIED, "pending": PENDING}
@@ -41,11 +53,13 @@ class Submission:
     counts: Counts | None
     collective_level: str | None = None
     founded_on: date | None = None
+    collective: Member | None = None
 
     def sheet(self, review_date: date, collective_level: str | None = None) -> Sheet:
         counts = tally(self.members, review_date) if self.members is not None else self.counts
         assert counts is not None
-        return Sheet(counts, self.members, collective_level or self.collective_level, self.founded_on)
+        return Sheet(counts, self.members, collective_level or self.collective_level, self.founded_on,
+                     self.collective)
 
 
 @dataclass(frozen=True)
@@ -74,11 +88,17 @@ def read_results(path: Path) -> Submission:
     collective = _cell(problems, header.get("line", 1), "collective_level", header.get("collective_level"),
                        _level)
     founded = _cell(problems, header.get("line", 1), "founded_on", header.get("founded_on"), _date)
+    record = None
+    if header.get("collective") is not None:
+        record = _record(_Row(header["collective_line"], header["collective"]), problems, "", collective)
     if counts_form:
         counts = _counts(rows, problems)
-        result = Submission(None, counts, collective, founded)
+        result = Submission(None, counts, collective, founded, record)
     else:
-        result = Submission(tuple(_members(rows, problems)), None, collective, founded)
+        members = tuple(_members(rows, problems))
+        if not rows:
+            problems.add(header.get("line", 1), None, "danh sách đảng viên trống: cần ít nhất một đảng viên")
+        result = Submission(members, None, collective, founded, record)
     _raise(path, problems)
     return result
 
@@ -87,16 +107,47 @@ def _is_counts(columns: list[str]) -> bool:
     return "name" not in columns and any(c in COUNT_COLUMNS for c in columns)
 
 
-def _csv(path: Path) -> tuple[dict[str, Any], list[_Row], bool]:
+LEVEL_COLUMNS = ("code", "level", *COLLECTIVE_COLUMNS)
+
+
+def read_levels(path: Path) -> list[Member]:
+    """Parse a parent's file of its children's levels (CSV or XLSX: `code, level` and the
+    collective's record columns) into records named by unit code; raise `BadInput`."""
+    readers = {".csv": _csv, ".xlsx": _xlsx}
+    suffix = path.suffix.lower()
+    if suffix not in readers:
+        raise BadInput(f"{path.name}: không đọc được tệp '{suffix}'; dùng .csv hoặc .xlsx")
+    if not path.is_file():
+        raise BadInput(f"{path}: không có tệp này.")
+    _header, rows, _form = readers[suffix](path, LEVEL_COLUMNS)
+    problems, seen, records = _Problems(), set(), []
+    for row in rows:
+        code = str(row.values.get("code") or "").strip()
+        level = _cell(problems, row.line, "level", row.values.get("level"), _level)
+        if not code:
+            problems.add(row.line, "code", "thiếu mã đơn vị")
+        elif code in seen:
+            problems.add(row.line, "code", f"'{code}' bị lặp")
+        if level is None and _present(code):
+            problems.add(row.line, "level", "thiếu mức xếp loại của tập thể")
+        seen.add(code)
+        records.append(_record(row, problems, code, level))
+    if not rows:
+        problems.add(1, None, "tệp không có đơn vị nào")
+    _raise(path, problems)
+    return records
+
+
+def _csv(path: Path, known: tuple[str, ...] | None = None) -> tuple[dict[str, Any], list[_Row], bool]:
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
             table = list(csv.reader(handle))
     except (OSError, csv.Error, UnicodeDecodeError) as exc:
         raise BadInput(f"{path.name}: không đọc được tệp CSV UTF-8 ({exc}).") from exc
-    return _table(path, [(i + 1, row) for i, row in enumerate(table)])
+    return _table(path, [(i + 1, row) for i, row in enumerate(table)], known)
 
 
-def _xlsx(path: Path) -> tuple[dict[str, Any], list[_Row], bool]:
+def _xlsx(path: Path, known: tuple[str, ...] | None = None) -> tuple[dict[str, Any], list[_Row], bool]:
     from openpyxl import load_workbook  # slow to import; only for .xlsx files
 
     try:
@@ -108,18 +159,20 @@ def _xlsx(path: Path) -> tuple[dict[str, Any], list[_Row], bool]:
         table = [(i, list(row)) for i, row in enumerate(sheet.iter_rows(values_only=True), start=1)]
     finally:
         book.close()
-    return _table(path, table)
+    return _table(path, table, known)
 
 
-def _table(path: Path, table: list[tuple[int, list[Any]]]) -> tuple[dict[str, Any], list[_Row], bool]:
-    """Turn (line, cells) rows with a header row into records; unknown columns are refused."""
+def _table(path: Path, table: list[tuple[int, list[Any]]],
+           known_columns: tuple[str, ...] | None = None) -> tuple[dict[str, Any], list[_Row], bool]:
+    """Turn (line, cells) rows with a header row into records; unknown columns are refused.
+    Without `known_columns` the header says which results form it is (members or counts)."""
     table = [(line, cells) for line, cells in table if any(_present(c) for c in cells)]
     if not table:
         raise BadInput(f"{path.name}: tệp trống.")
     header_line, header = table[0]
     columns = [str(c).strip().lower() if c is not None else "" for c in header]
-    counts_form = _is_counts(columns)
-    known = set(COUNT_COLUMNS) | set(COUNT_EXTRA) if counts_form else set(MEMBER_COLUMNS)
+    counts_form = known_columns is None and _is_counts(columns)
+    known = set(COUNT_COLUMNS) | set(COUNT_EXTRA) if counts_form else set(known_columns or MEMBER_COLUMNS)
     problems = _Problems()
     for i, column in enumerate(columns):
         if column not in known:
@@ -141,14 +194,21 @@ def _yaml(path: Path) -> tuple[dict[str, Any], list[_Row], bool]:
         raise BadInput(f"{path.name}: cần các khóa collective_level, founded_on và members hoặc counts.")
     problems = _Problems()
     for key in data:
-        if key not in ("collective_level", "founded_on", "members", "counts"):
+        if key not in ("collective_level", "founded_on", "collective", "members", "counts"):
             problems.add(lines.get((key,), 1), str(key), "khóa không được biết "
-                         "(collective_level, founded_on, members, counts)")
+                         "(collective_level, founded_on, collective, members, counts)")
+    record = data.get("collective")
+    if record is not None and not isinstance(record, dict):
+        problems.add(lines.get(("collective",), 1), "collective", "cần các cặp cột: giá trị")
+    elif record is not None:
+        record = {str(k).strip().lower(): v for k, v in record.items()}
+        _unknown(problems, record, set(COLLECTIVE_COLUMNS), lines.get(("collective",), 1))
     if ("members" in data) == ("counts" in data):
         problems.add(1, None, "cần đúng một trong hai khóa: members (danh sách) hoặc counts (số lượng)")
     _raise(path, problems)
     header = {"line": lines.get(("collective_level",), 1), "collective_level": data.get("collective_level"),
-              "founded_on": data.get("founded_on")}
+              "founded_on": data.get("founded_on"), "collective": record,
+              "collective_line": lines.get(("collective",), 1)}
     if "counts" in data:
         counts = data["counts"]
         if not isinstance(counts, dict):
@@ -257,18 +317,29 @@ def _members(rows: list[_Row], problems: _Problems) -> Iterator[Member]:
             yield member
 
 
+def _typed(row: _Row, problems: _Problems, columns: tuple[str, ...]) -> dict[str, Any]:
+    """The typed values of `row`'s cells among `columns`; a cell that cannot be read is a problem."""
+    parsed: dict[str, Any] = {}
+    for names, parse in ((BOOL_COLUMNS, _bool), (INT_COLUMNS, _int), (NUMBER_COLUMNS, _number),
+                         (DATE_COLUMNS, _date), (TEXT_COLUMNS, _text)):
+        for column in names:
+            if column in columns:
+                value = _cell(problems, row.line, column, row.values.get(column), parse)
+                if value is not None:
+                    parsed[column] = value
+    if "lower_reason" in parsed:
+        parsed["lower_reason"] = parsed["lower_reason"].upper()
+    if "kht_grounds" in parsed:
+        parsed["kht_grounds"] = ";".join(split_codes(parsed["kht_grounds"])) or None
+    return parsed
+
+
 def _member(row: _Row, problems: _Problems) -> Member | None:
     v, line = row.values, row.line
     name = str(v.get("name") or "").strip()
     if not name:
         problems.add(line, "name", "thiếu họ tên")
-    parsed: dict[str, Any] = {}
-    for columns, parse in ((BOOL_COLUMNS, _bool), (INT_COLUMNS, _int), (NUMBER_COLUMNS, _number),
-                           (DATE_COLUMNS, _date)):
-        for column in columns:
-            value = _cell(problems, line, column, v.get(column), parse)
-            if value is not None:
-                parsed[column] = value
+    parsed = _typed(row, problems, MEMBER_COLUMNS)
     level = _cell(problems, line, "level", v.get("level"), _level)
     if level is None and not _present(v.get("level")):
         level = _default_level(parsed)
@@ -282,6 +353,13 @@ def _member(row: _Row, problems: _Problems) -> Member | None:
     return member
 
 
+def _record(row: _Row, problems: _Problems, name: str, level: str | None) -> Member:
+    """A collective's own record (score, tasks, discipline) named by its unit's code."""
+    record = Member(name=name, level=level or "", line=row.line, **_typed(row, problems, COLLECTIVE_COLUMNS))
+    _check_member(record, problems)
+    return record
+
+
 def _default_level(parsed: dict[str, Any]) -> str | None:
     """The level an empty cell means: absent → PENDING; exempt, suspended, new → NOT_CLASSIFIED."""
     if parsed.get("exempt") or parsed.get("suspended") or parsed.get("admitted_on"):
@@ -291,8 +369,29 @@ def _default_level(parsed: dict[str, Any]) -> str | None:
     return None
 
 
+def _text(value: Any) -> str:
+    return str(value).strip()
+
+
 def _check_member(m: Member, problems: _Problems) -> None:
-    """Input errors (not rule violations): numbers that cannot be true together."""
+    """Input errors (not rule violations): numbers that cannot be true together, unknown codes."""
+    for code in split_codes(m.kht_grounds):
+        if code not in KHT_GROUNDS:
+            problems.add(m.line, "kht_grounds", f"'{code}' không phải căn cứ KHT ({', '.join(KHT_GROUNDS)})")
+    if m.lower_reason is not None:
+        if m.lower_reason not in LOWER_REASONS:
+            problems.add(m.line, "lower_reason", f"'{m.lower_reason}' không phải lý do "
+                         f"({', '.join(LOWER_REASONS)})")
+        elif m.lower_reason == OTHER and not m.lower_reason_text:
+            problems.add(m.line, "lower_reason_text", "lý do OTHER cần ghi rõ lý do (lower_reason_text)")
+        elif m.level not in RATED and m.level:
+            problems.add(m.line, "lower_reason", f"chỉ ghi lý do hạ mức cho người được xếp loại (nhập: {m.level})")
+    if m.tasks_completed is not None:
+        if m.tasks_total is not None and m.tasks_completed > m.tasks_total:
+            problems.add(m.line, "tasks_completed", f"{m.tasks_completed} lớn hơn tổng số nhiệm vụ ({m.tasks_total})")
+        if m.tasks_on_time is not None and m.tasks_on_time > m.tasks_completed:
+            problems.add(m.line, "tasks_on_time", f"{m.tasks_on_time} nhiệm vụ đúng hạn nhiều hơn số đã "
+                         f"hoàn thành ({m.tasks_completed})")
     if m.votes_for is not None and m.full_members_voting is not None and m.votes_for > m.full_members_voting:
         problems.add(m.line, "votes_for", f"số phiếu tán thành ({m.votes_for}) lớn hơn số đảng viên "
                      f"chính thức biểu quyết ({m.full_members_voting})")

@@ -28,6 +28,10 @@ KIND_NAME = {"members": "Đảng viên", "cells": "Chi bộ trực thuộc", "ba
 RULE_SET_NAME = {"qd124": "Quy định 124-QĐ/TW", "qd366": "Quy định 366-QĐ/TW"}
 TEMPLATES = Path(__file__).parent / "templates"
 NATIONAL = "Toàn quốc"
+LOWER_NAME = {"quota": "Vì tỷ lệ hoàn thành xuất sắc nhiệm vụ", "ground": "Có căn cứ không hoàn thành nhiệm vụ",
+              "other": "Lý do khác"}
+NOT_CLASSIFIED_GROUP = "Đảng viên không xếp loại"
+LOWERED_GROUP = "Đảng viên xếp thấp hơn mức tối đa"
 #: The abbreviations party reports use where a table has no room for the levels' names.
 SHORT_NAME = {"HTXS": "HTXSNV", "HTT": "HTTNV", "HT": "HTNV", "KHT": "KHTNV",
               "NOT_CLASSIFIED": "Không xếp loại", "PENDING": "Chưa xếp loại"}
@@ -89,6 +93,7 @@ def report_data(r: Rollup) -> dict[str, Any]:
         "percent": {kind: percentages(getattr(t, kind)) for kind in KIND_NAME},
         "quota_used": {kind: quota_used(getattr(t, kind), quota) for kind in KIND_NAME},
         "not_classified_reasons": dict(t.reasons),
+        "lowered": dict(t.lowered),
         "without_results": t.without_results, "invalid": t.invalid, "supplements": t.supplements,
         "missing": [code for code, _name in r.missing],
         "missing_units": [{"code": code, "name": name,
@@ -133,7 +138,9 @@ def _title(data: dict[str, Any]) -> str:
 def _count_rows(data: dict[str, Any]) -> list[list[Any]]:
     """The tidy table shared by CSV and XLSX: one row per (scope, unit, group, level) with its
     count and, for the four rated levels, its share of the rated in percent (a separate
-    number). The scope tells the total under the unit from the unit's own row and its children."""
+    number). The scope tells the total under the unit from the unit's own row and its children.
+    The members not classified (by reason) and rated below their ceiling (by ground) follow as
+    groups of the total."""
     rows: list[list[Any]] = []
     units = [(SCOPE_TOTAL, data["unit"] or "", data["unit_name"], data, data["percent"])]
     units += [(SCOPE_SELF if c["self"] else SCOPE_CHILD, c["code"], c["name"], c,
@@ -142,6 +149,10 @@ def _count_rows(data: dict[str, Any]) -> list[list[Any]]:
         for kind, group in KIND_NAME.items():
             for lvl in ALL:
                 rows.append([scope, code, name, group, NAME[lvl], counts[kind][lvl], percent[kind].get(lvl)])
+    total = [SCOPE_TOTAL, data["unit"] or "", data["unit_name"]]
+    rows += [[*total, NOT_CLASSIFIED_GROUP, REASON_NAME[reason], count, None]
+             for reason, count in data["not_classified_reasons"].items()]
+    rows += [[*total, LOWERED_GROUP, LOWER_NAME[kind], count, None] for kind, count in data["lowered"].items()]
     return rows
 
 
@@ -170,6 +181,8 @@ def _xlsx(data: dict[str, Any]) -> bytes:
     book.sheet("Theo đơn vị", COUNT_COLUMNS, _count_rows(data))
     book.sheet("Không xếp loại", (Column("Lý do", width=44), Column("Số đảng viên", "number", 14)),
                ([REASON_NAME[reason], count] for reason, count in data["not_classified_reasons"].items()))
+    book.sheet("Xếp thấp hơn mức tối đa", (Column("Căn cứ", width=44), Column("Số đảng viên", "number", 14)),
+               ([LOWER_NAME[kind], count] for kind, count in data["lowered"].items()))
     book.sheet("Chưa gửi báo cáo", (Column("Mã đơn vị"), Column("Tên đơn vị", width=40),
                                      Column("Quá hạn (ngày)", "number", 14)),
                ([u["code"], u["name"], u["days_late"]] for u in data["missing_units"]))
@@ -184,7 +197,7 @@ def _html(data: dict[str, Any], heading: Heading) -> str:
     made = datetime.fromisoformat(data["generated_at"])
     return env.get_template("report.html.j2").render(
         data=data, title=_title(data), heading=heading, levels=ALL, rated=RATED, names=NAME,
-        kinds=KIND_NAME, reasons=REASON_NAME, short=SHORT_NAME,
+        kinds=KIND_NAME, reasons=REASON_NAME, short=SHORT_NAME, lowered=LOWER_NAME,
         rule_set=RULE_SET_NAME.get(data["rule_set"], data["rule_set"]),
         dated=f"{heading.place}, ngày {made.day:02d} tháng {made.month:02d} năm {made.year}",
         made_at=f"{made:%H:%M} ngày {made:%d/%m/%Y}")

@@ -30,11 +30,11 @@ from workflow.queries import owed_deadlines
 from workflow.results.levels import ALL, PENDING, RATED
 from workflow.results.models import UnitResult
 from workflow.results.rules import quota_allowed
+from workflow.results.scope import BASE_LEVEL
 from workflow.results.sheet import REASONS
-from workflow.results.store import COUNT_COLUMN, REASON_COLUMN
+from workflow.results.store import COUNT_COLUMN, LOWER_COLUMN, REASON_COLUMN
 from workflow.stages import BIT, RANK
 
-BASE_LEVEL = "base"
 KINDS = ("cells", "bases")
 MISSING = "MISSING"
 
@@ -66,6 +66,8 @@ class Tally:
 
     members: dict[str, int] = field(default_factory=_zero)
     reasons: dict[str, int] = field(default_factory=lambda: dict.fromkeys(REASONS, 0))
+    #: members rated below their ceiling, per kind of ground (quota, KHT ground, other)
+    lowered: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LOWER_COLUMN, 0))
     cells: dict[str, int] = field(default_factory=_zero)
     bases: dict[str, int] = field(default_factory=_zero)
     without_results: int = 0
@@ -73,7 +75,7 @@ class Tally:
     supplements: int = 0
 
     def add(self, other: Tally) -> None:
-        for name in ("members", "reasons", "cells", "bases"):
+        for name in ("members", "reasons", "lowered", "cells", "bases"):
             mine, theirs = getattr(self, name), getattr(other, name)
             for key, value in theirs.items():
                 mine[key] = mine.get(key, 0) + value
@@ -121,7 +123,7 @@ def _grouped(session: Session, campaign: Campaign, prefix: str) -> list[Any]:
     level = case((and_(UnitResult.id.is_(None), leaf), MISSING),
                  else_=func.coalesce(UnitResult.collective_level, PENDING))
     sums = [func.coalesce(func.sum(getattr(UnitResult, c)), 0).label(c)
-            for c in (*COUNT_COLUMN.values(), *REASON_COLUMN.values())]
+            for c in (*COUNT_COLUMN.values(), *REASON_COLUMN.values(), *LOWER_COLUMN.values())]
     flags = [func.sum(case((UnitResult.valid.is_(False), 1), else_=0)).label("invalid"),
              func.sum(case((UnitResult.supplement.is_(True), 1), else_=0)).label("supplements")]
     query = (
@@ -144,6 +146,8 @@ def _tally(rows: list[Any]) -> Tally:
             tally.members[lvl] += getattr(row, column)
         for reason, column in REASON_COLUMN.items():
             tally.reasons[reason] += getattr(row, column)
+        for kind, column in LOWER_COLUMN.items():
+            tally.lowered[kind] += getattr(row, column)
         if row.level == MISSING:
             tally.without_results += row.units
         elif row.kind in KINDS:

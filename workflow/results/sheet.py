@@ -36,6 +36,8 @@ class Member:
     tasks_total: int | None = None
     tasks_on_time: int | None = None
     tasks_exceeded: int | None = None
+    #: done at all, on time or late (qd366 HT needs every task completed)
+    tasks_completed: int | None = None
     admitted_on: date | None = None
     sick_leave_months: float | None = None
     maternity_leave: bool = False
@@ -43,6 +45,23 @@ class Member:
     exempt: bool = False
     suspended: bool = False
     absent: bool = False
+    #: the day of the discipline: only one in the review year counts (a violation counts once)
+    disciplined_on: date | None = None
+    #: the organisation itself discovered and dealt with the violation (no KHT for it)
+    self_discovered: bool = False
+    #: codes of `grounds.KHT_GROUNDS`, separated by ';'
+    kht_grounds: str | None = None
+    #: why the level is below what score, gates, votes and caps allow (`grounds.LOWER_REASONS`)
+    lower_reason: str | None = None
+    lower_reason_text: str | None = None
+    #: a probationary (dự bị) member does not vote on ratings
+    probationary: bool = False
+    #: qd366 HTXS extras: earlier shortcomings all fixed; for a leader, the units led at 100%
+    #: with at least 30% exceeded. None: not stated
+    shortcomings_fixed: bool | None = None
+    units_target_met: bool | None = None
+    #: a collective's own record only: a subordinate unit or leadership member disciplined
+    subordinates_disciplined: bool = False
     line: int = 0
 
     @property
@@ -58,6 +77,8 @@ class Counts:
 
     by_level: dict[str, int]
     reasons: dict[str, int] = field(default_factory=dict)
+    #: ratings below the ceiling per kind of ground: quota, (KHT) ground, other
+    lowered: dict[str, int] = field(default_factory=dict)
 
     def __getitem__(self, level: str) -> int:
         return self.by_level.get(level, 0)
@@ -80,3 +101,5 @@ class Sheet:
     members: tuple[Member, ...] | None = None
     collective_level: str | None = None
     founded_on: date | None = None
+    #: the collective's own record (score, tasks, discipline), its `name` the unit's code
+    collective: Member | None = None

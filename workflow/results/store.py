@@ -13,7 +13,7 @@ level) it is 31/12 of the campaign year. `--review-date` overrides both.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -30,17 +30,20 @@ from workflow.lookup import load_cycle
 from workflow.models import Campaign, Cycle, Unit
 from workflow.results.levels import ALL, HT, HTT, HTXS, KHT, NOT_CLASSIFIED, PENDING, parse_level
 from workflow.results.models import MemberResult, UnitResult
-from workflow.results.parse import Submission, read_results
-from workflow.results.rules import Context, Violation, tally
+from workflow.results.parse import COLLECTIVE_COLUMNS, COLLECTIVE_ONLY, Submission, read_levels, read_results
+from workflow.results.rules import Context, Violation, collective_quota, tally
+from workflow.results.scope import member_peers, sibling_levels
+from workflow.results.settings import settings_for
 from workflow.results.sheet import Counts, Member, Sheet
-from workflow.results.validator import validate
+from workflow.results.validator import validate, warnings
 from workflow.stages import LABEL, classifies_members
 
 COUNT_COLUMN = {HTXS: "count_htxs", HTT: "count_htt", HT: "count_ht", KHT: "count_kht",
                 NOT_CLASSIFIED: "count_not_classified", PENDING: "count_pending"}
 REASON_COLUMN = {"new_member": "nc_new_member", "exempt": "nc_exempt", "suspended": "nc_suspended",
                  "other": "nc_other"}
-MEMBER_FIELDS = tuple(f.name for f in fields(Member) if f.name != "line")
+LOWER_COLUMN = {"quota": "lower_quota", "ground": "lower_ground", "other": "lower_other"}
+MEMBER_FIELDS = tuple(f.name for f in fields(Member) if f.name not in ("line", *COLLECTIVE_ONLY))
 
 
 @dataclass
@@ -52,6 +55,8 @@ class Stored:
     collective_level: str | None
     violations: list[Violation]
     forced: bool = False
+    #: implausible but not refused (fewer than 3 full members)
+    warnings: list[Violation] = field(default_factory=list)
 
 
 def review_date_for(campaign: Campaign, cycle: Cycle) -> date:
@@ -60,8 +65,48 @@ def review_date_for(campaign: Campaign, cycle: Cycle) -> date:
     return date(campaign.year, 12, 31)
 
 
-def context_for(campaign: Campaign, review_date: date) -> Context:
-    return Context(campaign.rule_set, campaign.excellent_quota, review_date)
+def context_for(campaign: Campaign, review_date: date, peers: tuple[int, int] = (0, 0)) -> Context:
+    """The rules' context: the campaign's rule set, quota and settings (plan or default)."""
+    chosen = settings_for(campaign.rule_set, campaign.plan)
+    return Context(campaign.rule_set, campaign.excellent_quota, review_date, chosen["excellent_vote"],
+                   chosen["quota_scope"], peers, campaign.year)
+
+
+def _unit_context(session: Session, campaign: Campaign, unit: Unit, review_date: date) -> Context:
+    return context_for(campaign, review_date, member_peers(session, campaign, unit))
+
+
+def record_json(record: Member | None) -> dict[str, Any] | None:
+    """A collective's record as stored: the columns it states, dates as ISO text."""
+    if record is None:
+        return None
+    out = {}
+    for column in COLLECTIVE_COLUMNS:
+        value = getattr(record, column)
+        if value not in (None, False):
+            out[column] = value.isoformat() if isinstance(value, date) else value
+    return out
+
+
+def record_from(data: dict[str, Any] | None, name: str) -> Member | None:
+    if data is None:
+        return None
+    values = {k: date.fromisoformat(v) if k == "disciplined_on" else v for k, v in data.items()}
+    return Member(name=name, level="", **values)
+
+
+def _collective_quotas(session: Session, campaign: Campaign, unit: Unit, level: str | None) -> list[Violation]:
+    """The collectives' quota where the parent decides: among `unit`'s siblings with `unit` at
+    `level`, and among `unit`'s own children (their levels are final once it gets its own)."""
+    out = []
+    if unit.parent_id is not None and level is not None:
+        levels = sibling_levels(session, campaign, unit.parent_id)
+        levels[unit.code] = level
+        out += collective_quota(levels, {}, campaign.excellent_quota)
+    children = sibling_levels(session, campaign, unit.id)
+    out += [replace(v, message=f"Đơn vị trực thuộc {unit.code}: {v.message}")
+            for v in collective_quota(children, {}, campaign.excellent_quota)]
+    return out
 
 
 def collective_level(text: str | None) -> str | None:
@@ -82,18 +127,20 @@ def stored_sheet(session: Session, row: UnitResult) -> Sheet:
     """Rebuild the sheet the rules see from a stored row and its members."""
     counts = Counts({level: getattr(row, column) for level, column in COUNT_COLUMN.items()},
                     {reason: getattr(row, column) for reason, column in REASON_COLUMN.items()
-                     if getattr(row, column)})
+                     if getattr(row, column)},
+                    {kind: getattr(row, column) for kind, column in LOWER_COLUMN.items() if getattr(row, column)})
     members = None
     if row.form == "members":
         stored = session.scalars(select(MemberResult).where(MemberResult.unit_result_id == row.id)
                                  .order_by(MemberResult.position))
         members = tuple(Member(**{f: getattr(m, f) for f in MEMBER_FIELDS}) for m in stored)
-    return Sheet(counts, members, row.collective_level, row.founded_on)
+    return Sheet(counts, members, row.collective_level, row.founded_on, record_from(row.collective_record, ""))
 
 
 def _columns(sheet: Sheet) -> dict[str, Any]:
     out: dict[str, Any] = {column: sheet.counts[level] for level, column in COUNT_COLUMN.items()}
     out.update({column: sheet.counts.reasons.get(reason, 0) for reason, column in REASON_COLUMN.items()})
+    out.update({column: sheet.counts.lowered.get(kind, 0) for kind, column in LOWER_COLUMN.items()})
     return out
 
 
@@ -138,7 +185,8 @@ class ResultsService:
             sheet = submission.sheet(when, level)
             if founded_on is not None:
                 sheet = replace(sheet, founded_on=founded_on)
-            violations = validate(sheet, context_for(campaign, when))
+            ctx = _unit_context(session, campaign, unit, when)
+            violations = validate(sheet, ctx)
             _refuse_violations(code, violations, force, reason)
             session.execute(delete(UnitResult).where(UnitResult.cycle_id == cycle.id))
             row = self._write(session, cycle, campaign, sheet, "members" if sheet.members is not None
@@ -147,7 +195,8 @@ class ResultsService:
                 session.execute(insert(MemberResult), _member_rows(row.id, sheet.members, set()))
             self._audit(session, "results.submit", campaign, unit, cycle, actor, sheet, violations,
                         reason if force else None, file=path.name)
-            return Stored(code, sheet.counts, sheet.collective_level, violations, bool(violations))
+            return Stored(code, sheet.counts, sheet.collective_level, violations, bool(violations),
+                          warnings(sheet, ctx))
 
     def _write(self, session: Session, cycle: Cycle, campaign: Campaign, sheet: Sheet, form: str,
                when: date, violations: list[Violation], actor: str) -> UnitResult:
@@ -156,7 +205,8 @@ class ResultsService:
                          founded_on=sheet.founded_on, review_date=when, supplement=False,
                          valid=not violations, violations=[asdict(v) for v in violations],
                          rule_set=campaign.rule_set, excellent_quota=campaign.excellent_quota,
-                         submitted_at=now, submitted_by=actor, updated_at=now, **_columns(sheet))
+                         submitted_at=now, submitted_by=actor, updated_at=now,
+                         collective_record=record_json(sheet.collective), **_columns(sheet))
         session.add(row)
         session.flush()
         return row
@@ -173,35 +223,85 @@ class ResultsService:
 
     def set_level(self, code: str, level_text: str, *, actor: str, year: int | None = None,
                   founded_on: date | None = None, force: bool = False, reason: str | None = None) -> Stored:
-        """Give a unit its collective level (the parent's decision), re-checking its members."""
+        """Give a unit its collective level (the parent's decision), re-checking its members
+        and the collectives' quota among its siblings."""
         level = collective_level(level_text)
         with self.db.session(write=True) as session:
             campaign, unit, cycle = load_cycle(session, code, year)
-            if cycle.state == "aggregated":
-                raise Refused(f"{code} đã được cấp trên tổng hợp: mở lại (reopen) trước khi đổi "
-                              "mức xếp loại.")
-            row = self._row(session, cycle)
-            if row is None and classifies_members(cycle.stages_mask):
-                raise Refused(f"{code} chưa có kết quả xếp loại đảng viên: nhập bằng "
-                              "`kiemdiem results submit`.")
-            if row is None:
-                when = date(campaign.year, 12, 31)
-                sheet = Sheet(Counts({}), None, level, founded_on)
-            else:
-                when = row.review_date
-                sheet = replace(stored_sheet(session, row), collective_level=level,
-                                founded_on=founded_on or row.founded_on)
-            violations = validate(sheet, context_for(campaign, when))
+            row, sheet, ctx = self._level_sheet(session, campaign, unit, cycle, level, None, founded_on)
+            violations = validate(sheet, ctx) + _collective_quotas(session, campaign, unit, level)
             _refuse_violations(code, violations, force, reason)
-            if row is None:
-                self._write(session, cycle, campaign, sheet, "collective", when, violations, actor)
-            else:
-                row.collective_level, row.founded_on = level, sheet.founded_on
-                row.valid, row.violations = not violations, [asdict(v) for v in violations]
-                row.updated_at = self.clock()
-            self._audit(session, "results.level", campaign, unit, cycle, actor, sheet, violations,
-                        reason if force else None)
+            self._store_level(session, campaign, unit, cycle, row, sheet, violations, actor,
+                              reason if force else None)
             return Stored(code, sheet.counts, level, violations, bool(violations))
+
+    def set_levels(self, code: str, path: Path, *, actor: str, year: int | None = None,
+                   force: bool = False, reason: str | None = None) -> list[Stored]:
+        """The parent `code` enters its children's levels from one file (`code, level` and each
+        collective's record): every child re-checked, and the collectives' quota checked among
+        all of the parent's children at once; all rows stored, or none."""
+        records = read_levels(path)
+        with self.db.session(write=True) as session:
+            campaign, parent, _cycle = load_cycle(session, code, year)
+            children = {u.code: u for u in session.scalars(select(Unit).where(
+                Unit.parent_id == parent.id, Unit.active.is_(True)))}
+            strangers = [f"dòng {r.line}, cột code: '{r.name}' không phải đơn vị trực thuộc {code}"
+                         for r in records if r.name not in children]
+            if strangers:
+                raise BadInput(f"{path.name}: {len(strangers)} lỗi, không lưu gì.", strangers)
+            levels = sibling_levels(session, campaign, parent.id)
+            planned, violations = [], []
+            for record in records:
+                unit = children[record.name]
+                _campaign, _unit, cycle = load_cycle(session, unit.code, year)
+                row, sheet, ctx = self._level_sheet(session, campaign, unit, cycle, record.level,
+                                                    record, None)
+                violations += [replace(v, member=v.member or unit.code, message=f"{unit.code}: {v.message}")
+                               for v in validate(sheet, ctx)]
+                levels[unit.code] = record.level
+                planned.append((unit, cycle, row, sheet))
+            violations += collective_quota(levels, {r.name: r for r in records}, campaign.excellent_quota)
+            _refuse_violations(code, violations, force, reason)
+            out = []
+            for unit, cycle, row, sheet in planned:
+                mine = [v for v in violations if v.member == unit.code or v.member is None]
+                self._store_level(session, campaign, unit, cycle, row, sheet, mine, actor,
+                                  reason if force else None)
+                out.append(Stored(unit.code, sheet.counts, sheet.collective_level, mine, bool(mine)))
+            return out
+
+    def _level_sheet(self, session: Session, campaign: Campaign, unit: Unit, cycle: Cycle, level: str | None,
+                     record: Member | None, founded_on: date | None) -> tuple[UnitResult | None, Sheet, Context]:
+        """The sheet a unit's new collective level is checked on: its stored results (a cell's
+        members) with the new level and record, or the level alone for a parent."""
+        if cycle.state == "aggregated":
+            raise Refused(f"{unit.code} đã được cấp trên tổng hợp: mở lại (reopen) trước khi đổi "
+                          "mức xếp loại.")
+        row = self._row(session, cycle)
+        if row is None and classifies_members(cycle.stages_mask):
+            raise Refused(f"{unit.code} chưa có kết quả xếp loại đảng viên: nhập bằng "
+                          "`kiemdiem results submit`.")
+        if row is None:
+            sheet = Sheet(Counts({}), None, level, founded_on, record)
+            return None, sheet, context_for(campaign, date(campaign.year, 12, 31))
+        sheet = replace(stored_sheet(session, row), collective_level=level,
+                        founded_on=founded_on or row.founded_on)
+        if record is not None:
+            sheet = replace(sheet, collective=record)
+        return row, sheet, _unit_context(session, campaign, unit, row.review_date)
+
+    def _store_level(self, session: Session, campaign: Campaign, unit: Unit, cycle: Cycle,
+                     row: UnitResult | None, sheet: Sheet, violations: list[Violation], actor: str,
+                     reason: str | None) -> None:
+        if row is None:
+            self._write(session, cycle, campaign, sheet, "collective", date(campaign.year, 12, 31),
+                        violations, actor)
+        else:
+            row.collective_level, row.founded_on = sheet.collective_level, sheet.founded_on
+            row.collective_record = record_json(sheet.collective)
+            row.valid, row.violations = not violations, [asdict(v) for v in violations]
+            row.updated_at = self.clock()
+        self._audit(session, "results.level", campaign, unit, cycle, actor, sheet, violations, reason)
 
     def amend(self, code: str, path: Path, *, actor: str, year: int | None = None,
               force: bool = False, reason: str | None = None) -> Stored:
@@ -220,7 +320,8 @@ class ResultsService:
             amended = _amended(path, sheet.members or (), submission)
             members = tuple(amended.get(m.name, m) for m in sheet.members or ())
             sheet = replace(sheet, members=members, counts=tally(members, row.review_date))
-            violations = validate(sheet, context_for(campaign, row.review_date))
+            ctx = _unit_context(session, campaign, unit, row.review_date)
+            violations = validate(sheet, ctx)
             _refuse_violations(code, violations, force, reason)
             session.execute(delete(MemberResult).where(MemberResult.unit_result_id == row.id))
             session.execute(insert(MemberResult), _member_rows(row.id, members, set(amended)
@@ -230,7 +331,8 @@ class ResultsService:
                 updated_at=self.clock(), **_columns(sheet)))
             self._audit(session, "results.amend", campaign, unit, cycle, actor, sheet, violations,
                         reason if force else None, file=path.name, amended=len(amended))
-            return Stored(code, sheet.counts, sheet.collective_level, violations, bool(violations))
+            return Stored(code, sheet.counts, sheet.collective_level, violations, bool(violations),
+                          warnings(sheet, ctx))
 
     def _supplemented(self, session: Session, row: UnitResult) -> set[str]:
         return set(session.scalars(select(MemberResult.name).where(
@@ -239,20 +341,29 @@ class ResultsService:
     def check(self, code: str, path: Path | None = None, *, year: int | None = None,
               unit_level: str | None = None, review_date: date | None = None) -> list[Violation]:
         """The violations of a file (nothing stored) or of the stored results."""
+        return self.check_all(code, path, year=year, unit_level=unit_level, review_date=review_date)[0]
+
+    def check_all(self, code: str, path: Path | None = None, *, year: int | None = None,
+                  unit_level: str | None = None,
+                  review_date: date | None = None) -> tuple[list[Violation], list[Violation]]:
+        """`check`'s violations and the warnings (implausible, not refused) beside them."""
         level = collective_level(unit_level)
         submission = read_results(path) if path is not None else None
         with self.db.session() as session:
-            campaign, _unit, cycle = load_cycle(session, code, year)
+            campaign, unit, cycle = load_cycle(session, code, year)
             if submission is not None:
                 when = review_date or review_date_for(campaign, cycle)
-                return validate(submission.sheet(when, level), context_for(campaign, when))
-            row = self._row(session, cycle)
-            if row is None:
-                raise NotFound(f"{code} chưa có kết quả xếp loại trong đợt {campaign.year}.")
-            sheet = stored_sheet(session, row)
-            if level is not None:
-                sheet = replace(sheet, collective_level=level)
-            return validate(sheet, context_for(campaign, review_date or row.review_date))
+                sheet = submission.sheet(when, level)
+            else:
+                row = self._row(session, cycle)
+                if row is None:
+                    raise NotFound(f"{code} chưa có kết quả xếp loại trong đợt {campaign.year}.")
+                when = review_date or row.review_date
+                sheet = stored_sheet(session, row)
+                if level is not None:
+                    sheet = replace(sheet, collective_level=level)
+            ctx = _unit_context(session, campaign, unit, when)
+            return validate(sheet, ctx), warnings(sheet, ctx)
 
     def show(self, code: str, *, year: int | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """The stored results of one unit: a summary and its members' rows (confidential)."""

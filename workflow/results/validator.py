@@ -12,28 +12,43 @@ from workflow.results.rules import Context, Rule, Violation
 from workflow.results.sheet import Sheet
 
 COMMON: tuple[Rule, ...] = (
+    rules.two_heads,
     rules.not_reviewed,
     rules.new_member_not_classified,
     rules.not_classified_without_reason,
     rules.absent_pending,
     rules.discipline_kht,
+    rules.kht_ground,
     rules.sick_leave_cap,
     rules.vote_threshold,
+    rules.vote_base,
     rules.head_above_collective,
     rules.new_organisation_not_classified,
     rules.cell_level,
+    rules.collective_discipline,
+    rules.collective_ceiling,
     rules.quota_excellent,
+    rules.lower_quota,
 )
+#: Last in both sets: a rating below the ceiling the rules before it computed.
+TAIL: tuple[Rule, ...] = (rules.lower_reason,)
+#: Rules that flag without refusing: the results are stored and the warning shown.
+WARNINGS: tuple[Rule, ...] = (rules.few_full_members,)
 
 RULE_SETS: dict[str, tuple[Rule, ...]] = {
-    "qd124": COMMON,
-    "qd366": (*COMMON, rules.score_range, rules.score_missing, rules.score_band, rules.score_gate),
+    "qd124": (*COMMON, *TAIL),
+    "qd366": (*COMMON, rules.score_range, rules.score_missing, rules.score_band, rules.score_gate, *TAIL),
 }
 
 
 def rule_codes(rule_set: str) -> list[str]:
     """The codes a rule set checks, in the order they run (for `docs` and tests)."""
     return [rule.code for rule in RULE_SETS[rule_set]]  # type: ignore[attr-defined]
+
+
+def warnings(sheet: Sheet, ctx: Context) -> list[Violation]:
+    """What looks implausible without breaking a rule (shown, stored, never refused)."""
+    return [violation for rule in WARNINGS for violation in rule(sheet, ctx)]
 
 
 def validate(sheet: Sheet, ctx: Context) -> list[Violation]:
@@ -43,3 +58,25 @@ def validate(sheet: Sheet, ctx: Context) -> list[Violation]:
     except KeyError:
         raise ValueError(f"unknown rule set '{ctx.rule_set}' (known: {', '.join(RULE_SETS)})") from None
     return [violation for rule in chosen for violation in rule(sheet, ctx)]
+
+
+def rule_table() -> list[dict[str, str]]:
+    """Every rule once: code, the rule sets that check it, whether it refuses or warns, what it
+    says (Vietnamese) and its source. `results check --rules` prints it, the README renders it."""
+    rows = []
+    for info in rules.CATALOG.values():
+        sets = [name for name, chosen in RULE_SETS.items()
+                if info.code in {rule.code for rule in chosen}]  # type: ignore[attr-defined]
+        warns = info.code in {rule.code for rule in WARNINGS}  # type: ignore[attr-defined]
+        rows.append({"code": info.code, "rule_sets": ", ".join(sets or list(RULE_SETS)),
+                     "kind": "cảnh báo" if warns else "từ chối", "message": info.summary,
+                     "source": info.source})
+    return rows
+
+
+def rule_table_markdown() -> str:
+    """`rule_table` as the Markdown table the README carries (a test keeps them equal)."""
+    lines = ["| code | rule sets | kind | rule | source |", "| --- | --- | --- | --- | --- |"]
+    lines += [f"| `{r['code']}` | {r['rule_sets']} | {r['kind']} | {r['message']} | {r['source']} |"
+              for r in rule_table()]
+    return "\n".join(lines) + "\n"
