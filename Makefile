@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 DB ?= sqlite:///kiemdiem.db
 YEAR ?= 2026
 
-.PHONY: run test bench faults lint services browser clean
+.PHONY: run test bench faults lint services browser container-check clean
 BENCH_STAMP := $(VENV)/.bench-installed
 
 $(BIN)/python:
@@ -52,6 +52,11 @@ faults: $(STAMP) services
 ## services: start the local PostgreSQL the integration tests use, if it is down
 services:
 	@scripts/ensure-services
+
+## container-check: build docker/Dockerfile and run the image for real against the local
+##   PostgreSQL (scripts/container-check; installs and starts a Docker engine if none runs)
+container-check: services
+	@scripts/container-check
 
 ## browser: install Debian's chromium and chromium-driver (browser tests), Pango and fonts (PDF reports), if missing
 browser:
