@@ -14,11 +14,12 @@ from kiemdiem.cli import pass_app
 from kiemdiem.commands import json_option, year_option
 from kiemdiem.output import emit
 from kiemdiem.timeparse import DATE
+from kiemdiem.unitdiff import print_import
 from workflow.campaigns import add_missing_cycles, create_campaign
 from workflow.lookup import current_campaign, find_unit
 from workflow.machine import mermaid
 from workflow.queries import tree_rows
-from workflow.units import import_units
+from workflow.units import ImportOptions, import_units
 
 
 @click.command()
@@ -38,10 +39,20 @@ def units() -> None:
 
 @units.command("import")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--clear-empty", is_flag=True,
+              help="An empty cell clears the stored value (default: it is kept).")
+@click.option("--deactivate-missing", is_flag=True,
+              help="Deactivate the active units the file does not list (default: only list them).")
+@click.option("--dry-run", is_flag=True, help="Print every change the import would make; write nothing.")
+@click.option("--encoding", default=None,
+              help="The CSV file's encoding (default: from its BOM, UTF-8, or detected: cp1258…).")
 @pass_app
-def units_import(app: App, file: Path) -> None:
-    """Import units from a CSV or YAML file: all rows or none; re-import updates in place."""
+def units_import(app: App, file: Path, clear_empty: bool, deactivate_missing: bool, dry_run: bool,
+                 encoding: str | None) -> None:
+    """Import units from a CSV, XLSX or YAML file: all rows or none; re-import updates in place."""
     db = app.ready_db()
+    options = ImportOptions(clear_empty=clear_empty, deactivate_missing=deactivate_missing,
+                            dry_run=dry_run, encoding=encoding)
 
     def top_up(session: Session) -> None:
         latest = current_campaign(session)
@@ -58,12 +69,11 @@ def units_import(app: App, file: Path) -> None:
             task = bar.add_task("Nhập đơn vị", total=None)
             report = import_units(db, file, app.hierarchy, app.clock, app.actor,
                                   progress=lambda _phase, done, total: bar.update(task, completed=done, total=total),
-                                  after_write=top_up)
+                                  after_write=top_up, options=options)
     else:
-        report = import_units(db, file, app.hierarchy, app.clock, app.actor, after_write=top_up)
-    s = report.summary()
-    click.echo(f"Đã nhập {file.name}: {s['created']} đơn vị mới, {s['updated']} cập nhật, "
-               f"{s['deactivated']} ngừng hoạt động, {s['unchanged']} không đổi.")
+        report = import_units(db, file, app.hierarchy, app.clock, app.actor, after_write=top_up,
+                              options=options)
+    print_import(file, report, options)
 
 
 @units.command("tree")
