@@ -15,6 +15,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -34,6 +35,8 @@ DELIMITERS = (",", ";", "\t")
 #: code pages a Vietnamese office file may be in when it is not Unicode: the detector picks
 #: among these (left to itself it takes Windows-1258's bytes for a Western code page)
 LEGACY_ENCODINGS = ("cp1258", "cp1252", "latin_1")
+#: characters no spreadsheet writes into a CSV: a binary file decoded by mistake
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 #: bytes sampled to detect a legacy encoding
 DETECT_SAMPLE = 1 << 20
 
@@ -155,8 +158,13 @@ def _csv_table(path: Path, encoding: str | None) -> Iterator[tuple[int, list[Any
         data = path.read_bytes()
     except OSError as exc:
         raise _read_error(path, exc) from exc
+    if data.startswith(b"PK\x03\x04"):
+        raise BadInput(f"{path.name}: đây là tệp Excel (.xlsx) mang đuôi {path.suffix}; hãy đổi tên thành .xlsx.")
     text = decode_text(path, data, encoding)
     del data
+    if CONTROL_RE.search(text):
+        raise BadInput(f"{path.name}: không phải tệp văn bản (CSV) đọc được: có ký tự điều khiển; "
+                       "hãy lưu lại dưới dạng CSV UTF-8 hoặc .xlsx.")
     delimiter = _sniff(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     line = 1
