@@ -150,6 +150,46 @@ def campaign_ensure(app: App, year: int, plan_path: Path, root: str | None) -> N
                    f"{report.milestones} mốc thời hạn.")
     else:
         click.echo(f"Đợt kiểm điểm {year} đã có; thêm {report.cycles_added} chu kỳ cho đơn vị mới.")
+        if report.plan_differs:
+            click.echo(f"Chú ý: {plan_path.name} khác kế hoạch đang dùng ở {len(report.plan_differs)} hạn; "
+                       f"các hạn cũ được giữ. Để đổi, chạy `kiemdiem campaign update {year} "
+                       f"--plan {plan_path} --dry-run` rồi bỏ --dry-run.", err=True)
+            _print_deadline_changes(app, report.plan_differs, err=True)
+
+
+@campaign.command("update")
+@click.argument("year", type=int)
+@click.option("--plan", "plan_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="The corrected plan YAML file.")
+@click.option("--dry-run", is_flag=True, help="Show the deadline changes and check them; write nothing.")
+@pass_app
+def campaign_update(app: App, year: int, plan_path: Path, dry_run: bool) -> None:
+    """Change the running YEAR campaign's deadlines to the plan's, checked and audited."""
+    from workflow.replan import update_plan
+
+    result = update_plan(app.ready_db(), year, plan_path, app.hierarchy, app.clock, app.actor,
+                         dry_run=dry_run)
+    _print_deadline_changes(app, result.changes)
+    for code, stage, due in result.superseded:
+        click.echo(f"  {code}: bỏ hạn riêng {stage} ({due.astimezone(app.zone):%d/%m/%Y %H:%M}), "
+                   "kế hoạch mới đã cho bằng hoặc lâu hơn")
+    if result.policy_changed:
+        click.echo("  nhắc hạn, quá hạn và các thiết lập khác của kế hoạch cũng đổi")
+    if not (result.changes or result.superseded or result.policy_changed):
+        click.echo(f"Kế hoạch {year} không có gì thay đổi.")
+    elif dry_run:
+        click.echo(f"Chạy thử, chưa ghi gì: {len(result.changes)} hạn sẽ đổi.")
+    else:
+        click.echo(f"Đã cập nhật kế hoạch {year}: {len(result.changes)} hạn đổi; bộ lập lịch "
+                   "áp dụng ở lần quét kế tiếp.")
+
+
+def _print_deadline_changes(app: App, changes, err: bool = False) -> None:  # type: ignore[no-untyped-def]
+    def show(at):  # type: ignore[no-untyped-def]
+        return f"{at.astimezone(app.zone):%d/%m/%Y %H:%M}" if at else "(không có)"
+
+    for c in changes:
+        click.echo(f"  {c.level}.{c.stage}: {show(c.old)} → {show(c.new)}", err=err)
 
 
 @click.group()
