@@ -205,7 +205,9 @@ def _xlsx_table(path: Path) -> Iterator[tuple[int, list[Any]]]:
 
 def _excel_value(value: Any) -> Any:
     """A cell as the rows hold it: numbers as the text a user typed, dates as dates."""
-    if isinstance(value, bool) or value is None or isinstance(value, date | datetime):
+    if type(value) is str or value is None:  # the common cells first: this runs per cell
+        return value
+    if isinstance(value, bool | date | datetime):
         return value
     if isinstance(value, int):
         return str(value)
