@@ -144,3 +144,30 @@ def test_dry_run_prints_the_whole_change_and_writes_nothing(db, tmp_path):
     with db.session() as s:
         assert s.query(AuditEntry).count() == audit_before
         assert s.scalar(select(Unit).where(Unit.code == "GL-TS-T9")) is None
+
+
+def test_upgrading_upper_cases_stored_codes_and_stops_on_a_clash(db_url):
+    import pytest
+    from sqlalchemy import text
+
+    from workflow.db import Database
+    from workflow.schema import upgrade
+
+    database = Database(db_url)
+    try:
+        upgrade(database, "0003_outbox_without_foreign_keys")
+        insert = text("INSERT INTO units (id, code, name, level, path, depth, has_committee, active, "
+                      "created_at, updated_at) VALUES (:id, :code, 'x', 'base', :path, 0, false, true, "
+                      "'2026-11-01 00:00:00', '2026-11-01 00:00:00')")
+        with database.engine.begin() as conn:
+            conn.execute(insert, [{"id": 1, "code": "gl-ts", "path": "/1/"},
+                                  {"id": 2, "code": "GL-TS", "path": "/2/"}])
+        with pytest.raises(RuntimeError, match="GL-TS"):
+            upgrade(database)
+        with database.engine.begin() as conn:
+            conn.execute(text("UPDATE units SET code = 'gl-tt' WHERE id = 1"))
+        upgrade(database)
+        with database.engine.connect() as conn:
+            assert conn.execute(text("SELECT code FROM units ORDER BY id")).scalars().all() == ["GL-TT", "GL-TS"]
+    finally:
+        database.dispose()
