@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from config.addresses import normalise_email
 from config.errors import ConfigError
 from config.hierarchy import Hierarchy
 from config.stages import STAGE_ORDER
@@ -82,6 +83,11 @@ class LatePolicy(BaseModel):
     escalate_to: tuple[Literal["parent_secretary", "office"], ...] = ("parent_secretary",)
     #: the Ban Tổ chức address told of escalations and sent the daily digest
     office_email: str | None = None
+
+    @field_validator("office_email")
+    @classmethod
+    def _deliverable(cls, value: str | None) -> str | None:
+        return normalise_email(value) if value else None
     #: days after the deadline before a unit of the level counts as late
     grace_days: dict[str, int] = Field(default_factory=dict)
 
@@ -160,6 +166,27 @@ class Plan(BaseModel):
                     allowed = ", ".join(STAGE_ORDER[1:])
                     raise ValueError(f"{level}: unknown stage '{stage}' (stages: {allowed})")
         return value
+
+    @field_validator("deadlines")
+    @classmethod
+    def _some_deadline(cls, value: dict[str, dict[str, PlanDate]]) -> dict[str, dict[str, PlanDate]]:
+        if not any(value.values()):
+            raise ValueError("kế hoạch không có hạn nào: cần ít nhất một cấp với một bước có hạn "
+                             "(ví dụ cell: {forms_submitted: {before: 2026-11-20}})")
+        return value
+
+    @model_validator(mode="after")
+    def _dates_in_the_campaign_year(self) -> Plan:
+        """Refuse a date outside 1 July of the year – 30 June of the next: a typo in the year
+        would otherwise make every unit hundreds of days late at once."""
+        first, last = date(self.year, 7, 1), date(self.year + 1, 6, 30)
+        wrong = [f"deadlines.{level}.{stage} ({pd.describe()})"
+                 for level, stages in self.deadlines.items() for stage, pd in stages.items()
+                 if not first <= pd.day <= last]
+        if wrong:
+            raise ValueError(f"hạn ngoài năm kiểm điểm {self.year} (từ {first:%d/%m/%Y} đến "
+                             f"{last:%d/%m/%Y}): {', '.join(wrong)}")
+        return self
 
     @property
     def zone(self) -> ZoneInfo:

@@ -9,6 +9,9 @@ from zoneinfo import ZoneInfo
 import click
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
+#: the years a campaign may have (a plan's `year`); outside them an instant is a typo, and
+#: year 1 or 9999 would overflow when moved to UTC
+FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
 def parse_instant(value: str, tz: ZoneInfo = LOCAL) -> datetime:
@@ -26,14 +29,19 @@ def parse_instant(value: str, tz: ZoneInfo = LOCAL) -> datetime:
         raise click.BadParameter(
             f"'{value}' is not a date or time; use ISO 8601 such as 2026-11-21 or 2026-11-21T08:00+07:00"
         ) from exc
+    if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
+        raise click.BadParameter(f"'{value}': năm {parsed.year} nằm ngoài {FIRST_YEAR}–{LAST_YEAR}")
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
 
 
 def parse_date(value: str) -> date:
     try:
-        return date.fromisoformat(value.strip())
+        parsed = date.fromisoformat(value.strip())
     except ValueError as exc:
         raise click.BadParameter(f"'{value}' is not a date; use YYYY-MM-DD such as 2026-11-20") from exc
+    if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
+        raise click.BadParameter(f"'{value}': năm {parsed.year} nằm ngoài {FIRST_YEAR}–{LAST_YEAR}")
+    return parsed
 
 
 class _Parsed(click.ParamType):

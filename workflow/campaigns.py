@@ -8,7 +8,8 @@ whether it has active children. Units added later get their cycles from `add_mis
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import and_, case, exists, func, insert, literal, select, text
@@ -29,11 +30,37 @@ ALWAYS = mask(("plan_issued", "reports_prepared", "forms_submitted", "aggregated
 
 
 @dataclass(frozen=True)
+class DeadlineChange:
+    """One (level, stage) whose deadline a plan adds, moves or removes."""
+
+    level: str
+    stage: str
+    old: datetime | None
+    new: datetime | None
+
+
+@dataclass(frozen=True)
 class CampaignReport:
     year: int
     created: bool
     cycles_added: int
     milestones: int
+    #: for an existing campaign: where the given plan's deadlines differ from the stored ones
+    plan_differs: list[DeadlineChange] = field(default_factory=list)
+
+
+def stored_deadlines(session: Session, campaign: Campaign) -> dict[tuple[str, str], datetime]:
+    """The campaign's milestones as {(level, stage): due instant}."""
+    return {(m.level, m.stage): m.due_at for m in session.scalars(
+        select(Milestone).where(Milestone.campaign_id == campaign.id))}
+
+
+def deadline_changes(stored: dict[tuple[str, str], datetime], plan: Plan) -> list[DeadlineChange]:
+    """The (level, stage) deadlines on which a plan and a campaign's milestones differ."""
+    new = {(m.level, m.stage): m.due_at for m in plan.milestones()}
+    keys = sorted(set(stored) | set(new), key=lambda k: (k[0], RANK[k[1]]))
+    return [DeadlineChange(*key, stored.get(key), new.get(key))
+            for key in keys if stored.get(key) != new.get(key)]
 
 
 def read_plan(path: Path, year: int, hierarchy: Hierarchy) -> Plan:
@@ -63,7 +90,8 @@ def create_campaign(db: Database, year: int, plan_path: Path, hierarchy: Hierarc
             if not if_missing:
                 raise Refused(f"The {year} campaign already exists; use `campaign ensure` to add new units to it.")
             added = add_missing_cycles(session, campaign, clock)
-            return CampaignReport(year, False, added, 0)
+            return CampaignReport(year, False, added, 0,
+                                  deadline_changes(stored_deadlines(session, campaign), plan))
         root = find_unit(session, root_code) if root_code else None
         if root is None and session.scalar(select(func.count()).select_from(Unit)) == 0:
             raise Refused("There are no units yet: run `kiemdiem units import FILE` first.")

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event, insert
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Executable
 
@@ -44,7 +44,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     if parsed.get_backend_name() == "postgresql":
         kwargs.setdefault("pool_pre_ping", True)
-        return create_engine(parsed, **kwargs)
+        try:
+            return create_engine(parsed, **kwargs)
+        except (ImportError, NoSuchModuleError) as exc:
+            raise BadInput(f"Trình điều khiển cơ sở dữ liệu '{parsed.drivername}' không được cài; "
+                           "dùng postgresql://… (psycopg 3).") from exc
     raise BadInput(f"Unsupported database '{parsed.get_backend_name()}': use SQLite or PostgreSQL.")
 
 

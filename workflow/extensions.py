@@ -46,6 +46,7 @@ class DeadlineService:
             plan = campaign_plan(campaign)
             rule = rule or old_rule
             new = PlanDate.model_validate({rule: day}).due_at(plan.zone)
+            self._check_not_earlier(session, code, stage, campaign, unit, new)
             deadlines[stage] = (new, rule)
             self._check_bounds(session, campaign, unit, cycle, stage, deadlines)
             session.execute(
@@ -59,6 +60,21 @@ class DeadlineService:
                    details={"stage": stage, "from": old.isoformat(), "to": new.isoformat(),
                             "rule": rule})
             return old, new
+
+    def _check_not_earlier(self, session: Session, code: str, stage: str, campaign: Campaign,
+                           unit: Unit, new: datetime) -> None:
+        """An extension gives time: it may not fall before the plan's deadline (which would
+        fire late notices and escalations at once), nor in the past."""
+        now = self.clock()
+        if new <= now:
+            raise Refused(f"{code}: hạn mới {_show(new, campaign)} đã qua (bây giờ là "
+                          f"{_show(now, campaign)}); gia hạn phải là một ngày trong tương lai.")
+        planned = session.scalar(select(Milestone.due_at).where(
+            Milestone.campaign_id == campaign.id, Milestone.level == unit.level,
+            Milestone.stage == stage))
+        if planned is not None and new < planned:
+            raise Refused(f"{code}: hạn mới {_show(new, campaign)} sớm hơn hạn {stage} của kế hoạch "
+                          f"({_show(planned, campaign)}); gia hạn chỉ được lùi hạn, không được kéo sớm.")
 
     def _check_bounds(self, session: Session, campaign: Campaign, unit: Unit, cycle: Cycle,
                       stage: str, deadlines: dict[str, tuple[datetime, str]]) -> None:

@@ -7,6 +7,8 @@ module it imports is start-up time (`advance` has a 0.5 s budget, start-up inclu
 
 from __future__ import annotations
 
+import unicodedata
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -14,9 +16,18 @@ from workflow.errors import NotFound
 from workflow.models import Campaign, Cycle, Unit
 
 
+def canonical_code(code: str) -> str:
+    """The one form a unit code is stored and compared in: stripped, NFC, upper case.
+
+    Offices type `gl-ts` and `GL-TS` for the same unit; both must find it.
+    """
+    code = code.strip()
+    return (code if code.isascii() else unicodedata.normalize("NFC", code)).upper()
+
+
 def find_unit(session: Session, code: str) -> Unit:
-    """Return the unit with `code`, or say clearly that there is none."""
-    unit = session.scalar(select(Unit).where(Unit.code == code))
+    """Return the unit with `code` (in any letter case), or say clearly that there is none."""
+    unit = session.scalar(select(Unit).where(Unit.code == canonical_code(code)))
     if unit is None:
         raise NotFound(f"There is no unit with code '{code}'.")
     return unit

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, insert, select, update
 from sqlalchemy.orm import Session
@@ -83,10 +84,13 @@ class CycleService:
             raise BadInput("--force needs --reason: say why the rule is overridden, for the audit log.")
         now = self.clock()
         if at is not None and at > now:
-            raise BadInput(f"--at {at.isoformat()} is in the future; say when the stage was really reached.")
+            raise BadInput(f"{code}: thời điểm {_local(at, 'Asia/Ho_Chi_Minh')} còn ở tương lai; "
+                           "hãy ghi lúc bước này thực sự hoàn thành.")
         try:
             with self.db.session(write=True) as session:
                 campaign, unit, cycle = load_cycle(session, code, year)
+                if at is not None:
+                    check_reached_at(campaign, cycle, code, at)
                 model = CycleModel(cycle.state, cycle.stages_mask,
                                    _DbFacts(session, cycle, unit, self.gates), force=force)
                 before = cycle.state
@@ -200,6 +204,26 @@ class CycleService:
                 .values(stale=True, version=Cycle.version + 1)
                 .execution_options(synchronize_session=False))
         return [r[1] for r in rows]
+
+
+def check_reached_at(campaign: Campaign, cycle: Cycle, code: str, at: datetime) -> None:
+    """Refuse a reported time that cannot be: before the campaign year began (1 July), or
+    before the cycle's current stage was recorded (a stage is reached after the one before).
+
+    Every way of reporting a stage (the CLI's `advance --at`, a progress file, a secretary's
+    link) goes through `advance`, so each gets these bounds.
+    """
+    year_start = datetime(campaign.year, 7, 1, tzinfo=ZoneInfo(campaign.timezone))
+    if at < year_start:
+        raise BadInput(f"{code}: thời điểm {_local(at, campaign.timezone)} trước khi năm kiểm điểm "
+                       f"{campaign.year} bắt đầu ({_local(year_start, campaign.timezone)}).")
+    if cycle.state != "plan_issued" and at < cycle.state_changed_at:
+        raise BadInput(f"{code}: thời điểm {_local(at, campaign.timezone)} trước lúc bước trước "
+                       f"({cycle.state}) được ghi nhận ({_local(cycle.state_changed_at, campaign.timezone)}).")
+
+
+def _local(at: datetime, zone: str) -> str:
+    return f"{at.astimezone(ZoneInfo(zone)):%d/%m/%Y %H:%M}"
 
 
 def _event_for(to: str | None, event: str | None) -> str:

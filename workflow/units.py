@@ -1,10 +1,18 @@
-"""Import the unit tree from a CSV or YAML file: every row is checked, then all or nothing.
+"""Import the unit tree from a CSV, Excel or YAML file: every row is checked, then all or nothing.
 
 Columns (DESIGN.md): `code,name,level,parent,secretary,email,zalo_user_id,phone,
-has_committee`, plus optional `active` (yes/no) to deactivate a unit. Re-importing an
-updated file updates units in place, matched by code; it never duplicates them. A bad row
-(unknown parent, duplicate code, a cycle, a level that cannot sit under its parent's, a
-malformed email or phone) stops the whole import, and every bad row is listed by line.
+has_committee`, plus optional `active` (yes/no) to deactivate a unit; the Vietnamese headers
+an office writes (`Mã đơn vị, Tên đơn vị, Cấp, Mã cấp trên, Bí thư, Email, Zalo, Điện
+thoại, Có cấp ủy, Hoạt động`) and any letter case are accepted too. Codes are compared
+case-insensitively and stored upper-case.
+
+Re-importing updates units in place, matched by code, and loses nothing it was not told to:
+a column the file does not have leaves that field as it was; an empty cell leaves it as it
+was unless `clear_empty`; a unit the file does not list is reported as "not in the file" and
+deactivated only with `deactivate_missing`. A bad row (unknown parent, duplicate code, a
+cycle, a level that cannot sit under its parent's, a malformed email or phone) stops the
+whole import, and every bad row is listed by line; odd but usable cells (a mobile that lost
+its leading 0, a landline) are imported with a warning naming the line.
 
 Built for the national tree: the existing tree is read once, rows are checked in memory,
 and new units go in by bulk insert with ids assigned here, so 300,000 rows take seconds.
@@ -21,13 +29,15 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
+from config.addresses import mobile_number, normalise_email, read_phone
 from config.hierarchy import Hierarchy
 from workflow.audit import record
 from workflow.clock import Clock
 from workflow.db import Database, insert_rows
 from workflow.errors import BadInput
+from workflow.lookup import canonical_code
 from workflow.models import Unit
-from workflow.tabular import Row, parse_bool, read_rows
+from workflow.tabular import Row, header_key, parse_bool, read_rows
 
 COLUMNS = ("code", "name", "level", "parent", "secretary", "email", "zalo_user_id", "phone",
            "has_committee")
@@ -35,130 +45,188 @@ OPTIONAL_COLUMNS = ("active",)
 REQUIRED = ("code", "name", "level")
 CONTACT_FIELDS = ("name", "level", "secretary", "email", "zalo_user_id", "phone",
                   "has_committee", "active")
+#: what a field becomes when a new unit has no value for it, or `clear_empty` clears it
+DEFAULTS: dict[str, Any] = {"secretary": None, "email": None, "zalo_user_id": None,
+                            "phone": None, "has_committee": False, "active": True}
+#: the headers an office writes, beside the canonical names (compared without case)
+ALIASES = {
+    "mã đơn vị": "code", "mã": "code", "tên đơn vị": "name", "tên": "name", "cấp": "level",
+    "mã cấp trên": "parent", "cấp trên": "parent", "đơn vị cấp trên": "parent",
+    "bí thư": "secretary", "họ tên bí thư": "secretary", "email": "email",
+    "thư điện tử": "email", "zalo": "zalo_user_id", "zalo id": "zalo_user_id",
+    "điện thoại": "phone", "số điện thoại": "phone", "sđt": "phone",
+    "có cấp ủy": "has_committee", "có cấp uỷ": "has_committee", "cấp ủy": "has_committee",
+    "cấp uỷ": "has_committee", "hoạt động": "active", "còn hoạt động": "active",
+}
 
-CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-EMAIL_RE = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[A-Za-z]{2,}$")
-PHONE_RE = re.compile(r"^(?:\+?84|0)(\d{9})$")
+CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,63}$")
 
 Progress = Callable[[str, int, int], None]
 #: rows written per step of the progress bar
 WRITE_BATCH = 20_000
 
+#: kept for the Zalo channel, which asks the same question of a stored number
+normalise_phone = mobile_number
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """How a re-import treats what the file leaves out."""
+
+    clear_empty: bool = False
+    deactivate_missing: bool = False
+    dry_run: bool = False
+    encoding: str | None = None
+
 
 @dataclass
 class ImportReport:
-    """What an import changed, for the CLI to print and the audit log to keep."""
+    """What an import changed (or, in a dry run, would change), for the CLI and the audit log."""
 
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     deactivated: list[str] = field(default_factory=list)
     unchanged: int = 0
+    #: code -> {field: [old, new]} for every unit updated or deactivated
+    changes: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
+    #: code -> (old parent, new parent)
+    moved: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    #: (code, field) of every empty cell that left a stored value as it was
+    kept: list[tuple[str, str]] = field(default_factory=list)
+    #: active units the file does not list (deactivated too with `deactivate_missing`)
+    missing: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, int]:
         return {"created": len(self.created), "updated": len(self.updated),
-                "deactivated": len(self.deactivated), "unchanged": self.unchanged}
+                "deactivated": len(self.deactivated), "unchanged": self.unchanged,
+                "moved": len(self.moved), "kept": len(self.kept), "missing": len(self.missing)}
 
 
 @dataclass
 class _Record:
     line: int
     code: str
+    #: the fields whose cells hold a value
     values: dict[str, Any]
+    #: the fields of the file's columns whose cells are empty
+    empty: frozenset[str]
     parent: str | None
-
-
-def normalise_phone(raw: str) -> str | None:
-    """Return a Vietnamese mobile number as 0xxxxxxxxx, or None when it is not one."""
-    digits = re.sub(r"[\s.\-()]", "", raw)
-    match = PHONE_RE.match(digits)
-    return "0" + match.group(1) if match else None
+    has_parent_column: bool
 
 
 def _parse_rows(rows: list[Row], columns: list[str], hierarchy: Hierarchy,
-                problems: list[str]) -> list[_Record]:
+                problems: list[str], warnings: list[str]) -> list[_Record]:
     unknown = [c for c in columns if c and c not in COLUMNS + OPTIONAL_COLUMNS]
     if unknown:
         known = ", ".join(COLUMNS + OPTIONAL_COLUMNS)
-        problems.append(f"unknown column(s) {', '.join(unknown)} (columns: {known})")
+        problems.append(f"cột không biết: {', '.join(unknown)} (các cột: {known}; "
+                        "hoặc Mã đơn vị, Tên đơn vị, Cấp, Mã cấp trên, Bí thư, Email, Zalo, "
+                        "Điện thoại, Có cấp ủy, Hoạt động)")
     missing = [c for c in REQUIRED if c not in columns]
     if missing:
-        problems.append(f"missing column(s) {', '.join(missing)}")
+        problems.append(f"thiếu cột {', '.join(missing)}")
         return []
+    present = [c for c in COLUMNS + OPTIONAL_COLUMNS if c in columns and c not in ("code", "parent")]
+    levels = {header_key(name): name for name in hierarchy.names}
+    levels.update({header_key(hierarchy.label(name)): name for name in hierarchy.names})
     records = []
-    for row in rows:
+    shapes: dict[frozenset[str], frozenset[str]] = {}
+    for i, row in enumerate(rows):
+        rows[i] = None  # type: ignore[call-overload]  # each row freed once read: 300,000 dicts
         v = row.values
-        where = f"line {row.line}"
+        where = f"dòng {row.line}"
         if "__extra__" in v:
-            problems.append(f"{where}: more cells than columns")
-        code = str(v.get("code") or "").strip()
-        if not code:
-            problems.append(f"{where}: code is empty")
+            problems.append(f"{where}: nhiều ô hơn số cột")
+        raw_code = str(v.get("code") or "")
+        if not raw_code:
+            problems.append(f"{where}: mã đơn vị trống")
             continue
-        where = f"line {row.line} ({code})"
+        code = canonical_code(raw_code)
+        where = f"dòng {row.line} ({raw_code})"
         if not CODE_RE.match(code):
-            problems.append(f"{where}: code '{code}' may hold only letters, digits, '.', '_' and '-'")
+            problems.append(f"{where}: mã '{raw_code}' chỉ được có chữ không dấu, số, '.', '_' và '-'")
         values: dict[str, Any] = {}
-        name = str(v.get("name") or "").strip()
-        if not name:
-            problems.append(f"{where}: name is empty")
-        values["name"] = name
-        level = str(v.get("level") or "").strip()
-        if level not in hierarchy.names:
-            problems.append(f"{where}: level '{level}' is not one of {', '.join(hierarchy.names)}")
-        values["level"] = level
-        for key in ("secretary", "zalo_user_id"):
-            text_value = str(v.get(key) or "").strip()
-            values[key] = text_value or None
-        email = str(v.get("email") or "").strip()
-        if email and not EMAIL_RE.match(email):
-            problems.append(f"{where}: email '{email}' is not an email address")
-        values["email"] = email or None
-        phone = str(v.get("phone") or "").strip()
-        values["phone"] = None
-        if phone:
-            values["phone"] = normalise_phone(phone)
-            if values["phone"] is None:
-                problems.append(f"{where}: phone '{phone}' is not a Vietnamese mobile number "
-                                "(0xxxxxxxxx or +84xxxxxxxxx)")
-        for key, default in (("has_committee", False), ("active", True)):
+        empty: set[str] = set()
+        for key in present:
             raw = v.get(key)
+            if raw is None or raw == "":
+                empty.add(key)
+                continue
             try:
-                values[key] = default if raw in (None, "") else parse_bool(raw)
-            except ValueError:
-                problems.append(f"{where}: {key} '{raw}' is not yes/no (yes/no, true/false, 1/0, có/không)")
-                values[key] = default
-        parent = str(v.get("parent") or "").strip() or None
-        records.append(_Record(row.line, code, values, parent))
+                values[key] = _cell(key, raw, levels, where, warnings)
+            except ValueError as exc:
+                problems.append(f"{where}: {exc}")
+        for key in ("name", "level"):
+            if key in empty:
+                problems.append(f"{where}: {'tên' if key == 'name' else 'cấp'} trống")
+        parent = str(v.get("parent") or "")
+        shape = frozenset(empty)  # a few shapes of empty cells recur across the whole file
+        records.append(_Record(row.line, code, values, shapes.setdefault(shape, shape),
+                               canonical_code(parent) if parent else None, "parent" in columns))
     return records
+
+
+def _cell(key: str, raw: Any, levels: dict[str, str], where: str, warnings: list[str]) -> Any:
+    """Read one non-empty cell of `key`; raise ValueError naming the rule it breaks."""
+    if key in ("has_committee", "active"):
+        try:
+            return parse_bool(raw)
+        except ValueError:
+            raise ValueError(f"{key} '{raw}' không phải có/không (yes/no, true/false, 1/0, "
+                             "có/không)") from None
+    text_value = str(raw)
+    if key == "level":
+        level = levels.get(header_key(text_value))
+        if level is None:
+            raise ValueError(f"cấp '{text_value}' không phải một trong {', '.join(sorted(set(levels.values())))}")
+        return level
+    if key == "email":
+        return normalise_email(text_value)
+    if key == "phone":
+        phone = read_phone(text_value)
+        if phone.note:
+            warnings.append(f"{where}: {phone.note}")
+        return phone.number
+    return text_value
 
 
 def import_units(db: Database, path: Path, hierarchy: Hierarchy, clock: Clock, actor: str,
                  progress: Progress | None = None,
-                 after_write: Callable[[Session], None] | None = None) -> ImportReport:
+                 after_write: Callable[[Session], None] | None = None,
+                 options: ImportOptions = ImportOptions()) -> ImportReport:
     """Check every row of `path` and write them all in one transaction, or write nothing.
 
     `after_write` runs inside the same transaction (the composition root uses it to give
-    new units their cycles in open campaigns).
+    new units their cycles in open campaigns). With `options.dry_run` the report says what
+    would change and nothing is written.
     """
-    columns, rows = read_rows(path)
+    columns, rows = read_rows(path, aliases=ALIASES, encoding=options.encoding)
     problems: list[str] = []
-    records = _parse_rows(rows, columns, hierarchy, problems)
+    report = ImportReport()
+    records = _parse_rows(rows, columns, hierarchy, problems, report.warnings)
+    del rows
     if progress:
         progress("read", len(records), len(records))
-    with db.session(write=True) as session:
-        if db.dialect == "postgresql":
+    with db.session(write=not options.dry_run) as session:
+        if db.dialect == "postgresql" and not options.dry_run:
             session.execute(text("LOCK TABLE units IN SHARE ROW EXCLUSIVE MODE"))
-        existing = {r.code: r for r in session.execute(
+        existing = {canonical_code(r.code): r for r in session.execute(
             select(Unit.id, Unit.code, Unit.level, Unit.parent_id, Unit.path, Unit.name,
                    Unit.secretary, Unit.email, Unit.zalo_user_id, Unit.phone,
                    Unit.has_committee, Unit.active))}
-        plan = _plan(records, existing, hierarchy, problems)
+        plan = _plan(records, existing, hierarchy, options, report, problems)
         if problems:
             raise BadInput(
-                f"{path.name}: {len(problems)} problem(s) found; nothing was imported.", problems)
-        report = _write(session, plan, existing, clock, actor, progress)
+                f"{path.name}: {len(problems)} lỗi; chưa nhập gì.", problems)
+        if options.dry_run:
+            _diff(plan, existing, report)
+            return report
+        _write(session, plan, existing, clock, actor, progress, report)
         record(session, clock, actor, "units.import",
-               details={"file": path.name, **report.summary()})
+               details={"file": path.name, **report.summary(),
+                        "clear_empty": options.clear_empty,
+                        "deactivate_missing": options.deactivate_missing})
         if after_write:
             after_write(session)
     return report
@@ -169,47 +237,82 @@ class _Plan:
     records: dict[str, _Record]
     parent_of: dict[str, str | None]
     level_of: dict[str, str]
+    #: code -> the row every listed or deactivated unit will have
+    final: dict[str, dict[str, Any]]
+    #: units not in the file that this import deactivates
+    dropped: list[str]
+
+
+def _final_row(rec: _Record, old: Any, options: ImportOptions, kept: list[tuple[str, str]],
+               parent_code: str | None) -> tuple[dict[str, Any], str | None]:
+    """The values a listed unit ends with, and its parent's code."""
+    if old is None:
+        row = {**DEFAULTS, **rec.values}
+        return row, rec.parent
+    row = {k: getattr(old, k) for k in CONTACT_FIELDS}
+    row.update(rec.values)
+    for key in rec.empty:
+        if options.clear_empty:
+            row[key] = DEFAULTS.get(key, row[key])
+        elif row[key] != DEFAULTS.get(key, row[key]):
+            kept.append((rec.code, key))
+    parent = parent_code
+    if rec.parent is not None:
+        parent = rec.parent
+    elif rec.has_parent_column and options.clear_empty:
+        parent = None
+    elif rec.has_parent_column and parent_code is not None:
+        kept.append((rec.code, "parent"))
+    return row, parent
 
 
 def _plan(records: list[_Record], existing: dict[str, Any], hierarchy: Hierarchy,
-          problems: list[str]) -> _Plan:
+          options: ImportOptions, report: ImportReport, problems: list[str]) -> _Plan:
     """Check codes, parents, levels and cycles across the file and the stored tree."""
     by_code: dict[str, _Record] = {}
     for rec in records:
         if rec.code in by_code:
-            problems.append(f"line {rec.line} ({rec.code}): duplicate code, first on line {by_code[rec.code].line}")
+            problems.append(f"dòng {rec.line} ({rec.code}): trùng mã với dòng {by_code[rec.code].line} "
+                            "(mã không phân biệt chữ hoa, chữ thường)")
             continue
         by_code[rec.code] = rec
     id_to_code = {r.id: code for code, r in existing.items()}
     parent_of: dict[str, str | None] = {code: id_to_code.get(r.parent_id) for code, r in existing.items()}
     level_of = {code: r.level for code, r in existing.items()}
     active = {code: r.active for code, r in existing.items()}
+    final: dict[str, dict[str, Any]] = {}
     for code, rec in by_code.items():
-        parent_of[code] = rec.parent
-        level_of[code] = rec.values["level"]
-        active[code] = rec.values["active"]
+        row, parent = _final_row(rec, existing.get(code), options, report.kept, parent_of.get(code))
+        final[code] = row
+        parent_of[code] = parent
+        level_of[code] = row.get("level", "")
+        active[code] = row["active"]
+    report.missing = sorted(code for code, r in existing.items() if r.active and code not in by_code)
+    dropped = report.missing if options.deactivate_missing else []
+    for code in dropped:
+        old = existing[code]
+        final[code] = {**{k: getattr(old, k) for k in CONTACT_FIELDS}, "active": False}
+        active[code] = False
     for code, rec in by_code.items():
-        where = f"line {rec.line} ({code})"
-        parent = rec.parent
+        where = f"dòng {rec.line} ({code})"
+        parent = parent_of[code]
         if parent is None:
             continue
         if parent == code:
-            problems.append(f"{where}: a unit cannot be its own parent")
+            problems.append(f"{where}: một đơn vị không thể là cấp trên của chính nó")
             continue
         if parent not in level_of:
-            problems.append(f"{where}: parent '{parent}' is neither in the file nor already imported")
+            problems.append(f"{where}: cấp trên '{parent}' không có trong tệp và chưa được nhập")
             continue
-        level, parent_level = rec.values["level"], level_of[parent]
+        level, parent_level = level_of[code], level_of[parent]
         if level in hierarchy.names and parent_level in hierarchy.names and \
                 not hierarchy.may_sit_under(level, parent_level):
-            allowed = ", ".join(hierarchy.level(level).parents) or "none (it is the top level)"
-            problems.append(f"{where}: a '{level}' cannot sit under '{parent}', a '{parent_level}' "
-                            f"(allowed parents: {allowed})")
-        if rec.values["active"] and not active.get(parent, True):
-            problems.append(f"{where}: active unit under '{parent}', which is inactive")
+            allowed = ", ".join(hierarchy.level(level).parents) or "không có (đây là cấp cao nhất)"
+            problems.append(f"{where}: một '{level}' không thể nằm dưới '{parent}', một '{parent_level}' "
+                            f"(cấp trên được phép: {allowed})")
     _check_cycles(by_code, parent_of, problems)
     _check_deactivations(by_code, parent_of, active, problems)
-    return _Plan(by_code, parent_of, level_of)
+    return _Plan(by_code, parent_of, level_of, final, dropped)
 
 
 def _check_cycles(by_code: dict[str, _Record], parent_of: dict[str, str | None],
@@ -225,25 +328,56 @@ def _check_cycles(by_code: dict[str, _Record], parent_of: dict[str, str | None],
         if code is not None and state.get(code) == 1:
             loop = walk[walk.index(code):]
             if any(c in by_code for c in loop):
-                lines = ", ".join(f"{c} (line {by_code[c].line})" for c in loop if c in by_code)
-                problems.append(f"the parents form a cycle: {' → '.join(loop)} → {code}; rows {lines}")
+                lines = ", ".join(f"{c} (dòng {by_code[c].line})" for c in loop if c in by_code)
+                problems.append(f"các cấp trên tạo thành vòng: {' → '.join(loop)} → {code}; các dòng {lines}")
         for c in walk:
             state[c] = 2
 
 
 def _check_deactivations(by_code: dict[str, _Record], parent_of: dict[str, str | None],
                          active: dict[str, bool], problems: list[str]) -> None:
+    """Refuse an active unit under an inactive one, naming the row to fix."""
     for code, parent in parent_of.items():
-        if parent in by_code and not by_code[parent].values["active"] and active.get(code):
-            rec = by_code[parent]
-            problems.append(f"line {rec.line} ({parent}): cannot deactivate it while '{code}' "
-                            "under it stays active; deactivate or move that unit too")
+        if parent is None or not active.get(code) or active.get(parent, True):
+            continue
+        if code in by_code and parent in by_code:
+            problems.append(f"dòng {by_code[code].line} ({code}): đơn vị hoạt động nằm dưới '{parent}' "
+                            f"(dòng {by_code[parent].line}), đơn vị ngừng hoạt động")
+        elif parent in by_code:
+            problems.append(f"dòng {by_code[parent].line} ({parent}): không thể ngừng hoạt động khi "
+                            f"'{code}' dưới nó vẫn hoạt động; hãy ngừng hoặc chuyển đơn vị đó")
+        elif code in by_code:
+            problems.append(f"dòng {by_code[code].line} ({code}): cấp trên '{parent}' không có trong "
+                            "tệp và sẽ bị ngừng hoạt động (--deactivate-missing)")
+
+
+def _diff(plan: _Plan, existing: dict[str, Any], report: ImportReport) -> None:
+    """Fill the report with what the import changes, without writing."""
+    id_to_code = {r.id: code for code, r in existing.items()}
+    for code, row in plan.final.items():
+        old = existing.get(code)
+        if old is None:
+            report.created.append(code)
+            continue
+        changes = {k: [getattr(old, k), row[k]] for k in CONTACT_FIELDS if getattr(old, k) != row[k]}
+        old_parent = id_to_code.get(old.parent_id)
+        if old_parent != plan.parent_of[code]:
+            report.moved[code] = (old_parent, plan.parent_of[code])
+            changes["parent"] = [old_parent, plan.parent_of[code]]
+        if old.code != code:
+            changes["code"] = [old.code, code]
+        if changes:
+            report.changes[code] = changes
+            deactivated = old.active and not row["active"]
+            (report.deactivated if deactivated else report.updated).append(code)
+        else:
+            report.unchanged += 1
 
 
 def _write(session: Session, plan: _Plan, existing: dict[str, Any], clock: Clock, actor: str,
-           progress: Progress | None) -> ImportReport:
+           progress: Progress | None, report: ImportReport) -> None:
+    _diff(plan, existing, report)
     now = clock()
-    report = ImportReport()
     next_id = (session.scalar(select(func.max(Unit.id))) or 0) + 1
     ids = {code: r.id for code, r in existing.items()}
     for code in plan.records:
@@ -265,30 +399,26 @@ def _write(session: Session, plan: _Plan, existing: dict[str, Any], clock: Clock
             paths[item] = prefix
         return paths[code]
 
+    deactivated, dropped = set(report.deactivated), set(plan.dropped)
     new_rows, changed_rows = [], []
-    for code, rec in plan.records.items():
+    for code, values in plan.final.items():
         parent = plan.parent_of[code]
-        row = {**rec.values, "code": code, "parent_id": ids[parent] if parent else None,
+        row = {**values, "code": code, "parent_id": ids[parent] if parent else None,
                "path": path_of(code), "updated_at": now}
         row["depth"] = row["path"].count("/") - 2
         old = existing.get(code)
         if old is None:
             new_rows.append({**row, "id": ids[code], "created_at": now})
-            report.created.append(code)
             continue
-        changes = {k: [getattr(old, k), row[k]] for k in (*CONTACT_FIELDS, "parent_id")
-                   if getattr(old, k) != row[k]}
-        if changes:
+        if code in report.changes:
             changed_rows.append({**row, "b_id": old.id})
-            deactivated = old.active and not row["active"]
-            (report.deactivated if deactivated else report.updated).append(code)
-            record(session, clock, actor, "unit.deactivate" if deactivated else "unit.update",
-                   unit_id=old.id, details={"code": code, "changes": changes})
-        else:
-            report.unchanged += 1
-            if old.path != row["path"]:  # listed as before, under an ancestor that moved
-                changed_rows.append({**row, "b_id": old.id})
-    moved = {code: paths[code] for code in plan.records
+            reason = "không có trong tệp" if code in dropped else None
+            record(session, clock, actor, "unit.deactivate" if code in deactivated else "unit.update",
+                   unit_id=old.id, reason=reason,
+                   details={"code": code, "changes": report.changes[code]})
+        elif old.path != row["path"]:  # listed as before, under an ancestor that moved
+            changed_rows.append({**row, "b_id": old.id})
+    moved = {code: paths[code] for code in plan.final
              if code in existing and existing[code].path != paths[code]}
     if new_rows:
         new_rows.sort(key=lambda r: r["depth"])  # parents first: foreign keys are immediate
@@ -299,23 +429,21 @@ def _write(session: Session, plan: _Plan, existing: dict[str, Any], clock: Clock
         if session.get_bind().dialect.name == "postgresql":
             session.execute(text("SELECT setval(pg_get_serial_sequence('units', 'id'), "
                                  "(SELECT max(id) FROM units))"))
+    written = (*CONTACT_FIELDS, "code", "parent_id", "path", "depth", "updated_at")
     if changed_rows:
         stmt = (update(Unit.__table__).where(Unit.__table__.c.id == bindparam("b_id"))
-                .values({k: bindparam(k) for k in (*CONTACT_FIELDS, "parent_id", "path", "depth",
-                                                    "updated_at")}))
-        session.execute(stmt, [{k: r[k] for k in (*CONTACT_FIELDS, "parent_id", "path", "depth",
-                                                   "updated_at", "b_id")} for r in changed_rows])
+                .values({k: bindparam(k) for k in written}))
+        session.execute(stmt, [{k: r[k] for k in (*written, "b_id")} for r in changed_rows])
     for code, new_path in moved.items():
-        _move_subtree(session, existing[code].path, new_path, set(plan.records))
-    return report
+        _move_subtree(session, existing[code].path, new_path, set(plan.final))
 
 
-def _move_subtree(session: Session, old: str, new: str, in_file: set[str]) -> None:
+def _move_subtree(session: Session, old: str, new: str, listed: set[str]) -> None:
     """Rewrite the paths of the units under a moved one that the file did not list."""
     t = Unit.__table__
     session.execute(
         update(t)
-        .where(t.c.path.like(old + "%"), t.c.path != old, t.c.code.not_in(in_file))
+        .where(t.c.path.like(old + "%"), t.c.path != old, t.c.code.not_in(listed))
         .values(path=new + func.substr(t.c.path, len(old) + 1),
                 depth=t.c.depth + (new.count("/") - old.count("/")))
         .execution_options(synchronize_session=False)

@@ -14,11 +14,12 @@ from kiemdiem.cli import pass_app
 from kiemdiem.commands import json_option, year_option
 from kiemdiem.output import emit
 from kiemdiem.timeparse import DATE
+from kiemdiem.unitdiff import print_import
 from workflow.campaigns import add_missing_cycles, create_campaign
 from workflow.lookup import current_campaign, find_unit
 from workflow.machine import mermaid
 from workflow.queries import tree_rows
-from workflow.units import import_units
+from workflow.units import ImportOptions, import_units
 
 
 @click.command()
@@ -38,10 +39,20 @@ def units() -> None:
 
 @units.command("import")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--clear-empty", is_flag=True,
+              help="An empty cell clears the stored value (default: it is kept).")
+@click.option("--deactivate-missing", is_flag=True,
+              help="Deactivate the active units the file does not list (default: only list them).")
+@click.option("--dry-run", is_flag=True, help="Print every change the import would make; write nothing.")
+@click.option("--encoding", default=None,
+              help="The CSV file's encoding (default: from its BOM, UTF-8, or detected: cp1258…).")
 @pass_app
-def units_import(app: App, file: Path) -> None:
-    """Import units from a CSV or YAML file: all rows or none; re-import updates in place."""
+def units_import(app: App, file: Path, clear_empty: bool, deactivate_missing: bool, dry_run: bool,
+                 encoding: str | None) -> None:
+    """Import units from a CSV, XLSX or YAML file: all rows or none; re-import updates in place."""
     db = app.ready_db()
+    options = ImportOptions(clear_empty=clear_empty, deactivate_missing=deactivate_missing,
+                            dry_run=dry_run, encoding=encoding)
 
     def top_up(session: Session) -> None:
         latest = current_campaign(session)
@@ -58,12 +69,11 @@ def units_import(app: App, file: Path) -> None:
             task = bar.add_task("Nhập đơn vị", total=None)
             report = import_units(db, file, app.hierarchy, app.clock, app.actor,
                                   progress=lambda _phase, done, total: bar.update(task, completed=done, total=total),
-                                  after_write=top_up)
+                                  after_write=top_up, options=options)
     else:
-        report = import_units(db, file, app.hierarchy, app.clock, app.actor, after_write=top_up)
-    s = report.summary()
-    click.echo(f"Đã nhập {file.name}: {s['created']} đơn vị mới, {s['updated']} cập nhật, "
-               f"{s['deactivated']} ngừng hoạt động, {s['unchanged']} không đổi.")
+        report = import_units(db, file, app.hierarchy, app.clock, app.actor, after_write=top_up,
+                              options=options)
+    print_import(file, report, options)
 
 
 @units.command("tree")
@@ -146,6 +156,46 @@ def campaign_ensure(app: App, year: int, plan_path: Path, root: str | None) -> N
                    f"{report.milestones} mốc thời hạn.")
     else:
         click.echo(f"Đợt kiểm điểm {year} đã có; thêm {report.cycles_added} chu kỳ cho đơn vị mới.")
+        if report.plan_differs:
+            click.echo(f"Chú ý: {plan_path.name} khác kế hoạch đang dùng ở {len(report.plan_differs)} hạn; "
+                       f"các hạn cũ được giữ. Để đổi, chạy `kiemdiem campaign update {year} "
+                       f"--plan {plan_path} --dry-run` rồi bỏ --dry-run.", err=True)
+            _print_deadline_changes(app, report.plan_differs, err=True)
+
+
+@campaign.command("update")
+@click.argument("year", type=int)
+@click.option("--plan", "plan_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="The corrected plan YAML file.")
+@click.option("--dry-run", is_flag=True, help="Show the deadline changes and check them; write nothing.")
+@pass_app
+def campaign_update(app: App, year: int, plan_path: Path, dry_run: bool) -> None:
+    """Change the running YEAR campaign's deadlines to the plan's, checked and audited."""
+    from workflow.replan import update_plan
+
+    result = update_plan(app.ready_db(), year, plan_path, app.hierarchy, app.clock, app.actor,
+                         dry_run=dry_run)
+    _print_deadline_changes(app, result.changes)
+    for code, stage, due in result.superseded:
+        click.echo(f"  {code}: bỏ hạn riêng {stage} ({due.astimezone(app.zone):%d/%m/%Y %H:%M}), "
+                   "kế hoạch mới đã cho bằng hoặc lâu hơn")
+    if result.policy_changed:
+        click.echo("  nhắc hạn, quá hạn và các thiết lập khác của kế hoạch cũng đổi")
+    if not (result.changes or result.superseded or result.policy_changed):
+        click.echo(f"Kế hoạch {year} không có gì thay đổi.")
+    elif dry_run:
+        click.echo(f"Chạy thử, chưa ghi gì: {len(result.changes)} hạn sẽ đổi.")
+    else:
+        click.echo(f"Đã cập nhật kế hoạch {year}: {len(result.changes)} hạn đổi; bộ lập lịch "
+                   "áp dụng ở lần quét kế tiếp.")
+
+
+def _print_deadline_changes(app: App, changes, err: bool = False) -> None:  # type: ignore[no-untyped-def]
+    def show(at):  # type: ignore[no-untyped-def]
+        return f"{at.astimezone(app.zone):%d/%m/%Y %H:%M}" if at else "(không có)"
+
+    for c in changes:
+        click.echo(f"  {c.level}.{c.stage}: {show(c.old)} → {show(c.new)}", err=err)
 
 
 @click.group()

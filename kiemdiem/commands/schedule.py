@@ -94,10 +94,28 @@ def serve(app: App, catch_up_seconds: float, lock_retry_seconds: float, host: st
     from kiemdiem.serve import default_hooks, default_tasks
     from kiemdiem.serve import serve as run
 
-    app.ready_db()
+    _refuse_uninitialised(app)
     run(app, catch_up_seconds, lock_retry_seconds,
         hooks=default_hooks(None if no_web else (host, port), dispatch=not no_dispatch),
         tasks=default_tasks(app))
+
+
+def _refuse_uninitialised(app: App) -> None:
+    """Refuse to start on a database `init` has not prepared: the scheduler would log a
+    traceback on every catch-up. A database that cannot be reached yet is left to `serve`,
+    which waits for it."""
+    from sqlalchemy.exc import OperationalError
+
+    from workflow.errors import Refused
+    from workflow.schema import is_current
+
+    try:
+        current = is_current(app.ready_db())
+    except OperationalError:
+        return
+    if not current:
+        raise Refused("cơ sở dữ liệu chưa được khởi tạo hoặc còn phiên bản cũ: "
+                      "chạy `kiemdiem init` trước khi `serve`.")
 
 
 COMMANDS = [remind, simulate_command, serve]

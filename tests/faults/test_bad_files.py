@@ -71,7 +71,6 @@ def test_a_bad_plan_creates_nothing(sample: Database, tmp_path: Path, case: str)
 
 
 UNIT_FILES = {
-    "not utf-8": HEADER.encode() + "X1,Đảng bộ xã,province,,,,,,yes\n".encode("cp1258", errors="replace"),
     "binary garbage": b"\x00\x9f\xff\xfe" * 100,
     "more cells than columns": (HEADER + "X1,A,province,,,,,,yes,extra,more\n").encode(),
     "cycle in the tree": (HEADER + "A,A,base,B,,,,,yes\nB,B,base,A,,,,,yes\n").encode(),

@@ -114,9 +114,14 @@ def test_an_extension_moves_the_deadline_within_the_parents(db):
     backwards = run(db.url, "deadline", "extend", "GL-TS-T1", "cell_met", "2026-11-30", "--reason", "x", now=NOW)
     assert backwards.exit_code == 1 and "stay in order" in backwards.stderr
     tighten = run(db.url, "deadline", "extend", "GL-TS", "committee_met", "2026-11-24", "--reason", "x", now=NOW)
-    assert tighten.exit_code == 0, tighten.stderr
-    parent = run(db.url, "deadline", "extend", "GL-TS", "forms_submitted", "2026-11-25", "--reason", "x", now=NOW)
-    assert parent.exit_code == 1 and "GL-TS-T1 is due to submit later" in parent.stderr
+    assert tighten.exit_code == 1
+    assert "GL-TS: hạn mới 24/11/2026 00:00 sớm hơn hạn committee_met của kế hoạch (01/12/2026 00:00)" \
+        in tighten.stderr
+    past = run(db.url, "deadline", "extend", "GL-TS", "committee_met", "2026-12-02", "--reason", "x",
+               now="2026-12-03")
+    assert past.exit_code == 1 and "GL-TS: hạn mới 02/12/2026 00:00 đã qua" in past.stderr
+    later = run(db.url, "deadline", "extend", "GL-TS", "committee_met", "2026-12-02", "--reason", "x", now=NOW)
+    assert later.exit_code == 0, later.stderr
     none = run(db.url, "deadline", "extend", "GL-TS", "cell_met", "2026-11-25", "--reason", "x", now=NOW)
     assert none.exit_code == 1
     with db.session() as s:

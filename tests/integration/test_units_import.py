@@ -91,10 +91,11 @@ def test_a_file_with_bad_rows_writes_nothing_and_lists_every_row(db, tmp_path):
     result = run(db.url, "units", "import", str(bad))
     assert result.exit_code == 2
     err = result.stderr
-    for expected in ("line 3 (B1): parent 'NOWHERE'", "line 4 (B1): duplicate code, first on line 3",
-                     "line 5 (C1): a 'cell' cannot sit under 'P'", "line 6 (B2): email 'not-an-email'",
-                     "line 7 (B3): phone '12345'", "the parents form a cycle", "line 10 (B4): level 'commune'",
-                     "line 11 (B5): has_committee 'maybe'"):
+    for expected in ("dòng 3 (B1): cấp trên 'NOWHERE'", "dòng 4 (B1): trùng mã với dòng 3",
+                     "dòng 5 (C1): một 'cell' không thể nằm dưới 'P'",
+                     "dòng 6 (B2): 'not-an-email' không phải địa chỉ email",
+                     "dòng 7 (B3): '12345' không phải số điện thoại", "các cấp trên tạo thành vòng",
+                     "dòng 10 (B4): cấp 'commune'", "dòng 11 (B5): has_committee 'maybe'"):
         assert expected in err, expected
     assert "Traceback" not in err
     assert _count(db) == 0
@@ -104,9 +105,9 @@ def test_unknown_columns_and_unreadable_files_are_bad_input(db, tmp_path):
     odd = tmp_path / "odd.csv"
     odd.write_text("code,name,level,secretery\nP,Tỉnh,province,x\n", encoding="utf-8")
     result = run(db.url, "units", "import", str(odd))
-    assert result.exit_code == 2 and "unknown column(s) secretery" in result.stderr
+    assert result.exit_code == 2 and "cột không biết: secretery" in result.stderr
     missing = run(db.url, "units", "import", str(tmp_path / "missing.csv"))
-    assert missing.exit_code == 2 and "cannot read the file" in missing.stderr
+    assert missing.exit_code == 2 and "không có tệp này" in missing.stderr
     binary = tmp_path / "units.xls"
     binary.write_bytes(b"\x00\x01")
     assert run(db.url, "units", "import", str(binary)).exit_code == 2
@@ -121,7 +122,7 @@ def test_yaml_units_import_with_line_numbers(db, tmp_path):
         "  - {code: B, name: Đảng ủy xã, level: base, parent: P, phone: '+84 912 345 678'}\n"
         "  - {code: C, name: Chi bộ, level: cell, parent: Q}\n", encoding="utf-8")
     result = run(db.url, "units", "import", str(path))
-    assert result.exit_code == 2 and "line 4 (C): parent 'Q'" in result.stderr
+    assert result.exit_code == 2 and "dòng 4 (C): cấp trên 'Q'" in result.stderr
     path.write_text(path.read_text(encoding="utf-8").replace("parent: Q", "parent: B"), encoding="utf-8")
     assert run(db.url, "units", "import", str(path)).exit_code == 0
     rows = {r["code"]: r for r in run_json(db.url, "units", "tree")}
@@ -133,4 +134,4 @@ def test_deactivating_a_parent_whose_children_stay_active_is_refused(db, tmp_pat
     path = tmp_path / "units.csv"
     path.write_text("code,name,level,parent,active\nGL-TS,Đảng bộ xã Trà Sơn,base,GL,no\n", encoding="utf-8")
     result = run(db.url, "units", "import", str(path))
-    assert result.exit_code == 2 and "cannot deactivate it while" in result.stderr
+    assert result.exit_code == 2 and "không thể ngừng hoạt động khi" in result.stderr

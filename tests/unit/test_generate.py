@@ -10,9 +10,10 @@ import pytest
 
 from benchmarks.generate import NATIONAL_MEMBERS, NATIONAL_UNITS, apportion, generate, main
 from benchmarks.names import PROVINCES
+from config.addresses import EMAIL_RE
+from config.addresses import mobile_number as normalise_phone
 from config.hierarchy import load_hierarchy
 from config.plan import load_plan
-from workflow.units import EMAIL_RE, normalise_phone
 
 UNITS = 4_000
 

@@ -1,0 +1,75 @@
+"""Check the addresses messages go to: emails (units and the plan's office) and phone numbers.
+
+An address that is stored must be one a channel can deliver to, or one the user was warned
+about: a non-ASCII mailbox name (`Nguyễn@…`) needs SMTPUTF8, which few Vietnamese mail
+servers offer, so it is refused here rather than failing on every send; a non-ASCII domain
+(`bưu.vn`) is stored in its IDNA form, which every server accepts. A phone that is no
+Vietnamese mobile cannot receive ZNS messages: it is kept (the office may call it) with a
+warning.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+EMAIL_RE = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[A-Za-z0-9-]{2,}$")
+MOBILE_RE = re.compile(r"^(?:\+?84|0)([35789]\d{8})$")
+#: a mobile number that lost its leading 0 (a spreadsheet read it as a number)
+BARE_MOBILE_RE = re.compile(r"^[35789]\d{8}$")
+#: a Vietnamese landline: 0 + area code 2xx + subscriber number
+LANDLINE_RE = re.compile(r"^(?:\+?84|0)(2\d{8,9})$")
+FOREIGN_RE = re.compile(r"^(?:\+|00)(?!84)\d{7,15}$")
+
+
+def normalise_email(raw: str) -> str:
+    """Return the address to store (domain in IDNA form), or raise ValueError saying why not."""
+    text = unicodedata.normalize("NFC", raw.strip())
+    if text.count("@") != 1:
+        raise ValueError(f"'{raw}' không phải địa chỉ email (cần đúng một dấu @)")
+    local, domain = text.split("@")
+    if not local.isascii():
+        raise ValueError(f"'{raw}': phần trước @ có chữ có dấu hoặc ký tự ngoài ASCII, máy chủ thư "
+                         "không gửi tới được; hãy dùng địa chỉ không dấu")
+    if not domain.isascii():
+        try:
+            domain = domain.encode("idna").decode("ascii")
+        except UnicodeError as exc:
+            raise ValueError(f"'{raw}': tên miền '{domain}' không hợp lệ") from exc
+    address = f"{local}@{domain.lower()}"
+    if not EMAIL_RE.match(address):
+        raise ValueError(f"'{raw}' không phải địa chỉ email")
+    return address
+
+
+@dataclass(frozen=True)
+class Phone:
+    """A phone number as stored, whether ZNS can reach it, and what the user should know."""
+
+    number: str
+    mobile: bool
+    note: str | None = None
+
+
+def read_phone(raw: str) -> Phone:
+    """Read a phone cell; raise ValueError for something that is no phone number at all."""
+    digits = re.sub(r"[\s.\-()]", "", raw)
+    if match := MOBILE_RE.match(digits):
+        return Phone("0" + match.group(1), True)
+    if BARE_MOBILE_RE.match(digits):
+        return Phone("0" + digits, True, f"số di động '{raw}' thiếu số 0 đầu; đã sửa thành 0{digits}")
+    if match := LANDLINE_RE.match(digits):
+        return Phone("0" + match.group(1), False,
+                     f"'{raw}' là số máy bàn: được lưu nhưng không nhận được tin Zalo ZNS")
+    if FOREIGN_RE.match(digits):
+        number = "+" + digits.removeprefix("+").removeprefix("00")
+        return Phone(number, False, f"'{raw}' là số nước ngoài: được lưu nhưng không nhận được tin Zalo ZNS")
+    raise ValueError(f"'{raw}' không phải số điện thoại (di động 0xxxxxxxxx hoặc +84xxxxxxxxx, "
+                     "máy bàn 02xxxxxxxxx, số nước ngoài +…)")
+
+
+def mobile_number(raw: str) -> str | None:
+    """Return a Vietnamese mobile number as 0xxxxxxxxx, or None when it is not one."""
+    match = MOBILE_RE.match(re.sub(r"[\s.\-()]", "", raw))
+    return "0" + match.group(1) if match else None
