@@ -137,7 +137,7 @@ def give_up(db: Database, *, now: datetime, channels: Iterable[str], age: timede
                                 last_error=literal(f"gave up after {hours} h: ") + reason)
                         .execution_options(synchronize_session=False))
         rows = session.execute(select(N.id, N.kind, N.channel, N.recipient, N.attempts, N.created_at,
-                                      N.last_error).where(N.id.in_(ids), N.status == "dead"))
+                                      N.last_error).where(N.id.in_(ids), N.status == "dead").order_by(N.id))
         return [dict(row._mapping) for row in rows]
 
 

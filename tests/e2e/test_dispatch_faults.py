@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from notifiers.dispatcher import LANES
+from config.settings import Settings
 from tests import notify_fixtures
 from tests.conftest import migrated
 from tests.faults.ledger import outbox_statuses
@@ -42,7 +42,7 @@ def test_killed_dispatcher_loses_nothing_and_repeats_only_what_was_in_flight(db,
         proc.wait()
     in_flight = outbox_statuses(db).get("sending", 0)
     before = Counter(smtp.recorder.message_ids())
-    assert 0 < in_flight <= LANES * 50 and max(before.values()) == 1  # batches of 50
+    assert 0 < in_flight <= Settings().dispatch_concurrency and max(before.values()) == 1  # senders
     # restarted after its leases ran out (`--now` past them): delivers the rest and stops
     rerun = dispatcher(db.url, smtp.port, "--once", now=datetime.now(UTC) + timedelta(minutes=2))
     assert rerun.wait(60) == 0, rerun.stderr.read().decode()

@@ -19,8 +19,8 @@ from sqlalchemy import text
 
 from benchmarks.generate import generate
 from config.hierarchy import load_hierarchy
+from config.settings import Settings
 from notifiers.base import idempotency_key
-from notifiers.dispatcher import LANES
 from notifiers.mime import sender_domain
 from tests import notify_fixtures
 from tests.faults.ledger import account, outbox_keys, outbox_statuses, swept_keys
@@ -125,7 +125,7 @@ def test_serve_killed_during_delivery_loses_nothing_and_repeats_only_what_was_in
         first.kill()
     in_flight = outbox_statuses(db).get("sending", 0)
     before = Counter(smtp.recorder.message_ids())
-    assert 0 < in_flight <= LANES * 50 and max(before.values()) == 1  # batches of 50
+    assert 0 < in_flight <= Settings().dispatch_concurrency and max(before.values()) == 1  # senders
     # restarted once the dead process's leases have run out (`--now` past them)
     later = datetime.now(UTC) + timedelta(minutes=2)
     with Serve(db.url, now=later, args=["--no-web"], env=env) as second:
