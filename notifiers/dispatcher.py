@@ -88,7 +88,8 @@ class Dispatcher:
         self.health = Health(db, self.channels, policy.probe, policy.probe_max, clock, events, monotonic)
         self.held: dict[int, Claimed] = {}
         self.tasks: set[asyncio.Task[None]] = set()
-        self.recorder = _Recorder(db, clock, self._release, events)
+        self.writes = asyncio.Lock()  # renewals and records touch the same rows: one at a time
+        self.recorder = _Recorder(db, clock, self._release, events, self.writes)
         self._freed: asyncio.Event | None = None
         self._given_up_at: float | None = None
         self._renewed_at = monotonic()
@@ -126,8 +127,13 @@ class Dispatcher:
         every `GIVE_UP_CHECK_SECONDS`, abandon rows older than the give-up age."""
         now = self.monotonic()
         if self.held and now - self._renewed_at >= self.policy.lease.total_seconds() / 3:
-            await asyncio.to_thread(renew, self.db, list(self.held.values()), self.clock(), self.policy.lease)
             self._renewed_at = now
+            try:
+                async with self.writes:
+                    await asyncio.to_thread(renew, self.db, list(self.held.values()), self.clock(),
+                                            self.policy.lease)
+            except Exception as exc:  # noqa: BLE001 - tried again a third of a lease later
+                self.events("renew_failed", rows=len(self.held), error=first_line(exc))
         elif not self.held:
             self._renewed_at = now
         if self._given_up_at is None or now - self._given_up_at >= GIVE_UP_CHECK_SECONDS:
@@ -161,6 +167,7 @@ class Dispatcher:
 
     async def deliver(self, row: Claimed) -> Outcome:
         """Render and send one claimed row; return what should become of it."""
+        started = self.monotonic()
         try:
             message = self.renderer.render(kind=row.kind, channel=row.channel,
                                            recipient=row.recipient, dedup_key=row.dedup_key,
@@ -170,18 +177,17 @@ class Dispatcher:
             self.health.probe_ended(row.channel)
             return Outcome(row, "failed", str(exc))
         except DeliveryError as exc:
-            return self._failure(row, exc)
+            return self._failure(row, exc, started)
         except Exception as exc:  # noqa: BLE001 - a channel bug must not stop the others
             self.events("delivery_error", id=row.id, channel=row.channel,
                         error=f"{type(exc).__name__}: {exc}")
-            return self._failure(row, DeliveryError(f"{type(exc).__name__}: {exc}"))
+            return self._failure(row, DeliveryError(f"{type(exc).__name__}: {exc}"), started)
         self.health.succeeded(row.channel)
         return Outcome(row, "sent")
 
-    def _failure(self, row: Claimed, exc: DeliveryError) -> Outcome:
+    def _failure(self, row: Claimed, exc: DeliveryError, started: float) -> Outcome:
         error = str(exc)
-        if exc.unreachable:
-            self.health.failed(row.channel, error)
+        if exc.unreachable and self.health.failed(row.channel, error, started):
             return Outcome(row, "pending", error, self.clock(), refund=True)
         self.health.probe_ended(row.channel)
         if exc.permanent:
@@ -238,6 +244,12 @@ class Dispatcher:
             await channel.aclose()
 
 
+def first_line(exc: BaseException) -> str:
+    """The error's class and first line (SQLAlchemy appends the whole statement after it)."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}"
+
+
 def _log_failure(error: Exception | None) -> None:
     if error is not None:
         log.error("dispatch step failed: %s: %s", type(error).__name__, error)
@@ -248,8 +260,8 @@ class _Recorder:
     `written` which were written, so their senders are free again."""
 
     def __init__(self, db: Database, clock: Clock, written: Callable[[list[Outcome]], None],
-                 events: EventLog) -> None:
-        self.db, self.clock, self.written, self.events = db, clock, written, events
+                 events: EventLog, writes: asyncio.Lock) -> None:
+        self.db, self.clock, self.written, self.events, self.writes = db, clock, written, events, writes
         self.waiting: list[Outcome] = []
         self.task: asyncio.Task[None] | None = None
 
@@ -262,11 +274,11 @@ class _Recorder:
         while self.waiting:
             batch, self.waiting = self.waiting, []
             try:
-                await asyncio.to_thread(record, self.db, batch, self.clock())
+                async with self.writes:
+                    await asyncio.to_thread(record, self.db, batch, self.clock())
             except Exception as exc:  # noqa: BLE001 - the database went away
                 # the rows stay `sending`: whoever claims them after their lease sends them again
-                first = (str(exc).strip().splitlines() or [""])[0]
-                self.events("record_failed", rows=len(batch), error=f"{type(exc).__name__}: {first}")
+                self.events("record_failed", rows=len(batch), error=first_line(exc))
             self.written(batch)
 
     async def drain(self) -> None:

@@ -6,6 +6,8 @@ error), retrying every waiting row against it would only spend their attempts: t
 is marked *down* for this instance instead. Its rows are no longer claimed; after a pause
 one row is claimed as a probe, and the pause doubles after each failed probe up to a cap.
 The first send that succeeds (a probe or one already in flight) brings the channel back up.
+A failure contradicted by a send that succeeded after it started (one 503 among 200s: the
+peer is up, only busy) does not stop the channel: that row is retried after its back-off.
 
 Each instance decides for itself (its network may be the broken part) and says so in the
 `channel_health` table, one row per instance and channel while the channel is down, so
@@ -74,6 +76,7 @@ class Health:
         self.probe, self.probe_max = probe.total_seconds(), probe_max.total_seconds()
         self.monotonic, self.instance = monotonic, instance or instance_name()
         self.down: dict[str, _Down] = {}
+        self.last_success: dict[str, float] = {}
 
     def up_channels(self) -> list[str]:
         """The channels whose rows may be claimed freely."""
@@ -86,17 +89,23 @@ class Health:
 
     def probe_started(self, channel: str, claimed: bool) -> None:
         """A probe row was claimed (it is out until its outcome), or none was due: wait again."""
-        state = self.down[channel]
+        state = self.down.get(channel)
+        if state is None:
+            return  # a send in flight went through meanwhile: the channel is up
         if claimed:
             state.probing = True
         else:  # nothing to probe with: wait again, and say the channel is still down
             state.probe_at = self.monotonic() + state.pause
             self._store(channel, state)
 
-    def failed(self, channel: str, error: str) -> None:
-        """The peer is unreachable: mark the channel down, or lengthen the pause of a failed probe."""
+    def failed(self, channel: str, error: str, started: float) -> bool:
+        """A send begun at `started` (monotonic) found the peer unreachable: mark the channel
+        down, or lengthen the pause of a failed probe; return whether the channel is down
+        (False: a send that began later went through, the peer is up)."""
         state = self.down.get(channel)
         now = self.monotonic()
+        if state is None and self.last_success.get(channel, float("-inf")) > started:
+            return False
         if state is None:
             state = self.down[channel] = _Down(self.clock(), now, error, self.probe, now + self.probe)
             self.events("channel_down", channel=channel, error=error, probe_in_s=round(state.pause, 1))
@@ -104,11 +113,13 @@ class Health:
             state.pause = min(state.pause * 2, self.probe_max)
             state.probing, state.error, state.probe_at = False, error, now + state.pause
         else:
-            return  # another send of the same outage, already counted
+            return True  # another send of the same outage, already counted
         self._store(channel, state)
+        return True
 
     def succeeded(self, channel: str) -> None:
         """A send went through: a down channel is up again."""
+        self.last_success[channel] = self.monotonic()
         state = self.down.pop(channel, None)
         if state is None:
             return

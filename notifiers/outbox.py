@@ -104,7 +104,7 @@ def claim(db: Database, *, now: datetime, channels: Iterable[str], limit: int,
 
 def renew(db: Database, rows: Iterable[Claimed], now: datetime, lease: timedelta) -> int:
     """Extend the leases of rows this dispatcher still holds; return how many were renewed."""
-    params = [{"rid": row.id, "ratt": row.attempts} for row in rows]
+    params = [{"rid": row.id, "ratt": row.attempts} for row in sorted(rows, key=lambda r: r.id)]
     if not params:
         return 0
     table = N.__table__
@@ -127,9 +127,11 @@ def give_up(db: Database, *, now: datetime, channels: Iterable[str], age: timede
     waiting = or_(N.status == "pending", and_(N.status == "sending", N.lease_until < now))
     reason = case((N.status == "sending", literal(DIED)),
                   else_=func.coalesce(N.last_error, "never attempted"))
+    candidates = select(N.id).where(waiting, N.channel.in_(list(channels)), N.created_at < now - age)
+    if db.dialect == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)  # another instance's are its own
     with db.session(write=True) as session:
-        ids = list(session.scalars(select(N.id).where(waiting, N.channel.in_(list(channels)),
-                                                       N.created_at < now - age)))
+        ids = list(session.scalars(candidates))
         if not ids:
             return []
         session.execute(update(N).where(N.id.in_(ids), waiting)
