@@ -108,7 +108,9 @@ class Dispatcher:
             started += len(rows)
         free = self.policy.concurrency - len(self.held)
         channels = self.health.up_channels()
-        if free > 0 and channels:
+        # claims wait for half the senders to be free: one claim per row would cost a
+        # transaction per message
+        if channels and free > 0 and (2 * free >= self.policy.concurrency or not self.held):
             started += len(await self._claim(channels, min(free, self.policy.batch)))
         return started
 
@@ -198,14 +200,20 @@ class Dispatcher:
     # -- loops ----------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event, idle: float = 5.0, report: StepReport | None = None) -> None:
-        """Deliver until `stop` is set: claim whenever a sender is free, poll every `idle`
+        """Deliver until `stop` is set: claim whenever senders are free, poll every `idle`
         seconds when nothing is due.
 
         A claim that fails (the database is unreachable) is retried after `idle`; `report` is
         told each claim's outcome (the error, or None), so `serve` can say when the database
         went away and came back; without it a failure is logged.
         """
-        report = report or _log_failure
+        await self._loop(stop, idle, report or _log_failure, until_idle=False)
+
+    async def run_until_idle(self) -> None:
+        """Deliver until nothing is due now and nothing is held (`dispatch --once`)."""
+        await self._loop(asyncio.Event(), 0.2, _raise, until_idle=True)
+
+    async def _loop(self, stop: asyncio.Event, idle: float, report: StepReport, until_idle: bool) -> None:
         self._freed = asyncio.Event()
         try:
             while not stop.is_set():
@@ -217,8 +225,9 @@ class Dispatcher:
                     started = 0
                 else:
                     report(None)
-                full = len(self.held) >= self.policy.concurrency
-                if started and not full:
+                if until_idle and not started and not self.held:
+                    return
+                if started and 2 * len(self.held) < self.policy.concurrency:
                     continue  # maybe more is due
                 waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._freed.wait())]
                 await asyncio.wait(waits, timeout=min(idle, self.policy.lease.total_seconds() / 3),
@@ -234,11 +243,6 @@ class Dispatcher:
             await asyncio.gather(*list(self.tasks), return_exceptions=True)
         await self.recorder.drain()
 
-    async def run_until_idle(self) -> None:
-        """Deliver until nothing is due now (`dispatch --once`)."""
-        while await self.step():
-            pass
-
     async def aclose(self) -> None:
         for channel in self.channels.values():
             await channel.aclose()
@@ -248,6 +252,11 @@ def first_line(exc: BaseException) -> str:
     """The error's class and first line (SQLAlchemy appends the whole statement after it)."""
     lines = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {lines[0] if lines else ''}"
+
+
+def _raise(error: Exception | None) -> None:
+    if error is not None:
+        raise error
 
 
 def _log_failure(error: Exception | None) -> None:

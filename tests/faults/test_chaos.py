@@ -46,7 +46,7 @@ from workflow.units import import_units
 
 pytestmark = pytest.mark.faults
 
-UNITS = 600
+UNITS = 700
 PUBLIC_URL = "http://kiemdiem.example.vn"
 CONCURRENCY = 8
 OUTAGE_S = 25.0

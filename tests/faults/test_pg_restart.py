@@ -10,7 +10,7 @@ nothing twice) and delivers the rows added after the restart.
 from __future__ import annotations
 
 import signal
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -26,7 +26,8 @@ from workflow.db import Database
 pytestmark = pytest.mark.faults
 
 NOW = datetime.fromisoformat("2026-11-13T08:00:00+07:00")  # reminders owed for the cells' forms
-DUE = datetime(2020, 1, 1, tzinfo=UTC)  # the rows added after the restart: long due
+#: the rows added after the restart: due an hour ago (long before, they would be given up)
+DUE = datetime.now(UTC) - timedelta(hours=1)
 
 
 def _files(outbox: Path) -> list[str]:
