@@ -108,9 +108,9 @@ class Dispatcher:
             started += len(rows)
         free = self.policy.concurrency - len(self.held)
         channels = self.health.up_channels()
-        # claims wait for half the senders to be free: one claim per row would cost a
+        # claims wait for a quarter of the senders to be free: one claim per row would cost a
         # transaction per message
-        if channels and free > 0 and (2 * free >= self.policy.concurrency or not self.held):
+        if channels and free > 0 and (4 * free >= self.policy.concurrency or not self.held):
             started += len(await self._claim(channels, min(free, self.policy.batch)))
         return started
 
@@ -227,7 +227,7 @@ class Dispatcher:
                     report(None)
                 if until_idle and not started and not self.held:
                     return
-                if started and 2 * len(self.held) < self.policy.concurrency:
+                if started and 4 * (self.policy.concurrency - len(self.held)) >= self.policy.concurrency:
                     continue  # maybe more is due
                 waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._freed.wait())]
                 await asyncio.wait(waits, timeout=min(idle, self.policy.lease.total_seconds() / 3),

@@ -126,7 +126,13 @@ class EmailChannel:
                         raise
                     await self._send(session, *envelope)  # the server closed it while idle: once more
             except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-                session.close()
+                # a refusal leaves the session usable (aiosmtplib resets the envelope): reconnecting
+                # after every 4xx would slow a busy server further
+                refusal = isinstance(exc, aiosmtplib.SMTPResponseException | aiosmtplib.SMTPRecipientsRefused)
+                if refusal and session.is_connected and getattr(exc, "code", 0) != SERVICE_NOT_AVAILABLE:
+                    self._idle.append(session)
+                else:
+                    session.close()
                 raise classify(exc, message.recipient) from exc
             self._idle.append(session)
         return DeliveryResult(reference=mime.message_id)

@@ -77,8 +77,10 @@ class SmtpServer:
         self.smtputf8 = smtputf8
 
     def start(self) -> None:
+        # the greeting's name given: aiosmtpd would otherwise look its own name up (getfqdn,
+        # a DNS query blocking the server) on every new connection
         self.controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port,
-                                     enable_SMTPUTF8=self.smtputf8)
+                                     server_hostname="localhost", enable_SMTPUTF8=self.smtputf8)
         self.controller.start()
 
     def stop(self) -> None:
