@@ -165,6 +165,7 @@ class Dispatcher:
         while self.tasks:
             await asyncio.gather(*list(self.tasks))
         await self.recorder.drain()
+        await asyncio.to_thread(self.health.flush)
         return started > 0
 
     async def deliver(self, row: Claimed) -> Outcome:
@@ -238,10 +239,11 @@ class Dispatcher:
             await self.finish()
 
     async def finish(self) -> None:
-        """Let the sends in progress end and their outcomes be written."""
+        """Let the sends in progress end and their outcomes (and the channels' states) be written."""
         while self.tasks:
             await asyncio.gather(*list(self.tasks), return_exceptions=True)
         await self.recorder.drain()
+        await asyncio.to_thread(self.health.flush)
 
     async def aclose(self) -> None:
         for channel in self.channels.values():

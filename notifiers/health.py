@@ -21,6 +21,7 @@ import os
 import socket
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -77,6 +78,8 @@ class Health:
         self.monotonic, self.instance = monotonic, instance or instance_name()
         self.down: dict[str, _Down] = {}
         self.last_success: dict[str, float] = {}
+        # the table is written in order, off the event loop: a flapping peer must not stall sends
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="kiemdiem-health")
 
     def up_channels(self) -> list[str]:
         """The channels whose rows may be claimed freely."""
@@ -125,9 +128,7 @@ class Health:
             return
         self.events("channel_up", channel=channel, down_s=round(self.monotonic() - state.started, 1),
                     since=state.since.isoformat())
-        with self.db.session(write=True) as session:
-            session.execute(delete(ChannelHealth).where(ChannelHealth.instance == self.instance,
-                                                        ChannelHealth.channel == channel))
+        self._write(self._forget, channel)
 
     def probe_ended(self, channel: str) -> None:
         """A probe's row failed for a reason of its own (not the peer): probe again after the pause."""
@@ -135,10 +136,31 @@ class Health:
         if state is not None and state.probing:
             state.probing, state.probe_at = False, self.monotonic() + state.pause
 
+    def _write(self, write: Callable[..., None], *args: Any) -> None:
+        def run() -> None:
+            try:
+                write(*args)
+            except Exception as exc:  # noqa: BLE001 - only the display of the state is stale
+                self.events("channel_state_not_saved", error=f"{type(exc).__name__}: {exc}"[:300])
+
+        self._writer.submit(run)
+
+    def _forget(self, channel: str) -> None:
+        with self.db.session(write=True) as session:
+            session.execute(delete(ChannelHealth).where(ChannelHealth.instance == self.instance,
+                                                        ChannelHealth.channel == channel))
+
+    def flush(self) -> None:
+        """Wait until the state is written (tests, and the end of `dispatch`)."""
+        self._writer.submit(lambda: None).result()
+
     def _store(self, channel: str, state: _Down) -> None:
         now = self.clock()
         values = dict(down_since=state.since, error=state.error[:2000],
                       next_probe_at=now + timedelta(seconds=state.pause), updated_at=now)
+        self._write(self._save, channel, values)
+
+    def _save(self, channel: str, values: dict[str, Any]) -> None:
         with self.db.session(write=True) as session:
             if not insert_ignoring_conflicts(session, ChannelHealth,
                                              [dict(instance=self.instance, channel=channel, **values)]):
