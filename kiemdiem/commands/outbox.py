@@ -34,7 +34,7 @@ def outbox(ctx: click.Context, status: str | None, as_json: bool) -> None:
         rows, states = list_rows(db, status), channel_states(db, app.clock())
         for row in rows:
             row["channel_state"] = states.get(row["channel"], {}).get("state", "up")
-        emit(rows, COLUMNS, as_json, title="Hộp thư đi")
+        emit(rows, (*COLUMNS, "channel_state") if as_json else COLUMNS, as_json, title="Hộp thư đi")
         if not as_json:
             for channel, state in sorted(states.items()):
                 click.echo(f"Kênh {channel} không kết nối được từ {state['since']:%d/%m/%Y %H:%M} UTC "
