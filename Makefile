@@ -49,7 +49,7 @@ bench: $(BENCH_STAMP) services
 ##   webhook relay, a 25 s SMTP outage: ~3 min more, longer on a busy machine).
 ##   SMTP/webhook peers down, slow or erroring: tests/integration; killed `dispatch`: tests/e2e.
 faults: $(STAMP) services
-	$(BIN)/python -m pytest -m faults -raP tests/faults $(PYTEST_ARGS)
+	KIEMDIEM_CHAOS=1 $(BIN)/python -m pytest -m faults -raP tests/faults $(PYTEST_ARGS)
 
 ## services: start the local PostgreSQL the integration tests use, if it is down
 services:
