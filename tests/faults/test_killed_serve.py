@@ -38,7 +38,8 @@ UNITS = 3_000
 #: a week after the cells' forms were due: reminders, repeats and escalations for most units
 SWEEP_AT = datetime.fromisoformat("2026-11-25T08:00:00+07:00")
 PUBLIC_URL = "http://kiemdiem.example.vn"
-SWEEP_ENV = {"KIEMDIEM_CHANNELS": "file", "KIEMDIEM_PUBLIC_URL": PUBLIC_URL}
+#: the digest (due from 07:30) after the day's last minute: only the sweep's rows are compared
+SWEEP_ENV = {"KIEMDIEM_CHANNELS": "file", "KIEMDIEM_PUBLIC_URL": PUBLIC_URL, "KIEMDIEM_DIGEST_TIME": "23:59"}
 MESSAGES = 600
 
 
