@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
+from datetime import time
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +87,15 @@ def _number(kind: type[int] | type[float], *, ge: float | None = None, gt: float
     return parse
 
 
+def _time_of_day(value: Any) -> time:
+    if isinstance(value, time):
+        return value
+    try:
+        return time.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ValueError(f"should be a time of day (HH:MM), not {value!r}") from None
+
+
 def _choice(*allowed: str) -> Parse:
     def parse(value: Any) -> str:
         if value not in allowed:
@@ -143,11 +153,14 @@ class Settings:
 
     dispatch_batch: int = _setting(200, _number(int, ge=1, le=10_000))
     dispatch_concurrency: int = _setting(16, _number(int, ge=1, le=1_000))
-    dispatch_max_attempts: int = _setting(8, _number(int, ge=1))
+    dispatch_give_up_hours: float = _setting(72.0, _number(float, gt=0))
+    dispatch_probe_seconds: float = _setting(15.0, _number(float, gt=0))
+    dispatch_probe_max_seconds: float = _setting(600.0, _number(float, gt=0))
     dispatch_lease_seconds: float = _setting(300.0, _number(float, gt=0))
     dispatch_backoff_seconds: float = _setting(60.0, _number(float, ge=0))
     dispatch_backoff_max_seconds: float = _setting(3600.0, _number(float, ge=0))
     dispatch_idle_seconds: float = _setting(5.0, _number(float, gt=0))
+    digest_time: time = _setting(time(7, 30), _time_of_day)
 
     @classmethod
     def names(cls) -> tuple[str, ...]:

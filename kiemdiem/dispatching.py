@@ -78,19 +78,24 @@ def build_channels(settings: Settings, db: Database, clock: Clock) -> dict[str, 
 def policy_from(settings: Settings) -> DispatchPolicy:
     return DispatchPolicy(
         batch=settings.dispatch_batch, concurrency=settings.dispatch_concurrency,
-        max_attempts=settings.dispatch_max_attempts,
         lease=timedelta(seconds=settings.dispatch_lease_seconds),
         backoff=timedelta(seconds=settings.dispatch_backoff_seconds),
-        backoff_max=timedelta(seconds=settings.dispatch_backoff_max_seconds))
+        backoff_max=timedelta(seconds=settings.dispatch_backoff_max_seconds),
+        give_up=timedelta(hours=settings.dispatch_give_up_hours),
+        probe=timedelta(seconds=settings.dispatch_probe_seconds),
+        probe_max=timedelta(seconds=settings.dispatch_probe_max_seconds))
 
 
 def build_dispatcher(app: App) -> Dispatcher:
-    """Build the dispatcher for `app` (call inside the event loop that will run it)."""
+    """Build the dispatcher for `app` (call inside the event loop that will run it); its events
+    (`channel_down`, `channel_up`, `gave_up`, …) are JSON lines on stdout, as `serve` logs."""
+    from kiemdiem.serve import log_event
+
     settings = app.settings
     renderer = Renderer(settings.templates_dir,
                         {level.name: level.label for level in app.hierarchy.levels}, LABEL)
     return Dispatcher(app.db, build_channels(settings, app.db, app.clock), renderer,
-                      policy_from(settings), app.clock)
+                      policy_from(settings), app.clock, events=log_event)
 
 
 async def dispatch(app: App, stop: asyncio.Event | None = None, report: StepReport | None = None) -> None:

@@ -2,7 +2,8 @@
 
 Every `serve` runs its hooks (the dispatcher thread and the web monitor, built by
 `default_hooks`); only the process holding the leader lock runs the scheduler, with the
-sweeps and the periodic tasks (the daily digest, `default_tasks`). A follower
+sweeps; the first sweep from `KIEMDIEM_DIGEST_TIME` on writes the day's digest when it is
+not written yet, whoever leads and however often leaders change. A follower
 retries the lock every `lock_retry_seconds` and takes over when the leader dies. Logs are one
 JSON object per line on stdout: start, leadership, each sweep (scanned, written, duration),
 stop. SIGTERM and SIGINT stop cleanly: a sweep in progress finishes its transaction first.
@@ -21,7 +22,6 @@ import threading
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from datetime import time as dt_time
 from typing import Any, Protocol
 
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -44,9 +44,6 @@ class ServeHook(Protocol):
     def stop(self) -> None: ...
 
 
-#: the daily digest is written once the morning's quiet hours are over (local time)
-DIGEST_AT = dt_time(7, 30)
-DIGEST_CHECK_SECONDS = 900
 SIGNAL_POLL_SECONDS = 0.1
 
 
@@ -104,20 +101,16 @@ def default_hooks(web: tuple[str, int] | None, dispatch: bool) -> list[ServeHook
     return hooks
 
 
-def default_tasks(app: App) -> list[PeriodicTask]:
-    """The leader's periodic work beside the sweeps: today's digest, after 07:30 local time."""
+def write_due_digest(app: App) -> int:
+    """Write today's digest if its time of day (local) has come and it is not written yet."""
+    from notifiers.digest import write_digests
 
-    def digest() -> int:
-        from notifiers.digest import write_digests
-
-        if app.clock().astimezone(app.zone).time() < DIGEST_AT:
-            return 0
-        written = write_digests(app.db, app.clock, app.settings.channels, app.settings.public_url)
-        if written:
-            log_event("digest", written=written)
-        return written
-
-    return [PeriodicTask("digest", DIGEST_CHECK_SECONDS, digest)]
+    if app.clock().astimezone(app.zone).time() < app.settings.digest_time:
+        return 0
+    written = write_digests(app.db, app.clock, app.settings.channels, app.settings.public_url)
+    if written:
+        log_event("digest", written=written)
+    return written
 
 
 _LOG_LOCK = threading.Lock()
@@ -186,6 +179,13 @@ def run_sweep(app: App, reason: str, outage: Outage) -> None:
     else:
         outage.report(None)
         log_event(**report.as_log() | {"reason": reason})
+        try:
+            write_due_digest(app)
+        except UNREACHABLE as exc:
+            outage.report(exc)
+            log_event("digest_failed", error=_first_line(exc))
+        except Exception as exc:  # noqa: BLE001 - the scheduler thread must survive a bad digest
+            log_event("digest_failed", error=f"{type(exc).__name__}: {exc}")
 
 
 def stop_on_signals(*signums: int) -> threading.Event:

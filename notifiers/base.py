@@ -59,15 +59,19 @@ class DeliveryResult:
 class DeliveryError(Exception):
     """A delivery that did not happen.
 
-    `permanent` failures (a rejected recipient, a bad phone number, an unapproved template)
-    are never retried; the others are, after `retry_after` seconds when the peer said so.
+    `permanent` failures (a rejected recipient, a malformed address, a bad phone number, an
+    unapproved template) are never retried; the others are, after `retry_after` seconds when
+    the peer said so. `unreachable` failures say the peer itself is down (refused or reset
+    connection, DNS, connect timeout, "service not available"): the dispatcher then stops
+    the whole channel for a while instead of retrying row by row.
     """
 
     def __init__(self, message: str, permanent: bool = False,
-                 retry_after: float | None = None) -> None:
+                 retry_after: float | None = None, unreachable: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.retry_after = retry_after
+        self.unreachable = unreachable
 
 
 @runtime_checkable

@@ -5,8 +5,11 @@ For each campaign whose plan names `late.office_email`, one set-based query
 the digest row carries the latest of them in `late_units`, their number in `late_count`,
 and the template groups them by level and stage.
 Its de-duplication key names the office, the local date and the channel, so running the
-daily job twice in a day writes nothing the second time. Rows are only written; the
-dispatcher delivers them like any other.
+daily job twice in a day writes nothing the second time (and a day whose digest exists
+costs one lookup, not the overdue queries: `serve` asks after every sweep). Rows are only
+written; the dispatcher delivers them like any other. The digest also says how many
+messages could not be delivered since the previous one, and why (`undelivered`), so the
+office learns of abandoned and refused messages without reading logs.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from notifiers.outbox import insert_ignoring_conflicts
+from sqlalchemy import func, select
+
+from notifiers.outbox import insert_ignoring_conflicts, undelivered
 from workflow.clock import Clock
 from workflow.db import Database
 from workflow.lookup import current_campaign
@@ -34,14 +39,28 @@ def late_units(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
              "days_late": r["days_late"], "secretary": r["secretary"]} for r in rows]
 
 
+#: at most this many (channel, reason) lines of undelivered messages in one digest
+LISTED_REASONS = 20
+
+
 def digest_payload(campaign: Campaign, root: Unit | None, day: str, link: str,
-                   units: list[dict[str, Any]], late_count: int) -> dict[str, Any]:
+                   units: list[dict[str, Any]], late_count: int,
+                   lost: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """A payload with every key of the outbox contract (unit-specific ones empty)."""
     return {"year": campaign.year, "unit_code": root.code if root else None,
             "unit_name": root.name if root else "", "level": root.level if root else None,
             "stage": None, "stage_label": "", "deadline": None, "deadline_rule": None,
             "plan_date": None, "days_before": None, "days_late": None, "occurrence": day,
-            "secretary": None, "link": link, "late_units": units, "late_count": late_count, "day": day}
+            "secretary": None, "link": link, "late_units": units, "late_count": late_count, "day": day,
+            "undelivered_count": sum(r["count"] for r in lost or []),
+            "undelivered": (lost or [])[:LISTED_REASONS]}
+
+
+def _previous_digest(session: Any, office: str, before: str) -> datetime | None:
+    """When the office's latest digest before today was written (None: never)."""
+    return session.scalar(select(func.max(Notification.created_at))
+                          .where(Notification.kind == "digest", Notification.recipient == office,
+                                 Notification.dedup_key < before))
 
 
 def write_digests(db: Database, clock: Clock, channels: Iterable[str], public_url: str) -> int:
@@ -54,18 +73,22 @@ def write_digests(db: Database, clock: Clock, channels: Iterable[str], public_ur
             office = ((campaign.plan or {}).get("late") or {}).get("office_email")
             if not office or not channels:
                 continue
+            day = now.astimezone(ZoneInfo(campaign.timezone)).date().isoformat()
+            keys = {channel: f"{campaign.year}:digest:{office}:{day}:{channel}" for channel in channels}
+            if session.scalar(select(func.count()).where(Notification.dedup_key.in_(keys.values()))) == len(keys):
+                continue  # today's digest is written
             root = session.get(Unit, campaign.root_unit_id) if campaign.root_unit_id else None
             # the latest first, at most LISTED_LATE_UNITS of them, all counted: a late country
             # is 300,000 rows, too many for one message (and for `serve`'s memory)
             units = late_units(overdue_rows(session, campaign, now, under=root, limit=LISTED_LATE_UNITS))
-            if not units:
+            lost = undelivered(session, _previous_digest(session, office, f"{campaign.year}:digest:{office}:{day}"))
+            if not units and not lost:
                 continue
             count = overdue_count(session, campaign, now, under=root) if len(units) == LISTED_LATE_UNITS \
                 else len(units)
-            day = now.astimezone(ZoneInfo(campaign.timezone)).date().isoformat()
-            payload = digest_payload(campaign, root, day, public_url.rstrip("/") + "/", units, count)
+            payload = digest_payload(campaign, root, day, public_url.rstrip("/") + "/", units, count, lost)
             written += insert_ignoring_conflicts(session, Notification, [dict(
-                dedup_key=f"{campaign.year}:digest:{office}:{day}:{channel}", kind="digest",
+                dedup_key=keys[channel], kind="digest",
                 channel=channel, recipient=office, campaign_id=campaign.id,
                 unit_id=root.id if root else None, stage=None, payload=payload,
                 status="pending", attempts=0, next_attempt_at=now, created_at=now,

@@ -3,13 +3,18 @@
 Opening an SMTP session costs more than sending a message (DESIGN.md: ~146 msg/s with a
 connection per message, ~380 with 4 reused connections), so up to `connections` sessions
 stay open and each send borrows one. A failed session is dropped and reopened on next use.
-SMTP 4xx replies, timeouts and connection errors are transient; a 5xx refusal of the
-recipient, the sender or the data is permanent.
+SMTP 4xx replies and read timeouts are transient; a refused, reset or timed-out connection,
+a name that does not resolve and a 421 ("service not available") say the server is down
+(`unreachable`: the dispatcher pauses the channel). A 5xx refusal of the recipient, the
+sender or the data is permanent, and so is an address no server can take: malformed, or
+with a non-ASCII local part when the server does not offer SMTPUTF8 — each refused on the
+first attempt with the address and the reason.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
 from email.utils import parseaddr
 from typing import Literal
@@ -23,25 +28,62 @@ from workflow.clock import Clock, system_clock
 TlsMode = Literal["none", "starttls", "tls"]
 #: errors on a session that may simply have been closed by the server while idle
 STALE_SESSION = (aiosmtplib.SMTPServerDisconnected, ConnectionError)
+#: what a local part or a domain label may not contain (RFC 5321 dot-atoms, unquoted)
+FORBIDDEN = re.compile(r"[\s\x00-\x1f\x7f()<>\[\]:;@\\,\"]")
+#: SMTP's "service not available, closing the channel": the server is there but not serving
+SERVICE_NOT_AVAILABLE = 421
 
 
-def classify(exc: Exception) -> DeliveryError:
-    """Say whether an SMTP failure is worth retrying."""
+def address_problem(address: str) -> str | None:
+    """Why no mail server could ever take `address` (None: it may be deliverable)."""
+    local, at, domain = address.rpartition("@")
+    if not at or not local or not domain:
+        return "it is not an email address (local-part@domain)"
+    if FORBIDDEN.search(local) or local.startswith(".") or local.endswith(".") or ".." in local:
+        return "its local part is malformed"
+    if FORBIDDEN.search(domain) or "." not in domain.strip(".") or ".." in domain:
+        return "its domain is malformed"
+    try:
+        domain.encode("idna")
+    except UnicodeError:
+        return "its domain is not a valid internationalised name"
+    return None
+
+
+def ascii_domain(address: str) -> str:
+    """The address with an internationalised domain in its ASCII (punycode) form."""
+    local, _, domain = address.rpartition("@")
+    return f"{local}@{domain.encode('idna').decode('ascii')}" if not domain.isascii() else address
+
+
+def classify(exc: Exception, recipient: str = "") -> DeliveryError:
+    """Say whether an SMTP failure is worth retrying, and whether the server is down."""
+    if isinstance(exc, aiosmtplib.SMTPNotSupported):
+        return DeliveryError(f"cannot deliver to {recipient}: its local part is not ASCII and the "
+                             f"SMTP server does not support SMTPUTF8", permanent=True)
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
         codes = [r.code for r in exc.recipients]
         permanent = bool(codes) and all(code >= 500 for code in codes)
-        detail = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
-        return DeliveryError(f"SMTP refused the recipient: {detail}", permanent=permanent)
+        detail = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
+        return DeliveryError(f"SMTP refused the recipient {detail}", permanent=permanent,
+                             unreachable=SERVICE_NOT_AVAILABLE in codes)
     if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
         return DeliveryError(f"SMTP login failed ({exc.code} {exc.message}): check "
                              "KIEMDIEM_SMTP_USER and KIEMDIEM_SMTP_PASSWORD")
     if isinstance(exc, aiosmtplib.SMTPResponseException):
         refused = isinstance(exc, aiosmtplib.SMTPRecipientRefused | aiosmtplib.SMTPSenderRefused
                              | aiosmtplib.SMTPDataError)
-        return DeliveryError(f"SMTP {exc.code} {exc.message}", permanent=refused and exc.code >= 500)
+        if isinstance(exc, aiosmtplib.SMTPRecipientRefused) and exc.code >= 500:
+            return DeliveryError(f"SMTP refused the recipient {exc.recipient}: {exc.code} {exc.message}",
+                                 permanent=True)
+        return DeliveryError(f"SMTP {exc.code} {exc.message}", permanent=refused and exc.code >= 500,
+                             unreachable=exc.code == SERVICE_NOT_AVAILABLE)
+    if isinstance(exc, aiosmtplib.SMTPConnectTimeoutError):
+        return DeliveryError(f"the SMTP server did not accept a connection in time: {exc}", unreachable=True)
     if isinstance(exc, aiosmtplib.SMTPTimeoutError | TimeoutError):
         return DeliveryError("the SMTP server did not answer in time")
-    return DeliveryError(f"SMTP connection failed: {exc}")
+    # refused or reset connections, names that do not resolve, a server that hung up
+    return DeliveryError(f"SMTP connection failed: {exc}", unreachable=True)
 
 
 class EmailChannel:
@@ -67,9 +109,13 @@ class EmailChannel:
         )
 
     async def send(self, message: Message) -> DeliveryResult:
+        problem = address_problem(message.recipient)
+        if problem is not None:
+            raise DeliveryError(f"cannot deliver to {message.recipient!r}: {problem}", permanent=True)
+        recipient = ascii_domain(message.recipient)
         async with self._slots:
             mime = self.mime.build(message, self.clock())
-            envelope = (self.envelope_from, [message.recipient], mime.data)
+            envelope = (self.envelope_from, [recipient], mime.data)
             session = self._idle.pop() if self._idle else self._session()
             reused = session.is_connected
             try:
@@ -80,8 +126,14 @@ class EmailChannel:
                         raise
                     await self._send(session, *envelope)  # the server closed it while idle: once more
             except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-                session.close()
-                raise classify(exc) from exc
+                # a refusal leaves the session usable (aiosmtplib resets the envelope): reconnecting
+                # after every 4xx would slow a busy server further
+                refusal = isinstance(exc, aiosmtplib.SMTPResponseException | aiosmtplib.SMTPRecipientsRefused)
+                if refusal and session.is_connected and getattr(exc, "code", 0) != SERVICE_NOT_AVAILABLE:
+                    self._idle.append(session)
+                else:
+                    session.close()
+                raise classify(exc, message.recipient) from exc
             self._idle.append(session)
         return DeliveryResult(reference=mime.message_id)
 
@@ -91,7 +143,8 @@ class EmailChannel:
         """Send bytes already flattened (`send_message` would flatten and re-parse headers)."""
         if not session.is_connected:
             await session.connect()
-        await session.sendmail(sender, recipients, content)
+        utf8 = not all(address.isascii() for address in recipients)
+        await session.sendmail(sender, recipients, content, mail_options=["SMTPUTF8"] if utf8 else None)
 
     async def aclose(self) -> None:
         idle, self._idle = self._idle, []

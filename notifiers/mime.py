@@ -9,7 +9,9 @@ through `email.header.Header` when flattening it, which cost ~0.8 ms a message a
 the dispatcher slower than the SMTP server it feeds. Only the subject and a display name
 need RFC 2047 encoding (`encoded_words` for the subject, `formataddr` for names); bodies
 are base64 (encoded in C), whose alphabet can never contain the boundary's `=_`. Lines end in LF, as
-`as_bytes()` wrote them; aiosmtplib turns them into CRLF on the wire.
+`as_bytes()` wrote them; aiosmtplib turns them into CRLF on the wire. Every byte is ASCII
+except a recipient address with a non-ASCII local part, written as UTF-8 (RFC 6532: such a
+message only goes to a server that offers SMTPUTF8).
 """
 
 from __future__ import annotations
@@ -86,4 +88,4 @@ class MimeBuilder:
                 f"Auto-Submitted: auto-generated\nX-Kiemdiem-Kind: {message.kind}\n\n")
         parts = (_base64_part("text/plain", message.text), _base64_part("text/html", message.html))
         body = "".join(f"--{boundary}\n{part}" for part in parts) + f"--{boundary}--\n"
-        return Mime(data=(head + body).encode("ascii"), message_id=message_id)
+        return Mime(data=(head + body).encode("utf-8"), message_id=message_id)

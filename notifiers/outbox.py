@@ -1,13 +1,15 @@
-"""The outbox's SQL: claim due rows, record outcomes, list and requeue them.
+"""The outbox's SQL: claim due rows, record outcomes, give up old ones, list and requeue them.
 
 A row is claimed by moving it to `sending` with a lease and one more attempt, in a committed
 transaction, before anything is sent. PostgreSQL picks rows with `SELECT … FOR UPDATE SKIP
 LOCKED`, so concurrent dispatchers take disjoint batches without waiting; on SQLite the
 claim's write transaction (`BEGIN IMMEDIATE`) shuts out every other writer, so the batch
 selected is claimed by one `UPDATE` before anyone else can look. A `sending` row whose
-lease has run out (its dispatcher died) is due again.
+lease has run out (its dispatcher died) is due again, and its `last_error` says so; a live
+dispatcher renews the leases of the rows it holds, so it never loses one to another.
 Outcomes are fenced by `attempts`: a dispatcher whose lease was taken over cannot overwrite
-the newer claim's result.
+the newer claim's result. Rows are abandoned (`dead`) by age, never by their number of
+attempts: a peer that is down for a weekend must not cost the rows waiting for it.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -27,6 +29,8 @@ from workflow.models import Notification, Unit
 
 N = Notification
 STATUSES = ("pending", "sending", "sent", "failed", "dead")
+#: what a row taken over from an expired lease says: the previous attempt's outcome is unknown
+DIED = "the instance sending it stopped before recording the outcome (lease expired)"
 
 
 @dataclass(frozen=True)
@@ -44,12 +48,17 @@ class Claimed:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What became of one claimed row: `sent`, `pending` (retry at `retry_at`), `failed`, `dead`."""
+    """What became of one claimed row: `sent`, `pending` (retry at `retry_at`), `failed`.
+
+    `refund` gives the attempt back: the peer could not be reached, so the row did not
+    really try (it waits for its channel to come back up, attempts unchanged).
+    """
 
     row: Claimed
     status: str
     error: str | None = None
     retry_at: datetime | None = None
+    refund: bool = False
 
 
 def insert_ignoring_conflicts(session: Session, model: type, rows: Sequence[dict[str, Any]]) -> int:
@@ -67,23 +76,16 @@ def _due(now: datetime, channels: Iterable[str]) -> Any:
                 or_(N.status == "pending", expired))
 
 
-def _bury_exhausted(session: Session, now: datetime, max_attempts: int) -> None:
-    """A row whose dispatcher died during its last allowed attempt is `dead`, not retried."""
-    session.execute(
-        update(N).where(N.status == "sending", N.lease_until < now, N.attempts >= max_attempts)
-        .values(status="dead", lease_until=None, updated_at=now,
-                last_error=func.coalesce(N.last_error, "lease expired during the last attempt"))
-        .execution_options(synchronize_session=False))
-
-
-def claim(db: Database, *, now: datetime, channels: Iterable[str], limit: int, lease: timedelta,
-          max_attempts: int) -> list[Claimed]:
+def claim(db: Database, *, now: datetime, channels: Iterable[str], limit: int,
+          lease: timedelta) -> list[Claimed]:
     """Claim up to `limit` due rows for `channels`, committed as `sending` before returning."""
     channels = list(channels)
+    if not channels or limit <= 0:
+        return []
+    taken_over = case((N.status == "sending", literal(DIED)), else_=N.last_error)
     claimed_values = dict(status="sending", lease_until=now + lease, attempts=N.attempts + 1,
-                          updated_at=now)
+                          updated_at=now, last_error=taken_over)
     with db.session(write=True) as session:
-        _bury_exhausted(session, now, max_attempts)
         candidates = select(N.id).where(_due(now, channels)).order_by(N.next_attempt_at, N.id).limit(limit)
         # PostgreSQL: rows another dispatcher holds are skipped, those selected stay locked until
         # commit. SQLite: the write transaction (BEGIN IMMEDIATE) already excludes every other
@@ -91,14 +93,65 @@ def claim(db: Database, *, now: datetime, channels: Iterable[str], limit: int, l
         if db.dialect == "postgresql":
             candidates = candidates.with_for_update(skip_locked=True)
         ids = list(session.scalars(candidates))
-        if ids:
-            session.execute(update(N).where(N.id.in_(ids)).values(**claimed_values)
-                            .execution_options(synchronize_session=False))
         if not ids:
             return []
+        session.execute(update(N).where(N.id.in_(ids)).values(**claimed_values)
+                        .execution_options(synchronize_session=False))
         rows = session.execute(select(N.id, N.kind, N.channel, N.recipient, N.dedup_key,
                                       N.payload, N.attempts).where(N.id.in_(ids)).order_by(N.id))
         return [Claimed(*row) for row in rows]
+
+
+def renew(db: Database, rows: Iterable[Claimed], now: datetime, lease: timedelta) -> int:
+    """Extend the leases of rows this dispatcher still holds; return how many were renewed."""
+    params = [{"rid": row.id, "ratt": row.attempts} for row in sorted(rows, key=lambda r: r.id)]
+    if not params:
+        return 0
+    table = N.__table__
+    statement = (table.update().where(table.c.id == bindparam("rid"), table.c.attempts == bindparam("ratt"),
+                                      table.c.status == "sending")
+                 .values(lease_until=now + lease))
+    with db.session(write=True) as session:
+        return session.connection().execute(statement, params).rowcount
+
+
+def give_up(db: Database, *, now: datetime, channels: Iterable[str], age: timedelta) -> list[dict[str, Any]]:
+    """Abandon (`dead`) the waiting rows of `channels` created more than `age` ago; return them.
+
+    Waiting means `pending`, or `sending` under an expired lease (its instance died). The row's
+    `last_error` says why: its age, then the last failure (or that its instance died).
+    Supersession (a newer message to the same recipient about the same unit making an old one
+    pointless) belongs here too, once the sweep writes one bundle per recipient and day.
+    """
+    hours = f"{age.total_seconds() / 3600:g}"
+    waiting = or_(N.status == "pending", and_(N.status == "sending", N.lease_until < now))
+    reason = case((N.status == "sending", literal(DIED)),
+                  else_=func.coalesce(N.last_error, "never attempted"))
+    candidates = select(N.id).where(waiting, N.channel.in_(list(channels)), N.created_at < now - age)
+    if db.dialect == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)  # another instance's are its own
+    with db.session(write=True) as session:
+        ids = list(session.scalars(candidates))
+        if not ids:
+            return []
+        session.execute(update(N).where(N.id.in_(ids), waiting)
+                        .values(status="dead", lease_until=None, updated_at=now,
+                                last_error=literal(f"gave up after {hours} h: ") + reason)
+                        .execution_options(synchronize_session=False))
+        rows = session.execute(select(N.id, N.kind, N.channel, N.recipient, N.attempts, N.created_at,
+                                      N.last_error).where(N.id.in_(ids), N.status == "dead").order_by(N.id))
+        return [dict(row._mapping) for row in rows]
+
+
+def undelivered(session: Session, since: datetime | None) -> list[dict[str, Any]]:
+    """Rows that became `failed` or `dead` since `since` (all, when None): how many, per channel
+    and reason, the most frequent first (what the office's digest reports)."""
+    query = (select(N.channel, N.last_error.label("reason"), func.count().label("count"))
+             .where(N.status.in_(("failed", "dead")), N.kind != "digest")
+             .group_by(N.channel, N.last_error).order_by(func.count().desc(), N.channel))
+    if since is not None:
+        query = query.where(N.updated_at >= since)
+    return [dict(row._mapping) for row in session.execute(query)]
 
 
 def record(db: Database, outcomes: Sequence[Outcome], now: datetime) -> int:
@@ -107,21 +160,23 @@ def record(db: Database, outcomes: Sequence[Outcome], now: datetime) -> int:
     Outcomes are grouped by what they set, and each group is one executemany UPDATE,
     fenced per row by `attempts` (a row re-claimed since is left alone).
     """
-    groups: dict[tuple[str, str | None, datetime | None], list[dict[str, Any]]] = {}
+    groups: dict[tuple[str, str | None, datetime | None, bool], list[dict[str, Any]]] = {}
     for outcome in outcomes:
-        key = (outcome.status, outcome.error, outcome.retry_at)
+        key = (outcome.status, outcome.error, outcome.retry_at, outcome.refund)
         groups.setdefault(key, []).append({"rid": outcome.row.id, "ratt": outcome.row.attempts})
     table = N.__table__
     updated = 0
     with db.session(write=True) as session:
         connection = session.connection()
-        for (status, error, retry_at), params in groups.items():
+        for (status, error, retry_at, refund), params in groups.items():
             values: dict[str, Any] = dict(status=status, lease_until=None, updated_at=now,
                                           last_error=error)
             if status == "sent":
                 values["sent_at"] = now
             if retry_at is not None:
                 values["next_attempt_at"] = retry_at
+            if refund:
+                values["attempts"] = table.c.attempts - 1
             statement = (table.update()
                          .where(table.c.id == bindparam("rid"), table.c.attempts == bindparam("ratt"),
                                 table.c.status == "sending").values(**values))

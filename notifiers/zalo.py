@@ -29,6 +29,8 @@ OA_PATH = "/v3.0/oa/message/cs"
 TOKEN_REJECTED = frozenset({-124, -216})
 #: try again later: system error, rate limit, quota, outside permitted hours
 TRANSIENT = frozenset({-1, -32, -100, -115, -131, -133, -144})
+#: Zalo's own system errors: Zalo is down, not the message wrong (the channel pauses)
+SYSTEM_ERRORS = frozenset({-1})
 #: never deliverable: bad parameters, phone, template (unknown, not approved, bad data),
 #: recipient not on Zalo / cannot receive / not a follower / no recent interaction
 PERMANENT = frozenset({-108, -109, -111, -112, -113, -114, -117, -118, -119, -139,
@@ -47,7 +49,7 @@ def zalo_error(body: Mapping[str, Any]) -> DeliveryError:
     """Map a Zalo error code to a transient or permanent failure (unknown codes: transient)."""
     code = int(body.get("error", 0))
     reason = f"Zalo error {code}: {body.get('message') or body.get('error_name') or ''}".strip()
-    return DeliveryError(reason, permanent=code in PERMANENT)
+    return DeliveryError(reason, permanent=code in PERMANENT, unreachable=code in SYSTEM_ERRORS)
 
 
 def zns_template_data(message: Message) -> dict[str, str]:

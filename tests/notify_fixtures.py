@@ -72,11 +72,15 @@ class Recorder:
 class SmtpServer:
     """A loopback SMTP server that can be stopped and started again on the same port."""
 
-    def __init__(self, port: int) -> None:
-        self.port, self.recorder, self.controller = port, Recorder(), None
+    def __init__(self, port: int, smtputf8: bool = False, handler: Recorder | None = None) -> None:
+        self.port, self.recorder, self.controller = port, handler or Recorder(), None
+        self.smtputf8 = smtputf8
 
     def start(self) -> None:
-        self.controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port)
+        # the greeting's name given: aiosmtpd would otherwise look its own name up (getfqdn,
+        # a DNS query blocking the server) on every new connection
+        self.controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port,
+                                     server_hostname="localhost", enable_SMTPUTF8=self.smtputf8)
         self.controller.start()
 
     def stop(self) -> None:

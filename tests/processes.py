@@ -63,6 +63,7 @@ class Serve:
                              "--catch-up-seconds", str(catch_up_seconds), *web,
                              now=now, env={**extra, **(env or {})}, text=True)
         self.events: list[dict[str, Any]] = []
+        self.not_json: list[str] = []  # stdout lines that are not one JSON object (must stay empty)
         self.stderr_lines: list[str] = []
         self._seen = 0  # events before this index were returned by `wait_for` already
         self._changed = threading.Condition()
@@ -73,7 +74,14 @@ class Serve:
             reader.start()
 
     def _event(self, line: str) -> None:
-        self.events.append(json.loads(line))
+        try:
+            event = json.loads(line)
+        except ValueError:
+            event = None
+        if isinstance(event, dict) and "event" in event:
+            self.events.append(event)
+        else:
+            self.not_json.append(line)
 
     def _read(self, pipe: IO[str], sink: Callable[[str], None]) -> None:
         for line in pipe:

@@ -21,10 +21,24 @@ COLUMNS = ("id", "kind", "unit", "stage", "channel", "recipient", "status", "att
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
 @click.pass_context
 def outbox(ctx: click.Context, status: str | None, as_json: bool) -> None:
-    """List the notifications (the outbox): what was sent, what waits, what failed."""
+    """List the notifications (the outbox): what was sent, what waits, what failed.
+
+    Each row also says its channel's state (`channel_state`: `up`, or `down` when a running
+    instance cannot reach the channel's peer); with the table, a down channel is named on stderr.
+    """
     if ctx.invoked_subcommand is None:
+        from notifiers.health import channel_states
+
         app = ctx.find_object(App)
-        emit(list_rows(app.ready_db(), status), COLUMNS, as_json, title="Hộp thư đi")
+        db = app.ready_db()
+        rows, states = list_rows(db, status), channel_states(db, app.clock())
+        for row in rows:
+            row["channel_state"] = states.get(row["channel"], {}).get("state", "up")
+        emit(rows, (*COLUMNS, "channel_state") if as_json else COLUMNS, as_json, title="Hộp thư đi")
+        if not as_json:
+            for channel, state in sorted(states.items()):
+                click.echo(f"Kênh {channel} không kết nối được từ {state['since']:%d/%m/%Y %H:%M} UTC "
+                           f"({state['instances']} tiến trình): {state['error']}", err=True)
 
 
 @outbox.command("retry")

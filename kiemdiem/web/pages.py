@@ -8,6 +8,7 @@ subtree answers 404, exactly like a unit that does not exist.
 from __future__ import annotations
 
 from collections.abc import Hashable
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -210,15 +211,27 @@ def plan(request: Request) -> Response:
 
 
 async def healthz(request: Request) -> Response:
-    """Answer the load balancer: 200 when the database answers, 503 when it does not."""
+    """Answer the load balancer: 200 when the database answers, 503 when it does not; with each
+    enabled channel's state (`down` when a running instance cannot reach its peer), which
+    does not make the instance unhealthy: its rows wait, nothing is lost."""
+    from notifiers.health import channel_states
+
     app = kiemdiem_app(request)
 
-    def ping() -> None:
+    def ping() -> dict[str, dict[str, Any]]:
         with app.db.session() as session:
             session.execute(text("SELECT 1"))
+        return channel_states(app.db, app.clock())
 
     try:
-        await run_in_threadpool(ping)
+        down = await run_in_threadpool(ping)
     except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
         return JSONResponse({"status": "error", "database": type(exc).__name__}, status_code=503)
-    return JSONResponse({"status": "ok", "database": "ok"})
+    channels = {name: down.get(name, {"state": "up"}) for name in app.settings.channels}
+    return JSONResponse({"status": "ok", "database": "ok", "channels": jsonable(channels)})
+
+
+def jsonable(states: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Channel states with their instants as ISO text."""
+    return {name: {k: v.isoformat() if isinstance(v, datetime) else v for k, v in state.items()}
+            for name, state in states.items()}

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import email
 import email.policy
+from datetime import timedelta
 
 from sqlalchemy import update
 
+from notifiers.health import STALE_AFTER, ChannelHealth
 from tests.helpers import run, run_json
 from tests.notify_helpers import T0, add_rows
 from workflow.models import Notification
@@ -27,8 +29,8 @@ def test_dispatch_once_writes_files_and_outbox_lists_them(db, tmp_path, monkeypa
     rows = run_json(db.url, "outbox", "--status", "sent", now=NOW)
     assert len(rows) == 3
     assert list(rows[0]) == ["id", "kind", "unit", "stage", "channel", "recipient", "status",
-                             "attempts", "dedup_key", "last_error"]
-    assert rows[0]["status"] == "sent" and rows[0]["attempts"] == 1
+                             "attempts", "dedup_key", "last_error", "channel_state"]
+    assert rows[0]["status"] == "sent" and rows[0]["attempts"] == 1 and rows[0]["channel_state"] == "up"
     assert run_json(db.url, "outbox", "--status", "failed", now=NOW) == []
 
 
@@ -53,3 +55,20 @@ def test_incomplete_channel_settings_are_refused_clearly(db, monkeypatch):
     monkeypatch.delenv("KIEMDIEM_WEBHOOK_URL", raising=False)
     result = run(db.url, "dispatch", "--once", now=NOW)
     assert result.exit_code == 2 and "KIEMDIEM_WEBHOOK_URL" in result.stderr
+
+
+def test_outbox_says_which_channel_a_running_instance_cannot_reach(db):
+    add_rows(db, 1)
+    add_rows(db, 1, channel="webhook")
+    with db.session(write=True) as s:
+        s.add(ChannelHealth(instance="may-1:42", channel="email", down_since=T0, updated_at=T0,
+                            error="SMTP connection failed: refused", next_probe_at=T0))
+    rows = run_json(db.url, "outbox", now=NOW)
+    assert [(r["channel"], r["channel_state"]) for r in rows] == [("email", "down"), ("webhook", "up")]
+    listed = run(db.url, "outbox", now=NOW)
+    assert listed.exit_code == 0
+    assert ("Kênh email không kết nối được từ 13/11/2026 01:00 UTC (1 tiến trình): "
+            "SMTP connection failed: refused") in listed.stderr
+    # an instance silent for longer than STALE_AFTER died: its verdict no longer counts
+    later = (T0 + STALE_AFTER + timedelta(minutes=1)).isoformat()
+    assert {r["channel_state"] for r in run_json(db.url, "outbox", now=later)} == {"up"}

@@ -10,7 +10,7 @@ nothing twice) and delivers the rows added after the restart.
 from __future__ import annotations
 
 import signal
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -26,7 +26,8 @@ from workflow.db import Database
 pytestmark = pytest.mark.faults
 
 NOW = datetime.fromisoformat("2026-11-13T08:00:00+07:00")  # reminders owed for the cells' forms
-DUE = datetime(2020, 1, 1, tzinfo=UTC)  # the rows added after the restart: long due
+#: the rows added after the restart: due an hour before `NOW` (long before, they would be given up)
+DUE = NOW - timedelta(hours=1)
 
 
 def _files(outbox: Path) -> list[str]:
@@ -39,7 +40,8 @@ def test_serve_reconnects_after_postgresql_restarts(private_pg: PrivateCluster, 
     seeded(url)
     db = Database(url)
     outbox = tmp_path / "outbox"
-    env = {"KIEMDIEM_CHANNELS": "file", "KIEMDIEM_DISPATCH_IDLE_SECONDS": "0.2"}
+    # the digest (due from 07:30) after the day's last minute: only the sweep's rows are counted
+    env = {"KIEMDIEM_CHANNELS": "file", "KIEMDIEM_DISPATCH_IDLE_SECONDS": "0.2", "KIEMDIEM_DIGEST_TIME": "23:59"}
     with Serve(url, outbox, now=NOW, catch_up_seconds=0.5, args=["--no-web"], env=env) as serve:
         serve.wait_for("leader")
         written = serve.wait_for("sweep")["written"]

@@ -1,15 +1,18 @@
-"""The dispatcher over the outbox, on SQLite and PostgreSQL: claim, lease, retry, record."""
+"""The dispatcher over the outbox, on SQLite and PostgreSQL: claim, lease, retry, record,
+channel health (down, probes, up), give-up by age, the bound on rows held at once."""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from notifiers.base import DeliveryError, DeliveryResult, Message
 from notifiers.dispatcher import Dispatcher, DispatchPolicy, backoff_delay
-from notifiers.outbox import claim, record, requeue
+from notifiers.health import ChannelHealth, channel_states
+from notifiers.outbox import DIED, claim, record, requeue
 from notifiers.render import Renderer
 from tests.notify_fixtures import Clock
 from tests.notify_helpers import T0, add_rows
@@ -33,12 +36,27 @@ class FakeChannel:
         return None
 
 
-POLICY = DispatchPolicy(batch=50, concurrency=8, max_attempts=3, lease=timedelta(minutes=5),
-                        backoff=timedelta(minutes=1), backoff_max=timedelta(minutes=10))
+POLICY = DispatchPolicy(batch=50, concurrency=8, lease=timedelta(minutes=5),
+                        backoff=timedelta(minutes=1), backoff_max=timedelta(minutes=10),
+                        give_up=timedelta(hours=72), probe=timedelta(seconds=10),
+                        probe_max=timedelta(seconds=40))
 
 
-def dispatcher(db, channel, clock, policy=POLICY) -> Dispatcher:
-    return Dispatcher(db, {"email": channel}, Renderer(), policy, clock, rand=lambda: 1.0)
+class Ticks:
+    """A monotonic clock a test moves by hand (the probes' pauses)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def dispatcher(db, channel, clock, policy=POLICY, events=None, ticks=None) -> Dispatcher:
+    sink = events.append if events is not None else (lambda *_a, **_k: None)
+    return Dispatcher(db, {"email": channel}, Renderer(), policy, clock, rand=lambda: 1.0,
+                      events=lambda event, **fields: sink({"event": event, **fields}),
+                      monotonic=ticks or Ticks())
 
 
 def rows(db) -> list[Notification]:
@@ -69,11 +87,11 @@ def test_rows_not_yet_due_wait(db):
     assert len(channel.sent) == 2
 
 
-def test_transient_failures_back_off_honour_retry_after_then_die(db):
+def test_transient_failures_back_off_honour_retry_after_and_never_die_by_count(db):
     add_rows(db, 1)
     clock = Clock(T0)
     channel = FakeChannel(DeliveryError("451 later"), DeliveryError("429", retry_after=900),
-                          DeliveryError("451 still"))
+                          *[DeliveryError("451 still")] * 10)
     d = dispatcher(db, channel, clock)
     asyncio.run(d.step())
     (row,) = rows(db)
@@ -83,11 +101,11 @@ def test_transient_failures_back_off_honour_retry_after_then_die(db):
     asyncio.run(d.step())
     (row,) = rows(db)
     assert row.next_attempt_at == clock.now + timedelta(seconds=900)  # Retry-After beats 2 min
-    clock.advance(seconds=900)
-    asyncio.run(d.step())
+    for _ in range(11):
+        clock.now = rows(db)[0].next_attempt_at
+        asyncio.run(d.step())
     (row,) = rows(db)
-    assert (row.status, row.attempts) == ("dead", 3)
-    assert "gave up after 3 attempts: 451 still" == row.last_error
+    assert (row.status, row.attempts) == ("sent", 13)  # twelve failures, then through
 
 
 def test_permanent_failure_is_failed_with_reason_and_can_be_retried(db):
@@ -114,14 +132,13 @@ def test_unrenderable_row_fails_permanently(db):
 
 def test_expired_lease_is_claimed_again_and_a_stale_outcome_is_ignored(db):
     add_rows(db, 1)
-    first = claim(db, now=T0, channels=["email"], limit=10, lease=timedelta(minutes=5), max_attempts=3)
+    first = claim(db, now=T0, channels=["email"], limit=10, lease=timedelta(minutes=5))
     assert len(first) == 1 and first[0].attempts == 1
     # still leased: nobody else gets it
     assert claim(db, now=T0 + timedelta(minutes=4), channels=["email"], limit=10,
-                 lease=timedelta(minutes=5), max_attempts=3) == []
+                 lease=timedelta(minutes=5)) == []
     later = T0 + timedelta(minutes=6)
-    second = claim(db, now=later, channels=["email"], limit=10, lease=timedelta(minutes=5),
-                   max_attempts=3)
+    second = claim(db, now=later, channels=["email"], limit=10, lease=timedelta(minutes=5))
     assert [c.attempts for c in second] == [2]
     from notifiers.outbox import Outcome
     assert record(db, [Outcome(first[0], "failed", "late answer")], later) == 0  # fenced out
@@ -129,16 +146,92 @@ def test_expired_lease_is_claimed_again_and_a_stale_outcome_is_ignored(db):
     assert rows(db)[0].status == "sent"
 
 
-def test_a_row_whose_last_attempt_died_with_its_process_is_dead(db):
-    add_rows(db, 1)
+def test_a_row_taken_over_from_a_dead_instance_says_so_and_is_abandoned_only_by_age(db):
+    add_rows(db, 2)
     lease = timedelta(minutes=5)
-    for i in range(3):
-        assert claim(db, now=T0 + i * 2 * lease, channels=["email"], limit=1, lease=lease,
-                     max_attempts=3)
-    assert claim(db, now=T0 + 7 * lease, channels=["email"], limit=1, lease=lease,
-                 max_attempts=3) == []
-    (row,) = rows(db)
-    assert row.status == "dead" and "lease expired" in row.last_error
+    for i in range(20):  # its instance dies twenty times: still not dead
+        assert claim(db, now=T0 + i * 2 * lease, channels=["email"], limit=1, lease=lease)
+    (first, _) = rows(db)
+    assert first.status == "sending" and first.attempts == 20 and first.last_error == DIED
+    events: list[dict] = []
+    later = T0 + timedelta(hours=72, minutes=1)
+    d = dispatcher(db, FakeChannel(), Clock(later), events=events)
+    assert asyncio.run(d.step()) is False
+    stored = rows(db)
+    assert [r.status for r in stored] == ["dead", "dead"]
+    assert stored[0].last_error == f"gave up after 72 h: {DIED}"
+    assert stored[1].last_error == "gave up after 72 h: never attempted"
+    assert [(e["event"], e["id"], e["attempts"]) for e in events] == [
+        ("gave_up", stored[0].id, 20), ("gave_up", stored[1].id, 0)]
+
+
+def test_a_row_younger_than_the_give_up_age_waits_whatever_its_attempts(db):
+    add_rows(db, 1)
+    clock = Clock(T0 + timedelta(hours=71))
+    d = dispatcher(db, FakeChannel(*[DeliveryError("451")] * 3), clock)
+    asyncio.run(d.step())
+    assert rows(db)[0].status == "pending"
+
+
+def test_an_unreachable_peer_stops_the_channel_refunds_the_attempts_and_probes_with_growing_pauses(db):
+    add_rows(db, 20)
+    clock, ticks, events = Clock(T0), Ticks(), []
+    down = DeliveryError("SMTP connection failed: refused", unreachable=True)
+    channel = FakeChannel(*[down] * 11)  # the first batch (8 senders) and three probes fail
+    d = dispatcher(db, channel, clock, events=events, ticks=ticks)
+    asyncio.run(d.step())
+    assert [e["event"] for e in events] == ["channel_down"] and "refused" in events[0]["error"]
+    assert {(r.status, r.attempts) for r in rows(db)} == {("pending", 0)}  # no attempt spent
+    assert asyncio.run(d.step()) is False  # down: nothing claimed before the pause is over
+    pauses = []
+    for _ in range(3):  # probes: one row each, the pause doubling up to its cap
+        before = ticks.now
+        while not asyncio.run(d.step()):
+            ticks.now += 1
+        pauses.append(ticks.now - before)
+    assert pauses == [10, 20, 40] and {r.attempts for r in rows(db)} == {0}
+    with db.session() as s:
+        (health,) = s.scalars(select(ChannelHealth))
+    assert health.channel == "email" and "refused" in health.error
+    assert channel_states(db, clock.now)["email"]["state"] == "down"
+    ticks.now += 40
+    assert asyncio.run(d.step()) is True  # the probe goes through: the channel is up
+    assert events[-1]["event"] == "channel_up" and events[-1]["down_s"] == 110
+    while asyncio.run(d.step()):
+        pass
+    assert {(r.status, r.attempts) for r in rows(db)} == {("sent", 1)}
+    assert channel_states(db, clock.now) == {}
+
+
+def test_an_instance_never_holds_more_rows_than_its_senders(db):
+    add_rows(db, 30)
+    clock = Clock(T0)
+    held = []
+
+    class Watching(FakeChannel):
+        async def send(self, message):
+            with db.session() as s:
+                held.append(s.scalar(select(func.count()).where(Notification.status == "sending")))
+            return await super().send(message)
+
+    d = dispatcher(db, Watching(), clock, policy=replace(POLICY, concurrency=4))
+    while asyncio.run(d.step()):
+        pass
+    assert max(held) == 4 and len(held) == 30
+
+
+def test_held_rows_leases_are_renewed_so_a_live_instance_keeps_them(db):
+    add_rows(db, 3)
+    ticks = Ticks()
+    d = dispatcher(db, FakeChannel(), Clock(T0), ticks=ticks)
+    held = claim(db, now=T0, channels=["email"], limit=3, lease=POLICY.lease)
+    d.held = {row.id: row for row in held}
+    later = T0 + timedelta(minutes=4)
+    d.clock = Clock(later)
+    ticks.now = 100  # more than a third of the lease since the last renewal
+    asyncio.run(d._maintain())
+    assert claim(db, now=T0 + timedelta(minutes=6), channels=["email"], limit=3, lease=POLICY.lease) == []
+    assert {r.lease_until for r in rows(db)} == {later + POLICY.lease}
 
 
 def test_retry_all_failed(db):

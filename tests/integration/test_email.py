@@ -69,6 +69,7 @@ def test_rejected_recipient_is_permanent_and_4xx_transient(smtp):
     gone, full, ok = asyncio.run(send_all(channel(smtp.port), [
         message("gone@example.vn"), message("full@example.vn"), message("ok@example.vn")]))
     assert isinstance(gone, DeliveryError) and gone.permanent and "550" in str(gone)
+    assert "gone@example.vn" in str(gone)
     assert isinstance(full, DeliveryError) and not full.permanent and "452" in str(full)
     assert not isinstance(ok, Exception)
     smtp.recorder.data_reply = "451 4.3.0 try later"
@@ -76,22 +77,50 @@ def test_rejected_recipient_is_permanent_and_4xx_transient(smtp):
     assert isinstance(later, DeliveryError) and not later.permanent
 
 
+def test_undeliverable_addresses_fail_at_once_naming_the_address_and_why(smtp):
+    malformed, spaced, utf8 = asyncio.run(send_all(channel(smtp.port), [
+        message("chibo.btc.tinhuy.example.vn"), message("chi bo@tinhuy.example.vn"),
+        message("chibo.đặcbiệt@tinhuy.example.vn")]))
+    assert all(isinstance(e, DeliveryError) and e.permanent and not e.unreachable
+               for e in (malformed, spaced, utf8))
+    assert "'chibo.btc.tinhuy.example.vn'" in str(malformed) and "not an email address" in str(malformed)
+    assert "'chi bo@tinhuy.example.vn'" in str(spaced) and "local part" in str(spaced)
+    assert str(utf8) == ("cannot deliver to chibo.đặcbiệt@tinhuy.example.vn: its local part is not "
+                         "ASCII and the SMTP server does not support SMTPUTF8")
+    assert smtp.recorder.raw == []
+
+
+def test_a_non_ascii_address_goes_to_a_server_offering_smtputf8_and_a_domain_as_punycode():
+    server = notify_fixtures.SmtpServer(free_port(), smtputf8=True)
+    server.start()
+    try:
+        results = asyncio.run(send_all(channel(server.port), [
+            message("chibo.đặcbiệt@tinhuy.example.vn"), message("chibo@đảngbộ.vn")]))
+    finally:
+        server.stop()
+    assert not [r for r in results if isinstance(r, Exception)]
+    assert [rcpt for _, rcpt in server.recorder.envelopes] == [
+        ["chibo.đặcbiệt@tinhuy.example.vn"], ["chibo@xn--ngb-uqa4698amja.vn"]]
+    assert server.recorder.messages[0]["To"] == "chibo.đặcbiệt@tinhuy.example.vn"
+
+
 def test_server_down_is_transient():
     (err,) = asyncio.run(send_all(channel(free_port()), [message()]))
-    assert isinstance(err, DeliveryError) and not err.permanent
+    assert isinstance(err, DeliveryError) and not err.permanent and err.unreachable
 
 
 def test_smtp_down_for_the_first_attempts_then_up_everything_arrives_once(db):
     server = SmtpServer(free_port())
     add_rows(db, 30)
     clock = Clock(T0)
-    policy = DispatchPolicy(batch=100, concurrency=8, max_attempts=5,
-                            backoff=timedelta(minutes=1), backoff_max=timedelta(minutes=10))
+    policy = DispatchPolicy(batch=100, concurrency=8, backoff=timedelta(minutes=1),
+                            backoff_max=timedelta(minutes=10))
 
     async def attempt() -> None:
         d = Dispatcher(db, {"email": channel(server.port)}, Renderer(), policy, clock)
         try:
-            await d.step()
+            while await d.step():
+                pass
         finally:
             await d.aclose()
 
@@ -107,7 +136,7 @@ def test_smtp_down_for_the_first_attempts_then_up_everything_arrives_once(db):
         server.stop()
     with db.session() as s:
         stored = list(s.scalars(select(Notification)))
-    assert {(r.status, r.attempts) for r in stored} == {("sent", 3)}
+    assert {(r.status, r.attempts) for r in stored} == {("sent", 1)}  # the outage cost no attempt
     ids = server.recorder.message_ids()
     assert len(ids) == 30 and len(set(ids)) == 30
 

@@ -11,6 +11,7 @@ from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import DatabaseError
 
 import kiemdiem.web.accounts  # noqa: F401  (the monitor's tables, compared too)
+import notifiers.health  # noqa: F401  (the channel health table, compared too)
 import notifiers.tokens  # noqa: F401  (the Zalo token table, compared too)
 from workflow.db import Database
 from workflow.models import AuditEntry, Base

@@ -61,7 +61,8 @@ def test_every_route_but_login_and_healthz_needs_a_session(app):
     assert c.post("/logout").status_code == 303
     assert c.get("/login").status_code == 200
     health = c.get("/healthz")
-    assert health.status_code == 200 and health.json() == {"status": "ok", "database": "ok"}
+    assert health.status_code == 200 and health.json() == {"status": "ok", "database": "ok",
+                                                           "channels": {"file": {"state": "up"}}}
 
 
 def test_login_lands_on_the_page_asked_for(app):
