@@ -20,7 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from kiemdiem.app import App
-from kiemdiem.web import auth, pages
+from kiemdiem.web import auth, pages, secretary
 from kiemdiem.web.accounts import session_secret
 from kiemdiem.web.cache import VersionedCache
 from kiemdiem.web.render import page
@@ -49,6 +49,7 @@ def create_app(app: App, *, https: bool | None = None) -> Starlette:
         Route("/login", auth.login_form, methods=["GET"], name="login_form"),
         Route("/login", auth.login, methods=["POST"], name="login"),
         Route("/logout", auth.logout, methods=["POST"], name="logout"),
+        *secretary_routes(),
     ]
     middleware = [
         Middleware(SessionMiddleware, secret_key=session_secret(app.db, app.clock),
@@ -60,7 +61,20 @@ def create_app(app: App, *, https: bool | None = None) -> Starlette:
                     exception_handlers={HTTPException: _error_page})
     web.state.kiemdiem = app
     web.state.scans = VersionedCache()
+    web.state.link_limiter = secretary.AddressLimiter()
     return web
+
+
+def secretary_routes() -> list[Route]:
+    """The pages of the units' personal links (`/r/…`, no login: the token is the key)."""
+    return [
+        Route("/r/{token:str}", secretary.show, name="link"),
+        Route("/r/{token:str}/lich.ics", secretary.calendar, name="link_calendar"),
+        Route("/r/{token:str}/xong", secretary.report_done, methods=["POST"], name="link_done"),
+        Route("/r/{token:str}/ket-qua", secretary.submit_results, methods=["POST"],
+              name="link_results"),
+        Route("/r/{token:str}/huy", secretary.take_back, methods=["POST"], name="link_undo"),
+    ]
 
 
 async def _error_page(request: Request, exc: Exception) -> Response:
