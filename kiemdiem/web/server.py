@@ -20,7 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from kiemdiem.app import App
-from kiemdiem.web import auth, pages, secretary
+from kiemdiem.web import auth, pages, secretary, unitlink
 from kiemdiem.web.accounts import session_secret
 from kiemdiem.web.cache import VersionedCache
 from kiemdiem.web.render import page
@@ -44,6 +44,8 @@ def create_app(app: App, *, https: bool | None = None) -> Starlette:
         Route("/late", pages.late, name="late"),
         Route("/late.{fmt:str}", pages.late_export, name="late_export"),
         Route("/units/{code:str}", pages.unit, name="unit"),
+        Route("/units/{code:str}/duong-dan/thu-hoi", unitlink.revoke, methods=["POST"],
+              name="unit_link_revoke"),
         Route("/plan", pages.plan, name="plan"),
         Route("/healthz", pages.healthz, name="healthz"),
         Route("/login", auth.login_form, methods=["GET"], name="login_form"),
