@@ -20,6 +20,8 @@ def _officer(app, name):
 def test_an_officer_revokes_a_link_inside_their_subtree_and_it_is_audited(db):
     app = link_app(db)
     old = link_of(app, "GL-PC-CH-T1")
+    anonymous = client(app).post("/units/GL-PC-CH-T1/duong-dan/thu-hoi", data={"csrf": "x"})
+    assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login")
     officer = _officer(app, "phucat")
     page = officer.get("/units/GL-PC-CH-T1")
     assert 'id="revoke-link"' in page.text and "/r/" not in page.text
