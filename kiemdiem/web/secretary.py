@@ -29,7 +29,7 @@ from kiemdiem.web import linkpage
 from kiemdiem.web.auth import csrf_ok, csrf_token
 from kiemdiem.web.calendar import unit_calendar
 from kiemdiem.web.render import kiemdiem_app, page
-from workflow.errors import KiemdiemError
+from workflow.errors import KiemdiemError, Refused
 from workflow.links import Found
 from workflow.results.store import ResultsService
 from workflow.stages import LABEL
@@ -196,6 +196,14 @@ def _already(stage: str, view: linkpage.LinkView) -> str:
             f"đơn vị hiện ở bước «{view.state_label}».")
 
 
+def _parts(exc: KiemdiemError) -> tuple[str, list[str]]:
+    """An error's sentence and its list of problems (a `Refused` may carry them as its
+    second argument, as `ResultsService` raises rule violations)."""
+    if len(exc.args) == 2 and isinstance(exc.args[1], list):
+        return str(exc.args[0]), [str(p) for p in exc.args[1]]
+    return str(exc), list(getattr(exc, "problems", []))
+
+
 def _sentence(message: str, found: Found) -> str:
     """A refusal from the service, without the unit code it starts with."""
     return message.removeprefix(f"{found.unit.code}: ").rstrip(".") + "."
@@ -231,8 +239,11 @@ def _store_results(request: Request, found: Found, body: bytes, name: str, suffi
             ResultsService(app.db, app.clock).submit(found.unit.code, path, year=found.campaign.year,
                                                      actor=linkpage.actor_for(found.unit))
         except KiemdiemError as exc:
-            problems = list(getattr(exc, "problems", []))
-            return _render(request, found, f"Chưa lưu kết quả: {_sentence(str(exc), found)}",
+            message, problems = _parts(exc)
+            if isinstance(exc, Refused) and problems:  # rule violations: the CLI's hint is not for here
+                message = (f"kết quả vi phạm {len(problems)} quy định xếp loại, không lưu gì; "
+                           "sửa tệp hoặc số liệu rồi gửi lại")
+            return _render(request, found, f"Chưa lưu kết quả: {_sentence(message, found)}",
                            problems, status=422)
     return _done_here(request, "Đã lưu kết quả xếp loại. Bước tiếp theo: gửi báo cáo, biểu mẫu lên cấp trên.")
 
