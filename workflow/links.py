@@ -24,8 +24,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint, select, update
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import (
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+    and_,
+    bindparam,
+    func,
+    literal,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 
 from workflow.audit import record
 from workflow.clock import Clock
@@ -155,24 +167,35 @@ class LinkKeys:
         return token_for(self.key, nonce)
 
     def resolve(self, session: Session, token: str) -> Found | None:
-        """Find what a token names; None for a token that never existed (a plain 404)."""
-        digest = token_hash(token)
-        current = session.execute(select(UnitLink.campaign_id, UnitLink.unit_id)
-                                  .where(UnitLink.token_hash == digest)).first()
-        revoked = session.execute(select(RevokedLink.campaign_id, RevokedLink.unit_id)
-                                  .where(RevokedLink.token_hash == digest)).first()
-        hit = current or revoked
+        """Find what a token names; None for a token that never existed (a plain 404).
+
+        Two statements whatever the token: the hash looked up in both tables at once, then
+        the campaign, unit and cycle with the latest year (a later campaign expires links).
+        """
+        hit = session.execute(_BY_HASH, {"digest": token_hash(token)}).first()
         if hit is None:
             return None
-        campaign = session.get(Campaign, hit[0])
-        unit = session.get(Unit, hit[1])
-        assert campaign is not None and unit is not None  # foreign keys
-        cycle = session.scalar(select(Cycle).where(Cycle.campaign_id == campaign.id,
-                                                   Cycle.unit_id == unit.id))
-        later = session.scalar(select(Campaign.id).where(Campaign.year > campaign.year).limit(1))
-        status = ("revoked" if current is None else "expired" if later is not None
+        campaign, unit, cycle, latest = session.execute(
+            _NAMED, {"campaign_id": hit.campaign_id, "unit_id": hit.unit_id}).one()
+        status = ("revoked" if hit.revoked else "expired" if latest > campaign.year
                   else "inactive" if not unit.active else "ok")
         return Found(status, campaign, unit, cycle)
+
+
+_BY_HASH = union_all(
+    select(UnitLink.campaign_id, UnitLink.unit_id, literal(False).label("revoked"))
+    .where(UnitLink.token_hash == bindparam("digest")),
+    select(RevokedLink.campaign_id, RevokedLink.unit_id, literal(True).label("revoked"))
+    .where(RevokedLink.token_hash == bindparam("digest")),
+)
+_ANY = aliased(Campaign)
+_NAMED = (
+    select(Campaign, Unit, Cycle, select(func.max(_ANY.year)).scalar_subquery())
+    .select_from(Unit)
+    .join(Campaign, Campaign.id == bindparam("campaign_id"))
+    .outerjoin(Cycle, and_(Cycle.unit_id == Unit.id, Cycle.campaign_id == Campaign.id))
+    .where(Unit.id == bindparam("unit_id"))
+)
 
 
 def _insert_ignoring_conflicts(session: Session, rows: list[dict[str, Any]]) -> None:

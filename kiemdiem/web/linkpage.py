@@ -15,19 +15,18 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from kiemdiem.web.monitor import _timeline
 from notifiers.render import deadline_phrase
 from workflow.audit import record
-from workflow.clock import Clock
+from workflow.clock import Clock, days_late
 from workflow.errors import Refused
 from workflow.links import Found
-from workflow.models import AuditEntry, Campaign, Cycle, Milestone, Unit
+from workflow.models import AuditEntry, Campaign, Cycle, DeadlineExtension, Milestone, Unit
 from workflow.results.levels import ALL
 from workflow.results.models import UnitResult
-from workflow.stages import LABEL, RANK, classifies_members, next_stage
+from workflow.stages import LABEL, RANK, classifies_members, next_stage, stages_of
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 #: how long a secretary may take back a step they reported through the link
@@ -79,24 +78,40 @@ def local_day(instant: datetime) -> date:
     return instant.astimezone(LOCAL).date()
 
 
+_MILESTONES = select(Milestone.stage, Milestone.rule, Milestone.plan_date, Milestone.due_at).where(
+    Milestone.campaign_id == bindparam("campaign_id"), Milestone.level == bindparam("level"))
+_EXTENSIONS = select(DeadlineExtension.stage, DeadlineExtension.due_at).where(
+    DeadlineExtension.cycle_id == bindparam("cycle_id"))
+_ENTRIES = select(AuditEntry).where(AuditEntry.cycle_id == bindparam("cycle_id")).order_by(AuditEntry.id)
+_COUNTS = select(UnitResult.valid, *(getattr(UnitResult, c) for c in COUNT_COLUMN.values())).where(
+    UnitResult.cycle_id == bindparam("cycle_id"))
+
+
 def build_view(session: Session, found: Found, now: datetime) -> LinkView:
-    """Gather the page of a unit whose link is valid and which has a cycle."""
+    """Gather the page of a unit whose link is valid and which has a cycle: four statements
+    (deadlines, extensions, the cycle's audit trail, its results' counts) per page."""
     cycle, unit, campaign = found.cycle, found.unit, found.campaign
     assert cycle is not None
-    plan_dates = dict(session.execute(select(Milestone.stage, Milestone.plan_date).where(
-        Milestone.campaign_id == campaign.id, Milestone.level == unit.level)).all())
-    rules = dict(session.execute(select(Milestone.stage, Milestone.rule).where(
-        Milestone.campaign_id == campaign.id, Milestone.level == unit.level)).all())
+    planned = {m.stage: m for m in session.execute(
+        _MILESTONES, {"campaign_id": campaign.id, "level": unit.level})}
+    extended = dict(session.execute(_EXTENSIONS, {"cycle_id": cycle.id}).all())
+    entries = list(session.scalars(_ENTRIES, {"cycle_id": cycle.id}))
     rows = []
-    for step in _timeline(session, cycle, unit, now):
+    for stage in stages_of(cycle.stages_mask)[1:]:
+        milestone = planned.get(stage)
+        due = extended.get(stage, milestone.due_at if milestone else None)
         phrase = ""
-        if step.due_at is not None:
-            plan_date = None if step.extended else plan_dates.get(step.stage)
-            phrase = deadline_phrase(step.due_at.isoformat(), rules.get(step.stage, "before"),
-                                     plan_date.isoformat() if plan_date else None)
-        reached = step.reached_at if RANK[cycle.state] >= RANK[step.stage] else None
-        rows.append(StageRow(step.stage, LABEL[step.stage], phrase, step.extended is not None,
-                             local_day(reached) if reached else None, step.days_late))
+        if due is not None:
+            plan_date = milestone.plan_date.isoformat() if milestone and stage not in extended else None
+            phrase = deadline_phrase(due.isoformat(), milestone.rule if milestone else "before", plan_date)
+        reached = None
+        if RANK[cycle.state] >= RANK[stage]:
+            reached = min((e.reached_at or e.at for e in entries
+                           if e.to_state in RANK and RANK[e.to_state] >= RANK[stage]), default=None)
+        finish = reached or now
+        late = days_late(due, finish) if due is not None and finish > due else None
+        rows.append(StageRow(stage, LABEL[stage], phrase, stage in extended,
+                             local_day(reached) if reached else None, late))
     view = LinkView(unit, campaign, cycle.state, LABEL[cycle.state], rows,
                     levels=[(level, LEVEL_LABEL[level]) for level in ALL])
     if found.status != "ok":
@@ -107,11 +122,11 @@ def build_view(session: Session, found: Found, now: datetime) -> LinkView:
         view.today = local_day(now)
         view.earliest = max(local_day(cycle.state_changed_at), local_day(campaign.created_at))
     view.takes_results = cycle.state == "cell_met" and classifies_members(cycle.stages_mask)
-    stored = session.scalar(select(UnitResult).where(UnitResult.cycle_id == cycle.id))
+    stored = session.execute(_COUNTS, {"cycle_id": cycle.id}).first()
     if stored is not None:
-        view.results = {level: getattr(stored, column) for level, column in COUNT_COLUMN.items()}
+        view.results = dict(zip(COUNT_COLUMN, stored[1:], strict=True))
         view.results_valid = stored.valid
-    entry = undoable(session, cycle, now)
+    entry = undoable(session, cycle, now, entries[-1] if entries else None)
     view.undo = entry.to_state if entry is not None else None
     return view
 
@@ -134,11 +149,14 @@ def check_day(view: LinkView, day: date) -> str | None:
     return None
 
 
-def undoable(session: Session, cycle: Cycle, now: datetime) -> AuditEntry | None:
-    """The step the secretary may take back: the cycle's last audit entry, an advance made
-    through the link less than `UNDO_WINDOW` ago, with the cycle still where it left it."""
-    last = session.scalar(select(AuditEntry).where(AuditEntry.cycle_id == cycle.id)
-                          .order_by(AuditEntry.id.desc()).limit(1))
+def undoable(session: Session, cycle: Cycle, now: datetime,
+             last: AuditEntry | None = None) -> AuditEntry | None:
+    """The step the secretary may take back: the cycle's last audit entry (`last`, read when
+    not given), an advance made through the link less than `UNDO_WINDOW` ago, with the cycle
+    still where it left it."""
+    if last is None:
+        last = session.scalar(select(AuditEntry).where(AuditEntry.cycle_id == cycle.id)
+                              .order_by(AuditEntry.id.desc()).limit(1))
     if last is None or last.action != "cycle.advance" or last.to_state != cycle.state:
         return None
     via = (last.details or {}).get("via") or {}
