@@ -126,11 +126,10 @@ def _usable(request: Request) -> tuple[Found, Response | None]:
     return found, None
 
 
-async def show(request: Request) -> Response:
-    found, refused = await run_in_threadpool(_usable, request)
-    if refused is not None:
-        return refused
-    return await run_in_threadpool(_render, request, found)
+def show(request: Request) -> Response:
+    """The unit's page (a plain function: Starlette runs it in its thread pool, one hop)."""
+    found, refused = _usable(request)
+    return refused if refused is not None else _render(request, found)
 
 
 def _done_here(request: Request, message: str) -> Response:
@@ -266,17 +265,13 @@ def _undo(request: Request, found: Found) -> Response:
     return _done_here(request, f"Đã hủy bước «{LABEL.get(stage, stage)}».")
 
 
-async def calendar(request: Request) -> Response:
+def calendar(request: Request) -> Response:
     """The unit's owed deadlines as an iCalendar feed a phone can subscribe to."""
-    found, refused = await run_in_threadpool(_usable, request)
+    found, refused = _usable(request)
     if refused is not None:
         return refused
     app = kiemdiem_app(request)
-
-    def build() -> bytes:
-        with app.db.session() as session:
-            return unit_calendar(session, found, app.clock(), app.settings.public_url)
-
-    body = await run_in_threadpool(build)
+    with app.db.session() as session:
+        body = unit_calendar(session, found, app.clock(), app.settings.public_url)
     return _secured(Response(body, media_type="text/calendar; charset=utf-8", headers={
         "Content-Disposition": f'inline; filename="lich-{found.unit.code}.ics"'}))
