@@ -53,6 +53,14 @@ def _link_in_outbox(app: App) -> str:
     raise AssertionError(f"no message to {THCS} in the outbox")
 
 
+def _upload(driver, path, counts: str, shown: str):
+    """Upload a counts file and return the element `shown` the answer must contain."""
+    path.write_text(f"HTXS,HTT,HT,KHT,not_classified,pending\n{counts}\n", encoding="utf-8")
+    driver.find_element(By.ID, "file").send_keys(str(path))
+    driver.find_element(By.ID, "upload").click()
+    return WebDriverWait(driver, 15).until(lambda d: d.find_element(By.ID, shown))
+
+
 def _fits(driver) -> bool:
     return driver.execute_script("return document.body.scrollWidth <= window.innerWidth + 1")
 
@@ -74,19 +82,11 @@ def test_a_secretary_reports_from_the_link_in_the_email(browser, served, db, tmp
         flash = WebDriverWait(browser, 15).until(lambda d: d.find_element(By.ID, "flash"))
         assert flash.text == "Đã ghi nhận: Họp chi bộ kiểm điểm, xếp loại — ngày 21/11/2026."
 
-        wrong = tmp_path / "ket_qua_sai.csv"
-        wrong.write_text("HTXS,HTT,HT,KHT,not_classified,pending\n3,5,3,0,0,0\n", encoding="utf-8")
-        browser.find_element(By.ID, "file").send_keys(str(wrong))
-        browser.find_element(By.ID, "upload").click()
-        problems = WebDriverWait(browser, 15).until(lambda d: d.find_element(By.ID, "problems"))
+        problems = _upload(browser, tmp_path / "ket_qua_sai.csv", "3,5,3,0,0,0", "problems")
         assert "HTXS (3) vượt 20% số HTT (5)" in problems.text
         assert not browser.find_elements(By.ID, "results")  # nothing stored
 
-        right = tmp_path / "ket_qua.csv"
-        right.write_text("HTXS,HTT,HT,KHT,not_classified,pending\n1,5,3,0,0,0\n", encoding="utf-8")
-        browser.find_element(By.ID, "file").send_keys(str(right))
-        browser.find_element(By.ID, "upload").click()
-        table = WebDriverWait(browser, 15).until(lambda d: d.find_element(By.ID, "results"))
+        table = _upload(browser, tmp_path / "ket_qua.csv", "1,5,3,0,0,0", "results")
         assert "Hoàn thành tốt nhiệm vụ 5" in table.text
         assert _fits(browser)
         browser.save_screenshot(str(OUTPUT / f"link-page-results-phone-{db.dialect}.png"))

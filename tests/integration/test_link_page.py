@@ -84,12 +84,18 @@ def test_a_parent_whose_children_have_not_submitted_is_told_so(db):
     assert _state(app, "GL-PC-CH") == "committee_met"
 
 
-def test_results_with_an_error_are_listed_by_row_and_nothing_is_stored_until_valid(db):
+def _reported(db, code: str, stage: str, day: str):
+    """A unit's link opened on a phone, with `stage` reported done on `day`."""
     app = link_app(db)
     browser = phone(app)
-    path = path_of(link_of(app, "GL-TS-THCS"))
+    path = path_of(link_of(app, code))
     csrf = csrf_of(browser.get(path).text)
-    browser.post(path + "/xong", data={"csrf": csrf, "stage": "cell_met", "date": "2026-11-16"})
+    browser.post(path + "/xong", data={"csrf": csrf, "stage": stage, "date": day})
+    return app, browser, path, csrf
+
+
+def test_results_with_an_error_are_listed_by_row_and_nothing_is_stored_until_valid(db):
+    app, browser, path, csrf = _reported(db, "GL-TS-THCS", "cell_met", "2026-11-16")
     page = browser.get(path)
     assert 'id="results-upload"' in page.text
     bad = "name,role,level,votes_for,full_members_voting\n" \
@@ -110,11 +116,7 @@ def test_results_with_an_error_are_listed_by_row_and_nothing_is_stored_until_val
 
 
 def test_a_step_reported_through_the_link_can_be_taken_back_within_a_day(db):
-    app = link_app(db)
-    browser = phone(app)
-    path = path_of(link_of(app, "GL-TS-T2"))
-    csrf = csrf_of(browser.get(path).text)
-    browser.post(path + "/xong", data={"csrf": csrf, "stage": "reports_prepared", "date": "2026-11-21"})
+    app, browser, path, csrf = _reported(db, "GL-TS-T2", "reports_prepared", "2026-11-21")
     page = browser.get(path)
     assert 'id="undo"' in page.text
     answer = browser.post(path + "/huy", data={"csrf": csrf}, follow_redirects=True)
