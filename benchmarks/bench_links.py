@@ -42,6 +42,8 @@ from benchmarks.harness import Report, Timing
 
 BENCH_DB = "kiemdiem_bench_links"
 KEY = "benchmark-links-secret-key-0123456789abcdef"
+#: requests of each kind sent one at a time per run: the service time without queueing
+SERIAL = 100
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
@@ -183,12 +185,14 @@ def bench(backend: str, units: int, clients: int, requests: int, runs: int) -> N
     try:
         _wait(base, child)
         asyncio.run(_drive(base, clients, random.sample(tokens, min(200, len(tokens))), _get))  # warm up
-        gets, posts = [], []
+        gets, posts, alone = [], [], []
         fresh = iter(random.sample(tokens, len(tokens)))
         for _ in range(runs):
             gets.append(asyncio.run(_drive(base, clients, random.choices(tokens, k=requests), _get)))
             batch = [next(fresh) for _ in range(requests)]
             posts.append(asyncio.run(_drive(base, clients, batch, _post)))
+            alone.append((asyncio.run(_drive(base, 1, random.choices(tokens, k=SERIAL), _get)),
+                          asyncio.run(_drive(base, 1, [next(fresh) for _ in range(SERIAL)], _post))))
     finally:
         child.terminate()
         child.wait(timeout=30)
@@ -203,12 +207,19 @@ def bench(backend: str, units: int, clients: int, requests: int, runs: int) -> N
                    note=f"client p95 {client:.0f} ms")
         report.add(f"{name}: time per request at {clients} clients", per_request, limit_s=0.005,
                    note=f"{statistics.median(p.rps for p in phases):.0f} requests/s")
+        serial = [pair[0 if ok == 200 else 1] for pair in alone]
+        report.add(f"{name}: p95 server time, one client at a time",
+                   Timing(f"{name} serial p95", [Phase.p95(p.server_ms) / 1000 for p in serial]),
+                   note=f"{statistics.median(p.rps for p in serial):.0f} requests/s")
     report.note(f"Each run: {requests:,} requests of each kind from {clients} concurrent httpx "
                 "clients in this process, against one uvicorn process (`kiemdiem web` as it runs) "
                 "on loopback; server time from the application's own `Server-Timing` (the request "
                 "in Starlette, its thread pool and the database). Each POST moves a different "
                 "cell's cycle to `reports_prepared` through `CycleService` (guards, version, "
-                "audit); its page GET (for the cookie and the CSRF token) is not counted. The "
+                "audit); its page GET (for the cookie and the CSRF token) is not counted. With 50 "
+                "requests in flight the server time includes the wait for the thread pool and "
+                "the cores (Little's law: 50 / throughput); the one-client lines are the service "
+                "time alone. The "
                 "load generator shares the 2 cores with the server and with the other sessions "
                 "on this machine: the load average is in the line above.")
     report.write()
