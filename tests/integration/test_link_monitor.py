@@ -31,6 +31,7 @@ def test_an_officer_revokes_a_link_inside_their_subtree_and_it_is_audited(db):
     assert answer.status_code == 303
     shown = officer.get(answer.headers["location"])
     assert 'id="link-revoked"' in shown.text and "/r/" not in shown.text
+    assert "Thu hồi, cấp lại đường dẫn riêng" in shown.text  # the audit trail, in words
     assert phone(app).get(path_of(old)).status_code == 410
     assert link_of(app, "GL-PC-CH-T1") != old
     with app.db.session() as session:
