@@ -221,7 +221,8 @@ def bench(backend: str, units: int, clients: int, requests: int, runs: int) -> N
                 "the cores (Little's law: 50 / throughput); the one-client lines are the service "
                 "time alone. The "
                 "load generator shares the 2 cores with the server and with the other sessions "
-                "on this machine: the load average is in the line above.")
+                "on this machine: the load average is in the line above. Peak RSS is not "
+                "measured here (0).")
     report.write()
 
 
