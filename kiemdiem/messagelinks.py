@@ -10,10 +10,11 @@ outbox keeps no token.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import and_, bindparam, join, select
+from sqlalchemy import bindparam, select
 
 from workflow.db import Database
 from workflow.links import LinkKeys, UnitLink, token_for
@@ -23,47 +24,57 @@ from workflow.models import Campaign, Unit
 OFFICE_CODE = "office"
 
 
-#: the campaign of a year, its office address, and one unit's nonce in it (NULL when the
-#: unit has no link yet): one statement per message, prepared once
-_LOOKUP = (
-    select(Campaign.id, Campaign.plan, UnitLink.nonce)
-    .select_from(Campaign)
-    .outerjoin(join(UnitLink, Unit, and_(Unit.id == UnitLink.unit_id, Unit.code == bindparam("code"))),
-               UnitLink.campaign_id == Campaign.id)
-    .where(Campaign.year == bindparam("year"))
-)
+#: how long the campaign of a year (its id and office address) is remembered
+CAMPAIGN_TTL_SECONDS = 60.0
+_CAMPAIGN = select(Campaign.id, Campaign.plan).where(Campaign.year == bindparam("year"))
+#: one unit's nonce in a campaign: the one statement a message costs, prepared once
+_NONCE = (select(UnitLink.nonce).join(Unit, Unit.id == UnitLink.unit_id)
+          .where(UnitLink.campaign_id == bindparam("campaign_id"), Unit.code == bindparam("code")))
 
 
 class MessageLinks:
     """The `LinkFor` of the renderer: (kind, recipient, payload) -> the recipient unit's link.
 
-    It runs on the dispatcher's event loop for every message, so it costs one prepared
-    statement on a pooled connection, no ORM session.
+    It runs on the dispatcher's event loop for every message, so it costs at most one
+    prepared statement on a pooled connection (no ORM session); the campaign of a year is
+    remembered for a minute, and a year without a campaign costs nothing.
     """
 
     def __init__(self, db: Database, links: LinkKeys) -> None:
         self.db, self.links = db, links
+        self.campaigns: dict[int, tuple[float, int | None, str | None]] = {}
 
     def __call__(self, kind: str, recipient: str, payload: Mapping[str, Any]) -> str | None:
         code, year = payload.get("unit_code"), payload.get("year")
         if not code or code == OFFICE_CODE or not isinstance(year, int):
             return None
-        found = self._lookup(code, year)
-        if found is None or _is_office(found.plan, recipient):
+        campaign_id, office = self._campaign(year)
+        if campaign_id is None or (office and recipient.strip().lower() == office):
             return None
-        nonce = found.nonce
+        nonce = self._nonce(campaign_id, code)
         if nonce is None:  # the campaign's first message: issue every unit's link at once
             with self.db.session(write=True) as session:
-                if not self.links.issue_missing(session, found.id):
+                if not self.links.issue_missing(session, campaign_id):
                     return None  # the unit has no cycle in this campaign
-            nonce = self._lookup(code, year).nonce  # type: ignore[union-attr]
+            nonce = self._nonce(campaign_id, code)
         return self.links.url(token_for(self.links.key, nonce)) if nonce else None
 
-    def _lookup(self, code: str, year: int) -> Any:
+    def _campaign(self, year: int) -> tuple[int | None, str | None]:
+        known = self.campaigns.get(year)
+        if known is None or time.monotonic() - known[0] > CAMPAIGN_TTL_SECONDS:
+            with self.db.engine.connect() as conn:
+                row = conn.execute(_CAMPAIGN, {"year": year}).first()
+            office = _office(row.plan) if row is not None else None
+            known = (time.monotonic(), row.id if row is not None else None, office)
+            self.campaigns[year] = known
+        return known[1], known[2]
+
+    def _nonce(self, campaign_id: int, code: str) -> str | None:
         with self.db.engine.connect() as conn:
-            return conn.execute(_LOOKUP, {"code": code, "year": year}).first()
+            return conn.execute(_NONCE, {"campaign_id": campaign_id, "code": code}).scalar()
 
 
-def _is_office(plan: Mapping[str, Any] | None, recipient: str) -> bool:
+def _office(plan: Mapping[str, Any] | None) -> str | None:
+    """The office's address in a plan (`late.office_email`), lower-cased, if it has one."""
     office = ((plan or {}).get("late") or {}).get("office_email")
-    return bool(office) and recipient.strip().lower() == str(office).strip().lower()
+    return str(office).strip().lower() if office else None
