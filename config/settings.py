@@ -128,6 +128,8 @@ class Settings:
     outbox_dir: Path = _setting(Path("var/outbox"), Path)
     templates_dir: Path | None = _setting(None, _optional(Path))
     public_url: str = _setting("http://127.0.0.1:8080")
+    #: signs the units' personal links; absent: generated once into `var/secret.key`
+    secret_key: Secret | None = _setting(None, _optional(_secret))
 
     smtp_host: str = _setting("127.0.0.1")
     smtp_port: int = _setting(25, _number(int, ge=1, le=65535))

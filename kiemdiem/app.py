@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from config.hierarchy import Hierarchy
+    from workflow.links import LinkKeys
     from workflow.models import Cycle, Unit
 
 
@@ -45,6 +46,14 @@ class App:
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo("Asia/Ho_Chi_Minh")
+
+    @cached_property
+    def links(self) -> LinkKeys:
+        """The units' personal links, signed with `KIEMDIEM_SECRET_KEY` (config.secretkey)."""
+        from config.secretkey import secret_key
+        from workflow.links import LinkKeys
+
+        return LinkKeys(secret_key(self.settings), self.settings.public_url, self.clock)
 
     def cycle_service(self) -> CycleService:
         # the results gate: a unit reaches forms_submitted only with valid results (issue 5)

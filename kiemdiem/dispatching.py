@@ -15,6 +15,7 @@ from datetime import timedelta
 from config.errors import ConfigError
 from config.settings import Settings
 from kiemdiem.app import App
+from kiemdiem.messagelinks import MessageLinks
 from notifiers.base import Channel
 from notifiers.dispatcher import Dispatcher, DispatchPolicy, StepReport
 from notifiers.email import EmailChannel
@@ -93,7 +94,8 @@ def build_dispatcher(app: App) -> Dispatcher:
 
     settings = app.settings
     renderer = Renderer(settings.templates_dir,
-                        {level.name: level.label for level in app.hierarchy.levels}, LABEL)
+                        {level.name: level.label for level in app.hierarchy.levels}, LABEL,
+                        link_for=MessageLinks(app.db, app.links))
     return Dispatcher(app.db, build_channels(settings, app.db, app.clock), renderer,
                       policy_from(settings), app.clock, events=log_event)
 

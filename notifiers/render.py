@@ -12,7 +12,7 @@ can put a rating or a score into a Zalo message (agencies forbid that content on
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 from itertools import groupby
 from pathlib import Path
@@ -27,6 +27,11 @@ BUILTIN_TEMPLATES = Path(__file__).parent / "templates"
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 KINDS = ("reminder", "late", "repeat", "escalation", "digest")
 ELLIPSIS = "…"
+
+
+#: (kind, recipient, payload) -> the link this message should carry, or None to keep the
+#: payload's own: the unit's personal link, computed at delivery time (never stored)
+LinkFor = Callable[[str, str, Mapping[str, Any]], str | None]
 
 
 class RenderError(Exception):
@@ -81,7 +86,9 @@ class Renderer:
 
     def __init__(self, templates_dir: Path | None = None,
                  level_labels: Mapping[str, str] | None = None,
-                 stage_labels: Mapping[str, str] | None = None) -> None:
+                 stage_labels: Mapping[str, str] | None = None,
+                 link_for: LinkFor | None = None) -> None:
+        self.link_for = link_for
         loaders = [FileSystemLoader(str(templates_dir))] if templates_dir else []
         loaders.append(FileSystemLoader(str(BUILTIN_TEMPLATES)))
         self.env = Environment(
@@ -137,6 +144,9 @@ class Renderer:
         if kind not in KINDS:
             raise RenderError(f"unknown notification kind '{kind}' (kinds: {', '.join(KINDS)})")
         try:
+            link = self.link_for(kind, recipient, payload) if self.link_for else None
+            if link:
+                payload = {**payload, "link": link}
             ctx = self.context(payload)
             return Message(
                 kind=kind, channel=channel, recipient=recipient, dedup_key=dedup_key,

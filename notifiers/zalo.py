@@ -33,6 +33,9 @@ TRANSIENT = frozenset({-1, -32, -100, -115, -131, -133, -144})
 SYSTEM_ERRORS = frozenset({-1})
 #: never deliverable: bad parameters, phone, template (unknown, not approved, bad data),
 #: recipient not on Zalo / cannot receive / not a follower / no recent interaction
+#: the OA button that opens the unit's personal link (Zalo: a button title ≤ 100 characters)
+OA_BUTTON_TITLE = "Báo cáo tiến độ"
+OA_MAX_URL_CHARS = 1000
 PERMANENT = frozenset({-108, -109, -111, -112, -113, -114, -117, -118, -119, -139,
                        -201, -213, -230})
 
@@ -59,6 +62,17 @@ def zns_template_data(message: Message) -> dict[str, str]:
             "deadline": deadline_phrase(data["deadline"], data.get("deadline_rule") or "before",
                                         data.get("plan_date")) if data.get("deadline") else "",
             "link": data.get("link") or ""}
+
+
+def oa_message(message: Message) -> dict[str, Any]:
+    """The OA message: the short text and, when the message has a web link, one button
+    ("Báo cáo tiến độ") that opens it (type `oa.open.url`)."""
+    body: dict[str, Any] = {"text": message.short}
+    link = message.data.get("link") or ""
+    if link.startswith(("https://", "http://")) and len(link) <= OA_MAX_URL_CHARS:
+        body["attachment"] = {"type": "template", "payload": {"buttons": [
+            {"title": OA_BUTTON_TITLE, "type": "oa.open.url", "payload": {"url": link}}]}}
+    return body
 
 
 class ZaloClient:
@@ -130,7 +144,7 @@ class ZaloOaChannel:
 
     async def send(self, message: Message) -> DeliveryResult:
         data = await self.client.post(self.url, {
-            "recipient": {"user_id": message.recipient}, "message": {"text": message.short},
+            "recipient": {"user_id": message.recipient}, "message": oa_message(message),
         })
         return DeliveryResult(reference=str(data.get("message_id") or ""))
 

@@ -77,8 +77,12 @@ class CycleService:
 
     def advance(self, code: str, *, year: int | None = None, to: str | None = None,
                 event: str | None = None, at: datetime | None = None, actor: str,
-                note: str | None = None, force: bool = False, reason: str | None = None) -> Outcome:
-        """Move one cycle to its next stage (or `to` a stage), checking every guard."""
+                note: str | None = None, force: bool = False, reason: str | None = None,
+                via: dict[str, str] | None = None) -> Outcome:
+        """Move one cycle to its next stage (or `to` a stage), checking every guard.
+
+        `via` says how the report came, for the audit (a secretary's link: address, browser).
+        """
         event = _event_for(to, event)
         if force and not (reason and reason.strip()):
             raise BadInput("--force needs --reason: say why the rule is overridden, for the audit log.")
@@ -105,7 +109,7 @@ class CycleService:
                        reason=reason if force else note,
                        details={"event": event, "forced": model.overridden or None,
                                 "note": note if force else None,
-                                "reached_at": (at or now).isoformat()},
+                                "reached_at": (at or now).isoformat(), **({"via": via} if via else {})},
                        reached_at=at or now)
                 outcome = Outcome(code, before, after, overridden=model.overridden)
                 if after == "forms_submitted":

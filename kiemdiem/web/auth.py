@@ -21,6 +21,8 @@ from kiemdiem.web.accounts import TooManyAttempts, authenticate, load_viewer
 from kiemdiem.web.render import kiemdiem_app, page
 
 PUBLIC_PATHS = frozenset({"/login", "/healthz"})
+#: the units' personal links: the token in the address is the credential
+PUBLIC_PREFIXES = ("/r/",)
 SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
@@ -35,7 +37,8 @@ class LoginRequired(BaseHTTPMiddleware):
     """Send anyone without a valid session to `/login`; put the viewer on `request.state`."""
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        if request.url.path not in PUBLIC_PATHS:
+        path = request.url.path
+        if path not in PUBLIC_PATHS and not path.startswith(PUBLIC_PREFIXES):
             uid = request.session.get("uid")
             viewer = None
             if isinstance(uid, int):

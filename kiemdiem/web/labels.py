@@ -18,7 +18,8 @@ CHANNEL = {"file": "Tệp", "email": "Email", "zalo_zns": "Zalo ZNS", "zalo_oa":
 ACTION = {"campaign.create": "Ban hành kế hoạch", "cycle.advance": "Chuyển giai đoạn",
           "cycle.aggregate": "Cấp trên tổng hợp", "cycle.reopen": "Mở lại để xếp loại lại",
           "deadline.extend": "Gia hạn", "unit.update": "Cập nhật đơn vị",
-          "unit.deactivate": "Ngừng hoạt động", "units.import": "Nhập danh sách đơn vị"}
+          "unit.deactivate": "Ngừng hoạt động", "units.import": "Nhập danh sách đơn vị",
+          "link.revoke": "Thu hồi, cấp lại đường dẫn riêng", "cycle.undo": "Hủy bước vừa báo qua đường dẫn"}
 RULE = {"before": "trước ngày", "by": "hoàn thành ngày"}
 
 

@@ -20,7 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from kiemdiem.app import App
-from kiemdiem.web import auth, pages
+from kiemdiem.web import auth, pages, secretary, unitlink
 from kiemdiem.web.accounts import session_secret
 from kiemdiem.web.cache import VersionedCache
 from kiemdiem.web.render import page
@@ -44,11 +44,14 @@ def create_app(app: App, *, https: bool | None = None) -> Starlette:
         Route("/late", pages.late, name="late"),
         Route("/late.{fmt:str}", pages.late_export, name="late_export"),
         Route("/units/{code:str}", pages.unit, name="unit"),
+        Route("/units/{code:str}/duong-dan/thu-hoi", unitlink.revoke, methods=["POST"],
+              name="unit_link_revoke"),
         Route("/plan", pages.plan, name="plan"),
         Route("/healthz", pages.healthz, name="healthz"),
         Route("/login", auth.login_form, methods=["GET"], name="login_form"),
         Route("/login", auth.login, methods=["POST"], name="login"),
         Route("/logout", auth.logout, methods=["POST"], name="logout"),
+        *secretary_routes(),
     ]
     middleware = [
         Middleware(SessionMiddleware, secret_key=session_secret(app.db, app.clock),
@@ -60,7 +63,20 @@ def create_app(app: App, *, https: bool | None = None) -> Starlette:
                     exception_handlers={HTTPException: _error_page})
     web.state.kiemdiem = app
     web.state.scans = VersionedCache()
+    web.state.link_limiter = secretary.AddressLimiter()
     return web
+
+
+def secretary_routes() -> list[Route]:
+    """The pages of the units' personal links (`/r/…`, no login: the token is the key)."""
+    return [
+        Route("/r/{token:str}", secretary.show, name="link"),
+        Route("/r/{token:str}/lich.ics", secretary.calendar, name="link_calendar"),
+        Route("/r/{token:str}/xong", secretary.report_done, methods=["POST"], name="link_done"),
+        Route("/r/{token:str}/ket-qua", secretary.submit_results, methods=["POST"],
+              name="link_results"),
+        Route("/r/{token:str}/huy", secretary.take_back, methods=["POST"], name="link_undo"),
+    ]
 
 
 async def _error_page(request: Request, exc: Exception) -> Response:

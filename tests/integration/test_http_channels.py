@@ -148,6 +148,9 @@ def test_oa_sends_the_short_text_and_refreshes_a_rejected_token(db, http_peer):
     assert result.reference == "m2" and fake.refreshes == 2
     bodies = http_peer.bodies("/v3.0/oa/message/cs")
     assert bodies[-1]["recipient"] == {"user_id": "441"} and len(bodies[-1]["message"]["text"]) <= 400
+    assert bodies[-1]["message"]["attachment"]["payload"]["buttons"] == [
+        {"title": "Báo cáo tiến độ", "type": "oa.open.url",
+         "payload": {"url": "http://127.0.0.1:8080/units/GL-CQD-BTC"}}]
 
 
 def test_zalo_error_codes(db, http_peer):

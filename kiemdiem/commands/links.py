@@ -1,0 +1,98 @@
+"""Commands of the units' personal links: `links show|revoke|export`.
+
+A link is the key to a unit's page (`/r/<token>`): `show` prints it for reading out over the
+phone, `revoke` kills it and issues a new one (audited), `export` writes every unit's link
+under a unit to a spreadsheet for an office that hands them out itself. The output is the
+only place a link is printed: nothing of it goes to a log.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from sqlalchemy import select
+from sqlalchemy.orm import aliased
+
+from kiemdiem.app import App
+from kiemdiem.cli import pass_app
+from kiemdiem.commands import year_option
+from workflow.errors import BadInput, NotFound
+from workflow.lookup import find_unit, get_campaign
+from workflow.models import Cycle, Unit
+
+HEADER = ["Mã đơn vị", "Tên đơn vị", "Cấp", "Đơn vị cấp trên", "Bí thư", "Email", "Điện thoại",
+          "Đường dẫn riêng"]
+
+
+@click.group()
+def links() -> None:
+    """The units' personal links (no account needed): show, revoke, export."""
+
+
+@links.command("show")
+@click.argument("code")
+@year_option
+@pass_app
+def links_show(app: App, code: str, year: int | None) -> None:
+    """Print a unit's personal link for the campaign (the latest by default)."""
+    with app.ready_db().session(write=True) as session:
+        campaign = get_campaign(session, year)
+        unit = find_unit(session, code)
+        token = app.links.token(session, campaign.id, unit.id)
+    if token is None:
+        raise NotFound(f"Đơn vị {code} không tham gia đợt kiểm điểm năm {campaign.year}.")
+    click.echo(app.links.url(token))
+
+
+@links.command("revoke")
+@click.argument("code")
+@year_option
+@pass_app
+def links_revoke(app: App, code: str, year: int | None) -> None:
+    """Kill a unit's link and issue a new one; the old link then says it was revoked."""
+    with app.ready_db().session(write=True) as session:
+        campaign = get_campaign(session, year)
+        unit = find_unit(session, code)
+        token = app.links.revoke(session, campaign, unit, app.actor, "cli")
+    click.echo(f"Đã thu hồi đường dẫn cũ của {code}; đường dẫn mới (tin nhắn từ nay mang đường dẫn này):")
+    click.echo(app.links.url(token))
+
+
+@links.command("export")
+@click.option("--under", "under", default=None, help="Only this unit and the units under it.")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="The .xlsx file to write.")
+@year_option
+@pass_app
+def links_export(app: App, under: str | None, output: Path, year: int | None) -> None:
+    """Write every unit's link (under CODE) to an .xlsx file, one row per unit."""
+    from openpyxl import Workbook  # slow to import: only for this command
+
+    if output.suffix.lower() != ".xlsx":
+        raise BadInput(f"{output}: tệp xuất phải có đuôi .xlsx.")
+    with app.ready_db().session(write=True) as session:
+        campaign = get_campaign(session, year)
+        parent = aliased(Unit)
+        query = (select(Unit.id, Unit.code, Unit.name, Unit.level, parent.code.label("parent"),
+                        Unit.secretary, Unit.email, Unit.phone)
+                 .join(Cycle, Cycle.unit_id == Unit.id).outerjoin(parent, parent.id == Unit.parent_id)
+                 .where(Cycle.campaign_id == campaign.id).order_by(Unit.path))
+        if under:
+            query = query.where(Unit.path.like(find_unit(session, under).path + "%"))
+        rows = session.execute(query).all()
+        tokens = app.links.tokens(session, campaign.id)
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(f"Đường dẫn {campaign.year}")
+    sheet.append(HEADER)
+    for r in rows:
+        sheet.append([r.code, r.name, r.level, r.parent or "", r.secretary or "",
+                      r.email or "", r.phone or "", app.links.url(tokens[r.id])])
+    try:
+        book.save(output)
+    except OSError as exc:
+        raise BadInput(f"không ghi được {output}: {exc.strerror}.") from exc
+    click.echo(f"Đã ghi đường dẫn của {len(rows)} đơn vị vào {output}.", err=True)
+
+
+COMMANDS = [links]

@@ -1,0 +1,34 @@
+"""The links' secret key: from the setting, else generated once into a private file."""
+
+from __future__ import annotations
+
+import stat
+
+import pytest
+
+from config.errors import ConfigError
+from config.secretkey import secret_key
+from config.settings import Settings
+from workflow.links import token_for, token_hash
+
+
+def test_a_missing_key_is_generated_once_readable_by_its_owner_only(tmp_path):
+    path = tmp_path / "var" / "secret.key"
+    first = secret_key(Settings.from_env({}), path)
+    assert len(first) >= 32 and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert secret_key(Settings.from_env({}), path) == first
+
+
+def test_the_setting_wins_and_a_short_one_is_refused(tmp_path):
+    key = "k" * 40
+    assert secret_key(Settings.from_env({"KIEMDIEM_SECRET_KEY": key}), tmp_path / "x") == key.encode()
+    assert not (tmp_path / "x").exists()
+    with pytest.raises(ConfigError, match="KIEMDIEM_SECRET_KEY"):
+        secret_key(Settings.from_env({"KIEMDIEM_SECRET_KEY": "short"}), tmp_path / "x")
+    assert "k" * 40 not in repr(Settings.from_env({"KIEMDIEM_SECRET_KEY": key}))
+
+
+def test_a_token_is_256_bits_of_hmac_and_depends_on_the_key():
+    token = token_for(b"a" * 32, "00" * 16)
+    assert len(token) == 43 and token != token_for(b"b" * 32, "00" * 16)
+    assert token_hash(token) != token and len(token_hash(token)) == 64
