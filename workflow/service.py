@@ -87,29 +87,39 @@ class CycleService:
         try:
             with self.db.session(write=True) as session:
                 campaign, unit, cycle = load_cycle(session, code, year)
-                model = CycleModel(cycle.state, cycle.stages_mask,
-                                   _DbFacts(session, cycle, unit, self.gates), force=force)
-                before = cycle.state
-                try:
-                    after = apply(model, event)
-                except TransitionRefused as exc:
-                    raise Refused(f"{code}: {exc}.") from exc
-                self._set_state(cycle, after, at or now)
-                session.flush()
-                record(session, self.clock, actor, "cycle.advance", campaign_id=campaign.id,
-                       unit_id=unit.id, cycle_id=cycle.id, from_state=before, to_state=after,
-                       reason=reason if force else note,
-                       details={"event": event, "forced": model.overridden or None,
-                                "note": note if force else None,
-                                "reached_at": (at or now).isoformat()},
-                       reached_at=at or now)
-                outcome = Outcome(code, before, after, overridden=model.overridden)
-                if after == "forms_submitted":
-                    outcome.also_moved = self._roll_up(session, campaign, unit, cycle, actor)
-                return outcome
+                return self.advance_in(session, campaign, unit, cycle, event, at=at or now,
+                                       actor=actor, note=note, force=force, reason=reason)
         except StaleDataError as exc:
             raise Refused(f"{code} was changed by someone else at the same moment; "
                           "nothing was written — look at `kiemdiem status` and try again.") from exc
+
+    def advance_in(self, session: Session, campaign: Campaign, unit: Unit, cycle: Cycle,
+                   event: str, *, at: datetime, actor: str, note: str | None = None,
+                   force: bool = False, reason: str | None = None,
+                   details: dict[str, object] | None = None) -> Outcome:
+        """Fire `event` on a loaded cycle inside the caller's transaction (every guard, the
+        optimistic version, the audit entry, the roll-up): what `advance` and a progress
+        import both do for each step. `details` adds to the audit entry's details."""
+        model = CycleModel(cycle.state, cycle.stages_mask,
+                           _DbFacts(session, cycle, unit, self.gates), force=force)
+        before = cycle.state
+        try:
+            after = apply(model, event)
+        except TransitionRefused as exc:
+            raise Refused(f"{unit.code}: {exc}.") from exc
+        self._set_state(cycle, after, at)
+        session.flush()
+        record(session, self.clock, actor, "cycle.advance", campaign_id=campaign.id,
+               unit_id=unit.id, cycle_id=cycle.id, from_state=before, to_state=after,
+               reason=reason if force else note,
+               details={"event": event, "forced": model.overridden or None,
+                        "note": note if force else None, "reached_at": at.isoformat(),
+                        **(details or {})},
+               reached_at=at)
+        outcome = Outcome(unit.code, before, after, overridden=model.overridden)
+        if after == "forms_submitted":
+            outcome.also_moved = self._roll_up(session, campaign, unit, cycle, actor)
+        return outcome
 
     def _set_state(self, cycle: Cycle, state: str, at: datetime) -> None:
         cycle.state = state

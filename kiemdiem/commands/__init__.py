@@ -20,6 +20,7 @@ AREAS = {
     "schedule": ("remind", "simulate", "serve"),
     "outbox": ("outbox", "dispatch"),
     "web": ("web", "user"),
+    "progress": ("progress",),
 }
 NAMES = sorted(name for names in AREAS.values() for name in names)
 
