@@ -53,6 +53,8 @@ REQUIRED = ("code", "stage", "date")
 GUARDED = ("forms_submitted", "aggregated")
 STAGE_BY_NAME = {**{header_key(s): s for s in STAGES}, **{header_key(LABEL[s]): s for s in STAGES}}
 SOURCE = "progress import"
+#: a report lists each change or already-done row up to this many, then only the counts
+SHOWN = 50
 
 _moves = Table("progress_moves", MetaData(),
                Column("cycle_id", Integer, primary_key=True), Column("version", Integer),
@@ -104,6 +106,26 @@ class ProgressReport:
     changes: list[tuple[int, str, str, str]] = field(default_factory=list)  # line, code, from, to
     also_moved: list[str] = field(default_factory=list)
     dry_run: bool = False
+
+    def lines(self) -> list[str]:
+        """The outcome in Vietnamese: what moved (or would), what was already done."""
+        verb = "Sẽ ghi" if self.dry_run else "Đã ghi"
+        lines = [f"{verb} {self.steps} bước của {self.units} đơn vị từ {self.rows} dòng"
+                 f"{' (chạy thử, chưa ghi gì)' if self.dry_run else ''}."]
+        if self.dry_run:
+            lines += [f"  dòng {line}: {code}: {before} → {after} ({LABEL[after]})"
+                      for line, code, before, after in self.changes[:SHOWN]]
+            if len(self.changes) > SHOWN:
+                lines.append(f"  … và {len(self.changes) - SHOWN} bước khác.")
+        lines += [f"  {n} đơn vị: {before} → {after}" for (before, after), n in sorted(self.moves.items())]
+        if self.also_moved:
+            lines.append(f"  đã tổng hợp theo cấp trên: {len(self.also_moved)} đơn vị")
+        if self.already_done:
+            lines.append(f"Đã hoàn thành từ trước ({len(self.already_done)} dòng, không ghi lại):")
+            lines += [f"  {sentence}" for sentence in self.already_done[:SHOWN]]
+            if len(self.already_done) > SHOWN:
+                lines.append(f"  … và {len(self.already_done) - SHOWN} dòng khác.")
+        return lines
 
 
 class _DryRun(Exception):

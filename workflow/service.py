@@ -90,8 +90,8 @@ class CycleService:
                 return self.advance_in(session, campaign, unit, cycle, event, at=at or now,
                                        actor=actor, note=note, force=force, reason=reason)
         except StaleDataError as exc:
-            raise Refused(f"{code} was changed by someone else at the same moment; "
-                          "nothing was written — look at `kiemdiem status` and try again.") from exc
+            raise Refused(f"{code}: đơn vị vừa được người khác thay đổi cùng lúc; chưa ghi gì, "
+                          "hãy xem lại (`kiemdiem status`) rồi thử lại.") from exc
 
     def advance_in(self, session: Session, campaign: Campaign, unit: Unit, cycle: Cycle,
                    event: str, *, at: datetime, actor: str, note: str | None = None,
@@ -193,7 +193,7 @@ class CycleService:
                        reason=reason, details={"stale_ancestors": stale})
                 return Outcome(code, before, after, flagged_stale=stale)
         except StaleDataError as exc:
-            raise Refused(f"{code} was changed by someone else at the same moment; try again.") from exc
+            raise Refused(f"{code}: đơn vị vừa được người khác thay đổi cùng lúc; chưa ghi gì, hãy thử lại.") from exc
 
     def _flag_ancestors(self, session: Session, campaign: Campaign, unit: Unit) -> list[str]:
         ancestor_ids = [int(p) for p in unit.path.strip("/").split("/")[:-1]]

@@ -9,12 +9,8 @@ import click
 from kiemdiem.app import App
 from kiemdiem.cli import pass_app
 from kiemdiem.commands import year_option
-from workflow.progress import ALIASES, ProgressImport, ProgressReport
-from workflow.stages import LABEL
+from workflow.progress import ALIASES, ProgressImport
 from workflow.tabular import read_rows
-
-#: a dry run lists each change up to this many, then only the counts
-SHOWN = 50
 
 
 @click.group()
@@ -32,29 +28,8 @@ def progress_import(app: App, file: Path, year: int | None, dry_run: bool) -> No
     columns, rows = read_rows(file, aliases=ALIASES)
     report = ProgressImport(app.ready_db(), app.cycle_service()).run(
         columns, rows, actor=app.actor, year=year, dry_run=dry_run)
-    for line in summary(report):
+    for line in report.lines():
         click.echo(line)
-
-
-def summary(report: ProgressReport) -> list[str]:
-    """The import's outcome in Vietnamese: what moved (or would), what was already done."""
-    verb = "Sẽ ghi" if report.dry_run else "Đã ghi"
-    lines = [f"{verb} {report.steps} bước của {report.units} đơn vị từ {report.rows} dòng"
-             f"{' (chạy thử, chưa ghi gì)' if report.dry_run else ''}."]
-    if report.dry_run:
-        lines += [f"  dòng {line}: {code}: {before} → {after} ({LABEL[after]})"
-                  for line, code, before, after in report.changes[:SHOWN]]
-        if len(report.changes) > SHOWN:
-            lines.append(f"  … và {len(report.changes) - SHOWN} bước khác.")
-    lines += [f"  {n} đơn vị: {before} → {after}" for (before, after), n in sorted(report.moves.items())]
-    if report.also_moved:
-        lines.append(f"  đã tổng hợp theo cấp trên: {len(report.also_moved)} đơn vị")
-    if report.already_done:
-        lines.append(f"Đã hoàn thành từ trước ({len(report.already_done)} dòng, không ghi lại):")
-        lines += [f"  {sentence}" for sentence in report.already_done[:SHOWN]]
-        if len(report.already_done) > SHOWN:
-            lines.append(f"  … và {len(report.already_done) - SHOWN} dòng khác.")
-    return lines
 
 
 COMMANDS = [progress]

@@ -110,13 +110,13 @@ def test_an_extension_moves_the_deadline_within_the_parents(db):
     late = {(r["unit"], r["stage"]) for r in run_json(db.url, "overdue", "--as-of", "2026-11-25", now=NOW)}
     assert ("GL-TS-T1", "forms_submitted") not in late and ("GL-TS-T2", "forms_submitted") in late
     beyond = run(db.url, "deadline", "extend", "GL-TS-T1", "forms_submitted", "2026-12-10", "--reason", "x", now=NOW)
-    assert beyond.exit_code == 1 and "after its parent GL-TS" in beyond.stderr
+    assert beyond.exit_code == 1 and "của cấp trên GL-TS" in beyond.stderr
     backwards = run(db.url, "deadline", "extend", "GL-TS-T1", "cell_met", "2026-11-30", "--reason", "x", now=NOW)
-    assert backwards.exit_code == 1 and "stay in order" in backwards.stderr
+    assert backwards.exit_code == 1 and "phải giữ thứ tự" in backwards.stderr
     tighten = run(db.url, "deadline", "extend", "GL-TS", "committee_met", "2026-11-24", "--reason", "x", now=NOW)
     assert tighten.exit_code == 0, tighten.stderr
     parent = run(db.url, "deadline", "extend", "GL-TS", "forms_submitted", "2026-11-25", "--reason", "x", now=NOW)
-    assert parent.exit_code == 1 and "GL-TS-T1 is due to submit later" in parent.stderr
+    assert parent.exit_code == 1 and "đơn vị trực thuộc GL-TS-T1 có hạn gửi biểu mẫu muộn" in parent.stderr
     none = run(db.url, "deadline", "extend", "GL-TS", "cell_met", "2026-11-25", "--reason", "x", now=NOW)
     assert none.exit_code == 1
     with db.session() as s:
