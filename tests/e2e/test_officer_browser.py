@@ -3,28 +3,15 @@ stage done and extends a deadline from a unit's page, on SQLite and PostgreSQL."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from kiemdiem.web import WebServer
-from tests.e2e.test_web_browser import _free_port, _login, _logout, browser  # noqa: F401 - fixture
-from tests.webdata import build
+from tests.e2e.test_web_browser import _login, _logout, browser, server  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def server(db) -> Iterator[str]:
-    web = WebServer(build(db), "127.0.0.1", _free_port()).start()
-    try:
-        yield f"http://127.0.0.1:{web.server.config.port}"
-    finally:
-        web.stop()
 
 
 def _set_date(driver: webdriver.Chrome, element_id: str, value: str) -> None:
@@ -38,7 +25,7 @@ def _submit(driver: webdriver.Chrome, button_id: str) -> str:
     return flash.text
 
 
-def test_an_officer_records_progress_and_extends_a_deadline(browser, server):  # noqa: F811
+def test_an_officer_records_progress_and_extends_a_deadline(browser, server):  # noqa: F811 - fixtures
     _login(browser, server, "traso")
     browser.get(server + "/late")
     row = browser.find_element(By.XPATH, "//table[@id='late-table']//tr[td//span[text()='GL-TS-T1']]")
