@@ -24,9 +24,10 @@ from __future__ import annotations
 import json
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from itertools import islice
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -55,6 +56,8 @@ STAGE_BY_NAME = {**{header_key(s): s for s in STAGES}, **{header_key(LABEL[s]): 
 SOURCE = "progress import"
 #: a report lists each change or already-done row up to this many, then only the counts
 SHOWN = 50
+#: audit entries built and inserted at a time
+AUDIT_CHUNK = 20_000
 
 _moves = Table("progress_moves", MetaData(),
                Column("cycle_id", Integer, primary_key=True), Column("version", Integer),
@@ -70,7 +73,7 @@ class ProgressRefused(Refused):
         self.problems = problems
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entry:
     """One row of the file, understood."""
 
@@ -81,7 +84,7 @@ class Entry:
     note: str | None
 
 
-@dataclass
+@dataclass(slots=True)
 class _Target:
     """A unit named in the file, as read from the database."""
 
@@ -103,7 +106,7 @@ class ProgressReport:
     steps: int = 0
     moves: Counter[tuple[str, str]] = field(default_factory=Counter)   # (from, to) -> units
     already_done: list[str] = field(default_factory=list)              # one sentence per row
-    changes: list[tuple[int, str, str, str]] = field(default_factory=list)  # line, code, from, to
+    changes: list[tuple[int, str, str, str]] = field(default_factory=list)  # the first SHOWN steps
     also_moved: list[str] = field(default_factory=list)
     dry_run: bool = False
 
@@ -115,8 +118,8 @@ class ProgressReport:
         if self.dry_run:
             lines += [f"  dòng {line}: {code}: {before} → {after} ({LABEL[after]})"
                       for line, code, before, after in self.changes[:SHOWN]]
-            if len(self.changes) > SHOWN:
-                lines.append(f"  … và {len(self.changes) - SHOWN} bước khác.")
+            if self.steps > SHOWN:
+                lines.append(f"  … và {self.steps - len(self.changes[:SHOWN])} bước khác.")
         lines += [f"  {n} đơn vị: {before} → {after}" for (before, after), n in sorted(self.moves.items())]
         if self.also_moved:
             lines.append(f"  đã tổng hợp theo cấp trên: {len(self.also_moved)} đơn vị")
@@ -201,7 +204,7 @@ def parse_entries(columns: Sequence[str], rows: Sequence[Row]) -> tuple[list[Ent
 @dataclass
 class _Plan:
     simple: dict[int, tuple[_Target, str, datetime]]            # cycle_id -> target, final state, at
-    audit: list[dict[str, Any]]
+    audit: list[tuple[_Target, str, str, datetime, Entry]]  # target, from, to, reached, row
     guarded: list[tuple[Entry, _Target, str, datetime]]          # entry, target, stage, at
 
 
@@ -225,12 +228,12 @@ class ProgressImport:
             with self.db.session(write=True) as session:
                 campaign = get_campaign(session, year)
                 targets = self._targets(session, campaign, {e.code for e in entries}, under)
-                plan = self._plan(campaign, entries, targets, problems, report, actor,
+                plan = self._plan(campaign, entries, targets, problems, report,
                                   scoped=under is not None)
                 if problems:
                     raise BadInput(f"Tệp có {len(problems)} dòng sai; chưa ghi gì.",
                                    sorted(problems, key=_line_of))
-                self._apply_simple(session, plan)
+                self._apply_simple(session, campaign, plan, actor)
                 self._apply_guarded(session, campaign, plan, report, actor)
                 if dry_run:
                     raise _DryRun
@@ -259,7 +262,7 @@ class ProgressImport:
         return found
 
     def _plan(self, campaign: Campaign, entries: list[Entry], targets: dict[str, _Target],
-              problems: list[str], report: ProgressReport, actor: str, scoped: bool) -> _Plan:
+              problems: list[str], report: ProgressReport, scoped: bool) -> _Plan:
         now = self.clock()
         today = now.astimezone(LOCAL).date()
         by_unit: dict[str, list[Entry]] = defaultdict(list)
@@ -276,12 +279,11 @@ class ProgressImport:
                 problems.extend(f"dòng {e.line}: đơn vị {code} không tham gia đợt kiểm điểm "
                                 f"{campaign.year}." for e in rows)
                 continue
-            self._plan_unit(campaign, code, target, rows, now, today, problems, report, plan, actor)
+            self._plan_unit(code, target, rows, now, today, problems, report, plan)
         return plan
 
-    def _plan_unit(self, campaign: Campaign, code: str, target: _Target, rows: list[Entry],
-                   now: datetime, today: date, problems: list[str], report: ProgressReport,
-                   plan: _Plan, actor: str) -> None:
+    def _plan_unit(self, code: str, target: _Target, rows: list[Entry], now: datetime,
+                   today: date, problems: list[str], report: ProgressReport, plan: _Plan) -> None:
         flow = stages_of(target.mask)
         seen: dict[str, int] = {}
         state = target.state
@@ -314,9 +316,10 @@ class ProgressImport:
                     plan.guarded.append((e, target, stage, at))
                 else:
                     plan.simple[target.cycle_id] = (target, stage, at)  # type: ignore[index]
-                    plan.audit.append(_audit_row(campaign, target, state, stage, at, now, e, actor))
+                    plan.audit.append((target, state, stage, at, e))
                     report.steps += 1
-                report.changes.append((e.line, code, state, stage))
+                if len(report.changes) < SHOWN:
+                    report.changes.append((e.line, code, state, stage))
                 state = stage
             changed = True
             previous = e.day
@@ -324,7 +327,7 @@ class ProgressImport:
             report.units += 1
             report.moves[(target.state, state)] += 1
 
-    def _apply_simple(self, session: Session, plan: _Plan) -> None:
+    def _apply_simple(self, session: Session, campaign: Campaign, plan: _Plan, actor: str) -> None:
         if not plan.simple:
             return
         connection = session.connection()
@@ -341,10 +344,9 @@ class ProgressImport:
         if moved != len(plan.simple):
             raise Refused(f"{len(plan.simple) - moved} đơn vị trong tệp vừa được người khác thay "
                           "đổi cùng lúc; chưa ghi gì, hãy thử lại.")
-        if connection.dialect.name == "postgresql":  # COPY takes the JSON as its text
-            for row in plan.audit:
-                row["details"] = json.dumps(row["details"], ensure_ascii=False)
-        _insert(session, AuditEntry.__table__, plan.audit)
+        rows = _audit_rows(plan, campaign, actor, self.clock(), connection.dialect.name == "postgresql")
+        while chunk := list(islice(rows, AUDIT_CHUNK)):  # a chunk at a time: 300,000 dicts weigh 400 MB
+            _insert(session, AuditEntry.__table__, chunk)
         session.expire_all()
 
     def _apply_guarded(self, session: Session, campaign: Campaign, plan: _Plan,
@@ -374,15 +376,18 @@ class ProgressImport:
             raise ProgressRefused(f"{len(refusals)} dòng bị từ chối; chưa ghi gì.", refusals)
 
 
-def _audit_row(campaign: Campaign, target: _Target, before: str, after: str, at: datetime,
-               now: datetime, entry: Entry, actor: str) -> dict[str, Any]:
-    """The entry `CycleService.advance_in` writes for the same step (no guard overridden)."""
-    return {"at": now, "actor": actor, "action": "cycle.advance", "campaign_id": campaign.id,
-            "unit_id": target.unit_id, "cycle_id": target.cycle_id, "from_state": before,
-            "to_state": after, "reason": entry.note,
-            "details": {"event": EVENT_FOR[after], "forced": None, "note": None,
-                        "reached_at": at.isoformat(), "source": SOURCE, "line": entry.line},
-            "reached_at": at}
+def _audit_rows(plan: _Plan, campaign: Campaign, actor: str, now: datetime,
+                as_text: bool) -> Iterator[dict[str, Any]]:
+    """The entries `CycleService.advance_in` writes for the same steps (no guard overridden);
+    `details` as JSON text for PostgreSQL's COPY."""
+    for target, before, after, at, entry in plan.audit:
+        details = {"event": EVENT_FOR[after], "forced": None, "note": None,
+                   "reached_at": at.isoformat(), "source": SOURCE, "line": entry.line}
+        yield {"at": now, "actor": actor, "action": "cycle.advance", "campaign_id": campaign.id,
+               "unit_id": target.unit_id, "cycle_id": target.cycle_id, "from_state": before,
+               "to_state": after, "reason": entry.note,
+               "details": json.dumps(details, ensure_ascii=False) if as_text else details,
+               "reached_at": at}
 
 
 def _insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
