@@ -27,11 +27,12 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from functools import lru_cache
 from itertools import islice
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, and_, select, update
+from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, and_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -144,6 +145,7 @@ def _show(day: date) -> str:
     return f"{day:%d/%m/%Y}"
 
 
+@lru_cache(maxsize=4096)  # a file holds few distinct days and stage spellings
 def parse_day(value: Any) -> date:
     """Read a date cell: a spreadsheet date, `2026-11-20`, `20/11/2026` or `20-11-2026`."""
     if isinstance(value, datetime):
@@ -163,6 +165,7 @@ def parse_day(value: Any) -> date:
     raise ValueError(text)
 
 
+@lru_cache(maxsize=4096)
 def parse_stage(value: Any) -> str | None:
     """A stage by its name (`cell_met`) or its Vietnamese label, in any case; None if unknown."""
     return STAGE_BY_NAME.get(header_key(unicodedata.normalize("NFC", str(value or ""))))
@@ -284,13 +287,13 @@ class ProgressImport:
 
     def _plan_unit(self, code: str, target: _Target, rows: list[Entry], now: datetime,
                    today: date, problems: list[str], report: ProgressReport, plan: _Plan) -> None:
-        flow = stages_of(target.mask)
+        flow = _flow(target.mask)
         seen: dict[str, int] = {}
         state = target.state
-        previous = (target.changed_at or now).astimezone(LOCAL).date()
+        previous = _local_day(target.changed_at or now)
         changed = False
-        for e in sorted(rows, key=lambda r: (RANK[r.stage], r.line)):
-            label = f"'{LABEL[e.stage]}' ({e.stage})"
+        for e in sorted(rows, key=lambda r: (RANK[r.stage], r.line)) if len(rows) > 1 else rows:
+            label = _LABELLED[e.stage]
             if e.stage in seen:
                 problems.append(f"dòng {e.line}: bước {label} của đơn vị {code} đã có ở dòng {seen[e.stage]}.")
                 continue
@@ -310,8 +313,8 @@ class ProgressImport:
                 problems.append(f"dòng {e.line}: ngày {_show(e.day)} của đơn vị {code} trước "
                                 f"{what} ({_show(previous)}); các bước phải theo thứ tự thời gian.")
                 continue
-            at = reported_at(e.day, now)
-            for stage in (s for s in flow if RANK[state] < RANK[s] <= RANK[e.stage]):
+            at = _reported_at(e.day, now)
+            for stage in flow[flow.index(state) + 1: flow.index(e.stage) + 1]:
                 if stage in GUARDED:  # the last stages of every flow: nothing simple follows
                     plan.guarded.append((e, target, stage, at))
                 else:
@@ -344,7 +347,7 @@ class ProgressImport:
         if moved != len(plan.simple):
             raise Refused(f"{len(plan.simple) - moved} đơn vị trong tệp vừa được người khác thay "
                           "đổi cùng lúc; chưa ghi gì, hãy thử lại.")
-        rows = _audit_rows(plan, campaign, actor, self.clock(), connection.dialect.name == "postgresql")
+        rows = _audit_rows(plan, campaign, actor, self.clock())
         while chunk := list(islice(rows, AUDIT_CHUNK)):  # a chunk at a time: 300,000 dicts weigh 400 MB
             _insert(session, AuditEntry.__table__, chunk)
         session.expire_all()
@@ -376,34 +379,71 @@ class ProgressImport:
             raise ProgressRefused(f"{len(refusals)} dòng bị từ chối; chưa ghi gì.", refusals)
 
 
-def _audit_rows(plan: _Plan, campaign: Campaign, actor: str, now: datetime,
-                as_text: bool) -> Iterator[dict[str, Any]]:
-    """The entries `CycleService.advance_in` writes for the same steps (no guard overridden);
-    `details` as JSON text for PostgreSQL's COPY."""
+def _audit_rows(plan: _Plan, campaign: Campaign, actor: str, now: datetime
+                ) -> Iterator[dict[str, Any]]:
+    """The entries `CycleService.advance_in` writes for the same steps (no guard overridden),
+    `details` as JSON text: the part shared by the steps of one kind and day is encoded once."""
+    shared: dict[tuple[str, datetime], str] = {}
     for target, before, after, at, entry in plan.audit:
-        details = {"event": EVENT_FOR[after], "forced": None, "note": None,
-                   "reached_at": at.isoformat(), "source": SOURCE, "line": entry.line}
+        head = shared.get((after, at))
+        if head is None:
+            head = shared[(after, at)] = json.dumps(
+                {"event": EVENT_FOR[after], "forced": None, "note": None,
+                 "reached_at": at.isoformat(), "source": SOURCE})[:-1] + ', "line": '
         yield {"at": now, "actor": actor, "action": "cycle.advance", "campaign_id": campaign.id,
                "unit_id": target.unit_id, "cycle_id": target.cycle_id, "from_state": before,
-               "to_state": after, "reason": entry.note,
-               "details": json.dumps(details, ensure_ascii=False) if as_text else details,
+               "to_state": after, "reason": entry.note, "details": f"{head}{entry.line}}}",
                "reached_at": at}
 
 
 def _insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
     """Insert many rows: `insert_rows` (COPY) on PostgreSQL; on SQLite one executemany on the
-    driver with the columns' own conversions applied, without SQLAlchemy's per-row work
-    (half the import's time at 300,000 rows)."""
+    driver with the columns' own conversions applied (once per distinct instant), without
+    SQLAlchemy's per-row work (half the import's time at 300,000 rows). A JSON column's
+    values are already its text."""
     connection = session.connection()
     if connection.dialect.name != "sqlite" or not rows:
         insert_rows(session, table, rows)
         return
     columns = list(rows[0])
-    convert = [(c, table.c[c].type.bind_processor(connection.dialect)) for c in columns]
+    convert = [(c, None if isinstance(table.c[c].type, JSON)
+                else _memo(table.c[c].type.bind_processor(connection.dialect))) for c in columns]
     sql = (f'INSERT INTO "{table.name}" ({", ".join(columns)}) '
            f'VALUES ({", ".join("?" for _ in columns)})')
     connection.connection.driver_connection.executemany(
         sql, ([row[c] if f is None else f(row[c]) for c, f in convert] for row in rows))
+
+
+def _memo(process: Any) -> Any:
+    """A column's conversion remembered per value (instants repeat: one per reported day)."""
+    if process is None:
+        return None
+    seen: dict[Any, Any] = {}
+
+    def convert(value: Any) -> Any:
+        try:
+            return seen[value]
+        except KeyError:
+            seen[value] = out = process(value)
+            return out
+        except TypeError:  # unhashable
+            return process(value)
+
+    return convert
+
+
+_flow = lru_cache(maxsize=None)(stages_of)
+_LABELLED = {stage: f"'{LABEL[stage]}' ({stage})" for stage in STAGES}
+
+
+@lru_cache(maxsize=4096)
+def _local_day(instant: datetime) -> date:
+    return instant.astimezone(LOCAL).date()
+
+
+@lru_cache(maxsize=4096)
+def _reported_at(day: date, now: datetime) -> datetime:
+    return reported_at(day, now)
 
 
 def _line_of(problem: str) -> int:

@@ -55,7 +55,7 @@ def test_a_row_naming_a_later_stage_records_every_stage_up_to_it(db, tmp_path):
     assert _state(db, "GL-TS-T1") == "cell_met" and _state(db, "GL-TS-T2") == "reports_prepared"
     with db.session() as s:
         entries = s.execute(select(AuditEntry.from_state, AuditEntry.to_state, AuditEntry.reached_at,
-                                   AuditEntry.actor, AuditEntry.reason)
+                                   AuditEntry.actor, AuditEntry.reason, AuditEntry.details)
                             .join(Unit, Unit.id == AuditEntry.unit_id)
                             .where(Unit.code == "GL-TS-T1", AuditEntry.action == "cycle.advance")
                             .order_by(AuditEntry.id)).all()
@@ -65,6 +65,9 @@ def test_a_row_naming_a_later_stage_records_every_stage_up_to_it(db, tmp_path):
     assert [(e.from_state, e.to_state, e.reached_at) for e in entries] == [
         ("plan_issued", "reports_prepared", noon), ("reports_prepared", "cell_met", noon)]
     assert {e.actor for e in entries} == {"văn phòng huyện"} and entries[0].reason == "theo báo cáo giấy"
+    assert entries[1].details == {"event": "hold_cell_meeting", "forced": None, "note": None,
+                                  "reached_at": "2026-11-15T12:00:00+07:00",
+                                  "source": "progress import", "line": 2}
     assert version == 2  # the optimistic version moved with the row
     # the status listing agrees: the cell now owes forms_submitted
     status = run(db.url, "status", "GL-TS-T1", "--json", now=NOW)
