@@ -20,7 +20,10 @@ def _set_date(driver: webdriver.Chrome, element_id: str, value: str) -> None:
 
 
 def _submit(driver: webdriver.Chrome, button_id: str) -> str:
+    """Submit a form and return the message of the page it leads to (not the previous one's)."""
+    old = driver.find_element(By.TAG_NAME, "h1")
     driver.find_element(By.ID, button_id).click()
+    WebDriverWait(driver, 15).until(EC.staleness_of(old))
     flash = WebDriverWait(driver, 15).until(EC.presence_of_element_located((By.ID, "flash")))
     return flash.text
 

@@ -206,9 +206,9 @@ def test_a_cycle_changed_between_reading_and_writing_refuses_the_whole_import(db
     service = CycleService(db, fixed_clock(datetime(2026, 11, 21, 2, tzinfo=UTC)))
 
     class Interleaved(ProgressImport):
-        def _apply_simple(self, session, plan):  # another office records GL-TS-T1 meanwhile
+        def _apply_simple(self, session, campaign, plan, actor):  # GL-TS-T1 recorded meanwhile
             CycleService(db, service.clock).advance("GL-TS-T1", to="reports_prepared", actor="khác")
-            super()._apply_simple(session, plan)
+            super()._apply_simple(session, campaign, plan, actor)
 
     columns, rows = read_rows(_csv(tmp_path, "GL-TS-T1,cell_met,2026-11-15,\nGL-TS-T2,cell_met,2026-11-15,\n"),
                               aliases=ALIASES)
