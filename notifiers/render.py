@@ -1,6 +1,6 @@
 """Turn an outbox row's payload into the texts of a `Message`, with Jinja2 templates.
 
-Each kind (`reminder`, `late`, `repeat`, `escalation`, `digest`) has four templates in
+Each kind (`reminder`, `late`, `repeat`, `escalation`, `digest`, `manual`) has four templates in
 `notifiers/templates/`: `<kind>.subject.j2`, `<kind>.txt.j2`, `<kind>.html.j2` and
 `<kind>.zalo.j2`. A province overrides any of them by putting a file of the same name in
 `Settings.templates_dir`, which is searched first. Undefined names are errors
@@ -25,7 +25,7 @@ from notifiers.base import ZALO_MAX_CHARS, Message
 
 BUILTIN_TEMPLATES = Path(__file__).parent / "templates"
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
-KINDS = ("reminder", "late", "repeat", "escalation", "digest")
+KINDS = ("reminder", "late", "repeat", "escalation", "digest", "manual")
 ELLIPSIS = "…"
 
 

@@ -19,7 +19,7 @@ from workflow.db import Database
 from workflow.errors import BadInput, Refused
 from workflow.lookup import load_cycle
 from workflow.models import Campaign, Cycle, DeadlineExtension, Milestone, Unit
-from workflow.stages import RANK, STAGES, stages_of
+from workflow.stages import LABEL, RANK, STAGES, stages_of
 
 
 class DeadlineService:
@@ -40,8 +40,8 @@ class DeadlineService:
             campaign, unit, cycle = load_cycle(session, code, year)
             deadlines = effective_deadlines(session, cycle, unit)
             if stage not in deadlines:
-                raise Refused(f"{code} has no deadline for {stage} in the {campaign.year} plan; "
-                              "there is nothing to extend.")
+                raise Refused(f"{code}: kế hoạch {campaign.year} không có hạn cho bước "
+                              f"'{LABEL[stage]}' ({stage}) của đơn vị này; không có gì để gia hạn.")
             old, old_rule = deadlines[stage]
             plan = campaign_plan(campaign)
             rule = rule or old_rule
@@ -81,8 +81,8 @@ class DeadlineService:
         ordered = [(s, deadlines[s][0]) for s in stages_of(cycle.stages_mask) if s in deadlines]
         for (s1, d1), (s2, d2) in zip(ordered, ordered[1:], strict=False):
             if d2 < d1:
-                raise Refused(f"{unit.code}: the deadline for {s2} would fall before the one for "
-                              f"{s1}; within a unit the stages stay in order.")
+                raise Refused(f"{unit.code}: hạn bước '{LABEL[s2]}' ({s2}) sẽ sớm hơn hạn bước "
+                              f"'{LABEL[s1]}' ({s1}); các bước của một đơn vị phải giữ thứ tự.")
         if unit.parent_id is not None:
             parent_cycle = session.scalar(select(Cycle).where(
                 Cycle.campaign_id == campaign.id, Cycle.unit_id == unit.parent_id))
@@ -90,8 +90,9 @@ class DeadlineService:
                 parent = session.get(Unit, unit.parent_id)
                 bound = effective_deadlines(session, parent_cycle, parent).get("forms_submitted")
                 if bound and deadlines[stage][0] > bound[0]:
-                    raise Refused(f"{unit.code}: {stage} cannot fall due after its parent "
-                                  f"{parent.code} must submit ({_show(bound[0], campaign)}).")
+                    raise Refused(f"{unit.code}: hạn bước '{LABEL[stage]}' ({stage}) không được muộn "
+                                  f"hơn hạn gửi biểu mẫu của cấp trên {parent.code} "
+                                  f"({_show(bound[0], campaign)}).")
         if stage == "forms_submitted":
             late_child = session.execute(
                 select(Unit.code, func.coalesce(DeadlineExtension.due_at, Milestone.due_at))
@@ -106,8 +107,9 @@ class DeadlineService:
                 .limit(1)
             ).first()
             if late_child:
-                raise Refused(f"{unit.code}: its child {late_child[0]} is due to submit later "
-                              f"({_show(late_child[1], campaign)}); a parent cannot be due before its children.")
+                raise Refused(f"{unit.code}: đơn vị trực thuộc {late_child[0]} có hạn gửi biểu mẫu muộn "
+                              f"hơn ({_show(late_child[1], campaign)}); hạn của cấp trên không được "
+                              "sớm hơn hạn của cấp dưới.")
 
 
 def effective_deadlines(session: Session, cycle: Cycle, unit: Unit) -> dict[str, tuple[datetime, str]]:

@@ -95,29 +95,40 @@ class CycleService:
                 campaign, unit, cycle = load_cycle(session, code, year)
                 if at is not None:
                     check_reached_at(campaign, cycle, code, at)
-                model = CycleModel(cycle.state, cycle.stages_mask,
-                                   _DbFacts(session, cycle, unit, self.gates), force=force)
-                before = cycle.state
-                try:
-                    after = apply(model, event)
-                except TransitionRefused as exc:
-                    raise Refused(f"{code}: {exc}.") from exc
-                self._set_state(cycle, after, at or now)
-                session.flush()
-                record(session, self.clock, actor, "cycle.advance", campaign_id=campaign.id,
-                       unit_id=unit.id, cycle_id=cycle.id, from_state=before, to_state=after,
-                       reason=reason if force else note,
-                       details={"event": event, "forced": model.overridden or None,
-                                "note": note if force else None,
-                                "reached_at": (at or now).isoformat(), **({"via": via} if via else {})},
-                       reached_at=at or now)
-                outcome = Outcome(code, before, after, overridden=model.overridden)
-                if after == "forms_submitted":
-                    outcome.also_moved = self._roll_up(session, campaign, unit, cycle, actor)
-                return outcome
+                return self.advance_in(session, campaign, unit, cycle, event, at=at or now,
+                                       actor=actor, note=note, force=force, reason=reason,
+                                       details={"via": via} if via else None)
         except StaleDataError as exc:
-            raise Refused(f"{code} was changed by someone else at the same moment; "
-                          "nothing was written — look at `kiemdiem status` and try again.") from exc
+            raise Refused(f"{code}: đơn vị vừa được người khác thay đổi cùng lúc; chưa ghi gì, "
+                          "hãy xem lại (`kiemdiem status`) rồi thử lại.") from exc
+
+    def advance_in(self, session: Session, campaign: Campaign, unit: Unit, cycle: Cycle,
+                   event: str, *, at: datetime, actor: str, note: str | None = None,
+                   force: bool = False, reason: str | None = None,
+                   details: dict[str, object] | None = None) -> Outcome:
+        """Fire `event` on a loaded cycle inside the caller's transaction (every guard, the
+        optimistic version, the audit entry, the roll-up): what `advance` and a progress
+        import both do for each step. `details` adds to the audit entry's details."""
+        model = CycleModel(cycle.state, cycle.stages_mask,
+                           _DbFacts(session, cycle, unit, self.gates), force=force)
+        before = cycle.state
+        try:
+            after = apply(model, event)
+        except TransitionRefused as exc:
+            raise Refused(f"{unit.code}: {exc}.") from exc
+        self._set_state(cycle, after, at)
+        session.flush()
+        record(session, self.clock, actor, "cycle.advance", campaign_id=campaign.id,
+               unit_id=unit.id, cycle_id=cycle.id, from_state=before, to_state=after,
+               reason=reason if force else note,
+               details={"event": event, "forced": model.overridden or None,
+                        "note": note if force else None, "reached_at": at.isoformat(),
+                        **(details or {})},
+               reached_at=at)
+        outcome = Outcome(unit.code, before, after, overridden=model.overridden)
+        if after == "forms_submitted":
+            outcome.also_moved = self._roll_up(session, campaign, unit, cycle, actor)
+        return outcome
 
     def _set_state(self, cycle: Cycle, state: str, at: datetime) -> None:
         cycle.state = state
@@ -191,7 +202,7 @@ class CycleService:
                        reason=reason, details={"stale_ancestors": stale})
                 return Outcome(code, before, after, flagged_stale=stale)
         except StaleDataError as exc:
-            raise Refused(f"{code} was changed by someone else at the same moment; try again.") from exc
+            raise Refused(f"{code}: đơn vị vừa được người khác thay đổi cùng lúc; chưa ghi gì, hãy thử lại.") from exc
 
     def _flag_ancestors(self, session: Session, campaign: Campaign, unit: Unit) -> list[str]:
         ancestor_ids = [int(p) for p in unit.path.strip("/").split("/")[:-1]]

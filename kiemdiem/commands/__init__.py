@@ -21,6 +21,7 @@ AREAS = {
     "outbox": ("outbox", "dispatch"),
     "web": ("web", "user"),
     "links": ("links",),
+    "progress": ("progress",),
 }
 NAMES = sorted(name for names in AREAS.values() for name in names)
 

@@ -10,7 +10,7 @@ from workflow.stages import LABEL as STAGE_LABEL
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 
 KIND = {"reminder": "Nhắc trước hạn", "late": "Báo trễ hạn", "repeat": "Nhắc lại khi trễ",
-        "escalation": "Báo cấp trên", "digest": "Tổng hợp hằng ngày"}
+        "escalation": "Báo cấp trên", "digest": "Tổng hợp hằng ngày", "manual": "Cán bộ nhắc"}
 STATUS = {"pending": "Chờ gửi", "sending": "Đang gửi", "sent": "Đã gửi", "failed": "Lỗi",
           "dead": "Ngừng sau nhiều lần thử"}
 CHANNEL = {"file": "Tệp", "email": "Email", "zalo_zns": "Zalo ZNS", "zalo_oa": "Zalo OA",
@@ -19,7 +19,8 @@ ACTION = {"campaign.create": "Ban hành kế hoạch", "cycle.advance": "Chuyể
           "cycle.aggregate": "Cấp trên tổng hợp", "cycle.reopen": "Mở lại để xếp loại lại",
           "deadline.extend": "Gia hạn", "unit.update": "Cập nhật đơn vị",
           "unit.deactivate": "Ngừng hoạt động", "units.import": "Nhập danh sách đơn vị",
-          "link.revoke": "Thu hồi, cấp lại đường dẫn riêng", "cycle.undo": "Hủy bước vừa báo qua đường dẫn"}
+          "link.revoke": "Thu hồi, cấp lại đường dẫn riêng", "cycle.undo": "Hủy bước vừa báo qua đường dẫn",
+          "notice.manual": "Nhắc ngay"}
 RULE = {"before": "trước ngày", "by": "hoàn thành ngày"}
 
 

@@ -31,7 +31,7 @@ from workflow.lookup import get_campaign
 from workflow.machine import mermaid
 from workflow.models import Campaign
 from workflow.spreadsheet import XLSX_MEDIA
-from workflow.stages import STAGES
+from workflow.stages import RANK, STAGES, stages_of
 
 
 def _viewer(request: Request) -> Viewer:
@@ -142,7 +142,8 @@ def late(request: Request) -> Response:
         "query_with_sort": urlencode(flipped),
         "active": "late", "campaign": campaign, "now": now, "rows": rows, "total": total,
         "filter": f, "levels": app.hierarchy.names, "stages": STAGES[1:], "query": query,
-        "limit": monitor.LIST_LIMIT,
+        "limit": monitor.LIST_LIMIT, "today": _today(now),
+        "here": "/late" + (f"?{query}" if query else ""),
     })
 
 
@@ -188,8 +189,16 @@ def unit(request: Request) -> Response:
             return _no_campaign(request, "unit")
         now = app.clock()
         detail = monitor.unit_page(session, campaign, found, viewer.unit_path, now)
+    cycle = detail.cycle
+    owed = [s for s in stages_of(cycle.stages_mask) if RANK[s] > RANK[cycle.state]] if cycle else []
     return page(request, "unit.html", {"active": "unit", "campaign": campaign, "now": now,
-                                       "p": detail})
+                                       "p": detail, "owed": owed, "today": _today(now),
+                                       "here": request.url.path})
+
+
+def _today(now: datetime) -> str:
+    """The local day, as a date input's value (the officer's forms default to it)."""
+    return monitor.local_day(now).isoformat()
 
 
 def plan(request: Request) -> Response:

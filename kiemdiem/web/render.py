@@ -36,5 +36,6 @@ def page(request: Request, template: str, context: dict[str, Any],
     app = kiemdiem_app(request)
     context = {"viewer": getattr(request.state, "viewer", None),
                "level_label": lambda level: level_label(app, level),
-               "csrf": request.session.get("csrf", ""), **context}
+               "csrf": request.session.get("csrf", ""),
+               "flash": request.session.pop("flash", None), **context}
     return TEMPLATES.TemplateResponse(request, template, context, status_code=status_code)

@@ -20,7 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from kiemdiem.app import App
-from kiemdiem.web import auth, pages, secretary, unitlink
+from kiemdiem.web import actions, auth, pages, secretary, unitlink, uploads
 from kiemdiem.web.accounts import session_secret
 from kiemdiem.web.cache import VersionedCache
 from kiemdiem.web.render import page
@@ -46,6 +46,12 @@ def create_app(app: App, *, https: bool | None = None) -> Starlette:
         Route("/units/{code:str}", pages.unit, name="unit"),
         Route("/units/{code:str}/duong-dan/thu-hoi", unitlink.revoke, methods=["POST"],
               name="unit_link_revoke"),
+        Route("/units/{code:str}/advance", actions.record_stage_post, methods=["POST"]),
+        Route("/units/{code:str}/extend", actions.extend_post, methods=["POST"]),
+        Route("/units/{code:str}/reopen", actions.reopen_post, methods=["POST"]),
+        Route("/units/{code:str}/remind", actions.remind_post, methods=["POST"]),
+        Route("/progress", uploads.progress_form, methods=["GET"], name="progress"),
+        Route("/progress", uploads.progress_upload, methods=["POST"]),
         Route("/plan", pages.plan, name="plan"),
         Route("/healthz", pages.healthz, name="healthz"),
         Route("/login", auth.login_form, methods=["GET"], name="login_form"),

@@ -110,9 +110,9 @@ def test_an_extension_moves_the_deadline_within_the_parents(db):
     late = {(r["unit"], r["stage"]) for r in run_json(db.url, "overdue", "--as-of", "2026-11-25", now=NOW)}
     assert ("GL-TS-T1", "forms_submitted") not in late and ("GL-TS-T2", "forms_submitted") in late
     beyond = run(db.url, "deadline", "extend", "GL-TS-T1", "forms_submitted", "2026-12-10", "--reason", "x", now=NOW)
-    assert beyond.exit_code == 1 and "after its parent GL-TS" in beyond.stderr
+    assert beyond.exit_code == 1 and "của cấp trên GL-TS" in beyond.stderr
     backwards = run(db.url, "deadline", "extend", "GL-TS-T1", "cell_met", "2026-11-30", "--reason", "x", now=NOW)
-    assert backwards.exit_code == 1 and "stay in order" in backwards.stderr
+    assert backwards.exit_code == 1 and "phải giữ thứ tự" in backwards.stderr
     tighten = run(db.url, "deadline", "extend", "GL-TS", "committee_met", "2026-11-24", "--reason", "x", now=NOW)
     assert tighten.exit_code == 1
     assert "GL-TS: hạn mới 24/11/2026 00:00 sớm hơn hạn committee_met của kế hoạch (01/12/2026 00:00)" \

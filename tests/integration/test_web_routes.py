@@ -54,12 +54,15 @@ def test_every_route_but_login_and_healthz_needs_a_session(app):
     paths = {r.path for r in web.routes if isinstance(r, Route) and not r.path.startswith("/r/")}
     paths -= {"/units/{code:str}/duong-dan/thu-hoi"}  # tested in test_link_monitor
     assert paths == {"/", "/late", "/late.{fmt:str}", "/units/{code:str}", "/plan", "/healthz",
-                     "/login", "/logout"}
+                     "/login", "/logout", "/progress", *(f"/units/{{code:str}}/{action}" for action in
+                                                         ("advance", "extend", "reopen", "remind"))}
     for path in PAGES + ["/no-such-page"]:
         response = c.get(path)
         assert response.status_code == 303, path
         assert response.headers["location"].startswith("/login?next=/"), path
     assert c.post("/logout").status_code == 303
+    for action in ("advance", "extend", "reopen", "remind"):
+        assert c.post(f"/units/GL-TS-T1/{action}").headers["location"].startswith("/login")
     assert c.get("/login").status_code == 200
     health = c.get("/healthz")
     assert health.status_code == 200 and health.json() == {"status": "ok", "database": "ok",
