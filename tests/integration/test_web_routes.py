@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import timedelta
 
 import pytest
 from openpyxl import load_workbook
@@ -12,9 +11,8 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from kiemdiem.web import create_app
-from kiemdiem.web.accounts import MAX_FAILURES_PER_IP, MAX_FAILURES_PER_USER
 from kiemdiem.web.server import SESSION_COOKIE
-from tests.webdata import NOW, PASSWORD, build, web_app
+from tests.webdata import NOW, PASSWORD, build
 from workflow.db import Database
 
 PAGES = ["/", "/late", "/late.csv", "/late.xlsx", "/units/GL-PC-CH-T2", "/plan"]
@@ -25,9 +23,9 @@ def app(db):
     return build(db)
 
 
-def client(app, https: bool = False) -> TestClient:
+def client(app, https: bool = False, address: str = "192.0.2.10") -> TestClient:
     return TestClient(create_app(app, https=https), base_url="https://testserver" if https
-                      else "http://testserver", follow_redirects=False)
+                      else "http://testserver", follow_redirects=False, client=(address, 50000))
 
 
 def csrf_of(c: TestClient, path: str = "/login") -> str:
@@ -217,40 +215,11 @@ def test_logout_needs_the_token_and_ends_the_session(app):
     assert c.get("/").status_code == 303
 
 
-def test_wrong_passwords_are_rate_limited_per_user_then_released(app, db):
-    c = client(app)
-    for _ in range(MAX_FAILURES_PER_USER):
-        assert login(c, "phucat", "sai-mat-khau-1").status_code == 401
-    blocked = login(c, "phucat")  # even the right password, for now
-    assert blocked.status_code == 429 and "15 phút" in blocked.text
-    assert login(client(app), "tinh").status_code == 303  # other users are not affected
-    later = client(web_app(db, NOW + timedelta(minutes=16)))
-    assert login(later, "phucat").status_code == 303
-
-
-def test_wrong_passwords_are_rate_limited_per_address(app):
-    c = client(app)
-    for i in range(MAX_FAILURES_PER_IP):
-        assert login(c, f"khong-co-{i}", "sai").status_code == 401
-    assert login(c, "tinh").status_code == 429
-
-
 def test_healthz_says_503_when_the_database_is_down(app, tmp_path):
     web = create_app(app)
     app.__dict__["db"] = Database(f"sqlite:///{tmp_path}/missing/dir/x.db")
     response = TestClient(web).get("/healthz")
     assert response.status_code == 503 and response.json()["status"] == "error"
-
-
-def test_a_disabled_account_loses_its_session(app, db):
-    from sqlalchemy import update
-
-    from kiemdiem.web.accounts import User
-
-    c = logged_in(app, "tinh")
-    with db.session(write=True) as s:
-        s.execute(update(User).where(User.name == "tinh").values(active=False))
-    assert c.get("/").status_code == 303
 
 
 def test_overview_late_counts_agree_with_the_late_list(app, db):
