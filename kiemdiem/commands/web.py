@@ -20,8 +20,10 @@ stdin_option = click.option("--password-stdin", is_flag=True,
 @pass_app
 def web(app: App, host: str, port: int) -> None:
     """Serve the read-only monitor (without the scheduler; `serve` runs both)."""
+    from kiemdiem import jsonlog
     from kiemdiem.web import run_web  # Starlette and uvicorn only when serving
 
+    jsonlog.configure()
     click.echo(f"Trang theo dõi: http://{host}:{port}/  (Ctrl-C để dừng)")
     run_web(app, host, port)
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers, MutableHeaders
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -135,7 +134,7 @@ class BodyLimit:
         if length is not None and (not length.isdigit() or int(length) > limit):
             await error_response(413, message)(scope, receive, send)
             return
-        received = 0
+        received, started = 0, False
 
         async def limited() -> Message:
             nonlocal received
@@ -143,7 +142,21 @@ class BodyLimit:
             if incoming["type"] == "http.request":
                 received += len(incoming.get("body", b""))
                 if received > limit:
-                    raise HTTPException(413, message)
+                    raise _TooLarge()
             return incoming
 
-        await self.app(scope, limited, send)
+        async def watched(outgoing: Message) -> None:
+            nonlocal started
+            started = started or outgoing["type"] == "http.response.start"
+            await send(outgoing)
+
+        try:
+            await self.app(scope, limited, watched)
+        except _TooLarge:
+            if started:
+                raise
+            await error_response(413, message)(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    """A body without a declared length went past the limit while it was read."""

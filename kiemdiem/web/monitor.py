@@ -18,6 +18,7 @@ from sqlalchemy import (
     and_,
     exists,
     func,
+    literal,
     literal_column,
     select,
     true,
@@ -349,6 +350,18 @@ class UnitPage:
     timeline: list[Step] = field(default_factory=list)
     audit: list[AuditEntry] = field(default_factory=list)
     notifications: list[Notification] = field(default_factory=list)
+
+
+def visible_campaign(session: Session, year: int | None, path: str) -> Campaign | None:
+    """The campaign of `year` (else the latest) that a viewer of subtree `path` may see: one
+    for the whole tree, or rooted above the viewer, or inside their subtree."""
+    root = aliased(Unit)
+    query = (select(Campaign).outerjoin(root, root.id == Campaign.root_unit_id)
+             .where(Campaign.root_unit_id.is_(None)
+                    | (func.substr(literal(path), 1, func.length(root.path)) == root.path)
+                    | root.path.like(path + "%")))
+    query = query.where(Campaign.year == year) if year is not None else query.order_by(Campaign.year.desc())
+    return session.scalars(query.limit(1)).first()
 
 
 def find_visible_unit(session: Session, code: str, path: str) -> Unit | None:

@@ -25,11 +25,13 @@ from kiemdiem.web.exports import late_csv, late_xlsx
 from kiemdiem.web.labels import STAGE_LABEL, local_date, stage_label
 from kiemdiem.web.render import kiemdiem_app, level_label, page
 from workflow.campaigns import campaign_plan
-from workflow.errors import NotFound
-from workflow.lookup import get_campaign
 from workflow.machine import mermaid
 from workflow.models import Campaign
 from workflow.stages import STAGES
+
+YEAR_RANGE = (2000, 2100)
+#: how much of a bad parameter an error page repeats
+ECHO_LIMIT = 32
 
 
 def _viewer(request: Request) -> Viewer:
@@ -37,31 +39,41 @@ def _viewer(request: Request) -> Viewer:
 
 
 def _campaign(request: Request, session: Session) -> Campaign | None:
-    """The campaign asked for (`?year=`), else the latest; None when there is none at all."""
+    """The campaign asked for (`?year=`), else the latest; None when there is none at all.
+
+    Only a campaign rooted inside the viewer's subtree or above it counts: another
+    province's campaign answers 404, as if it did not exist.
+    """
     raw = request.query_params.get("year")
-    year = _int_param(raw, "year") if raw else None
-    try:
-        return get_campaign(session, year)
-    except NotFound:
-        if year is not None:
-            raise HTTPException(404, f"Không có đợt kiểm điểm năm {year}.") from None
-        return None
+    year = _int_param(raw, "year", YEAR_RANGE[0], YEAR_RANGE[1]) if raw else None
+    campaign = monitor.visible_campaign(session, year, _viewer(request).unit_path)
+    if campaign is None and year is not None:
+        raise HTTPException(404, f"Không có đợt kiểm điểm năm {year}.")
+    return campaign
 
 
-def _int_param(raw: str, name: str, minimum: int = 0) -> int:
+def _int_param(raw: str, name: str, minimum: int = 0, maximum: int = 3660) -> int:
+    """A whole-number parameter within [minimum, maximum], else a 400 naming it."""
     try:
-        value = int(raw)
+        value = int(raw) if len(raw) <= 12 else None
     except ValueError:
-        raise HTTPException(400, f"Tham số '{name}' phải là số nguyên, không phải '{raw}'.") from None
-    if value < minimum:
-        raise HTTPException(400, f"Tham số '{name}' phải từ {minimum} trở lên.")
+        value = None
+    if value is None:
+        raise HTTPException(400, f"Tham số '{name}' phải là số nguyên, không phải '{_echo(raw)}'.")
+    if not minimum <= value <= maximum:
+        raise HTTPException(400, f"Tham số '{name}' phải từ {minimum} đến {maximum}.")
     return value
+
+
+def _echo(value: str) -> str:
+    """A short prefix of what was sent, to name it without reflecting it whole."""
+    return value if len(value) <= ECHO_LIMIT else value[:ECHO_LIMIT] + "…"
 
 
 def _choice(request: Request, name: str, allowed: tuple[str, ...]) -> str | None:
     value = request.query_params.get(name) or None
     if value is not None and value not in allowed:
-        raise HTTPException(400, f"Tham số '{name}' không hợp lệ: '{value}'.")
+        raise HTTPException(400, f"Tham số '{name}' không hợp lệ: '{_echo(value)}'.")
     return value
 
 
