@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from kiemdiem.web import sessions, throttle
-from kiemdiem.web.accounts import check_password
+from kiemdiem.web.accounts import MIN_PASSWORD_LENGTH, check_password
 from kiemdiem.web.render import kiemdiem_app, page
 
 PUBLIC_PATHS = frozenset({"/login", "/healthz"})
@@ -170,3 +170,42 @@ async def logout(request: Request) -> Response:
         await run_in_threadpool(sessions.end_session, kiemdiem_app(request).db, token)
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
+
+
+async def password_form(request: Request) -> Response:
+    return _password_page(request)
+
+
+def _password_page(request: Request, error: str | None = None, status: int = 200,
+                   done: bool = False) -> Response:
+    return page(request, "password.html", {"csrf": csrf_token(request), "error": error, "done": done,
+                                           "min_length": MIN_PASSWORD_LENGTH}, status_code=status)
+
+
+async def change_password(request: Request) -> Response:
+    """Change one's own password: the current one is checked (and counted like a login); the
+    user's other sessions end, this one stays."""
+    form = await request.form()
+    if not csrf_ok(request, form.get("csrf")):
+        return _password_page(request, "Biểu mẫu không hợp lệ; vui lòng thử lại.", status=403)
+    new, again = str(form.get("new") or ""), str(form.get("again") or "")
+    if len(new) < MIN_PASSWORD_LENGTH:
+        return _password_page(request, f"Mật khẩu mới phải có ít nhất {MIN_PASSWORD_LENGTH} ký tự.",
+                              status=400)
+    if new != again:
+        return _password_page(request, "Hai lần nhập mật khẩu mới không khớp nhau.", status=400)
+    app, viewer = kiemdiem_app(request), request.state.viewer
+    address = client_address(request)
+    verdict = await run_in_threadpool(throttle.reserve, app.db, viewer.name, address, app.clock())
+    if not verdict.allowed:
+        return _password_page(request, f"Nhập sai nhiều lần; vui lòng thử lại sau "
+                              f"{verdict.retry_after} giây.", status=429)
+    async with _hash_slots():
+        user_id = await run_in_threadpool(check_password, app.db, viewer.name,
+                                          str(form.get("current") or ""))
+    if user_id != viewer.id:
+        return _password_page(request, "Mật khẩu hiện tại không đúng.", status=400)
+    await run_in_threadpool(throttle.succeeded, app.db, viewer.name, address)
+    await run_in_threadpool(sessions.set_password, app.db, viewer.name, new,
+                            request.state.session_id)
+    return _password_page(request, done=True)

@@ -22,7 +22,7 @@ from kiemdiem.web import monitor
 from kiemdiem.web.accounts import Viewer
 from kiemdiem.web.chart import COLOURS, Marker, progress_svg
 from kiemdiem.web.exports import late_csv, late_xlsx
-from kiemdiem.web.labels import STAGE_LABEL, local_date, stage_label
+from kiemdiem.web.labels import STAGE_LABEL, local_date, stage_label, vietnamese_mermaid
 from kiemdiem.web.render import kiemdiem_app, level_label, page
 from workflow.campaigns import campaign_plan
 from workflow.machine import mermaid
@@ -124,15 +124,32 @@ def overview(request: Request) -> Response:
     })
 
 
+SORTS = tuple(f"{by}_{way}" for by in monitor.LATE_ORDERS for way in ("desc", "asc"))
+#: a search longer than this is cut (a unit's code or name is shorter)
+SEARCH_LIMIT = 100
+
+
 def _late_filter(request: Request) -> monitor.LateFilter:
     app = kiemdiem_app(request)
     raw_days = request.query_params.get("min_days") or "0"
+    by, way = (_choice(request, "sort", SORTS) or "days_desc").rsplit("_", 1)
     return monitor.LateFilter(
         level=_choice(request, "level", app.hierarchy.names),
         stage=_choice(request, "stage", STAGES[1:]),
         min_days=_int_param(raw_days, "min_days"),
-        ascending=_choice(request, "sort", ("days_desc", "days_asc")) == "days_asc",
+        ascending=way == "asc",
+        q=(request.query_params.get("q") or "").strip()[:SEARCH_LIMIT],
+        by=by,
     )
+
+
+def _sort_links(request: Request, f: monitor.LateFilter) -> dict[str, str]:
+    """For each sortable column, the query that sorts by it (again: the other way round)."""
+    links = {}
+    for by in monitor.LATE_ORDERS:
+        way = ("desc" if f.ascending else "asc") if by == f.by else ("desc" if by == "days" else "asc")
+        links[by] = urlencode({**request.query_params, "sort": f"{by}_{way}"})
+    return links
 
 
 def late(request: Request) -> Response:
@@ -145,14 +162,15 @@ def late(request: Request) -> Response:
             return _no_campaign(request, "late")
         now = app.clock()
         rows = monitor.late_rows(session, campaign, viewer.unit_path, now, f)
-        total = monitor.late_count(_scan(request, session, campaign, monitor.data_version(session)), now, f)
+        scan = _scan(request, session, campaign, monitor.data_version(session))
+        total = monitor.late_total(session, campaign, viewer.unit_path, now, f, scan)
     query = request.url.query
-    flipped = {**request.query_params, "sort": "days_desc" if f.ascending else "days_asc"}
+    links = _sort_links(request, f)
     return page(request, "late.html", {
-        "query_with_sort": urlencode(flipped),
+        "query_with_sort": links["days"], "sort_links": links,
         "active": "late", "campaign": campaign, "now": now, "rows": rows, "total": total,
-        "filter": f, "levels": app.hierarchy.names, "stages": STAGES[1:], "query": query,
-        "limit": monitor.LIST_LIMIT,
+        "units": monitor.by_unit(rows, f), "filter": f, "levels": app.hierarchy.names,
+        "stages": STAGES[1:], "query": query, "limit": monitor.LIST_LIMIT,
     })
 
 
@@ -211,7 +229,7 @@ def plan(request: Request) -> Response:
     return page(request, "plan.html", {
         "active": "plan", "campaign": campaign, "plan": campaign_plan(campaign), "grid": grid,
         "levels": levels, "stages": [s for s in STAGES if any(s in g for g in grid.values())],
-        "mermaid": mermaid(),
+        "mermaid": vietnamese_mermaid(mermaid()),
     })
 
 

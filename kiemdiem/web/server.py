@@ -48,6 +48,8 @@ def create_app(app: App, *, https: bool | None = None) -> Starlette:
         Route("/login", auth.login_form, methods=["GET"], name="login_form"),
         Route("/login", auth.login, methods=["POST"], name="login"),
         Route("/logout", auth.logout, methods=["POST"], name="logout"),
+        Route("/password", auth.password_form, methods=["GET"], name="password_form"),
+        Route("/password", auth.change_password, methods=["POST"], name="change_password"),
     ]
     settings = app.settings
     middleware = [

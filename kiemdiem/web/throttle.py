@@ -18,14 +18,13 @@ import threading
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Integer, String, case, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from workflow.db import Database
 from workflow.models import Base
+from workflow.sqlrender import Dialect
 
 FREE_FAILURES = 3
 MAX_DELAY = timedelta(minutes=5)
@@ -76,8 +75,7 @@ def _name_key(name: str) -> str:
 
 def _count(session: Session, key: str, now: datetime, only_if_free: bool) -> int | None:
     """Count one try of `key` atomically; None when `only_if_free` and the key must still wait."""
-    insert: Any = (postgresql.insert if session.get_bind().dialect.name == "postgresql"
-                   else sqlite.insert)(LoginCounter)
+    insert = Dialect(session.get_bind().dialect.name).insert(LoginCounter)
     table = LoginCounter.__table__
     stmt = insert.values(key=key, tries=1, last_at=now, blocked_until=now).on_conflict_do_update(
         index_elements=[table.c.key],

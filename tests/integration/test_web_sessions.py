@@ -170,3 +170,25 @@ def test_the_address_behind_a_trusted_proxy_is_the_forwarded_one(db):
     for _ in range(throttle.FREE_FAILURES + 1):
         attempt("192.0.2.50", f"203.0.113.{_}", "sai")
     assert attempt("192.0.2.50", "203.0.113.200", PASSWORD) == 429
+
+
+def test_changing_ones_own_password_keeps_this_session_and_ends_the_others(app):
+    here, elsewhere = logged_in(app, "phucat"), logged_in(app, "phucat")
+    token = csrf_of(here, "/password")
+    wrong = here.post("/password", data={"csrf": token, "current": "khong-dung",
+                                         "new": NEW_PASSWORD, "again": NEW_PASSWORD})
+    assert wrong.status_code == 400 and "không đúng" in wrong.text
+    mismatch = here.post("/password", data={"csrf": token, "current": PASSWORD,
+                                            "new": NEW_PASSWORD, "again": NEW_PASSWORD + "x"})
+    assert mismatch.status_code == 400 and "không khớp" in mismatch.text
+    short = here.post("/password", data={"csrf": token, "current": PASSWORD, "new": "ngan",
+                                         "again": "ngan"})
+    assert short.status_code == 400 and "ít nhất 10 ký tự" in short.text
+    forged = here.post("/password", data={"csrf": "gia", "current": PASSWORD,
+                                          "new": NEW_PASSWORD, "again": NEW_PASSWORD})
+    assert forged.status_code == 403
+    done = here.post("/password", data={"csrf": token, "current": PASSWORD, "new": NEW_PASSWORD,
+                                        "again": NEW_PASSWORD})
+    assert done.status_code == 200 and "Đã đổi mật khẩu" in done.text
+    assert here.get("/").status_code == 200 and elsewhere.get("/").status_code == 303
+    assert login(client(app), "phucat", NEW_PASSWORD).status_code == 303
