@@ -36,14 +36,6 @@ PUBLIC_PATHS = frozenset({"/login", "/healthz"})
 HASH_SLOTS = 1
 #: how much of a submitted name is ever shown back
 NAME_ECHO = 64
-SECURITY_HEADERS = {
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
-                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    "Cache-Control": "no-store",
-}
 
 
 class LoginRequired(BaseHTTPMiddleware):
