@@ -156,7 +156,8 @@ class Statements:
 
 
 def measure(db: Database, repeat: int) -> Report:
-    app = App(settings=Settings.from_env({}, database_url=db.url), clock=fixed_clock(NOW))
+    app = App(settings=Settings.from_env({}, database_url=db.url, allowed_hosts="testserver"),
+              clock=fixed_clock(NOW))
     web = create_app(app)
     with db.session() as s:
         counts = s.execute(text("SELECT (SELECT count(*) FROM cycles), "

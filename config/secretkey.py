@@ -1,4 +1,5 @@
-"""The secret key that signs the units' personal links: from the settings, else from a file.
+"""The secret key that signs the units' personal links and the monitor's session cookies:
+from the settings, else from a file.
 
 `KIEMDIEM_SECRET_KEY` (or `KIEMDIEM_SECRET_KEY_FILE`) wins. Without it the key is generated
 once into `var/secret.key` (mode 0600) and read from there afterwards — never into the

@@ -12,6 +12,7 @@ numbers, keep their pydantic models; they load only for the commands that read t
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -114,6 +115,23 @@ def _channels(value: Any) -> tuple[str, ...]:
     return names
 
 
+def _names(value: Any) -> tuple[str, ...]:
+    """A comma-separated list (host names, addresses): empty parts are ignored."""
+    return tuple(part.strip() for part in value.split(",") if part.strip()) \
+        if isinstance(value, str) else tuple(value)
+
+
+def _networks(value: Any) -> tuple[str, ...]:
+    """Addresses or networks (`10.0.0.5`, `10.0.0.0/8`), each checked."""
+    names = _names(value)
+    for name in names:
+        try:
+            ipaddress.ip_network(name, strict=False)
+        except ValueError:
+            raise ValueError(f"'{name}' is not an IP address or network") from None
+    return names
+
+
 def _setting(default: Any, parse: Parse = _text) -> Any:
     return field(default=default, metadata={"parse": parse})
 
@@ -128,7 +146,8 @@ class Settings:
     outbox_dir: Path = _setting(Path("var/outbox"), Path)
     templates_dir: Path | None = _setting(None, _optional(Path))
     public_url: str = _setting("http://127.0.0.1:8080")
-    #: signs the units' personal links; absent: generated once into `var/secret.key`
+    #: signs the units' personal links and the monitor's sessions; absent: generated once into
+    #: `var/secret.key` (config.secretkey), never stored in the database
     secret_key: Secret | None = _setting(None, _optional(_secret))
 
     smtp_host: str = _setting("127.0.0.1")
@@ -152,6 +171,10 @@ class Settings:
     zalo_secret_key: Secret | None = _setting(None, _optional(_secret))
     zalo_refresh_token: Secret | None = _setting(None, _optional(_secret))
     zalo_template_id: str | None = _setting(None, _optional(_text))
+
+    session_hours: float = _setting(8.0, _number(float, gt=0, le=24 * 30))
+    allowed_hosts: tuple[str, ...] = _setting((), _names)
+    trusted_proxies: tuple[str, ...] = _setting((), _networks)
 
     dispatch_batch: int = _setting(200, _number(int, ge=1, le=10_000))
     dispatch_concurrency: int = _setting(16, _number(int, ge=1, le=1_000))

@@ -14,19 +14,17 @@ it answers again; the leader lock is taken again the same way.
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
-import sys
 import threading
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from kiemdiem.app import App
+from kiemdiem.jsonlog import timestamp, write_record
 from schedules.jobs import PeriodicTask, SweepScheduler
 from schedules.leader import leader_for
 from schedules.sweep import sweep
@@ -113,20 +111,9 @@ def write_due_digest(app: App) -> int:
     return written
 
 
-_LOG_LOCK = threading.Lock()
-
-
 def log_event(event: str, **fields: Any) -> None:
-    """Write one structured log line (JSON) to stdout.
-
-    One locked write per line: `print` writes the text and the newline separately, so lines
-    from the scheduler, the dispatcher and the signal watcher could run into one another.
-    """
-    record = {"ts": datetime.now(UTC).isoformat(timespec="milliseconds"), "event": event, **fields}
-    line = json.dumps(record, ensure_ascii=False, default=str) + "\n"
-    with _LOG_LOCK:
-        sys.stdout.write(line)
-        sys.stdout.flush()
+    """Write one structured log line (JSON) to stdout (`jsonlog.write_record`)."""
+    write_record({"ts": timestamp(), "event": event, **fields})
 
 
 log = logging.getLogger(__name__)

@@ -24,6 +24,7 @@ from workflow.units import import_units
 
 NOW = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)  # 09:00 in Hà Nội
 PASSWORD = "mat-khau-thu-nghiem"
+SECRET_KEY = "khoa-ky-phien-cho-thu-nghiem-0123456789"
 USERS = {"tinh": "GL", "phucat": "GL-PC", "traso": "GL-TS"}
 
 
@@ -33,7 +34,8 @@ def local(day: int, month: int = 11, hour: int = 9) -> datetime:
 
 def web_app(db: Database, now: datetime = NOW) -> App:
     """An `App` on `db` whose clock says `now`."""
-    return App(settings=Settings.from_env({}, database_url=db.url), clock=fixed_clock(now))
+    return App(settings=Settings.from_env({}, database_url=db.url, secret_key=SECRET_KEY,
+                                          allowed_hosts="testserver"), clock=fixed_clock(now))
 
 
 def build(db: Database) -> App:

@@ -91,9 +91,11 @@ def simulate_command(app: App, start: date, end: date, as_json: bool) -> None:
 def serve(app: App, catch_up_seconds: float, lock_retry_seconds: float, host: str, port: int,
           no_web: bool, no_dispatch: bool) -> None:
     """Run the scheduler (one process among many holds it), the dispatcher and the web monitor."""
+    from kiemdiem import jsonlog
     from kiemdiem.serve import default_hooks
     from kiemdiem.serve import serve as run
 
+    jsonlog.configure()  # APScheduler's and uvicorn's lines too: one JSON object per line
     _refuse_uninitialised(app)
     run(app, catch_up_seconds, lock_retry_seconds,
         hooks=default_hooks(None if no_web else (host, port), dispatch=not no_dispatch))

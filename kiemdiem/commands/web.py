@@ -20,8 +20,10 @@ stdin_option = click.option("--password-stdin", is_flag=True,
 @pass_app
 def web(app: App, host: str, port: int) -> None:
     """Serve the read-only monitor (without the scheduler; `serve` runs both)."""
+    from kiemdiem import jsonlog
     from kiemdiem.web import run_web  # Starlette and uvicorn only when serving
 
+    jsonlog.configure()
     click.echo(f"Trang theo dõi: http://{host}:{port}/  (Ctrl-C để dừng)")
     run_web(app, host, port)
 
@@ -65,12 +67,12 @@ def user_add(app: App, name: str, unit_code: str, password_stdin: bool, if_missi
 @stdin_option
 @pass_app
 def user_password(app: App, name: str, password_stdin: bool) -> None:
-    """Set a new password for NAME (and re-enable the account)."""
-    from kiemdiem.web.accounts import set_password
+    """Set a new password for NAME; ends every session of NAME."""
+    from kiemdiem.web.sessions import set_password
 
     password, generated = _password(password_stdin)
-    set_password(app.ready_db(), name, password)
-    click.echo(f"Đã đặt mật khẩu mới cho {name}.")
+    ended = set_password(app.ready_db(), name, password)
+    click.echo(f"Đã đặt mật khẩu mới cho {name}; đã kết thúc {ended} phiên đăng nhập.")
     if generated:
         click.echo(f"Mật khẩu: {password}")
 
@@ -84,6 +86,41 @@ def user_list(app: App, as_json: bool) -> None:
 
     emit(list_users(app.ready_db()), ["name", "unit", "unit_name", "active", "last_login_at"],
          as_json, title="Tài khoản trang theo dõi")
+
+
+@user.command("disable")
+@click.argument("name")
+@pass_app
+def user_disable(app: App, name: str) -> None:
+    """Disable NAME: ends its sessions and refuses its logins until `enable`."""
+    from kiemdiem.web.sessions import set_active
+
+    ended = set_active(app.ready_db(), name, False)
+    click.echo(f"Đã khóa tài khoản {name}; đã kết thúc {ended} phiên đăng nhập.")
+
+
+@user.command("enable")
+@click.argument("name")
+@pass_app
+def user_enable(app: App, name: str) -> None:
+    """Enable NAME again (its password is unchanged)."""
+    from kiemdiem.web.sessions import set_active
+
+    set_active(app.ready_db(), name, True)
+    click.echo(f"Đã mở khóa tài khoản {name}.")
+
+
+@user.command("sessions")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
+@pass_app
+def user_sessions(app: App, name: str, as_json: bool) -> None:
+    """The live sessions of NAME: started, last seen, ends, address, browser."""
+    from kiemdiem.web.sessions import list_sessions
+
+    emit(list_sessions(app.ready_db(), name, app.clock()),
+         ["created_at", "last_seen_at", "expires_at", "address", "agent"], as_json,
+         title=f"Phiên đăng nhập của {name}")
 
 
 COMMANDS = [web, user]

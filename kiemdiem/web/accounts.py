@@ -1,22 +1,20 @@
-"""Monitor accounts: who may log in, which subtree they see, and the login rate limit.
+"""Monitor accounts: who may log in and which subtree they see.
 
 A user belongs to one unit and sees that unit and everything under it (`Unit.path`
-prefix). Passwords are argon2id hashes (argon2-cffi). Failed logins are counted in the
-database, not in memory, so several `serve` processes behind one load balancer share the
-limit and a restart does not reset it.
+prefix). Passwords are argon2id hashes (argon2-cffi). Sessions are in `sessions.py`, the
+login limit in `throttle.py`.
 """
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, delete, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Boolean, ForeignKey, Integer, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from workflow.clock import Clock
@@ -27,9 +25,6 @@ from workflow.models import Base, Unit
 
 HASHER = PasswordHasher()
 
-LOGIN_WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_USER = 5
-MAX_FAILURES_PER_IP = 20
 MIN_PASSWORD_LENGTH = 10
 
 
@@ -45,32 +40,6 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
     last_login_at: Mapped[datetime | None]
-
-
-class LoginAttempt(Base):
-    """One try at logging in; failures within `LOGIN_WINDOW` count towards the limit."""
-
-    __tablename__ = "login_attempts"
-    __table_args__ = (
-        Index("ix_login_attempts_name_at", "name", "at"),
-        Index("ix_login_attempts_ip_at", "ip", "at"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(128))
-    ip: Mapped[str] = mapped_column(String(64))
-    at: Mapped[datetime]
-    ok: Mapped[bool] = mapped_column(Boolean)
-
-
-class WebKey(Base):
-    """The secret that signs session cookies, made once and shared by every process."""
-
-    __tablename__ = "web_keys"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    secret: Mapped[str] = mapped_column(String(128))
-    created_at: Mapped[datetime]
 
 
 @dataclass(frozen=True)
@@ -110,15 +79,10 @@ def add_user(db: Database, name: str, unit_code: str, password: str, clock: Cloc
                          active=True, created_at=clock()))
 
 
-def set_password(db: Database, name: str, password: str) -> None:
-    """Replace a user's password (and re-enable the account)."""
+def hash_password(password: str) -> str:
+    """The argon2id hash of an acceptable password (refused when too short)."""
     _check_password(password)
-    with db.session(write=True) as session:
-        user = session.scalar(select(User).where(User.name == name))
-        if user is None:
-            raise BadInput(f"There is no user '{name}'.")
-        user.password_hash = HASHER.hash(password)
-        user.active = True
+    return HASHER.hash(password)
 
 
 def list_users(db: Database) -> list[dict[str, object]]:
@@ -129,40 +93,23 @@ def list_users(db: Database) -> list[dict[str, object]]:
         return [dict(row._mapping) for row in rows]
 
 
-class TooManyAttempts(Exception):
-    """Login refused without checking the password: too many recent failures."""
+def check_password(db: Database, name: str, password: str) -> int | None:
+    """Return the user id if `password` is the active user `name`'s, else None.
 
-
-def _failures_since(session: Session, column, value: str, since: datetime) -> int:  # type: ignore[no-untyped-def]
-    return session.scalar(select(func.count()).select_from(LoginAttempt).where(
-        column == value, LoginAttempt.at >= since, LoginAttempt.ok.is_(False))) or 0
-
-
-def authenticate(db: Database, name: str, password: str, ip: str, clock: Clock) -> Viewer | None:
-    """Check a login; return the viewer, None for a wrong name or password.
-
-    Raises `TooManyAttempts` when the name or the address has failed too often within
-    `LOGIN_WINDOW`; a success clears the name's failures. Every attempt is recorded.
+    The hash is checked outside any transaction (argon2 takes a third of a second on purpose:
+    inside a write transaction a burst of logins held the database for everyone). An unknown
+    name costs as long as a wrong password.
     """
-    now = clock()
-    since = now - LOGIN_WINDOW
-    with db.session(write=True) as session:
-        if (_failures_since(session, LoginAttempt.name, name, since) >= MAX_FAILURES_PER_USER
-                or _failures_since(session, LoginAttempt.ip, ip, since) >= MAX_FAILURES_PER_IP):
-            raise TooManyAttempts()
-        user = session.scalar(select(User).where(User.name == name, User.active.is_(True)))
-        ok = _verify(user.password_hash if user else _dummy_hash(), password) and user is not None
-        session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - timedelta(days=1)))
-        if ok:
-            session.execute(delete(LoginAttempt).where(LoginAttempt.name == name,
-                                                       LoginAttempt.ok.is_(False)))
-        session.add(LoginAttempt(name=name[:128], ip=ip[:64], at=now, ok=ok))
-        if not ok or user is None:
-            return None
-        if HASHER.check_needs_rehash(user.password_hash):
-            user.password_hash = HASHER.hash(password)
-        user.last_login_at = now
-        return _viewer(session, user)
+    with db.session() as session:
+        row = session.execute(select(User.id, User.password_hash)
+                              .where(User.name == name, User.active.is_(True))).first()
+    if not _verify(row.password_hash if row else _dummy_hash(), password) or row is None:
+        return None
+    if HASHER.check_needs_rehash(row.password_hash):
+        with db.session(write=True) as session:
+            session.execute(update(User).where(User.id == row.id)
+                            .values(password_hash=HASHER.hash(password)))
+    return row.id
 
 
 @cache
@@ -178,30 +125,8 @@ def _verify(password_hash: str, password: str) -> bool:
         return False
 
 
-def _viewer(session: Session, user: User) -> Viewer:
+def viewer_of(session: Session, user: User) -> Viewer:
+    """The viewer of `user`, with the unit whose subtree they may read."""
     unit = session.get(Unit, user.unit_id)
     assert unit is not None  # a foreign key
     return Viewer(user.id, user.name, unit.id, unit.code, unit.name, unit.path)
-
-
-def load_viewer(db: Database, user_id: int) -> Viewer | None:
-    """Return the viewer for a session's user id, or None if the account is gone or disabled."""
-    with db.session() as session:
-        user = session.get(User, user_id)
-        if user is None or not user.active:
-            return None
-        return _viewer(session, user)
-
-
-def session_secret(db: Database, clock: Clock) -> str:
-    """Return the cookie-signing secret stored in the database, creating it on first use."""
-    with db.session() as session:
-        secret = session.scalar(select(WebKey.secret).where(WebKey.id == 1))
-    if secret is not None:
-        return secret
-    try:
-        with db.session(write=True) as session:
-            session.add(WebKey(id=1, secret=secrets.token_urlsafe(48), created_at=clock()))
-    except IntegrityError:
-        pass  # another process made it first: use theirs
-    return session_secret(db, clock)

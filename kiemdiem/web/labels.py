@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -36,3 +37,29 @@ def local_date(instant: datetime | None) -> str:
 def local_datetime(instant: datetime | None) -> str:
     """dd/mm/yyyy HH:MM in Vietnam time ('' for none)."""
     return "" if instant is None else f"{instant.astimezone(LOCAL):%d/%m/%Y %H:%M}"
+
+
+#: the workflow's events and guards as an officer reads them on the plan page
+TRIGGER = {"prepare_reports": "chuẩn bị báo cáo", "hold_committee_meeting": "họp cấp ủy, chi ủy",
+           "hold_cell_meeting": "họp chi bộ", "submit_forms": "gửi báo cáo, biểu mẫu",
+           "aggregate": "cấp trên tổng hợp", "reopen": "mở lại để xếp loại lại"}
+GUARD = {"in_order": "đúng thứ tự", "children_submitted": "đơn vị trực thuộc đã gửi đủ",
+         "results_valid": "kết quả hợp lệ", "parent_received": "cấp trên đã nhận"}
+
+
+def vietnamese_mermaid(diagram: str) -> str:
+    """The state diagram (`workflow.machine.mermaid`) with Vietnamese names on every box and
+    arrow; the identifiers Mermaid needs stay, but nothing shown is English."""
+    out = []
+    for line in diagram.splitlines():
+        arrow = re.fullmatch(r"(\s*\S+ --> \S+): (\w+)(?: \[(.*)\])?", line)
+        state = re.fullmatch(r"(\s*)(\w+): \w+ — .*", line)
+        if arrow:
+            guards = [GUARD[g] for g in (arrow.group(3) or "").split(", ") if g in GUARD]
+            label = TRIGGER.get(arrow.group(2), arrow.group(2))
+            out.append(f"{arrow.group(1)}: {label}" + (f" [{', '.join(guards)}]" if guards else ""))
+        elif state:
+            out.append(f'{state.group(1)}state "{stage_label(state.group(2))}" as {state.group(2)}')
+        else:
+            out.append(line)
+    return "\n".join(out)

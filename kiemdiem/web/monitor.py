@@ -18,6 +18,7 @@ from sqlalchemy import (
     and_,
     exists,
     func,
+    literal,
     literal_column,
     select,
     true,
@@ -281,6 +282,12 @@ class LateFilter:
     stage: str | None = None
     min_days: int = 0
     ascending: bool = False   # False: most late first
+    q: str = ""               # part of a unit's code or name
+    by: str = "days"          # one of LATE_ORDERS
+
+
+#: what the late list may be sorted by: its columns (`days` and `deadline` are the same order)
+LATE_ORDERS = ("days", "unit", "name", "level", "stage")
 
 
 LATE_COLUMNS = ("unit", "name", "level", "stage", "deadline", "days_late", "secretary", "phone",
@@ -293,7 +300,18 @@ def _late_query(campaign: Campaign, path: str, now: datetime, f: LateFilter) -> 
         query = query.where(Unit.level == f.level)
     if f.stage:
         query = query.where(Milestone.stage == f.stage)
+    if f.q:
+        pattern = "%" + f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(Unit.code.ilike(pattern, escape="\\") | Unit.name.ilike(pattern, escape="\\"))
     return query
+
+
+def late_total(session: Session, campaign: Campaign, path: str, now: datetime, f: LateFilter,
+               data: Scan) -> int:
+    """The late list's row count: from the scan, or counted in SQL when a search narrows it."""
+    if not f.q:
+        return late_count(data, now, f)
+    return session.scalar(select(func.count()).select_from(_late_query(campaign, path, now, f).subquery())) or 0
 
 
 def late_count(data: Scan, now: datetime, f: LateFilter) -> int:
@@ -315,16 +333,37 @@ def late_count(data: Scan, now: datetime, f: LateFilter) -> int:
 def late_rows(session: Session, campaign: Campaign, path: str, now: datetime, f: LateFilter,
               limit: int | None = LIST_LIMIT) -> list[dict[str, Any]]:
     """One row per late (unit, stage) with the secretary's contact, sorted by days late."""
-    order = _due().desc() if f.ascending else _due().asc()
+    column: Any = {"unit": Unit.code, "name": Unit.name, "level": Unit.level,
+                   "stage": Milestone.stage_rank}.get(f.by)
+    if column is None:  # by days late: the earliest deadline first
+        order = _due().desc() if f.ascending else _due().asc()
+    else:
+        order = column.asc() if f.ascending else column.desc()
     query = (_late_query(campaign, path, now, f)
              .add_columns(Unit.code, Unit.name, Unit.level, Unit.secretary, Unit.phone, Unit.email)
-             .order_by(order, Unit.code, Milestone.stage_rank))
+             .order_by(order, _due().asc(), Unit.code, Milestone.stage_rank))
     if limit is not None:
         query = query.limit(limit)
     return [{"unit": r.code, "name": r.name, "level": r.level, "stage": r.stage,
              "deadline": r.due_at, "days_late": days_late(r.due_at, now),
              "secretary": r.secretary, "phone": r.phone, "email": r.email}
             for r in session.execute(query)]
+
+
+def by_unit(rows: list[dict[str, Any]], f: LateFilter) -> list[dict[str, Any]]:
+    """The late rows grouped one per unit (its late stages inside, in stage order), in the
+    order the rows came; by days late, ordered by each unit's worst delay."""
+    units: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        unit = units.setdefault(r["unit"], {**r, "stages": [], "worst": 0})
+        unit["stages"].append({"stage": r["stage"], "deadline": r["deadline"], "days_late": r["days_late"]})
+        unit["worst"] = max(unit["worst"], r["days_late"])
+    for unit in units.values():
+        unit["stages"].sort(key=lambda s: RANK[s["stage"]])
+    grouped = list(units.values())
+    if f.by == "days":
+        grouped.sort(key=lambda u: u["worst"], reverse=not f.ascending)
+    return grouped
 
 
 # --- one unit -------------------------------------------------------------------------------
@@ -351,6 +390,18 @@ class UnitPage:
     notifications: list[Notification] = field(default_factory=list)
 
 
+def visible_campaign(session: Session, year: int | None, path: str) -> Campaign | None:
+    """The campaign of `year` (else the latest) that a viewer of subtree `path` may see: one
+    for the whole tree, or rooted above the viewer, or inside their subtree."""
+    root = aliased(Unit)
+    query = (select(Campaign).outerjoin(root, root.id == Campaign.root_unit_id)
+             .where(Campaign.root_unit_id.is_(None)
+                    | (func.substr(literal(path), 1, func.length(root.path)) == root.path)
+                    | root.path.like(path + "%")))
+    query = query.where(Campaign.year == year) if year is not None else query.order_by(Campaign.year.desc())
+    return session.scalars(query.limit(1)).first()
+
+
 def find_visible_unit(session: Session, code: str, path: str) -> Unit | None:
     """Return the unit with `code` if the viewer's subtree holds it, else None (as if absent)."""
     return session.scalar(select(Unit).where(Unit.code == code, _under(path)))
@@ -363,10 +414,13 @@ def unit_page(session: Session, campaign: Campaign, unit: Unit, viewer_path: str
     ancestors = list(session.scalars(
         select(Unit).where(Unit.id.in_(ids), _under(viewer_path)).order_by(Unit.depth))) if ids else []
     child_rows = session.execute(
-        select(Unit.code, Unit.name, Unit.level, Cycle.state)
+        select(Unit.id, Unit.code, Unit.name, Unit.level, Cycle.state)
         .outerjoin(Cycle, and_(Cycle.unit_id == Unit.id, Cycle.campaign_id == campaign.id))
         .where(Unit.parent_id == unit.id).order_by(Unit.code))
-    page = UnitPage(unit, None, ancestors, [dict(r._mapping) for r in child_rows])
+    behind = _late_by_child(session, campaign, unit, now)
+    children = [{**r._mapping, "late_units": behind.get(r.id, (0, None))[0],
+                 "worst_days": behind.get(r.id, (0, None))[1]} for r in child_rows]
+    page = UnitPage(unit, None, ancestors, children)
     page.audit = list(session.scalars(select(AuditEntry).where(AuditEntry.unit_id == unit.id)
                                       .order_by(AuditEntry.id.desc()).limit(limit)))
     page.notifications = list(session.scalars(
@@ -379,6 +433,21 @@ def unit_page(session: Session, campaign: Campaign, unit: Unit, viewer_path: str
     page.cycle = cycle
     page.timeline = _timeline(session, cycle, unit, now)
     return page
+
+
+def _late_by_child(session: Session, campaign: Campaign, unit: Unit, now: datetime
+                   ) -> dict[int, tuple[int, int]]:
+    """For each child of `unit` (by id): how many units of its subtree owe a stage past due, and
+    the worst delay in days — one grouped query, the child read off each late unit's path."""
+    late = _late_query(campaign, unit.path, now, LateFilter()).where(Unit.id != unit.id).subquery()
+    below = aliased(Unit)
+    rest = func.substr(below.path, len(unit.path) + 1)  # "<child id>/…/"
+    slash = func.strpos(rest, "/") if session.get_bind().dialect.name == "postgresql" \
+        else func.instr(rest, "/")
+    child = func.substr(rest, 1, slash - 1)
+    rows = session.execute(select(child, func.count(func.distinct(late.c.unit_id)), func.min(late.c.due_at))
+                           .join_from(late, below, below.id == late.c.unit_id).group_by(child))
+    return {int(c): (n, days_late(due, now)) for c, n, due in rows}
 
 
 def _timeline(session: Session, cycle: Cycle, unit: Unit, now: datetime) -> list[Step]:

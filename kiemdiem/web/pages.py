@@ -23,15 +23,17 @@ from kiemdiem.web import monitor
 from kiemdiem.web.accounts import Viewer
 from kiemdiem.web.chart import COLOURS, Marker, progress_svg
 from kiemdiem.web.exports import late_csv, late_xlsx
-from kiemdiem.web.labels import STAGE_LABEL, local_date, stage_label
+from kiemdiem.web.labels import STAGE_LABEL, local_date, stage_label, vietnamese_mermaid
 from kiemdiem.web.render import kiemdiem_app, level_label, page
 from workflow.campaigns import campaign_plan
-from workflow.errors import NotFound
-from workflow.lookup import get_campaign
 from workflow.machine import mermaid
 from workflow.models import Campaign
 from workflow.spreadsheet import XLSX_MEDIA
 from workflow.stages import RANK, STAGES, stages_of
+
+YEAR_RANGE = (2000, 2100)
+#: how much of a bad parameter an error page repeats
+ECHO_LIMIT = 32
 
 
 def _viewer(request: Request) -> Viewer:
@@ -39,31 +41,41 @@ def _viewer(request: Request) -> Viewer:
 
 
 def _campaign(request: Request, session: Session) -> Campaign | None:
-    """The campaign asked for (`?year=`), else the latest; None when there is none at all."""
+    """The campaign asked for (`?year=`), else the latest; None when there is none at all.
+
+    Only a campaign rooted inside the viewer's subtree or above it counts: another
+    province's campaign answers 404, as if it did not exist.
+    """
     raw = request.query_params.get("year")
-    year = _int_param(raw, "year") if raw else None
-    try:
-        return get_campaign(session, year)
-    except NotFound:
-        if year is not None:
-            raise HTTPException(404, f"Không có đợt kiểm điểm năm {year}.") from None
-        return None
+    year = _int_param(raw, "year", YEAR_RANGE[0], YEAR_RANGE[1]) if raw else None
+    campaign = monitor.visible_campaign(session, year, _viewer(request).unit_path)
+    if campaign is None and year is not None:
+        raise HTTPException(404, f"Không có đợt kiểm điểm năm {year}.")
+    return campaign
 
 
-def _int_param(raw: str, name: str, minimum: int = 0) -> int:
+def _int_param(raw: str, name: str, minimum: int = 0, maximum: int = 3660) -> int:
+    """A whole-number parameter within [minimum, maximum], else a 400 naming it."""
     try:
-        value = int(raw)
+        value = int(raw) if len(raw) <= 12 else None
     except ValueError:
-        raise HTTPException(400, f"Tham số '{name}' phải là số nguyên, không phải '{raw}'.") from None
-    if value < minimum:
-        raise HTTPException(400, f"Tham số '{name}' phải từ {minimum} trở lên.")
+        value = None
+    if value is None:
+        raise HTTPException(400, f"Tham số '{name}' phải là số nguyên, không phải '{_echo(raw)}'.")
+    if not minimum <= value <= maximum:
+        raise HTTPException(400, f"Tham số '{name}' phải từ {minimum} đến {maximum}.")
     return value
+
+
+def _echo(value: str) -> str:
+    """A short prefix of what was sent, to name it without reflecting it whole."""
+    return value if len(value) <= ECHO_LIMIT else value[:ECHO_LIMIT] + "…"
 
 
 def _choice(request: Request, name: str, allowed: tuple[str, ...]) -> str | None:
     value = request.query_params.get(name) or None
     if value is not None and value not in allowed:
-        raise HTTPException(400, f"Tham số '{name}' không hợp lệ: '{value}'.")
+        raise HTTPException(400, f"Tham số '{name}' không hợp lệ: '{_echo(value)}'.")
     return value
 
 
@@ -114,15 +126,32 @@ def overview(request: Request) -> Response:
     })
 
 
+SORTS = tuple(f"{by}_{way}" for by in monitor.LATE_ORDERS for way in ("desc", "asc"))
+#: a search longer than this is cut (a unit's code or name is shorter)
+SEARCH_LIMIT = 100
+
+
 def _late_filter(request: Request) -> monitor.LateFilter:
     app = kiemdiem_app(request)
     raw_days = request.query_params.get("min_days") or "0"
+    by, way = (_choice(request, "sort", SORTS) or "days_desc").rsplit("_", 1)
     return monitor.LateFilter(
         level=_choice(request, "level", app.hierarchy.names),
         stage=_choice(request, "stage", STAGES[1:]),
         min_days=_int_param(raw_days, "min_days"),
-        ascending=_choice(request, "sort", ("days_desc", "days_asc")) == "days_asc",
+        ascending=way == "asc",
+        q=(request.query_params.get("q") or "").strip()[:SEARCH_LIMIT],
+        by=by,
     )
+
+
+def _sort_links(request: Request, f: monitor.LateFilter) -> dict[str, str]:
+    """For each sortable column, the query that sorts by it (again: the other way round)."""
+    links = {}
+    for by in monitor.LATE_ORDERS:
+        way = ("desc" if f.ascending else "asc") if by == f.by else ("desc" if by == "days" else "asc")
+        links[by] = urlencode({**request.query_params, "sort": f"{by}_{way}"})
+    return links
 
 
 def late(request: Request) -> Response:
@@ -135,14 +164,15 @@ def late(request: Request) -> Response:
             return _no_campaign(request, "late")
         now = app.clock()
         rows = monitor.late_rows(session, campaign, viewer.unit_path, now, f)
-        total = monitor.late_count(_scan(request, session, campaign, monitor.data_version(session)), now, f)
+        scan = _scan(request, session, campaign, monitor.data_version(session))
+        total = monitor.late_total(session, campaign, viewer.unit_path, now, f, scan)
     query = request.url.query
-    flipped = {**request.query_params, "sort": "days_desc" if f.ascending else "days_asc"}
+    links = _sort_links(request, f)
     return page(request, "late.html", {
-        "query_with_sort": urlencode(flipped),
+        "query_with_sort": links["days"], "sort_links": links,
         "active": "late", "campaign": campaign, "now": now, "rows": rows, "total": total,
-        "filter": f, "levels": app.hierarchy.names, "stages": STAGES[1:], "query": query,
-        "limit": monitor.LIST_LIMIT, "today": _today(now),
+        "units": monitor.by_unit(rows, f), "filter": f, "levels": app.hierarchy.names,
+        "stages": STAGES[1:], "query": query, "limit": monitor.LIST_LIMIT, "today": _today(now),
         "here": "/late" + (f"?{query}" if query else ""),
     })
 
@@ -215,7 +245,7 @@ def plan(request: Request) -> Response:
     return page(request, "plan.html", {
         "active": "plan", "campaign": campaign, "plan": campaign_plan(campaign), "grid": grid,
         "levels": levels, "stages": [s for s in STAGES if any(s in g for g in grid.values())],
-        "mermaid": mermaid(),
+        "mermaid": vietnamese_mermaid(mermaid()),
     })
 
 

@@ -26,7 +26,7 @@ from starlette.responses import RedirectResponse, Response
 
 from kiemdiem.app import App
 from kiemdiem.web import linkpage
-from kiemdiem.web.auth import csrf_ok, csrf_token
+from kiemdiem.web.auth import client_address, csrf_ok, csrf_token
 from kiemdiem.web.calendar import unit_calendar
 from kiemdiem.web.render import kiemdiem_app, page
 from workflow.errors import KiemdiemError, Refused
@@ -72,30 +72,26 @@ class AddressLimiter:
             return True
 
 
-def _address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 def _secured(response: Response) -> Response:
     response.headers.update(HEADERS)
     return response
 
 
 def _via(request: Request) -> dict[str, str]:
-    return {"channel": "link", "address": _address(request),
+    return {"channel": "link", "address": client_address(request),
             "user_agent": request.headers.get("user-agent", "")[:300]}
 
 
 def _resolve(request: Request) -> Found:
     """The unit the token names, after the rate limit; a plain 404 for an unknown token."""
     limiter: AddressLimiter = request.app.state.link_limiter
-    if not limiter.allow(_address(request)):
+    if not limiter.allow(client_address(request)):
         raise HTTPException(429, "Quá nhiều yêu cầu từ địa chỉ này; vui lòng thử lại sau một phút.")
     app = kiemdiem_app(request)
     with app.db.session() as session:
         found = app.links.resolve(session, request.path_params["token"])
     if found is None:
-        limiter.allow(_address(request), MISS_WEIGHT - 1)
+        limiter.allow(client_address(request), MISS_WEIGHT - 1)
         raise HTTPException(404)
     return found
 

@@ -19,16 +19,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from config.secretkey import secret_key
 from kiemdiem.app import App
-from kiemdiem.web import actions, auth, pages, secretary, unitlink, uploads
-from kiemdiem.web.accounts import session_secret
+from kiemdiem.web import actions, auth, guards, pages, secretary, unitlink, uploads
 from kiemdiem.web.cache import VersionedCache
 from kiemdiem.web.render import page
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
 SESSION_COOKIE = "kiemdiem_session"
-SESSION_MAX_AGE = 8 * 3600  # one working day
 
 
 def create_app(app: App, *, https: bool | None = None) -> Starlette:
@@ -57,16 +56,23 @@ def create_app(app: App, *, https: bool | None = None) -> Starlette:
         Route("/login", auth.login_form, methods=["GET"], name="login_form"),
         Route("/login", auth.login, methods=["POST"], name="login"),
         Route("/logout", auth.logout, methods=["POST"], name="logout"),
+        Route("/password", auth.password_form, methods=["GET"], name="password_form"),
+        Route("/password", auth.change_password, methods=["POST"], name="change_password"),
         *secretary_routes(),
     ]
+    settings = app.settings
     middleware = [
-        Middleware(SessionMiddleware, secret_key=session_secret(app.db, app.clock),
-                   session_cookie=SESSION_COOKIE, max_age=SESSION_MAX_AGE, same_site="lax",
-                   https_only=https),
+        Middleware(guards.SecurityHeaders),
+        Middleware(guards.AllowedHosts,
+                   hosts=guards.allowed_hosts(settings.public_url, settings.allowed_hosts)),
+        Middleware(guards.BodyLimit),
+        Middleware(SessionMiddleware, secret_key=secret_key(settings).decode(),
+                   session_cookie=SESSION_COOKIE, max_age=int(settings.session_hours * 3600),
+                   same_site="lax", https_only=https),
         Middleware(auth.LoginRequired),
     ]
     web = Starlette(routes=routes, middleware=middleware,
-                    exception_handlers={HTTPException: _error_page})
+                    exception_handlers={HTTPException: _error_page, Exception: guards.server_error})
     web.state.kiemdiem = app
     web.state.scans = VersionedCache()
     web.state.link_limiter = secretary.AddressLimiter()
@@ -87,7 +93,8 @@ def secretary_routes() -> list[Route]:
 
 async def _error_page(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    messages = {404: "Không tìm thấy trang này.", 405: "Phương thức không được hỗ trợ."}
+    messages = {404: "Không tìm thấy trang này.", 405: "Phương thức không được hỗ trợ.",
+                413: "Nội dung gửi lên quá lớn."}
     detail = exc.detail if exc.detail and exc.detail not in {"Not Found", "Method Not Allowed"} \
         else messages.get(exc.status_code, "Yêu cầu không hợp lệ.")
     return page(request, "error.html", {"status": exc.status_code, "message": detail},
@@ -95,8 +102,9 @@ async def _error_page(request: Request, exc: Exception) -> Response:
 
 
 def _config(app: App, host: str, port: int) -> uvicorn.Config:
+    # log_config=None: uvicorn's lines go through the process's own (JSON) logging
     return uvicorn.Config(create_app(app), host=host, port=port, log_level="warning",
-                          proxy_headers=False, server_header=False)
+                          log_config=None, proxy_headers=False, server_header=False)
 
 
 def run_web(app: App, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:

@@ -147,3 +147,51 @@ def test_an_officer_follows_late_units_in_the_browser(browser, server, db, tmp_p
     browser.get(server + "/units/GL-PC-CH-T1")
     assert browser.find_element(By.TAG_NAME, "h1").text == "Chi bộ thôn Chánh Hữu"
     _logout(browser)
+
+
+#: hostile but ordinary data: a unit name with no space to break at, a very long address
+LONG_NAME = "Chi_bộ_Trường_Trung_học_phổ_thông_chuyên_Lê_Quý_Đôn_" * 3
+LONG_EMAIL = "van.phong.dang.uy.truong.trung.hoc.pho.thong.chuyen.le.quy.don@" \
+             "tinhuy-gialai-example-rat-dai.example.vn"
+OVERFLOWING = """
+const width = window.innerWidth, bad = [];
+if (document.documentElement.scrollWidth > width + 1)
+  bad.push('page ' + document.documentElement.scrollWidth);
+for (const el of document.querySelectorAll('table, .card, tr.late-unit, pre, svg.chart, header')) {
+  const box = el.getBoundingClientRect();
+  if (box.right > width + 1 || el.scrollWidth > width + 1)
+    bad.push(el.tagName + '#' + el.id + '.' + el.className.baseVal + el.className + ' right '
+             + Math.round(box.right) + ' scrollWidth ' + el.scrollWidth);
+}
+return bad;
+"""
+
+
+@pytest.mark.parametrize("size", [(390, 844), (1366, 900)])
+def test_no_table_or_card_is_wider_than_a_phone_or_a_laptop(browser, server, db, size):
+    from sqlalchemy import update
+
+    from workflow.models import Unit
+
+    with db.session(write=True) as session:
+        session.execute(update(Unit).where(Unit.code == "GL-PC-CH-T2").values(name=LONG_NAME, email=LONG_EMAIL))
+        session.execute(update(Unit).where(Unit.code == "GL-PC").values(name=LONG_NAME.upper()))
+    _login(browser, server, "tinh")
+    browser.set_window_size(*size)
+    width = browser.execute_script("return window.innerWidth")
+    try:
+        pages = ["/", "/late", "/late?sort=name_asc", "/units/GL", "/units/GL-PC", "/units/GL-PC-CH-T2",
+                 "/plan", "/password"]
+        for path in pages:
+            browser.get(server + path)
+            assert browser.execute_script(OVERFLOWING) == [], (path, width)
+        browser.get(server + "/late")
+        cards = browser.find_elements(By.CSS_SELECTOR, "tr.late-unit")
+        assert len(cards) == 10
+        if size[0] < 600:  # one card per unit: its cells stacked, the header row hidden
+            assert not browser.find_element(By.CSS_SELECTOR, "#late-table thead").is_displayed()
+            assert cards[0].find_element(By.CSS_SELECTOR, "td[data-label='Bí thư'] a.button").is_displayed()
+        browser.save_screenshot(str(OUTPUT / f"monitor-late-{size[0]}-{db.dialect}.png"))
+    finally:
+        browser.set_window_size(1280, 1700)
+        _logout(browser)

@@ -1,0 +1,132 @@
+"""Monitor sessions held on the server, so that they can be ended.
+
+The cookie carries a random token; the database keeps only its SHA-256 (a copy of the
+database does not give anyone a session) with the user, when it started and when it ends.
+Every request looks its session up: logging out deletes the row, a password change deletes
+the user's other sessions, disabling an account deletes all of them. A session ends at
+`expires_at` however active it is (the absolute lifetime, `KIEMDIEM_SESSION_HOURS`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import ForeignKey, String, delete, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from kiemdiem.web.accounts import User, Viewer, hash_password, viewer_of
+from workflow.db import Database
+from workflow.errors import BadInput
+from workflow.models import Base
+
+#: `last_seen_at` is written at most this often (a write per page view would queue on SQLite)
+SEEN_RESOLUTION = timedelta(minutes=5)
+
+
+class WebSession(Base):
+    """One logged-in browser of one user."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the cookie's token
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    address: Mapped[str] = mapped_column(String(64))
+    agent: Mapped[str] = mapped_column(String(128))
+
+
+@dataclass(frozen=True)
+class Current:
+    """A request's session: who it is and which session row (to keep it on a password change)."""
+
+    viewer: Viewer
+    session_id: str
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def open_session(db: Database, user_id: int, address: str, agent: str, now: datetime,
+                 lifetime: timedelta) -> str:
+    """Start a session for `user_id` and return the token the cookie carries."""
+    token = secrets.token_urlsafe(32)
+    with db.session(write=True) as session:
+        session.add(WebSession(id=_digest(token), user_id=user_id, created_at=now,
+                               expires_at=now + lifetime, last_seen_at=now,
+                               address=address[:64], agent=agent[:128]))
+        session.execute(delete(WebSession).where(WebSession.expires_at <= now))
+        session.execute(update(User).where(User.id == user_id).values(last_login_at=now))
+    return token
+
+
+def current(db: Database, token: str, now: datetime) -> Current | None:
+    """The live session of `token`, or None once it was ended, expired or its user disabled."""
+    sid = _digest(token)
+    with db.session() as session:
+        row = session.execute(select(WebSession.last_seen_at, User).join(User, User.id == WebSession.user_id)
+                              .where(WebSession.id == sid, WebSession.expires_at > now,
+                                     User.active.is_(True))).first()
+        if row is None:
+            return None
+        viewer = viewer_of(session, row.User)
+    if now - row.last_seen_at >= SEEN_RESOLUTION:
+        with db.session(write=True) as session:
+            session.execute(update(WebSession).where(WebSession.id == sid).values(last_seen_at=now))
+    return Current(viewer, sid)
+
+
+def end_session(db: Database, token: str) -> None:
+    """Log out: the token no longer opens anything, whoever kept a copy of the cookie."""
+    with db.session(write=True) as session:
+        session.execute(delete(WebSession).where(WebSession.id == _digest(token)))
+
+
+def list_sessions(db: Database, name: str, now: datetime) -> list[dict[str, object]]:
+    """The live sessions of user `name`: when they started, were last seen, end; from where."""
+    with db.session() as session:
+        user_id = session.scalar(select(User.id).where(User.name == name))
+        if user_id is None:
+            raise BadInput(f"There is no user '{name}'.")
+        rows = session.execute(select(WebSession.created_at, WebSession.last_seen_at,
+                                      WebSession.expires_at, WebSession.address, WebSession.agent)
+                               .where(WebSession.user_id == user_id, WebSession.expires_at > now)
+                               .order_by(WebSession.created_at))
+        return [dict(row._mapping) for row in rows]
+
+
+def _user(session: Session, name: str) -> User:
+    user = session.scalar(select(User).where(User.name == name))
+    if user is None:
+        raise BadInput(f"There is no user '{name}'.")
+    return user
+
+
+def set_password(db: Database, name: str, password: str, keep: str | None = None) -> int:
+    """Replace a user's password and end their sessions but `keep` (the one changing it).
+
+    Returns how many sessions ended: whoever learnt the old password is logged out.
+    """
+    password_hash = hash_password(password)
+    with db.session(write=True) as session:
+        user = _user(session, name)
+        user.password_hash = password_hash
+        query = delete(WebSession).where(WebSession.user_id == user.id)
+        if keep is not None:
+            query = query.where(WebSession.id != keep)
+        return session.execute(query).rowcount or 0
+
+
+def set_active(db: Database, name: str, active: bool) -> int:
+    """Enable or disable an account; disabling ends its sessions (returns how many)."""
+    with db.session(write=True) as session:
+        user = _user(session, name)
+        user.active = active
+        if active:
+            return 0
+        return session.execute(delete(WebSession).where(WebSession.user_id == user.id)).rowcount or 0
