@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, insert, select, update
 from sqlalchemy.orm import Session
@@ -22,6 +23,7 @@ from workflow.errors import BadInput, Refused
 from workflow.lookup import load_cycle
 from workflow.machine import CycleModel, TransitionRefused, apply
 from workflow.models import AuditEntry, Campaign, Cycle, Unit
+from workflow.notices import local_iso
 from workflow.stages import EVENT_FOR, RANK, STAGE_FOR_EVENT
 
 #: A results gate: why a unit may not reach `forms_submitted` yet (empty list: it may).
@@ -101,7 +103,7 @@ class CycleService:
                        reason=reason if force else note,
                        details={"event": event, "forced": model.overridden or None,
                                 "note": note if force else None,
-                                "reached_at": (at or now).isoformat()},
+                                "reached_at": local_iso(at or now, ZoneInfo(campaign.timezone))},
                        reached_at=at or now)
                 outcome = Outcome(code, before, after, overridden=model.overridden)
                 if after == "forms_submitted":

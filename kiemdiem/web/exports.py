@@ -11,7 +11,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
-from kiemdiem.web.labels import local_datetime, stage_label
+from kiemdiem.web.labels import deadline, stage_label
 
 HEADERS = ("Mã đơn vị", "Tên đơn vị", "Cấp", "Giai đoạn", "Hạn", "Số ngày trễ", "Bí thư",
            "Điện thoại", "Email")
@@ -19,7 +19,7 @@ HEADERS = ("Mã đơn vị", "Tên đơn vị", "Cấp", "Giai đoạn", "Hạn"
 
 def _cells(row: dict[str, Any], level_label: Callable[[str], str]) -> list[Any]:
     return [row["unit"], row["name"], level_label(row["level"]), stage_label(row["stage"]),
-            local_datetime(row["deadline"]), row["days_late"], row["secretary"] or "",
+            deadline(row["deadline"]), row["days_late"], row["secretary"] or "",
             row["phone"] or "", row["email"] or ""]
 
 

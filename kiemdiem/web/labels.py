@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from workflow.notices import Due
 from workflow.stages import LABEL as STAGE_LABEL
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -19,7 +20,6 @@ ACTION = {"campaign.create": "Ban hành kế hoạch", "cycle.advance": "Chuyể
           "cycle.aggregate": "Cấp trên tổng hợp", "cycle.reopen": "Mở lại để xếp loại lại",
           "deadline.extend": "Gia hạn", "unit.update": "Cập nhật đơn vị",
           "unit.deactivate": "Ngừng hoạt động", "units.import": "Nhập danh sách đơn vị"}
-RULE = {"before": "trước ngày", "by": "hoàn thành ngày"}
 
 
 def stage_label(stage: str | None) -> str:
@@ -34,3 +34,8 @@ def local_date(instant: datetime | None) -> str:
 def local_datetime(instant: datetime | None) -> str:
     """dd/mm/yyyy HH:MM in Vietnam time ('' for none)."""
     return "" if instant is None else f"{instant.astimezone(LOCAL):%d/%m/%Y %H:%M}"
+
+
+def deadline(due: Due | None) -> str:
+    """A deadline in the plan's words, "trước ngày 20/11/2026" ('' for none)."""
+    return "" if due is None else str(due)

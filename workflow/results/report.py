@@ -12,7 +12,9 @@ import io
 import json
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from workflow.notices import local_iso
 from workflow.results.levels import ALL, NAME, RATED
 from workflow.results.rollup import Rollup, Tally, percentages, quota_used
 from workflow.results.sheet import REASON_NAME
@@ -32,19 +34,20 @@ def _tally_dict(tally: Tally) -> dict[str, Any]:
 def report_data(r: Rollup) -> dict[str, Any]:
     """The report as plain data: the JSON shape of DESIGN.md plus percentages and the breakdown."""
     t, quota = r.total, r.campaign.excellent_quota
+    zone = ZoneInfo(r.campaign.timezone)  # every instant in the campaign's zone (+07:00)
     unit = r.unit
     return {
         "unit": unit.code if unit else None, "unit_name": unit.name if unit else NATIONAL,
         "level": unit.level if unit else None, "year": r.campaign.year,
         "rule_set": r.campaign.rule_set, "excellent_quota": quota,
-        "generated_at": r.generated_at.isoformat(), "stale": r.stale,
+        "generated_at": local_iso(r.generated_at, zone), "stale": r.stale,
         "members": dict(t.members), "cells": dict(t.cells), "bases": dict(t.bases),
         "percent": {kind: percentages(getattr(t, kind)) for kind in KIND_NAME},
         "quota_used": {kind: quota_used(getattr(t, kind), quota) for kind in KIND_NAME},
         "not_classified_reasons": dict(t.reasons),
         "without_results": t.without_results, "invalid": t.invalid, "supplements": t.supplements,
         "missing": r.missing,
-        "late": [{**row, "deadline": row["deadline"].isoformat()} for row in r.late],
+        "late": [{**row, "deadline": local_iso(row["deadline"], zone)} for row in r.late],
         "children": [{"code": u.code, "name": u.name, "level": u.level,
                       "self": unit is not None and u.id == unit.id, **_tally_dict(tally)}
                      for u, tally in r.children],
