@@ -21,8 +21,9 @@ from workflow.errors import BadInput, NotFound
 from workflow.lookup import find_unit, get_campaign
 from workflow.models import Cycle, Unit
 
-HEADER = ["Mã đơn vị", "Tên đơn vị", "Cấp", "Đơn vị cấp trên", "Bí thư", "Email", "Điện thoại",
-          "Đường dẫn riêng"]
+HEADER = ("Mã đơn vị", "Tên đơn vị", "Cấp", "Đơn vị cấp trên", "Bí thư", "Email", "Điện thoại",
+          "Đường dẫn riêng")
+WIDTHS = (16, 40, 12, 16, 24, 30, 14, 60)
 
 
 @click.group()
@@ -67,7 +68,7 @@ def links_revoke(app: App, code: str, year: int | None) -> None:
 @pass_app
 def links_export(app: App, under: str | None, output: Path, year: int | None) -> None:
     """Write every unit's link (under CODE) to an .xlsx file, one row per unit."""
-    from openpyxl import Workbook  # slow to import: only for this command
+    from workflow.spreadsheet import Column, XlsxWriter  # openpyxl is slow to import: only here
 
     if output.suffix.lower() != ".xlsx":
         raise BadInput(f"{output}: tệp xuất phải có đuôi .xlsx.")
@@ -82,14 +83,14 @@ def links_export(app: App, under: str | None, output: Path, year: int | None) ->
             query = query.where(Unit.path.like(find_unit(session, under).path + "%"))
         rows = session.execute(query).all()
         tokens = app.links.tokens(session, campaign.id)
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(f"Đường dẫn {campaign.year}")
-    sheet.append(HEADER)
-    for r in rows:
-        sheet.append([r.code, r.name, r.level, r.parent or "", r.secretary or "",
-                      r.email or "", r.phone or "", app.links.url(tokens[r.id])])
+    book = XlsxWriter(app.zone, title=f"Đường dẫn riêng của các đơn vị — đợt {campaign.year}")
+    columns = [Column(header, "phone" if header == "Điện thoại" else "text", width)
+               for header, width in zip(HEADER, WIDTHS, strict=True)]
+    book.sheet(f"Đường dẫn {campaign.year}", columns,
+               ([r.code, r.name, r.level, r.parent, r.secretary, r.email, r.phone, app.links.url(tokens[r.id])]
+                for r in rows))
     try:
-        book.save(output)
+        output.write_bytes(book.save())
     except OSError as exc:
         raise BadInput(f"không ghi được {output}: {exc.strerror}.") from exc
     click.echo(f"Đã ghi đường dẫn của {len(rows)} đơn vị vào {output}.", err=True)

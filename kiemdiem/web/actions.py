@@ -24,7 +24,7 @@ from kiemdiem.web import monitor
 from kiemdiem.web.accounts import Viewer
 from kiemdiem.web.auth import csrf_ok
 from kiemdiem.web.labels import local_datetime
-from kiemdiem.web.render import kiemdiem_app
+from kiemdiem.web.render import flash, kiemdiem_app
 from notifiers.manual import remind_now
 from workflow.errors import BadInput, KiemdiemError, Refused
 from workflow.extensions import DeadlineService
@@ -35,11 +35,6 @@ from workflow.tabular import Row
 
 #: "dòng 2: " in front of a progress problem: a form has no lines
 _LINE = re.compile(r"^dòng \d+: ")
-
-
-def flash(request: Request, text: str, ok: bool) -> None:
-    """Leave one sentence for the next page this session shows."""
-    request.session["flash"] = {"ok": ok, "text": text}
 
 
 def _back(target: object, code: str) -> str:

@@ -30,6 +30,11 @@ def level_label(app: App, level: str) -> str:
         return level
 
 
+def flash(request: Request, text: str, ok: bool) -> None:
+    """Leave one sentence for the next page this session shows (`page` shows it once)."""
+    request.session["flash"] = {"ok": ok, "text": text}
+
+
 def page(request: Request, template: str, context: dict[str, Any],
          status_code: int = 200) -> HTMLResponse:
     """Render a page; every template sees the viewer, the level labels and the CSRF token."""

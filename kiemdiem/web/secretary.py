@@ -28,7 +28,7 @@ from kiemdiem.app import App
 from kiemdiem.web import linkpage
 from kiemdiem.web.auth import client_address, csrf_ok, csrf_token
 from kiemdiem.web.calendar import unit_calendar
-from kiemdiem.web.render import kiemdiem_app, page
+from kiemdiem.web.render import flash, kiemdiem_app, page
 from workflow.errors import KiemdiemError, Refused
 from workflow.links import Found
 from workflow.results.store import ResultsService
@@ -108,7 +108,7 @@ def _render(request: Request, found: Found, error: str | None = None,
         view = linkpage.build_view(session, found, app.clock())
     return _secured(page(request, "secretary.html", {
         "v": view, "token": request.path_params["token"], "csrf": csrf_token(request),
-        "error": error, "problems": problems or [], "flash": request.session.pop("flash", None),
+        "error": error, "problems": problems or [],
     }, status_code=status))
 
 
@@ -129,7 +129,7 @@ def show(request: Request) -> Response:
 
 
 def _done_here(request: Request, message: str) -> Response:
-    request.session["flash"] = message
+    flash(request, message, ok=True)
     return _secured(RedirectResponse(f"/r/{request.path_params['token']}", status_code=303))
 
 

@@ -43,8 +43,13 @@ def test_export_lists_every_unit_under_a_code(db_url, monkeypatch, tmp_path):
     out = tmp_path / "duong-dan.xlsx"
     result = run(db_url, "links", "export", "--under", "GL-TS", "-o", str(out))
     assert result.exit_code == 0, result.stderr
-    rows = list(load_workbook(out).active.iter_rows(values_only=True))
+    sheet = load_workbook(out).active
+    rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][0] == "Mã đơn vị" and [r[0] for r in rows[1:]][0] == "GL-TS"
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == f"A1:H{len(rows)}"
+    phones = [row[6] for row in sheet.iter_rows(min_row=2) if row[6].value]
+    assert phones and all(c.data_type == "s" and c.value.startswith("09") for c in phones)
+    assert not any(c.data_type == "f" for row in sheet.iter_rows() for c in row)
     assert len(rows) == 1 + 6 and all(r[7].startswith("https://kiemdiem.example.vn/r/") for r in rows[1:])
     shown = run(db_url, "links", "show", "GL-TS-YT").stdout.strip()
     assert shown in [r[7] for r in rows]
