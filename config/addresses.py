@@ -16,6 +16,9 @@ from dataclasses import dataclass
 
 EMAIL_RE = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[A-Za-z0-9-]{2,}$")
 MOBILE_RE = re.compile(r"^(?:\+?84|0)([35789]\d{8})$")
+#: how a stored Vietnamese mobile starts (`read_phone` stores them as 0xxxxxxxxx): only these
+#: receive Zalo ZNS; a landline (02…) or a foreign number (+…) is kept for people to call
+MOBILE_PREFIXES = ("03", "05", "07", "08", "09")
 #: a mobile number that lost its leading 0 (a spreadsheet read it as a number)
 BARE_MOBILE_RE = re.compile(r"^[35789]\d{8}$")
 #: a Vietnamese landline: 0 + area code 2xx + subscriber number
@@ -67,6 +70,11 @@ def read_phone(raw: str) -> Phone:
         return Phone(number, False, f"'{raw}' là số nước ngoài: được lưu nhưng không nhận được tin Zalo ZNS")
     raise ValueError(f"'{raw}' không phải số điện thoại (di động 0xxxxxxxxx hoặc +84xxxxxxxxx, "
                      "máy bàn 02xxxxxxxxx, số nước ngoài +…)")
+
+
+def zns_number(stored: str | None) -> str | None:
+    """The stored phone if Zalo ZNS can reach it (a Vietnamese mobile), else None."""
+    return stored if stored and stored[:2] in MOBILE_PREFIXES and len(stored) == 10 else None
 
 
 def mobile_number(raw: str) -> str | None:

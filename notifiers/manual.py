@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from config.addresses import zns_number
 from notifiers.outbox import insert_ignoring_conflicts
 from workflow.audit import record
 from workflow.clock import Clock, days_late
@@ -34,7 +35,7 @@ LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 def recipients(unit: Unit, channels: tuple[str, ...]) -> dict[str, str]:
     """The unit's address on each enabled channel it can be reached on (the sweep's rule)."""
     email = unit.email or None
-    by_channel = {"email": email, "zalo_zns": unit.phone or None, "zalo_oa": unit.zalo_user_id or None,
+    by_channel = {"email": email, "zalo_zns": zns_number(unit.phone), "zalo_oa": unit.zalo_user_id or None,
                   "webhook": unit.code, "file": email or unit.code}
     return {c: by_channel[c] for c in channels if by_channel.get(c)}  # type: ignore[misc]
 

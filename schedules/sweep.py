@@ -50,6 +50,7 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
+from config.addresses import MOBILE_PREFIXES
 from schedules.deadlines import Policy, Window, escalation_window, notice_windows, send_time
 from workflow.campaigns import campaign_plan
 from workflow.lookup import current_campaign
@@ -187,7 +188,8 @@ class _CampaignSweep:
     def _recipient(self, channel: ColumnElement[Any], unit: Any) -> ColumnElement[Any]:
         """The address of a unit on each channel (the outbox contract); NULL when it has none."""
         email = func.nullif(unit.email, "")
-        by_channel = {"email": email, "zalo_zns": func.nullif(unit.phone, ""),
+        mobile = and_(func.substr(unit.phone, 1, 2).in_(MOBILE_PREFIXES), func.length(unit.phone) == 10)
+        by_channel = {"email": email, "zalo_zns": case((mobile, unit.phone), else_=None),  # ZNS: mobiles only
                       "zalo_oa": func.nullif(unit.zalo_user_id, ""), "webhook": unit.code,
                       "file": func.coalesce(email, unit.code)}
         return case(*((channel == name, by_channel[name]) for name in self.channels), else_=None)

@@ -76,6 +76,19 @@ def test_a_unit_without_an_address_gets_no_row_on_that_channel(db):
     assert no_email == {"file": "GL-TS-T1", "zalo_zns": "0912000015", "webhook": "GL-TS-T1"}
 
 
+def test_a_landline_or_a_foreign_number_gets_no_zalo_zns_row(db):
+    """ZNS reaches mobiles only: a landline or a foreign number is kept for people to call,
+    and the sweep writes that unit no ZNS message that could only fail."""
+    seeded(db.url)
+    with db.session(write=True) as s:
+        s.execute(update(Unit).where(Unit.code == "GL-TS-T1").values(phone="02693822123"))
+        s.execute(update(Unit).where(Unit.code == "GL-TS-T2").values(phone="+33612345678"))
+    _sweep(db, local(2026, 11, 13, 8))
+    zns = {r.unit_id: r.recipient for r in _rows(db, channel="zalo_zns", stage="forms_submitted")}
+    assert _unit_id(db, "GL-TS-T1") not in zns and _unit_id(db, "GL-TS-T2") not in zns
+    assert zns[_unit_id(db, "GL-TS-TH")] == "0912000014"  # a mobile still gets its message
+
+
 def test_late_notice_days_late_and_a_by_deadline(db):
     seeded(db.url)
     _sweep(db, local(2026, 11, 17, 10), channels=("email",))
