@@ -41,7 +41,7 @@ class KiemdiemGroup(click.Group):
         try:
             return super().invoke(ctx)
         except KiemdiemError as exc:
-            _fail(str(exc), getattr(exc, "problems", []), exc.exit_code)
+            _fail(str(exc), exc.problems, exc.exit_code)
         except ConfigError as exc:
             _fail(str(exc), [], 2)
         except DBAPIError as exc:

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 
 class KiemdiemError(Exception):
-    """Base of the errors a user may see; the message is a complete sentence."""
+    """Base of the errors a user may see; the message is a complete sentence.
+
+    `problems` lists every problem found (each naming its row, field or rule), so a user can
+    fix a whole file in one pass; the CLI prints them one per line under the sentence.
+    """
 
     exit_code = 1
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
 
 
 class Refused(KiemdiemError):
@@ -16,17 +24,9 @@ class Refused(KiemdiemError):
 
 
 class BadInput(KiemdiemError):
-    """Input that cannot be understood (a file, a code, a date): exit 2.
-
-    `problems` lists every problem found, each naming its row or field, so a user can fix a
-    whole file in one pass.
-    """
+    """Input that cannot be understood (a file, a code, a date): exit 2."""
 
     exit_code = 2
-
-    def __init__(self, message: str, problems: list[str] | None = None) -> None:
-        super().__init__(message)
-        self.problems = problems or []
 
 
 class NotFound(BadInput):

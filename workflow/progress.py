@@ -69,10 +69,6 @@ _moves = Table("progress_moves", MetaData(),
 class ProgressRefused(Refused):
     """A step a guard refused (or a concurrent change): the import wrote nothing (exit 1)."""
 
-    def __init__(self, message: str, problems: list[str]) -> None:
-        super().__init__(message)
-        self.problems = problems
-
 
 @dataclass(frozen=True, slots=True)
 class Entry:

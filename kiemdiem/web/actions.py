@@ -79,7 +79,7 @@ def record_stage(app: App, viewer: Viewer, unit: Unit, form: FormData) -> str:
         report = ProgressImport(app.db, app.cycle_service()).run(
             ["code", "stage", "date", "note"], [row], actor=viewer.name, under=viewer.unit_path)
     except KiemdiemError as exc:
-        problems = getattr(exc, "problems", [])
+        problems = exc.problems
         if isinstance(exc, Refused) and not problems:  # a concurrent change: look again
             already = _recorded_meanwhile(app, unit, stage)
             if already:

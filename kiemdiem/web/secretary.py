@@ -192,11 +192,8 @@ def _already(stage: str, view: linkpage.LinkView) -> str:
 
 
 def _parts(exc: KiemdiemError) -> tuple[str, list[str]]:
-    """An error's sentence and its list of problems (a `Refused` may carry them as its
-    second argument, as `ResultsService` raises rule violations)."""
-    if len(exc.args) == 2 and isinstance(exc.args[1], list):
-        return str(exc.args[0]), [str(p) for p in exc.args[1]]
-    return str(exc), list(getattr(exc, "problems", []))
+    """An error's sentence and its list of problems (rule violations, bad rows)."""
+    return str(exc), list(exc.problems)
 
 
 def _sentence(message: str, found: Found) -> str:

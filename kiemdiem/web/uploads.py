@@ -76,7 +76,7 @@ async def progress_upload(request: Request) -> Response:
                      "trên trang này; hãy chia nhỏ tệp hoặc nhờ văn phòng nhập bằng dòng lệnh.",
                      status=400)
     except KiemdiemError as exc:
-        return _page(request, error=str(exc), problems=getattr(exc, "problems", []), status=400)
+        return _page(request, error=str(exc), problems=exc.problems, status=400)
     return _page(request, lines=lines)
 
 

@@ -116,3 +116,17 @@ def test_names_print_literally_in_every_table(db, tmp_path):
         assert "Đảng bộ xã Trà Sơn [/] :repeat:" in result.stdout or result is overdue
         assert "🔁" not in result.stdout
     assert "[bold]Nguyễn Văn Tư" in tree.stdout
+
+
+def test_rule_violations_print_one_per_line_never_as_a_tuple(db, tmp_path):
+    seeded(db.url)
+    for stage in ("reports_prepared", "cell_met"):
+        assert run(db.url, "advance", "GL-TS-T1", "--to", stage, now=NOW).exit_code == 0
+    counts = tmp_path / "counts.csv"
+    counts.write_text("HTXS,HTT,HT,KHT,not_classified,pending,exempt\n5,1,0,0,0,0,0\n", encoding="utf-8")
+    refused = run(db.url, "results", "submit", "GL-TS-T1", str(counts), now=NOW)
+    assert refused.exit_code == 1
+    first, *rest = refused.stderr.strip().splitlines()
+    assert first.startswith("Lỗi: GL-TS-T1: kết quả vi phạm") and "('" not in refused.stderr
+    assert rest and all(line.startswith("  - ") for line in rest)
+    assert any("QUOTA" in line for line in rest)
