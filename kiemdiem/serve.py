@@ -29,7 +29,7 @@ from schedules.jobs import PeriodicTask, SweepScheduler
 from schedules.leader import leader_for
 from schedules.sweep import sweep
 from schedules.timetable import load_timetable
-from workflow.errors import Refused
+from workflow.errors import Refused, first_line
 
 
 class ServeHook(Protocol):
@@ -140,17 +140,11 @@ class Outage:
             log.error("%s failed", self.part, exc_info=error)
         elif error is not None and self.since is None:
             self.since = time.monotonic()
-            log_event("database_unreachable", during=self.part, error=_first_line(error))
+            log_event("database_unreachable", during=self.part, error=first_line(error))
         elif error is None and self.since is not None:
             log_event("database_reconnected", during=self.part,
                       after_s=round(time.monotonic() - self.since, 1))
             self.since = None
-
-
-def _first_line(error: BaseException) -> str:
-    """The error's class and first line (SQLAlchemy appends the whole statement after it)."""
-    lines = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {lines[0] if lines else ''}"
 
 
 def run_sweep(app: App, reason: str, outage: Outage) -> None:
@@ -160,7 +154,7 @@ def run_sweep(app: App, reason: str, outage: Outage) -> None:
             report = sweep(session, app.clock(), app.settings.channels, app.settings.public_url)
     except UNREACHABLE as exc:  # the database is down or the connection broke
         outage.report(exc)
-        log_event("sweep_failed", reason=reason, error=_first_line(exc))
+        log_event("sweep_failed", reason=reason, error=first_line(exc))
     except Exception as exc:  # noqa: BLE001 - the scheduler thread must survive a bad sweep
         log_event("sweep_failed", reason=reason, error=f"{type(exc).__name__}: {exc}")
     else:
@@ -170,7 +164,7 @@ def run_sweep(app: App, reason: str, outage: Outage) -> None:
             write_due_digest(app)
         except UNREACHABLE as exc:
             outage.report(exc)
-            log_event("digest_failed", error=_first_line(exc))
+            log_event("digest_failed", error=first_line(exc))
         except Exception as exc:  # noqa: BLE001 - the scheduler thread must survive a bad digest
             log_event("digest_failed", error=f"{type(exc).__name__}: {exc}")
 

@@ -37,6 +37,7 @@ from notifiers.outbox import Claimed, Outcome, claim, give_up, record, renew
 from notifiers.render import Renderer, RenderError
 from workflow.clock import Clock, system_clock
 from workflow.db import Database
+from workflow.errors import first_line
 
 log = logging.getLogger(__name__)
 
@@ -248,12 +249,6 @@ class Dispatcher:
     async def aclose(self) -> None:
         for channel in self.channels.values():
             await channel.aclose()
-
-
-def first_line(exc: BaseException) -> str:
-    """The error's class and first line (SQLAlchemy appends the whole statement after it)."""
-    lines = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {lines[0] if lines else ''}"
 
 
 def _raise(error: Exception | None) -> None:

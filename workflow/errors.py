@@ -31,3 +31,10 @@ class BadInput(KiemdiemError):
 
 class NotFound(BadInput):
     """An unknown unit code, campaign year or record id: exit 2."""
+
+
+def first_line(error: BaseException) -> str:
+    """An error's class and first line, for one log field (SQLAlchemy appends the whole
+    statement after the first line)."""
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0] if lines else ''}"
