@@ -78,6 +78,11 @@ class Unit(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
+    @property
+    def ancestor_ids(self) -> list[int]:
+        """The ids of the units above this one, the root first (read from `path`)."""
+        return [int(p) for p in self.path.strip("/").split("/")[:-1]]
+
 
 class Campaign(Base):
     """One year's review, created from a plan; `plan` keeps the plan document as issued."""

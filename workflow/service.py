@@ -205,7 +205,7 @@ class CycleService:
             raise Refused(f"{code}: đơn vị vừa được người khác thay đổi cùng lúc; chưa ghi gì, hãy thử lại.") from exc
 
     def _flag_ancestors(self, session: Session, campaign: Campaign, unit: Unit) -> list[str]:
-        ancestor_ids = [int(p) for p in unit.path.strip("/").split("/")[:-1]]
+        ancestor_ids = unit.ancestor_ids
         if not ancestor_ids:
             return []
         rows = session.execute(

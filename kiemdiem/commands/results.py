@@ -189,7 +189,7 @@ def report(app: App, code: str | None, fmt: str, output: Path | None, place: str
         unit = find_unit(session, code) if code else None
         data = report_data(rollup(session, campaign, unit, app.clock()))
         ancestors = [] if unit is None else list(session.scalars(
-            select(Unit.name).where(Unit.id.in_([int(i) for i in unit.path.strip("/").split("/")]))
+            select(Unit.name).where(Unit.id.in_([*unit.ancestor_ids, unit.id]))
             .order_by(Unit.depth.desc())))
     parent = ancestors[1] if len(ancestors) > 1 else None
     heading = Heading(place=place or place_of(ancestors or [data["unit_name"]]), superior=parent,

@@ -410,7 +410,7 @@ def find_visible_unit(session: Session, code: str, path: str) -> Unit | None:
 def unit_page(session: Session, campaign: Campaign, unit: Unit, viewer_path: str,
               now: datetime, limit: int = 200) -> UnitPage:
     """Gather a unit's timeline, audit trail, notifications, children and visible ancestors."""
-    ids = [int(p) for p in unit.path.strip("/").split("/")[:-1]]
+    ids = unit.ancestor_ids
     ancestors = list(session.scalars(
         select(Unit).where(Unit.id.in_(ids), _under(viewer_path)).order_by(Unit.depth))) if ids else []
     child_rows = session.execute(
