@@ -13,7 +13,7 @@ can put a rating or a score into a Zalo message (agencies forbid that content on
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from itertools import groupby
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError
 
 from notifiers.base import ZALO_MAX_CHARS, Message
+from workflow.notices import deadline_phrase, plan_day
 
 BUILTIN_TEMPLATES = Path(__file__).parent / "templates"
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -38,29 +39,33 @@ class RenderError(Exception):
     """A template that cannot be rendered for this row (a permanent delivery failure)."""
 
 
-def local_date(value: str | datetime) -> date:
-    """Return the local calendar date of an instant (ISO text or aware datetime)."""
-    instant = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return instant.astimezone(LOCAL).date()
+def deadline_text(data: Mapping[str, Any]) -> str:
+    """The deadline phrase of a payload or item, from its rule and plan date (one wording,
+    `workflow.notices.deadline_phrase`); rows written without a plan date take it from the instant."""
+    deadline = data.get("deadline")
+    if not deadline:
+        return ""
+    rule = data.get("deadline_rule") or "before"
+    day = data.get("plan_date") or plan_day(datetime.fromisoformat(deadline), rule, LOCAL)
+    return deadline_phrase(rule, day)
 
 
-def deadline_phrase(deadline: str, rule: str, plan_date: str | None) -> str:
-    """Say a deadline as the plan does: "trước ngày 20/11/2026" or "hoàn thành ngày 16/11/2026".
-
-    A `by` deadline falls due at the end of its day, so its instant is the next midnight;
-    the plan's own date is preferred, else it is recovered from the instant.
-    """
-    if plan_date:
-        day = date.fromisoformat(plan_date)
-    else:
-        day = local_date(deadline) - (timedelta(days=1) if rule == "by" else timedelta())
-    prefix = "hoàn thành ngày" if rule == "by" else "trước ngày"
-    return f"{prefix} {day:%d/%m/%Y}"
+def item_status(item: Mapping[str, Any]) -> str:
+    """How an item stands: "còn 3 ngày", "đến nay đã chậm 9 ngày (nhắc lại lần 2)"."""
+    days_late = item.get("days_late")
+    if days_late is None:
+        left = item.get("days_left")
+        return f"còn {left} ngày" if left else "sắp đến hạn"
+    said = f"đến nay đã chậm {days_late} ngày" if days_late else "nay đã quá hạn"
+    repeat = item.get("repeat") or 0
+    return f"{said} (nhắc lại lần {repeat})" if repeat else said
 
 
-def local_datetime(value: str) -> str:
-    """Format an ISO instant as local "dd/mm/yyyy HH:MM"."""
-    return datetime.fromisoformat(value).astimezone(LOCAL).strftime("%d/%m/%Y %H:%M")
+def urgency(item: Mapping[str, Any]) -> tuple[int, int]:
+    """Sort key of items: the longest late first, then the nearest deadline."""
+    if item.get("days_late") is not None:
+        return (0, -item["days_late"])
+    return (1, item.get("days_left") or 0)
 
 
 def group_late_units(late_units: list[dict[str, Any]], level_label: Mapping[str, str],
@@ -74,8 +79,7 @@ def group_late_units(late_units: list[dict[str, Any]], level_label: Mapping[str,
         stages = []
         for stage, units in groupby(in_level, key=lambda u: u.get("stage") or ""):
             stages.append({"stage": stage, "label": stage_label.get(stage, stage),
-                           "units": [dict(u, deadline_local=local_datetime(u["deadline"]))
-                                     for u in units]})
+                           "units": [dict(u, deadline_text=deadline_text(u)) for u in units]})
         levels.append({"level": level, "label": level_label.get(level, level),
                        "stages": stages, "count": sum(len(s["units"]) for s in stages)})
     return levels
@@ -106,9 +110,13 @@ class Renderer:
     def context(self, payload: Mapping[str, Any]) -> dict[str, Any]:
         """Return the email templates' context: the payload and the phrases derived from it."""
         ctx = dict(payload)
-        deadline = payload.get("deadline")
-        ctx["deadline_text"] = (deadline_phrase(deadline, payload.get("deadline_rule") or "before",
-                                                payload.get("plan_date")) if deadline else "")
+        ctx["deadline_text"] = deadline_text(payload)
+        # a bundle lists its items; a row written before bundles is its own single item
+        items = payload.get("items") or ([payload] if payload.get("stage") else [])
+        ctx["items"] = sorted(({**item, "deadline_text": deadline_text(item), "status": item_status(item)}
+                               for item in items), key=urgency)
+        ctx["others"] = max(len(ctx["items"]) - 1, 0)
+        ctx["repeat"] = payload.get("repeat", payload.get("occurrence"))
         ctx["level_label"] = self.level_labels.get(payload.get("level") or "", payload.get("level"))
         listed = list(payload.get("late_units") or [])
         ctx["groups"] = group_late_units(listed, self.level_labels, self.stage_labels)
@@ -119,9 +127,11 @@ class Renderer:
         return ctx
 
     def zalo_context(self, ctx: Mapping[str, Any]) -> dict[str, Any]:
-        """Return the only names a Zalo template may use: unit, stage, deadline, link."""
+        """Return the only names a Zalo template may use: unit, stage, deadline, link, and how
+        many other stages the bundle lists."""
         return {"unit_name": ctx.get("unit_name") or "", "stage_label": ctx.get("stage_label") or "",
-                "deadline_text": ctx["deadline_text"], "link": ctx.get("link") or ""}
+                "deadline_text": ctx["deadline_text"], "link": ctx.get("link") or "",
+                "others": ctx.get("others") or 0}
 
     def zalo_text(self, kind: str, ctx: Mapping[str, Any]) -> str:
         """Render the Zalo text within `ZALO_MAX_CHARS`, shortening the unit's name if needed."""

@@ -18,7 +18,7 @@ import httpx
 
 from notifiers.base import DeliveryError, DeliveryResult, Message
 from notifiers.http import status_error, transport_error
-from notifiers.render import deadline_phrase
+from notifiers.render import deadline_text
 from notifiers.tokens import TokenStore
 from workflow import units
 from workflow.clock import Clock, system_clock
@@ -59,8 +59,7 @@ def zns_template_data(message: Message) -> dict[str, str]:
     """The ZNS template's parameters: only the unit, the stage, the deadline and the link."""
     data = message.data
     return {"unit_name": data.get("unit_name") or "", "stage": data.get("stage_label") or "",
-            "deadline": deadline_phrase(data["deadline"], data.get("deadline_rule") or "before",
-                                        data.get("plan_date")) if data.get("deadline") else "",
+            "deadline": deadline_text(data),
             "link": data.get("link") or ""}
 
 

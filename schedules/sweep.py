@@ -1,28 +1,34 @@
-"""The sweep: find every cycle owed a reminder, late notice, repeat or escalation, write the outbox.
+"""The sweep: find what every unit is owed now and write one message per recipient, channel, day.
 
-Set-based: per campaign and per group of levels sharing a grace period, one
-`INSERT … SELECT … ON CONFLICT (dedup_key) DO NOTHING` writes the unit notices (reminder,
-late, repeat) for every enabled channel at once, and one more each writes the escalations
-to parent secretaries and to the office. No row passes through Python, so 300,000 cycles
-cost a few statements; and a second sweep, on this machine or another, writes nothing.
+Two steps, each set-based (no owed row passes through Python), in the caller's transaction:
 
-Which notice a (cycle, stage) is owed comes from `schedules.deadlines.notice_windows`: the
-windows are ranges of deadlines, so the SQL only compares the deadline column with bound
-instants. What a notice takes from its deadline alone (its kind, occurrence, label, deadline
-text, plan date and days late) is rendered once per milestone in a small fenced subquery;
-each row adds its unit's members to the JSON text (the same bytes `json_build_object` /
-`json_object` wrote when each row built its whole object). Cycles with an extension get
-those parts from the same expressions, on the row.
+1. **Notices.** Per campaign and group of levels sharing a grace period, one
+   `INSERT … SELECT … ON CONFLICT DO NOTHING` records in the notice ledger (`notices`) each
+   (cycle, stage) whose reminder, late or repeat window holds now and was not yet told in
+   that window; one more records the (child, stage) pairs whose parent is owed word of them
+   (escalation). A recipient that already got today's bundle of that kind gets nothing new
+   today: what it is owed waits for tomorrow's, if still owed. A late window is shown as
+   "late" when no late notice of that stage was ever written, else as "Nhắc lại lần N" with N
+   the late notices written before — never the window's number.
+2. **Bundles.** The ledger rows this sweep wrote are grouped per recipient unit into one
+   outbox row per channel (`{year}:{unit}:{notice|escalation}:{YYYYMMDD}:{channel}:{recipient}`),
+   its payload the unit's fields plus one item per stage. What an item says about its
+   deadline is a `workflow.notices.DeadlineItem` built in Python once per milestone (and per
+   extension) and joined by id; the database only merges those objects with the row's kind
+   and count through its native JSON functions (`Dialect.json_merge`), no text concatenation.
+
+Which window a (cycle, stage) is in comes from `schedules.deadlines.notice_windows`: ranges
+of deadlines, so the SQL compares the deadline column with bound instants, once per
+milestone in a fenced subquery (`_milestone_windows`), on the row for the few extensions.
 
 On PostgreSQL the notice statement is preceded by a `SELECT count(*)` of the rows it would
-insert (the anti-join against the outbox included): PostgreSQL never runs an
+insert (the anti-joins against the ledger included): PostgreSQL never runs an
 `INSERT … SELECT` on parallel workers, but it runs that count on two, and when it is 0 — a
-repeated or catch-up sweep, the usual case — the insert is skipped. ON CONFLICT still guards
-the insert against a concurrent sweep. The escalation statements read a few hundred cycles
-by index and take milliseconds: they are not counted first.
+repeated or catch-up sweep, the usual case — the insert is skipped; when no ledger row was
+written, no bundle is looked for. The office hears of late units in its daily digest
+(`notifiers.digest`), not here.
 
-The sweep never sends; dispatchers deliver the rows (the outbox contract in the brief). The
-caller owns the transaction: a sweep is all-or-nothing.
+The sweep never sends; dispatchers deliver the rows (the outbox contract in the README).
 """
 
 from __future__ import annotations
@@ -30,12 +36,11 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     Integer,
-    String,
     and_,
     case,
     cast,
@@ -54,32 +59,37 @@ from config.addresses import MOBILE_PREFIXES
 from schedules.deadlines import Policy, Window, escalation_window, notice_windows, send_time
 from workflow.campaigns import campaign_plan
 from workflow.lookup import current_campaign
-from workflow.models import Campaign, Cycle, DeadlineExtension, Milestone, Notification, Unit
+from workflow.models import Campaign, Cycle, DeadlineExtension, Milestone, Notice, Notification, Unit
+from workflow.notices import DeadlineItem, plan_day
 from workflow.queries import LISTED_LATE_UNITS, owed_deadlines
 from workflow.sqlrender import Dialect, integer, text
-from workflow.stages import LABEL
+from workflow.stages import RANK
 
 KINDS = ("reminder", "late", "repeat", "escalation")
 #: PostgreSQL memory per hash join during a sweep (SET LOCAL: this transaction only)
 SWEEP_WORK_MEM = "64MB"
-#: the channels an office address (an email) can be reached on
-OFFICE_CHANNELS = ("email", "file")
-OFFICE_CODE = "office"
-OFFICE_NAME = "Ban Tổ chức"
-NULL_TEXT = cast(null(), String)
-NULL_INT = cast(null(), Integer)
 OUTBOX_COLUMNS = ["dedup_key", "kind", "channel", "recipient", "campaign_id", "cycle_id", "unit_id",
                   "stage", "payload", "status", "attempts", "next_attempt_at", "created_at",
                   "updated_at"]
+NOTICE_COLUMNS = ["campaign_id", "cycle_id", "stage", "kind", "occurrence", "bundle", "to_unit_id",
+                  "day", "shown_kind", "repeat", "milestone_id", "extension_id", "created_at"]
+NT = Notice.__table__
+#: one bundle kind per recipient and day: a unit's own notices, and a parent's escalation
+BUNDLES = ("notice", "escalation")
 
 
 @dataclass
 class SweepReport:
-    """What one sweep did: cycles looked at, rows written per kind, how long it took."""
+    """What one sweep did: cycles looked at, messages written per kind, how long it took.
+
+    `written` counts outbox rows (bundles) by the kind of their most urgent item;
+    `noticed` counts the (cycle, stage) notices those bundles carry.
+    """
 
     at: datetime
     scanned: int = 0
     written: Counter[str] = field(default_factory=Counter)
+    noticed: int = 0
     duration_s: float = 0.0
 
     @property
@@ -89,7 +99,7 @@ class SweepReport:
     def as_log(self) -> dict[str, Any]:
         return {"event": "sweep", "at": self.at.isoformat(), "scanned": self.scanned,
                 "written": self.total, **{k: self.written.get(k, 0) for k in KINDS},
-                "duration_ms": round(self.duration_s * 1000, 1)}
+                "notices": self.noticed, "duration_ms": round(self.duration_s * 1000, 1)}
 
 
 def unit_link(public_url: str, code: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -98,7 +108,7 @@ def unit_link(public_url: str, code: ColumnElement[Any]) -> ColumnElement[Any]:
 
 
 def sweep(session: Session, now: datetime, channels: tuple[str, ...], public_url: str) -> SweepReport:
-    """Write every notification owed at `now` into the outbox; return what was written."""
+    """Write every notice owed at `now` and today's bundles into the outbox; return what was written."""
     started = time.perf_counter()
     report = SweepReport(now)
     dialect = Dialect(session.get_bind().dialect.name)
@@ -121,38 +131,44 @@ class _CampaignSweep:
         self.plan = campaign_plan(campaign)
         self.policy = Policy.from_plan(self.plan)
         self.year = campaign.year
+        self.day: date = now.astimezone(self.policy.zone).date()
         #: (due, stage rank) of the milestones of the group of levels being swept
         self.group_milestones: list[tuple[datetime, int]] = []
 
     def run(self, report: SweepReport) -> None:
         report.scanned += self.session.scalar(
             select(func.count()).select_from(Cycle).where(Cycle.campaign_id == self.campaign.id)) or 0
-        milestones = self.session.execute(select(Milestone.level, Milestone.due_at, Milestone.stage_rank)
-                                          .where(Milestone.campaign_id == self.campaign.id)).all()
+        milestones = self.session.execute(select(Milestone).where(Milestone.campaign_id == self.campaign.id)
+                                          ).scalars().all()
+        if not milestones:
+            return
         self.first_extension = self.session.scalar(
             select(func.min(DeadlineExtension.due_at))
             .join(Cycle, Cycle.id == DeadlineExtension.cycle_id)
             .where(Cycle.campaign_id == self.campaign.id))
+        noticed = 0
         for levels in self._grace_groups():
-            self.group_milestones = [(due, rank) for level, due, rank in milestones if level in levels]
+            self.group_milestones = [(m.due_at, m.stage_rank) for m in milestones if m.level in levels]
             earliest = min([*(due for due, _ in self.group_milestones),
                             *([self.first_extension] if self.first_extension else [])], default=None)
             if earliest is None:
                 continue
             owed = owed_deadlines(self.campaign).add_columns(
-                Unit.code, Unit.name, Unit.level, Unit.secretary, Unit.email, Unit.phone,
-                Unit.zalo_user_id, Unit.parent_id, Milestone.rule, Milestone.id.label("milestone_id"),
+                Unit.level, Unit.parent_id, Milestone.rule, Milestone.id.label("milestone_id"),
                 DeadlineExtension.due_at.label("extended_to"),
+                func.coalesce(DeadlineExtension.id, 0).label("extension_id"),
             ).where(Milestone.level.in_(levels))
-            windows = notice_windows(self.policy, levels[0], self.now, earliest)
-            for kind, count in self._notices(owed, windows).items():
-                report.written[kind] += count
+            noticed += self._notices(owed, notice_windows(self.policy, levels[0], self.now, earliest))
             escalation = escalation_window(self.policy, levels[0], self.now)
-            if earliest <= escalation.upto:
-                shift = self.policy.grace_days.get(levels[0], 0) + self.policy.escalate_after_days
-                report.written["escalation"] += self._escalations(owed, escalation, shift)
+            if earliest <= escalation.upto and "parent_secretary" in self.plan.late.escalate_to:
+                noticed += self._escalations(owed, escalation)
+        report.noticed += noticed
+        if noticed:
+            parts = self._deadline_items(milestones)
+            for bundle in BUNDLES:
+                report.written.update(self._bundles(bundle, parts))
 
-    # -- the parts ---------------------------------------------------------------------------
+    # -- step 1: the notice ledger -------------------------------------------------------------
 
     def _due_by(self, owed: Any, bound: datetime) -> Any:
         """Keep the owed deadlines due by `bound`.
@@ -177,6 +193,135 @@ class _CampaignSweep:
             groups.setdefault(self.policy.grace_days.get(level, 0), []).append(level)
         return list(groups.values())
 
+    def _window_of(self, windows: list[Window], due: ColumnElement[Any]) -> dict[str, ColumnElement[Any]]:
+        """The kind and occurrence of the window that holds a deadline (NULL when none does)."""
+        d = self.d
+
+        def holds(w: Window) -> ColumnElement[bool]:
+            upper = due <= d.instant(w.upto)
+            return upper if w.after is None else and_(due > d.instant(w.after), upper)
+
+        return {"kind": case(*((holds(w), text(w.kind)) for w in windows), else_=None),
+                "occurrence": case(*((holds(w), integer(w.occurrence)) for w in windows), else_=None)}
+
+    def _milestone_windows(self, windows: list[Window]) -> Any:
+        """`_window_of` each milestone of the campaign, a few rows computed once.
+
+        Joined on the milestone's id, so the planner's estimates of the big join stay those
+        of the milestones table. Fenced (`Dialect.fenced`), so the database does not inline
+        the CASE into every row.
+        """
+        ms = Milestone.__table__
+        parts = self._window_of(windows, ms.c.due_at)
+        rows = select(ms.c.id, *(value.label(name) for name, value in parts.items())) \
+            .where(ms.c.campaign_id == self.campaign.id)
+        return self.d.fenced(rows).subquery("mw")
+
+    def _not_bundled_today(self, to_unit: ColumnElement[Any], bundle: str) -> ColumnElement[bool]:
+        """The recipient unit has no bundle of this kind today: one message a day, at most."""
+        return ~exists().where(NT.c.to_unit_id == to_unit, NT.c.bundle == bundle,
+                               NT.c.day == self.day)
+
+    def _not_told(self, cycle: ColumnElement[Any], stage: ColumnElement[Any],
+                  kind: ColumnElement[Any], occurrence: ColumnElement[Any]) -> ColumnElement[bool]:
+        """This (cycle, stage) was not yet told in this window (a cheap probe of the unique key)."""
+        return ~exists().where(NT.c.cycle_id == cycle, NT.c.stage == stage, NT.c.kind == kind,
+                               NT.c.occurrence == occurrence)
+
+    def _anything_to_write(self, source: Any) -> bool:
+        """Tell whether `source` has rows to insert, in a read-only query PostgreSQL runs in parallel.
+
+        PostgreSQL never runs an `INSERT … SELECT` on parallel workers, but a plain
+        `SELECT count(*)` of the same rows, the anti-joins against the ledger included, runs
+        on two; when it finds nothing, as a repeated or catch-up sweep usually does, the
+        insert is skipped. SQLite has no parallel plans: the insert alone costs it as much.
+        """
+        if not self.d.pg:
+            return True
+        return bool(self.session.scalar(select(func.count()).select_from(source.subquery("s"))))
+
+    def _insert_notices(self, source: Any) -> int:
+        if not self._anything_to_write(source):
+            return 0
+        statement = (self.d.insert(NT).from_select(NOTICE_COLUMNS, source)
+                     .on_conflict_do_nothing(index_elements=["cycle_id", "stage", "kind", "occurrence"]))
+        result = self.session.execute(statement.execution_options(preserve_rowcount=True))
+        return max(result.rowcount, 0)
+
+    def _notices(self, owed: Any, windows: list[Window]) -> int:
+        """Record the reminder, late and repeat notices owed now; return how many.
+
+        A deadline's window comes from its milestone's row (`_milestone_windows`), or, for the
+        few cycles with an extension, from the same expressions on the row.
+        """
+        o = self._due_by(owed, max(w.upto for w in windows)).subquery("o")
+        mw = self._milestone_windows(windows)
+        extended = self._window_of(windows, o.c.due_at)
+
+        def part(name: str) -> ColumnElement[Any]:
+            return case((o.c.extended_to.is_(None), mw.c[name]), else_=extended[name])
+
+        n = (select(o.c.cycle_id, o.c.unit_id, o.c.stage, o.c.milestone_id, o.c.extension_id,
+                    part("kind").label("kind"), part("occurrence").label("occurrence"))
+             .select_from(o).join(mw, mw.c.id == o.c.milestone_id)).subquery("n")
+        told = aliased(Notice)
+        earlier = (select(func.count()).select_from(told)
+                   .where(told.cycle_id == n.c.cycle_id, told.stage == n.c.stage,
+                          told.kind.in_(("late", "repeat"))).scalar_subquery())
+        repeat = case((n.c.kind == "reminder", integer(0)), else_=earlier)
+        shown = case((n.c.kind == "reminder", text("reminder")), (repeat == 0, text("late")),
+                     else_=text("repeat"))
+        source = select(
+            integer(self.campaign.id), n.c.cycle_id, n.c.stage, n.c.kind, n.c.occurrence,
+            text("notice"), n.c.unit_id, self.d.day(self.day), shown, repeat, n.c.milestone_id,
+            n.c.extension_id, self.d.instant(self.now),
+        ).where(n.c.kind.is_not(None), self._not_told(n.c.cycle_id, n.c.stage, n.c.kind, n.c.occurrence),
+                self._not_bundled_today(n.c.unit_id, "notice"))
+        return self._insert_notices(source)
+
+    def _escalations(self, owed: Any, window: Window) -> int:
+        """Record each (child, stage) whose active parent is owed word of it now; return how many."""
+        parent = aliased(Unit)
+        o = self._due_by(owed, window.upto).subquery("o")
+        source = select(
+            integer(self.campaign.id), o.c.cycle_id, o.c.stage, text("escalation"), integer(1),
+            text("escalation"), o.c.parent_id, self.d.day(self.day), text("escalation"), integer(0),
+            o.c.milestone_id, o.c.extension_id, self.d.instant(self.now),
+        ).select_from(o).join(parent, parent.id == o.c.parent_id).where(
+            parent.active.is_(True),
+            self._not_told(o.c.cycle_id, o.c.stage, text("escalation"), integer(1)),
+            self._not_bundled_today(o.c.parent_id, "escalation"))
+        return self._insert_notices(source)
+
+    # -- step 2: the day's bundles -------------------------------------------------------------
+
+    def _deadline_items(self, milestones: list[Milestone]) -> Any:
+        """Every deadline of the campaign as a `DeadlineItem`, built in Python, as a VALUES table.
+
+        One row per milestone (extension 0) and one per extension (with its milestone's rule),
+        each with its JSON and its urgency (most urgent first; the earlier stage wins a tie).
+        A UNION of one-row SELECTs: SQLite names no columns of a VALUES list.
+        """
+        zone, now = self.policy.zone, self.now
+        rows = []
+        for m in milestones:
+            item = DeadlineItem.build(m.stage, m.due_at, m.rule, m.plan_date, now, zone)
+            rows.append((m.id, 0, item.as_json(), _urgency(item)))
+        by_level_stage = {(m.level, m.stage): m for m in milestones}
+        extensions = self.session.execute(
+            select(DeadlineExtension.id, DeadlineExtension.stage, DeadlineExtension.due_at, Unit.level)
+            .join(Cycle, Cycle.id == DeadlineExtension.cycle_id).join(Unit, Unit.id == Cycle.unit_id)
+            .where(Cycle.campaign_id == self.campaign.id))
+        for ext_id, stage, due, level in extensions:
+            m = by_level_stage.get((level, stage))
+            if m is None:
+                continue
+            item = DeadlineItem.build(stage, due, m.rule, plan_day(due, m.rule, zone), now, zone)
+            rows.append((m.id, ext_id, item.as_json(), _urgency(item)))
+        return union_all(*(select(integer(m).label("milestone_id"), integer(e).label("extension_id"),
+                                  text(part).label("part"), integer(u).label("urgency"))
+                           for m, e, part, u in rows)).subquery("parts")
+
     def _channel_table(self, names: tuple[str, ...]) -> Any:
         rows = [select(text(name).label("channel")) for name in names]
         return (union_all(*rows) if len(rows) > 1 else rows[0]).subquery("ch")
@@ -194,200 +339,78 @@ class _CampaignSweep:
                       "file": func.coalesce(email, unit.code)}
         return case(*((channel == name, by_channel[name]) for name in self.channels), else_=None)
 
-    def _dedup_key(self, subject: ColumnElement[Any], stage: ColumnElement[Any],
-                   kind: ColumnElement[Any], occurrence: ColumnElement[Any],
-                   channel: ColumnElement[Any], recipient: ColumnElement[Any]) -> ColumnElement[Any]:
-        sep = text(":")
-        return (text(f"{self.year}:") + subject + sep + stage + sep + kind + sep
-                + cast(occurrence, String) + sep + channel + sep + recipient)
+    def _bundles(self, bundle: str, parts: Any) -> Counter[str]:
+        """Insert today's bundles of one kind for the notices this sweep wrote; count them by kind.
 
-    def _unwritten(self, key: ColumnElement[Any]) -> ColumnElement[bool]:
-        """Skip rows already in the outbox before their payload is built (a cheap index probe).
-
-        ON CONFLICT still guards against a concurrent sweep; this keeps a sweep that has
-        nothing new to write close to the cost of finding the cycles.
-        """
-        return ~exists().where(Notification.__table__.c.dedup_key == key)
-
-    def _anything_to_write(self, source: Any) -> bool:
-        """Tell whether `source` has rows to insert, in a read-only query PostgreSQL runs in parallel.
-
-        PostgreSQL never runs an `INSERT … SELECT` on parallel workers, but a plain
-        `SELECT count(*)` of the same rows, the anti-join against the outbox included, runs on
-        two; when it finds nothing, as a repeated or catch-up sweep usually does, the insert is
-        skipped. SQLite has no parallel plans: the insert alone costs it as much.
-        """
-        if not self.d.pg:
-            return True
-        return bool(self.session.scalar(select(func.count()).select_from(source.subquery("s"))))
-
-    def _insert(self, source: Any) -> int:
-        statement = (self.d.insert(Notification.__table__).from_select(OUTBOX_COLUMNS, source)
-                     .on_conflict_do_nothing(index_elements=["dedup_key"]))
-        result = self.session.execute(statement.execution_options(preserve_rowcount=True))
-        return max(result.rowcount, 0)
-
-    def _stage_label(self, stage: ColumnElement[Any]) -> ColumnElement[Any]:
-        return case(*((stage == s, text(label)) for s, label in LABEL.items()), else_=stage)
-
-    def _plan_date(self, due: ColumnElement[Any], rule: ColumnElement[Any]) -> ColumnElement[Any]:
-        """The day the plan names for a deadline: its local date, or the day before for `by`."""
-        return self.d.local_date(due, self.policy.zone, self.now,
-                                 shift_days=case((rule == "by", -1), else_=0))
-
-    def _notice_parts(self, windows: list[Window], due: ColumnElement[Any], stage: ColumnElement[Any],
-                      rule: ColumnElement[Any], level: ColumnElement[Any]) -> dict[str, ColumnElement[Any]]:
-        """What a notice takes from its deadline alone: its kind and occurrence (from the
-        window that holds it; NULL when none does) and the payload's members `level` …
-        `occurrence` (label, deadline text, plan date, days late), rendered as JSON text."""
-        d = self.d
-
-        def holds(w: Window) -> ColumnElement[bool]:
-            upper = due <= d.instant(w.upto)
-            return upper if w.after is None else and_(due > d.instant(w.after), upper)
-
-        kind = case(*((holds(w), text(w.kind)) for w in windows), else_=None)
-        occurrence = case(*((holds(w), integer(w.occurrence)) for w in windows), else_=None)
-        members = d.json_members(
-            level=level, stage=stage, stage_label=self._stage_label(stage), deadline=d.iso_utc(due),
-            deadline_rule=rule, plan_date=self._plan_date(due, rule),
-            days_before=case((kind == "reminder", occurrence), else_=None),
-            days_late=case((kind.in_(("late", "repeat")), d.whole_days_since(due, self.now)), else_=None),
-            occurrence=occurrence)
-        return {"kind": kind, "occurrence": occurrence, "members": members}
-
-    def _milestone_parts(self, windows: list[Window]) -> Any:
-        """`_notice_parts` of each milestone of the campaign, a few rows rendered once.
-
-        Joined on the milestone's id, so the planner's estimates of the big join stay those
-        of the milestones table (a join on (level, stage, deadline) looked like a few dozen
-        rows and got nested loops). Fenced (`Dialect.fenced`), so the database does not
-        inline the rendering into every row.
-        """
-        ms = Milestone.__table__
-        parts = self._notice_parts(windows, ms.c.due_at, ms.c.stage, ms.c.rule, ms.c.level)
-        rendered = select(ms.c.id, *(value.label(name) for name, value in parts.items())) \
-            .where(ms.c.campaign_id == self.campaign.id)
-        return self.d.fenced(rendered).subquery("mp")
-
-    def _notices(self, owed: Any, windows: list[Window]) -> Counter[str]:
-        """Insert the reminder, late and repeat notices owed now; return the count per kind.
-
-        A deadline's parts come from its milestone's row (`_milestone_parts`), or, for the few
-        cycles with an extension, are rendered on the row by the same expressions. On
-        PostgreSQL a count of the rows to insert runs first (`_anything_to_write`).
+        Each recipient unit's notices are ranked (most urgent first): the first names the
+        message (its kind, stage and deadline at the payload's top level), all of them are its
+        items — for an escalation at most `LISTED_LATE_UNITS`, all counted (`late_count`),
+        since the parent of a whole late province would otherwise get 300,000 of them.
         """
         d = self.d
-        o = self._due_by(owed, max(w.upto for w in windows)).subquery("o")
-        mp = self._milestone_parts(windows)
-        extended = self._notice_parts(windows, o.c.due_at, o.c.stage, o.c.rule, o.c.level)
-
-        def part(name: str) -> ColumnElement[Any]:
-            return case((o.c.extended_to.is_(None), mp.c[name]), else_=extended[name])
-
+        escalation = bundle == "escalation"
+        child = aliased(Unit)
+        ranked = (
+            select(NT.c.to_unit_id, NT.c.cycle_id, NT.c.stage, NT.c.shown_kind, NT.c.repeat,
+                   parts.c.part, child.code, child.name, child.level, child.secretary,
+                   func.row_number().over(partition_by=NT.c.to_unit_id,
+                                          order_by=(parts.c.urgency.desc(), child.code)).label("listed"))
+            .select_from(NT)
+            .join(parts, and_(parts.c.milestone_id == NT.c.milestone_id,
+                              parts.c.extension_id == NT.c.extension_id))
+            .join(Cycle, Cycle.id == NT.c.cycle_id).join(child, child.id == Cycle.unit_id)
+            .where(NT.c.created_at == d.instant(self.now), NT.c.bundle == bundle,
+                   NT.c.campaign_id == self.campaign.id)
+        ).subquery("r")
+        extra = {"unit_code": ranked.c.code, "unit_name": ranked.c.name, "level": ranked.c.level,
+                 "secretary": ranked.c.secretary} if escalation else {}
+        item = d.json_merge(ranked.c.part, kind=ranked.c.shown_kind, repeat=ranked.c.repeat, **extra)
+        listed = d.json_array_agg(item)
+        if escalation:
+            listed = listed.filter(ranked.c.listed <= LISTED_LATE_UNITS)
+        grouped = (select(ranked.c.to_unit_id, listed.label("listing"), func.count().label("listed_count"))
+                   .group_by(ranked.c.to_unit_id)).subquery("g")
+        top = ranked.alias("top")
+        unit = aliased(Unit)
         ch = self._channel_table(self.channels)
-        n = (select(o.c.cycle_id, o.c.unit_id, o.c.stage, o.c.code, o.c.name, o.c.secretary,
-                    part("kind").label("kind"), part("occurrence").label("occurrence"),
-                    part("members").label("members"), ch.c.channel,
-                    self._recipient(ch.c.channel, o.c).label("recipient"))
-             .select_from(o).join(mp, mp.c.id == o.c.milestone_id).join(ch, true())).subquery("n")
-        payload = d.json_join(
-            d.json_members(year=integer(self.year), unit_code=n.c.code, unit_name=n.c.name),
-            n.c.members,
-            d.json_members(secretary=n.c.secretary, link=unit_link(self.public_url, n.c.code)))
-        key = self._dedup_key(n.c.code, n.c.stage, n.c.kind, n.c.occurrence, n.c.channel, n.c.recipient)
+        b = (select(grouped.c.listing, grouped.c.listed_count, top.c.cycle_id, top.c.stage, top.c.shown_kind,
+                    top.c.repeat, top.c.part, unit.id.label("unit_id"), unit.code, unit.name,
+                    unit.level, unit.secretary, ch.c.channel,
+                    self._recipient(ch.c.channel, unit).label("recipient"))
+             .select_from(grouped)
+             .join(top, and_(top.c.to_unit_id == grouped.c.to_unit_id, top.c.listed == 1))
+             .join(unit, unit.id == grouped.c.to_unit_id).join(ch, true())).subquery("b")
+        members: dict[str, Any] = {
+            "year": integer(self.year), "campaign_id": integer(self.campaign.id),
+            "unit_id": b.c.unit_id, "unit_code": b.c.code, "unit_name": b.c.name, "level": b.c.level,
+            "secretary": b.c.secretary, "day": text(self.day.isoformat()),
+            "link": unit_link(self.public_url, b.c.code), "kind": b.c.shown_kind, "repeat": b.c.repeat}
+        if escalation:
+            members |= {"late_units": d.json_value(b.c.listing), "late_count": b.c.listed_count}
+        else:
+            members |= {"items": d.json_value(b.c.listing)}
+        payload = d.json_payload(b.c.part, **members)
+        sep = text(":")
+        key = (text(f"{self.year}:") + b.c.code + text(f":{bundle}:{self.day:%Y%m%d}:") + b.c.channel
+               + sep + b.c.recipient)
         source = select(
-            key, n.c.kind, n.c.channel, n.c.recipient, integer(self.campaign.id), n.c.cycle_id,
-            n.c.unit_id, n.c.stage, payload, text("pending"), integer(0),
-            self._send_at(n.c.channel, self.channels), d.instant(self.now), d.instant(self.now),
-        ).where(n.c.kind.is_not(None), n.c.recipient.is_not(None), self._unwritten(key))
-        if not self._anything_to_write(source):
-            return Counter()
+            key, b.c.shown_kind, b.c.channel, b.c.recipient, integer(self.campaign.id),
+            b.c.cycle_id if not escalation else _null_int(), b.c.unit_id, b.c.stage, payload,
+            text("pending"), integer(0), self._send_at(b.c.channel, self.channels),
+            d.instant(self.now), d.instant(self.now),
+        ).where(b.c.recipient.is_not(None))
         statement = (d.insert(Notification.__table__).from_select(OUTBOX_COLUMNS, source)
                      .on_conflict_do_nothing(index_elements=["dedup_key"])
                      .returning(Notification.__table__.c.kind))
         return Counter(self.session.execute(statement).scalars())
 
-    def _escalations(self, owed: Any, window: Window, shift_days: int) -> int:
-        """Insert one escalation per (parent or office, stage, day) listing its late children.
 
-        A message lists at most `LISTED_LATE_UNITS` of them, the latest first, and counts
-        them all (`late_count`): the office of a late province would otherwise get one
-        message of 300,000 units, built in memory (by SQLite, in this process) and mailed.
-        """
-        d = self.d
-        o = self._due_by(owed, window.upto).add_columns(
-            d.local_date(owed_due(), self.policy.zone, self.now, shift_days, "compact")
-            .label("esc_day")).subquery("o")
-        written = 0
-        if "parent_secretary" in self.plan.late.escalate_to:
-            parent = aliased(Unit)
-            r = _ranked(o, o.c.parent_id, o.c.stage, o.c.esc_day)
-            grouped = (
-                select(parent.id.label("unit_id"), parent.code, parent.name, parent.level,
-                       parent.secretary, parent.email, parent.phone, parent.zalo_user_id,
-                       r.c.stage, r.c.esc_day, *self._late_units(r))
-                .select_from(r).join(parent, parent.id == r.c.parent_id)
-                .where(parent.active.is_(True))
-                .group_by(parent.id, parent.code, parent.name, parent.level, parent.secretary,
-                          parent.email, parent.phone, parent.zalo_user_id, r.c.stage, r.c.esc_day)
-            ).subquery("g")
-            written += self._insert_escalations(grouped, self.channels, office=False)
-        office = self.plan.late.office_email
-        office_channels = tuple(c for c in self.channels if c in OFFICE_CHANNELS)
-        if "office" in self.plan.late.escalate_to and office and office_channels:
-            r = _ranked(o, o.c.stage, o.c.esc_day)
-            grouped = (
-                select(NULL_INT.label("unit_id"), text(OFFICE_CODE).label("code"),
-                       text(OFFICE_NAME).label("name"), NULL_TEXT.label("level"),
-                       NULL_TEXT.label("secretary"), text(office).label("email"),
-                       r.c.stage, r.c.esc_day, *self._late_units(r))
-                .select_from(r).group_by(r.c.stage, r.c.esc_day)
-            ).subquery("g")
-            written += self._insert_escalations(grouped, office_channels, office=True)
-        return written
-
-    def _late_units(self, r: Any) -> list[ColumnElement[Any]]:
-        """The aggregates of a group of late children: earliest deadline, listed units, count."""
-        d = self.d
-        late_unit = d.json_object(
-            unit_code=r.c.code, unit_name=r.c.name, level=r.c.level, stage=r.c.stage,
-            deadline=d.iso_utc(r.c.due_at), days_late=d.whole_days_since(r.c.due_at, self.now),
-            secretary=r.c.secretary)
-        return [func.min(r.c.due_at).label("due_at"),
-                d.json_array_agg(late_unit).filter(r.c.listed <= LISTED_LATE_UNITS).label("late_units"),
-                func.count().label("late_count")]
-
-    def _insert_escalations(self, g: Any, channels: tuple[str, ...], office: bool) -> int:
-        """Insert grouped escalations on each channel; the office is reached at its email."""
-        d = self.d
-        ch = self._channel_table(channels)
-        recipient = g.c.email if office else self._recipient(ch.c.channel, g.c)
-        e = select(g, ch.c.channel, recipient.label("recipient")).select_from(g) \
-            .join(ch, true()).subquery("e")
-        payload = d.json_object(
-            year=integer(self.year), unit_code=e.c.code, unit_name=e.c.name, level=e.c.level,
-            stage=e.c.stage, stage_label=self._stage_label(e.c.stage),
-            deadline=d.iso_utc(e.c.due_at), deadline_rule=NULL_TEXT, plan_date=NULL_TEXT,
-            days_before=NULL_INT, days_late=d.whole_days_since(e.c.due_at, self.now),
-            occurrence=integer(1), secretary=e.c.secretary,
-            link=text(self.public_url.rstrip("/") + "/late") if office else unit_link(self.public_url, e.c.code),
-            late_units=d.json_value(e.c.late_units), late_count=e.c.late_count,
-        )
-        key = self._dedup_key(e.c.code, e.c.stage, text("escalation"), e.c.esc_day, e.c.channel,
-                              e.c.recipient)
-        source = select(
-            key, text("escalation"), e.c.channel, e.c.recipient, integer(self.campaign.id), NULL_INT,
-            e.c.unit_id, e.c.stage, payload, text("pending"), integer(0),
-            self._send_at(e.c.channel, channels), d.instant(self.now), d.instant(self.now),
-        ).where(e.c.recipient.is_not(None), self._unwritten(key))
-        return self._insert(source)
+def _urgency(item: DeadlineItem) -> int:
+    return item.urgency * 8 + (7 - RANK.get(item.stage, 0))
 
 
-def _ranked(o: Any, *group: ColumnElement[Any]) -> Any:
-    """`o` with each row's place in its group (`listed`), the latest deadline first."""
-    listed = func.row_number().over(partition_by=group, order_by=(o.c.due_at, o.c.code))
-    return select(o, listed.label("listed")).subquery("r")
+def _null_int() -> ColumnElement[Any]:
+    return cast(null(), Integer)
 
 
 def owed_due() -> ColumnElement[Any]:

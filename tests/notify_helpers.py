@@ -15,14 +15,19 @@ T0 = datetime(2026, 11, 13, 1, 0, tzinfo=UTC)  # 08:00 on 13/11/2026 in Hà Nộ
 
 
 def payload(kind: str = "reminder", **overrides: Any) -> dict[str, Any]:
-    """A payload per the outbox contract (BRIEF.md): a cell's forms due before 20/11/2026."""
+    """A bundle's payload per the outbox contract (README): a cell's forms due before 20/11/2026,
+    its only item, 7 days ahead (reminder) or 3 days late."""
+    item: dict[str, Any] = {
+        "stage": "forms_submitted", "stage_label": LABEL["forms_submitted"],
+        "deadline": "2026-11-20T00:00:00+07:00", "deadline_rule": "before",
+        "plan_date": "2026-11-20", "deadline_text": "trước ngày 20/11/2026",
+        "days_late": None if kind == "reminder" else 3, "days_left": 7 if kind == "reminder" else None,
+        "kind": kind, "repeat": 1 if kind == "repeat" else 0,
+    }
     data: dict[str, Any] = {
-        "year": 2026, "unit_code": "GL-CQD-BTC", "unit_name": "Chi bộ Ban Tổ chức Tỉnh ủy",
-        "level": "cell", "stage": "forms_submitted", "stage_label": LABEL["forms_submitted"],
-        "deadline": "2026-11-19T17:00:00+00:00", "deadline_rule": "before",
-        "plan_date": "2026-11-20", "days_before": 7 if kind == "reminder" else None,
-        "days_late": None if kind == "reminder" else 3, "occurrence": 7 if kind == "reminder" else 1,
-        "secretary": "Lê Văn Sơn", "link": "http://127.0.0.1:8080/units/GL-CQD-BTC",
+        **item, "year": 2026, "campaign_id": 1, "unit_id": 3, "unit_code": "GL-CQD-BTC",
+        "unit_name": "Chi bộ Ban Tổ chức Tỉnh ủy", "level": "cell", "secretary": "Lê Văn Sơn",
+        "day": "2026-11-13", "link": "http://127.0.0.1:8080/units/GL-CQD-BTC", "items": [item],
         "late_units": [],
     }
     data.update(overrides)
@@ -30,7 +35,7 @@ def payload(kind: str = "reminder", **overrides: Any) -> dict[str, Any]:
 
 
 def dedup_key(i: int, channel: str = "email", kind: str = "reminder") -> str:
-    return f"2026:U{i:05d}:forms_submitted:{kind}:7:{channel}:u{i}@example.vn"
+    return f"2026:U{i:05d}:notice:20261113:{channel}:u{i}@example.vn"
 
 
 def add_rows(db: Database, count: int, channel: str = "email", at: datetime = T0,

@@ -229,3 +229,38 @@ class Notification(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+class Notice(Base):
+    """What one (cycle, stage) was told in one notice window, and by which day's bundle.
+
+    The unique window key is what keeps a repeated sweep from writing twice; `to_unit_id`,
+    `bundle` and `day` keep a recipient to one bundle of each kind a day; `shown_kind` and
+    `repeat` are what the message said ("Quá hạn", or "Nhắc lại lần N" with N the earlier
+    late notices of that stage really written). No foreign keys, as in the outbox.
+    """
+
+    __tablename__ = "notices"
+    __table_args__ = (
+        UniqueConstraint("cycle_id", "stage", "kind", "occurrence", name="uq_notices_window"),
+        Index("ix_notices_bundle_day", "to_unit_id", "bundle", "day"),
+        Index("ix_notices_created", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(Integer)
+    cycle_id: Mapped[int] = mapped_column(Integer)
+    stage: Mapped[str] = mapped_column(String(32))
+    #: the window (`schedules.deadlines.Window`): reminder, late, repeat or escalation
+    kind: Mapped[str] = mapped_column(String(16))
+    occurrence: Mapped[int] = mapped_column(Integer)
+    #: `notice` (the unit's own bundle) or `escalation` (its parent's)
+    bundle: Mapped[str] = mapped_column(String(16))
+    to_unit_id: Mapped[int] = mapped_column(Integer)
+    day: Mapped[date]
+    shown_kind: Mapped[str] = mapped_column(String(16))
+    repeat: Mapped[int] = mapped_column(Integer)
+    milestone_id: Mapped[int] = mapped_column(Integer)
+    #: the extension whose deadline the notice stated, 0 for the milestone's own
+    extension_id: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]

@@ -9,12 +9,11 @@ daylight saving since 1975).
 
 from __future__ import annotations
 
-import json
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import JSON, Integer, Select, String, cast, extract, func, literal, null, type_coerce
+from sqlalchemy import JSON, Date, Integer, Select, String, cast, extract, func, literal, null, type_coerce
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import ColumnElement
 
 from workflow.models import UTCDateTime
@@ -56,17 +55,32 @@ class Dialect:
         """Bind an aware instant as the column type stores it."""
         return literal(value, UTCDateTime())
 
+    def day(self, value: date) -> ColumnElement[Any]:
+        """Bind a calendar day as a `Date` column stores it."""
+        return literal(value, Date())
+
     def json_object(self, **pairs: Any) -> ColumnElement[Any]:
-        """Build a JSON object; keys are typed, as PostgreSQL's variadic function needs."""
+        """Build a JSON object with the database's own function (PostgreSQL: `jsonb`)."""
         args: list[Any] = []
         for key, value in pairs.items():
             args += [text(key), value]
-        return func.json_build_object(*args) if self.pg else func.json_object(*args)
+        return func.jsonb_build_object(*args) if self.pg else func.json_object(*args)
+
+    def json_merge(self, part: ColumnElement[Any], **pairs: Any) -> ColumnElement[Any]:
+        """The JSON object in the text `part` (rendered in Python) with `pairs` added to it."""
+        if self.pg:
+            return cast(part, JSONB).op("||")(self.json_object(**pairs))
+        return func.json_patch(part, self.json_object(**pairs))
+
+    def json_payload(self, part: ColumnElement[Any], **pairs: Any) -> ColumnElement[Any]:
+        """`json_merge` typed as the outbox's JSON payload column."""
+        merged = self.json_merge(part, **pairs)
+        return cast(merged, JSON) if self.pg else type_coerce(merged, JSON)
 
     def fenced(self, query: Select[Any]) -> Select[Any]:
         """Keep the database from inlining a subquery into the query around it.
 
-        So a subquery of a few rows that renders text is rendered once per row of its own,
+        So a subquery of a few rows that computes values is computed once per row of its own,
         not once per row of the join. The fence is an offset that skips nothing. On
         PostgreSQL it is `OFFSET NULL`: the planner sees `OFFSET 0` as a cast to bigint, not
         a constant, takes it for a real offset and rules out parallel plans for the whole
@@ -74,61 +88,12 @@ class Dialect:
         """
         return query.offset(null()) if self.pg else query.offset(0)
 
-    def json_members(self, **pairs: Any) -> ColumnElement[Any]:
-        """Render members of a JSON object as text, `"key" : value, …`, as `json_object` writes them.
-
-        `json_join` puts runs of members together into the object `json_object` would build,
-        byte for byte, so the members a group of rows shares can be rendered once per group
-        (`json_build_object` also looks up each argument's type on every row).
-        """
-        colon = " : " if self.pg else ":"
-        rendered: ColumnElement[Any] | None = None
-        for key, value in pairs.items():
-            member = literal(json.dumps(key) + colon).concat(self.json_quote(value))
-            rendered = member if rendered is None else rendered.concat(self._comma).concat(member)
-        if rendered is None:
-            raise ValueError("an object needs members")
-        return rendered
-
-    def json_join(self, *members: ColumnElement[Any]) -> ColumnElement[Any]:
-        """Build a JSON object (typed JSON) from runs of members rendered by `json_members`."""
-        rendered = literal("{").concat(members[0])
-        for run in members[1:]:
-            rendered = rendered.concat(self._comma).concat(run)
-        rendered = rendered.concat("}")
-        return cast(rendered, JSON) if self.pg else type_coerce(rendered, JSON)
-
-    @property
-    def _comma(self) -> ColumnElement[Any]:
-        return literal(", " if self.pg else ",")
-
     def json_array_agg(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
-        return func.json_agg(value) if self.pg else func.json_group_array(value)
+        return func.jsonb_agg(value) if self.pg else func.json_group_array(func.json(value))
 
     def json_value(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
         """Keep a JSON value JSON when it comes through a subquery (SQLite loses the subtype)."""
         return value if self.pg else func.json(value)
-
-    def iso_utc(self, instant: ColumnElement[Any]) -> ColumnElement[Any]:
-        """Render a stored instant as `2026-11-19T17:00:00Z`."""
-        if self.pg:
-            return func.to_char(instant.op("AT TIME ZONE")(literal("UTC")),
-                                literal('YYYY-MM-DD"T"HH24:MI:SS"Z"'))
-        return func.strftime(literal("%Y-%m-%dT%H:%M:%SZ"), instant)
-
-    def local_date(self, instant: ColumnElement[Any], zone: ZoneInfo, at: datetime,
-                   shift_days: ColumnElement[Any] | int = 0, fmt: str = "iso") -> ColumnElement[Any]:
-        """Render the local date of an instant moved by `shift_days` (`iso` or `compact`)."""
-        shift = cast(shift_days, Integer) if not isinstance(shift_days, int) else literal(shift_days)
-        if self.pg:
-            local = instant.op("AT TIME ZONE")(literal(zone.key))
-            moved = local + func.make_interval(0, 0, 0, shift)
-            return func.to_char(moved, literal("YYYY-MM-DD" if fmt == "iso" else "YYYYMMDD"))
-        offset = at.astimezone(zone).utcoffset()
-        minutes = int(offset.total_seconds() // 60) if offset else 0
-        return func.strftime(literal("%Y-%m-%d" if fmt == "iso" else "%Y%m%d"), instant,
-                             literal(f"{minutes:+d} minutes"),
-                             cast(shift, String).concat(literal(" days")))
 
     def whole_days_since(self, instant: ColumnElement[Any], now: datetime) -> ColumnElement[Any]:
         """Whole days from a stored instant to `now` (DESIGN.md: 10 days 8 hours is 10)."""

@@ -1,14 +1,16 @@
 """A whole season, 1 November to 31 January, over the sample tree: the sweep at every step
-writes exactly what the pure arithmetic says is owed, nothing twice, across a restart.
+writes exactly the bundles the pure arithmetic says are owed, nothing twice, across a restart.
 
-The expected notifications come from `schedules.deadlines` applied unit by unit in Python
-(an oracle independent of the SQL windows); the sweep must match it step by step.
+The expected messages come from `schedules.deadlines` applied unit by unit in Python (an
+oracle independent of the SQL windows), with the bundling rules written out plainly: a
+(cycle, stage) is told once per window; a recipient gets at most one bundle of each kind a
+local day; "Nhắc lại lần N" is the number of late notices of that stage written before.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -45,37 +47,64 @@ def _steps() -> list[datetime]:
     return sorted(steps)
 
 
-def _expected(session, now: datetime) -> set[str]:
-    """Every dedup key owed at `now` (file channel), computed unit by unit in Python."""
-    campaign = session.scalars(select(Campaign)).one()
-    plan = campaign_plan(campaign)
-    policy = Policy.from_plan(plan)
-    units = {u.id: u for u in session.scalars(select(Unit))}
-    milestones = list(session.scalars(select(Milestone)))
-    extensions = {(e.cycle_id, e.stage): e.due_at for e in session.scalars(select(DeadlineExtension))}
-    keys = set()
-    for cycle in session.scalars(select(Cycle)):
-        unit = units[cycle.unit_id]
-        if not unit.active:
-            continue
-        for m in milestones:
-            if m.level != unit.level or not cycle.stages_mask & BIT[m.stage] \
-                    or cycle.stage_rank >= RANK[m.stage]:
+class Oracle:
+    """What the sweep must have written so far, rebuilt step by step from the pure arithmetic."""
+
+    def __init__(self) -> None:
+        self.told: set[tuple[int, str, str, int]] = set()
+        self.late_told: Counter[tuple[int, str]] = Counter()
+        self.bundled: set[tuple[int, str, date]] = set()
+
+    def step(self, session, now: datetime) -> dict[str, set[tuple[str, str, int | str]]]:
+        """Advance to `now`; return the bundles owed now: key -> {(stage, kind, repeat)} for a
+        unit's own, {(child, stage, "escalation")} for a parent's."""
+        campaign = session.scalars(select(Campaign)).one()
+        plan = campaign_plan(campaign)
+        policy = Policy.from_plan(plan)
+        day = now.astimezone(HCM).date()
+        units = {u.id: u for u in session.scalars(select(Unit))}
+        milestones = list(session.scalars(select(Milestone)))
+        extensions = {(e.cycle_id, e.stage): e.due_at for e in session.scalars(select(DeadlineExtension))}
+        new: dict[tuple[int, str], set] = {}
+        told_now = set()
+        for cycle in session.scalars(select(Cycle).order_by(Cycle.id)):
+            unit = units[cycle.unit_id]
+            if not unit.active:
                 continue
-            due = extensions.get((cycle.id, m.stage), m.due_at)
-            owed = owed_notice(due, policy, unit.level, now)
-            if owed is not None:
-                keys.add(f"2026:{unit.code}:{m.stage}:{owed.kind}:{owed.occurrence}:file:"
-                         f"{unit.email or unit.code}")
-            if escalation_owed(due, policy, unit.level, now):
-                day = (due + timedelta(days=policy.escalate_after_days)).astimezone(HCM)
-                parent = units[unit.parent_id] if unit.parent_id else None
-                if parent is not None:
-                    keys.add(f"2026:{parent.code}:{m.stage}:escalation:{day:%Y%m%d}:file:"
-                             f"{parent.email or parent.code}")
-                keys.add(f"2026:office:{m.stage}:escalation:{day:%Y%m%d}:file:"
-                         f"{plan.late.office_email}")
-    return keys
+            for m in milestones:
+                if m.level != unit.level or not cycle.stages_mask & BIT[m.stage] \
+                        or cycle.stage_rank >= RANK[m.stage]:
+                    continue
+                due = extensions.get((cycle.id, m.stage), m.due_at)
+                owed = owed_notice(due, policy, unit.level, now)
+                window = (cycle.id, m.stage, owed.kind, owed.occurrence) if owed else None
+                if window and window not in self.told and (unit.id, "notice", day) not in self.bundled:
+                    told_now.add(window)
+                    earlier = self.late_told[(cycle.id, m.stage)]
+                    if owed.kind == "reminder":
+                        item = (m.stage, "reminder", 0)
+                    else:
+                        item = (m.stage, "late" if earlier == 0 else "repeat", earlier)
+                    new.setdefault((unit.id, "notice"), set()).add(item)
+                parent = units.get(unit.parent_id)
+                window = (cycle.id, m.stage, "escalation", 1)
+                if parent is not None and parent.active and escalation_owed(due, policy, unit.level, now) \
+                        and window not in self.told and (parent.id, "escalation", day) not in self.bundled:
+                    told_now.add(window)
+                    new.setdefault((parent.id, "escalation"), set()).add((unit.code, m.stage, "escalation"))
+        self.told |= told_now
+        for cycle_id, stage, kind, _ in told_now:
+            if kind in ("late", "repeat"):
+                self.late_told[(cycle_id, stage)] += 1
+        self.bundled |= {(unit_id, bundle, day) for unit_id, bundle in new}
+        return {f"2026:{units[u].code}:{bundle}:{day:%Y%m%d}:file:{units[u].email or units[u].code}": items
+                for (u, bundle), items in new.items()}
+
+
+def _said(row: Notification) -> set[tuple[str, str, int | str]]:
+    if row.kind == "escalation":
+        return {(u["unit_code"], u["stage"], "escalation") for u in row.payload["late_units"]}
+    return {(i["stage"], i["kind"], i["repeat"]) for i in row.payload["items"]}
 
 
 def test_a_season_writes_exactly_what_is_owed_and_nothing_twice(db):
@@ -87,6 +116,7 @@ def test_a_season_writes_exactly_what_is_owed_and_nothing_twice(db):
                       for at, code, stage in PROGRESS)
     written: set[str] = set()
     per_day: Counter[str] = Counter()
+    oracle = Oracle()
     for now in _steps():
         while progress and progress[0][0] <= now:
             at, code, stage = progress.pop(0)
@@ -94,34 +124,44 @@ def test_a_season_writes_exactly_what_is_owed_and_nothing_twice(db):
                 submit_results(db.url, code, now=at.isoformat())
             moved = run(db.url, "advance", code, "--to", stage, now=at.isoformat())
             assert moved.exit_code == 0, moved.stderr
+        with db.session() as s:
+            expected = oracle.step(s, now)
         with db.session(write=True) as s:
             sweep(s, now, ("file",), "https://kiemdiem.example.vn")
         with db.session() as s:
-            keys = set(s.scalars(select(Notification.dedup_key)))
-            expected_now = _expected(s, now)
-        new = keys - written
-        assert new == expected_now - written, f"at {now}"
-        assert expected_now <= keys
-        written = keys
-        per_day[now.strftime("%Y-%m-%d")] += len(new)
+            rows = {r.dedup_key: r for r in s.scalars(select(Notification))}
+        new = {key: _said(rows[key]) for key in set(rows) - written}
+        assert new == expected, f"at {now}"
+        written = set(rows)
+        per_day[now.astimezone(HCM).strftime("%Y-%m-%d")] += len(new)
+
+    with db.session() as s:
+        rows = list(s.scalars(select(Notification).order_by(Notification.id)))
+    # one message per recipient, per kind of bundle, per local day
+    assert len({(r.recipient, r.kind == "escalation", r.payload["day"]) for r in rows}) == len(rows)
+    # "Nhắc lại lần N": N late notices of that stage were really written before
+    late_before: Counter[tuple[str, str]] = Counter()
+    for row in rows:
+        for item in row.payload.get("items", []):
+            if item["kind"] != "reminder":
+                assert item["repeat"] == late_before[(row.recipient, item["stage"])]
+                assert (item["kind"] == "late") == (item["repeat"] == 0)
+                late_before[(row.recipient, item["stage"])] += 1
 
     # spot checks a person can read
     assert per_day["2026-11-01"] == 0
     assert per_day["2026-11-03"] == 11  # 7 days before 10/11: every cell's reports
-    with db.session() as s:
-        rows = list(s.scalars(select(Notification)))
     by_key = {r.dedup_key: r for r in rows}
-    assert len(by_key) == len(rows)
-    # the first restart after the outage wrote the missed late notice of 20/11, the second nothing
-    late = by_key["2026:GL-TS-THCS:forms_submitted:late:0:file:chibo.thcs@traso.example.vn"]
-    assert late.created_at == DOWN[1]
+    # the first restart after the outage wrote the missed bundle of 20/11, the second nothing
+    thcs = by_key["2026:GL-TS-THCS:notice:20261120:file:chibo.thcs@traso.example.vn"]
+    assert thcs.created_at == DOWN[1] and ("forms_submitted", "late", 0) in _said(thcs)
     assert per_day["2026-11-20"] == len([r for r in rows if r.created_at == DOWN[1]])
     # a unit that finished reporting got no late notice for its stages
-    assert not [k for k in by_key if k.startswith("2026:GL-TS-TH:") and ":late:" in k]
+    assert not [r for r in rows if r.payload["unit_code"] == "GL-TS-TH" and r.kind != "reminder"]
     # the extended unit was reminded against its own deadline, 27/11
-    assert "2026:GL-TS-T2:forms_submitted:reminder:7:file:chibo.thon2@traso.example.vn" in by_key
-    assert by_key["2026:GL-TS-T2:forms_submitted:late:0:file:chibo.thon2@traso.example.vn"] \
-        .payload["plan_date"] == "2026-11-27"
-    # the province is late in January of the next year, and its office hears of it on 23/01
-    assert "2026:GL:forms_submitted:late:0:file:bantochuc@tinhuy.example.vn" in by_key
-    assert any(k.startswith("2026:office:forms_submitted:escalation:20270123") for k in by_key)
+    t2 = [i for r in rows if r.payload["unit_code"] == "GL-TS-T2" and r.kind != "escalation"
+          for i in r.payload["items"] if i["stage"] == "forms_submitted"]
+    assert ("reminder", "2026-11-27", "trước ngày 27/11/2026") in {
+        (i["kind"], i["plan_date"], i["deadline_text"]) for i in t2}
+    # the province is late in January of the next year and is told so
+    assert "2026:GL:notice:20270120:file:bantochuc@tinhuy.example.vn" in by_key

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from notifiers.base import ZALO_MAX_CHARS, DeliveryError, Message, idempotency_key
-from notifiers.render import KINDS, Renderer, RenderError, deadline_phrase
+from notifiers.render import KINDS, Renderer, RenderError, deadline_text
 from tests.notify_helpers import payload
 from workflow.stages import LABEL
 
@@ -19,21 +19,25 @@ LATE = [
 ]
 
 
-def render(kind: str, renderer: Renderer | None = None, **overrides) -> Message:
+def render(message_kind: str, renderer: Renderer | None = None, **overrides) -> Message:
     r = renderer or Renderer(level_labels=LEVELS, stage_labels=LABEL)
-    data = payload(kind, late_units=LATE if kind in ("digest", "escalation") else [],
-                   day="2026-11-21", **overrides)
-    return r.render(kind=kind, channel="email", recipient="a@example.vn",
-                    dedup_key=f"2026:GL-CQD-BTC:forms_submitted:{kind}:1:email:a@example.vn",
+    data = payload(message_kind, late_units=LATE if message_kind in ("digest", "escalation") else [],
+                   day="2026-11-21")
+    data.update(overrides)
+    return r.render(kind=message_kind, channel="email", recipient="a@example.vn",
+                    dedup_key=f"2026:GL-CQD-BTC:{message_kind}:20261121:email:a@example.vn",
                     payload=data)
 
 
 def test_deadline_phrase_follows_the_plans_rule():
-    assert deadline_phrase("2026-11-19T17:00:00+00:00", "before", "2026-11-20") == "trước ngày 20/11/2026"
-    assert deadline_phrase("2026-11-16T17:00:00+00:00", "by", "2026-11-16") == "hoàn thành ngày 16/11/2026"
-    # without the plan's date, the local date is recovered from the instant
-    assert deadline_phrase("2026-11-16T17:00:00+00:00", "by", None) == "hoàn thành ngày 16/11/2026"
-    assert deadline_phrase("2026-11-19T17:00:00+00:00", "before", None) == "trước ngày 20/11/2026"
+    assert deadline_text({"deadline": "2026-11-20T00:00:00+07:00", "deadline_rule": "before",
+                          "plan_date": "2026-11-20"}) == "trước ngày 20/11/2026"
+    assert deadline_text({"deadline": "2026-11-17T00:00:00+07:00", "deadline_rule": "by",
+                          "plan_date": "2026-11-16"}) == "hoàn thành ngày 16/11/2026"
+    # a row written without the plan's date: the day is recovered from the instant
+    assert deadline_text({"deadline": "2026-11-16T17:00:00+00:00", "deadline_rule": "by"}) \
+        == "hoàn thành ngày 16/11/2026"
+    assert deadline_text({"deadline": "2026-11-19T17:00:00Z"}) == "trước ngày 20/11/2026"
 
 
 def test_reminder_names_unit_stage_local_deadline_and_link():
@@ -41,23 +45,41 @@ def test_reminder_names_unit_stage_local_deadline_and_link():
     assert m.subject == ("[Nhắc việc] Chi bộ Ban Tổ chức Tỉnh ủy: Gửi báo cáo, biểu mẫu lên cấp "
                          "trên trước ngày 20/11/2026")
     assert "Kính gửi đồng chí Lê Văn Sơn" in m.text
-    assert "(còn 7 ngày)" in m.text and "http://127.0.0.1:8080/units/GL-CQD-BTC" in m.text
+    assert "hạn trước ngày 20/11/2026, còn 7 ngày" in m.text
+    assert "http://127.0.0.1:8080/units/GL-CQD-BTC" in m.text
     assert "trước ngày 20/11/2026" in m.html and 'href="http://127.0.0.1:8080/units/GL-CQD-BTC"' in m.html
 
 
 def test_by_rule_reads_hoan_thanh_ngay():
-    m = render("late", stage="cell_met", stage_label=LABEL["cell_met"], deadline_rule="by",
-               plan_date="2026-11-16", deadline="2026-11-16T17:00:00+00:00", days_late=2)
+    cell_met = {"stage": "cell_met", "stage_label": LABEL["cell_met"], "deadline_rule": "by",
+                "plan_date": "2026-11-16", "deadline": "2026-11-17T00:00:00+07:00", "days_late": 2,
+                "days_left": None, "kind": "late", "repeat": 0}
+    m = render("late", **cell_met, items=[cell_met])
     assert "hạn hoàn thành ngày 16/11/2026, đến nay đã chậm 2 ngày" in m.text
+
+
+def test_a_bundle_lists_every_stage_most_urgent_first_and_names_it_in_the_subject():
+    reminder = payload("reminder")["items"][0]
+    late = {**payload("repeat")["items"][0], "stage": "reports_prepared",
+            "stage_label": LABEL["reports_prepared"], "plan_date": "2026-11-10",
+            "deadline": "2026-11-10T00:00:00+07:00", "days_late": 9, "repeat": 2}
+    m = render("repeat", **late, items=[reminder, late])
+    assert m.subject == ("[Nhắc lại lần 2] Chi bộ Ban Tổ chức Tỉnh ủy: Chuẩn bị báo cáo kiểm điểm "
+                         "đã chậm 9 ngày và 1 việc khác")
+    first = m.text.index('"Chuẩn bị báo cáo kiểm điểm": hạn trước ngày 10/11/2026, đến nay đã chậm 9 ngày '
+                         "(nhắc lại lần 2)")
+    assert first < m.text.index('"Gửi báo cáo, biểu mẫu lên cấp trên": hạn trước ngày 20/11/2026, còn 7 ngày')
+    assert "và 1 việc khác" in m.short and "Chuẩn bị báo cáo kiểm điểm" in m.short
 
 
 def test_late_repeat_escalation_digest_say_how_late_and_what_to_do():
     assert "đã chậm 3 ngày" in render("late").text
     assert "khẩn trương hoàn thành" in render("late").text
-    repeat = render("repeat", occurrence=2)
+    repeat = render("repeat", repeat=2)
     assert repeat.subject.startswith("[Nhắc lại lần 2]")
     escalation = render("escalation")
     assert "đôn đốc" in escalation.text and "Chi bộ Thôn 1 (C1)" in escalation.text
+    assert escalation.text.startswith("Kính gửi đồng chí Lê Văn Sơn,")
     digest = render("digest")
     assert digest.subject.startswith("[Tổng hợp ngày 21/11/2026] 2 trường hợp")
     # grouped by level (top down), then stage

@@ -1,0 +1,83 @@
+"""What a notice says about one deadline, built once in Python: the typed part of a payload.
+
+A bundle (one message per recipient, channel and local day) lists items, one per stage
+the unit owes; everything an item takes from its deadline alone — the stage, the plan's own
+wording of the date, the instant in the campaign's zone, days late or left — is the same for
+every unit of a milestone, so the sweep builds a `DeadlineItem` per milestone (and per
+extension), a few dozen per season, and the database only joins them to the owed rows by
+id. This module also owns the deadline phrase ("trước ngày 20/11/2026", "hoàn thành ngày
+16/11/2026"): every message, listing and page says a deadline through `deadline_phrase`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from workflow.clock import DAY, days_late
+from workflow.stages import LABEL
+
+RULE_WORDS = {"before": "trước ngày", "by": "hoàn thành ngày"}
+
+
+def plan_day(due_at: datetime, rule: str, zone: ZoneInfo) -> date:
+    """The day a plan names for a deadline instant: its local date, the day before for `by`.
+
+    Used only where no plan date is stored (an extension); a milestone keeps its own
+    `plan_date`, which stays right when a holiday moved its instant.
+    """
+    local = due_at.astimezone(zone).date()
+    return local - timedelta(days=1) if rule == "by" else local
+
+
+def deadline_phrase(rule: str | None, day: date | str) -> str:
+    """Say a deadline as the plan wrote it: "trước ngày 20/11/2026" or "hoàn thành ngày 16/11/2026"."""
+    value = date.fromisoformat(day) if isinstance(day, str) else day
+    return f"{RULE_WORDS.get(rule or 'before', RULE_WORDS['before'])} {value:%d/%m/%Y}"
+
+
+def local_iso(instant: datetime, zone: ZoneInfo) -> str:
+    """An instant as ISO 8601 in the campaign's zone: 2026-11-20T00:00:00+07:00."""
+    return instant.astimezone(zone).isoformat(timespec="seconds")
+
+
+def days_left(deadline: datetime, now: datetime) -> int | None:
+    """Whole days, rounded up, until a deadline still ahead (None once it has passed)."""
+    if now >= deadline:
+        return None
+    return math.ceil((deadline - now) / DAY)
+
+
+@dataclass(frozen=True)
+class DeadlineItem:
+    """One stage's deadline as a notice states it at one instant (keys of the outbox contract)."""
+
+    stage: str
+    stage_label: str
+    deadline: str
+    deadline_rule: str
+    plan_date: str
+    deadline_text: str
+    days_late: int | None
+    days_left: int | None
+
+    @classmethod
+    def build(cls, stage: str, due_at: datetime, rule: str, plan_date: date,
+              now: datetime, zone: ZoneInfo) -> DeadlineItem:
+        return cls(stage=stage, stage_label=LABEL.get(stage, stage), deadline=local_iso(due_at, zone),
+                   deadline_rule=rule, plan_date=plan_date.isoformat(),
+                   deadline_text=deadline_phrase(rule, plan_date),
+                   days_late=days_late(due_at, now), days_left=days_left(due_at, now))
+
+    @property
+    def urgency(self) -> int:
+        """Order items: the longest late first, then the nearest deadline."""
+        if self.days_late is not None:
+            return 1_000_000 + self.days_late
+        return -(self.days_left or 0)
+
+    def as_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
