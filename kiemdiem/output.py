@@ -1,7 +1,8 @@
 """Print listings the way DESIGN.md promises: a readable table, or `--json` for scripts.
 
 JSON is an array of objects with the contract's keys; instants are ISO 8601 with the
-local offset (+07:00), so a script never has to guess the zone.
+local offset (+07:00), so a script never has to guess the zone. A deadline (`Due`) is its
+instant in JSON and the plan's wording ("trước ngày 20/11/2026") in a table.
 """
 
 from __future__ import annotations
@@ -13,10 +14,14 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from workflow.notices import Due
+
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def to_jsonable(value: Any) -> Any:
+    if isinstance(value, Due):
+        value = value.at
     if isinstance(value, datetime):
         return value.astimezone(LOCAL).isoformat()
     if isinstance(value, date):

@@ -3,7 +3,8 @@
 For each campaign whose plan names `late.office_email`, one set-based query
 (`workflow.queries.overdue_rows`) finds every late (unit, stage) under the campaign's root;
 the digest row carries the latest of them in `late_units`, their number in `late_count`,
-and the template groups them by level and stage.
+and the template groups them by their parent, then by stage. It is the office's one message
+a day: the sweep writes escalations to parents only.
 Its de-duplication key names the office, the local date and the channel, so running the
 daily job twice in a day writes nothing the second time (and a day whose digest exists
 costs one lookup, not the overdue queries: `serve` asks after every sweep). Rows are only
@@ -20,6 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased
 
 from notifiers.outbox import insert_ignoring_conflicts, undelivered
 from workflow.clock import Clock
@@ -32,11 +34,21 @@ from workflow.queries import LISTED_LATE_UNITS, overdue_count, overdue_rows
 ADDRESS_CHANNELS = ("email", "file")
 
 
-def late_units(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Turn `overdue` rows into the payload's `late_units` (contract keys, ISO UTC deadlines)."""
-    return [{"unit_code": r["unit"], "unit_name": r["name"], "level": r["level"],
-             "stage": r["stage"], "deadline": r["deadline"].isoformat(),
-             "days_late": r["days_late"], "secretary": r["secretary"]} for r in rows]
+def late_units(session: Session, campaign: Campaign, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Turn `overdue` rows into the payload's `late_units`: contract keys, the deadline in the
+    campaign's zone with its rule, plan date and wording, and the unit's parent (the digest
+    groups by it)."""
+    rows = list(rows)
+    zone = ZoneInfo(campaign.timezone)
+    parent = aliased(Unit)
+    parents = {code: (parent_code, parent_name) for code, parent_code, parent_name in session.execute(
+        select(Unit.code, parent.code, parent.name).join(parent, parent.id == Unit.parent_id)
+        .where(Unit.code.in_({r["unit"] for r in rows})))} if rows else {}
+    return [{"unit_code": r["unit"], "unit_name": r["name"], "level": r["level"], "stage": r["stage"],
+             **r["deadline"].as_json_members(zone), "deadline_text": str(r["deadline"]),
+             "days_late": r["days_late"], "secretary": r["secretary"],
+             "parent_code": parents.get(r["unit"], (None, None))[0],
+             "parent_name": parents.get(r["unit"], (None, None))[1]} for r in rows]
 
 
 #: at most this many (channel, reason) lines of undelivered messages in one digest
@@ -80,7 +92,8 @@ def write_digests(db: Database, clock: Clock, channels: Iterable[str], public_ur
             root = session.get(Unit, campaign.root_unit_id) if campaign.root_unit_id else None
             # the latest first, at most LISTED_LATE_UNITS of them, all counted: a late country
             # is 300,000 rows, too many for one message (and for `serve`'s memory)
-            units = late_units(overdue_rows(session, campaign, now, under=root, limit=LISTED_LATE_UNITS))
+            units = late_units(session, campaign,
+                               overdue_rows(session, campaign, now, under=root, limit=LISTED_LATE_UNITS))
             lost = undelivered(session, _previous_digest(session, office, f"{campaign.year}:digest:{office}:{day}"))
             if not units and not lost:
                 continue

@@ -70,18 +70,23 @@ def urgency(item: Mapping[str, Any]) -> tuple[int, int]:
 
 def group_late_units(late_units: list[dict[str, Any]], level_label: Mapping[str, str],
                      stage_label: Mapping[str, str]) -> list[dict[str, Any]]:
-    """Group late units by level (in the order given) then stage, for the digest."""
+    """Group late units by their parent (the digest's rows name it), else by level (in the
+    order given), then by stage."""
     levels: list[dict[str, Any]] = []
     order = {name: i for i, name in enumerate(level_label)}
-    rows = sorted(late_units, key=lambda u: (order.get(u["level"], len(order)), u["level"],
-                                             u.get("stage") or "", u["unit_code"]))
-    for level, in_level in groupby(rows, key=lambda u: u["level"]):
+
+    def group(u: dict[str, Any]) -> tuple[Any, ...]:
+        if u.get("parent_code"):
+            return (0, u["parent_code"], u.get("parent_name") or u["parent_code"])
+        return (1, order.get(u["level"], len(order)), level_label.get(u["level"], u["level"]))
+
+    rows = sorted(late_units, key=lambda u: (group(u), u.get("stage") or "", u["unit_code"]))
+    for key, in_group in groupby(rows, key=group):
         stages = []
-        for stage, units in groupby(in_level, key=lambda u: u.get("stage") or ""):
+        for stage, units in groupby(in_group, key=lambda u: u.get("stage") or ""):
             stages.append({"stage": stage, "label": stage_label.get(stage, stage),
                            "units": [dict(u, deadline_text=deadline_text(u)) for u in units]})
-        levels.append({"level": level, "label": level_label.get(level, level),
-                       "stages": stages, "count": sum(len(s["units"]) for s in stages)})
+        levels.append({"label": key[2], "stages": stages, "count": sum(len(s["units"]) for s in stages)})
     return levels
 
 

@@ -19,6 +19,7 @@ from workflow.db import Database
 from workflow.errors import BadInput, Refused
 from workflow.lookup import load_cycle
 from workflow.models import Campaign, Cycle, DeadlineExtension, Milestone, Unit
+from workflow.notices import local_iso
 from workflow.stages import LABEL, RANK, STAGES, stages_of
 
 
@@ -57,7 +58,7 @@ class DeadlineService:
                                           created_at=self.clock()))
             record(session, self.clock, actor, "deadline.extend", campaign_id=campaign.id,
                    unit_id=unit.id, cycle_id=cycle.id, reason=reason,
-                   details={"stage": stage, "from": old.isoformat(), "to": new.isoformat(),
+                   details={"stage": stage, "from": local_iso(old, plan.zone), "to": local_iso(new, plan.zone),
                             "rule": rule})
             return old, new
 

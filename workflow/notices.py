@@ -81,3 +81,42 @@ class DeadlineItem:
 
     def as_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class Due:
+    """A deadline as people read it: its instant, and the plan's rule and date.
+
+    `str()` is the plan's wording; JSON outputs carry the instant in the campaign's zone with
+    `deadline_rule` and `plan_date` beside it (`as_json_members`).
+    """
+
+    at: datetime
+    rule: str
+    plan_date: date
+
+    def __str__(self) -> str:
+        return deadline_phrase(self.rule, self.plan_date)
+
+    def as_json_members(self, zone: ZoneInfo) -> dict[str, str]:
+        return {"deadline": local_iso(self.at, zone), "deadline_rule": self.rule,
+                "plan_date": self.plan_date.isoformat()}
+
+
+class DeadlineBook:
+    """The plan's deadlines of one campaign, to turn a (level, stage, instant) into a `Due`.
+
+    A milestone's own instant keeps the plan's stored date (right even when a holiday moved
+    the instant); any other instant is an extension, whose day follows from the rule.
+    """
+
+    def __init__(self, milestones: list[tuple[str, str, datetime, str, date]], zone: ZoneInfo) -> None:
+        self.zone = zone
+        self.by_stage = {(level, stage): (due, rule, day) for level, stage, due, rule, day in milestones}
+
+    def due(self, level: str, stage: str, at: datetime) -> Due:
+        planned = self.by_stage.get((level, stage))
+        if planned is None:
+            return Due(at, "before", plan_day(at, "before", self.zone))
+        due, rule, day = planned
+        return Due(at, rule, day if due == at else plan_day(at, rule, self.zone))

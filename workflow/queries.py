@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session, aliased
 from workflow.clock import days_late
 from workflow.db import copy_lines, sqlite_text_as_utf8
 from workflow.models import AuditEntry, Campaign, Cycle, DeadlineExtension, Milestone, Unit
+from workflow.notices import DeadlineBook, Due
 from workflow.sqlrender import LOCAL_SUFFIX, LOCAL_ZONE, Dialect
 from workflow.stages import next_stage
 
@@ -46,6 +47,13 @@ LISTING_WORK_MEM = "256MB"
 JSON_CHUNK = 5_000
 #: late units listed in one escalation or digest (all are counted; the link shows them all)
 LISTED_LATE_UNITS = 200
+
+
+def deadline_book(session: Session, campaign: Campaign) -> DeadlineBook:
+    """The campaign's milestones as a `DeadlineBook` (a few dozen rows)."""
+    rows = session.execute(select(MS.c.level, MS.c.stage, MS.c.due_at, MS.c.rule, MS.c.plan_date)
+                           .where(MS.c.campaign_id == campaign.id)).all()
+    return DeadlineBook([tuple(r) for r in rows], ZoneInfo(campaign.timezone))
 
 
 def owed_deadlines(campaign: Campaign) -> Select[Any]:
@@ -95,7 +103,7 @@ def _late_pairs(session: Session, campaign: Campaign, as_of: datetime, under: Un
         return part.where(Unit.path.like(under.path + "%")) if under is not None else part
 
     due = session.execute(
-        select(MS.c.level, MS.c.stage, MS.c.stage_rank, MS.c.due_at)
+        select(MS.c.level, MS.c.stage, MS.c.stage_rank, MS.c.due_at, MS.c.rule, MS.c.plan_date)
         .where(MS.c.campaign_id == campaign.id, MS.c.due_at <= as_of)).all()
     parts = []
     for m in due:
@@ -127,12 +135,16 @@ def overdue_rows(session: Session, campaign: Campaign, as_of: datetime,
                  under: Unit | None = None, limit: int | None = None) -> Iterator[dict[str, Any]]:
     """One row per late (unit, stage): unit,name,level,stage,deadline,days_late,secretary.
 
+    `deadline` is a `Due` (the plan's wording, its instant), with its rule and plan date beside.
+
     The longest late first; `limit` keeps the first rows only (the session buffers what it reads).
     """
+    book = deadline_book(session, campaign)
     for row in session.execute(_late_pairs(session, campaign, as_of, under, _plain).limit(limit)):
+        due = book.due(row.level, row.stage, row.due_at)
         yield {"unit": row.code, "name": row.name, "level": row.level, "stage": row.stage,
-               "deadline": row.due_at, "days_late": days_late(row.due_at, as_of),
-               "secretary": row.secretary}
+               "deadline": due, "deadline_rule": due.rule, "plan_date": due.plan_date,
+               "days_late": days_late(row.due_at, as_of), "secretary": row.secretary}
 
 
 def overdue_count(session: Session, campaign: Campaign, as_of: datetime, under: Unit | None = None) -> int:
@@ -156,10 +168,15 @@ def overdue_json(session: Session, campaign: Campaign, as_of: datetime,
     def deadline_part(deadline: Deadline) -> ColumnElement[Any]:
         if deadline.milestone is not None:
             m = deadline.milestone
-            return literal(_deadline_json(m.stage, m.due_at, as_of))
+            return literal(_deadline_json(m.stage, Due(m.due_at, m.rule, m.plan_date), as_of))
         at = deadline.due_at
+        rule = func.coalesce(select(MS.c.rule).where(
+            MS.c.campaign_id == campaign.id, MS.c.level == Unit.level, MS.c.stage == deadline.stage
+        ).scalar_subquery(), "before")
         return (literal(',"stage":').concat(d.json_quote(deadline.stage))
                 .concat(',"deadline":"').concat(d.local_iso(at))
+                .concat('","deadline_rule":').concat(d.json_quote(rule))
+                .concat(',"plan_date":"').concat(d.local_plan_date(at, rule == "by"))
                 .concat('","days_late":').concat(cast(d.whole_days_since(at, as_of), String)))
 
     def as_json(deadline: Deadline) -> list[ColumnElement[Any]]:
@@ -187,24 +204,32 @@ def overdue_json(session: Session, campaign: Campaign, as_of: datetime,
             result.close()
 
 
-def _deadline_json(stage: str, due: datetime, as_of: datetime) -> str:
+def _deadline_json(stage: str, due: Due, as_of: datetime) -> str:
     """The members of an overdue row that its deadline decides, as `Dialect.local_iso` and
     `whole_days_since` render them for extensions (`due` is never after `as_of` here)."""
-    local = due.astimezone(LOCAL).strftime("%Y-%m-%dT%H:%M:%S") + LOCAL_SUFFIX
-    return f',"stage":{json.dumps(stage, ensure_ascii=False)},"deadline":"{local}","days_late":{days_late(due, as_of)}'
+    local = due.at.astimezone(LOCAL).strftime("%Y-%m-%dT%H:%M:%S") + LOCAL_SUFFIX
+    return (f',"stage":{json.dumps(stage, ensure_ascii=False)},"deadline":"{local}",'
+            f'"deadline_rule":{json.dumps(due.rule)},"plan_date":"{due.plan_date.isoformat()}",'
+            f'"days_late":{days_late(due.at, as_of)}')
 
 
 def status_rows(session: Session, campaign: Campaign, now: datetime,
                 under: Unit | None = None) -> Iterator[dict[str, Any]]:
     """A row per cycle: unit,name,level,state,next_stage,deadline,overdue,days_late.
 
-    `deadline` is the earliest deadline the cycle still owes (the next one it must meet).
+    `deadline` is the earliest deadline the cycle still owes (the next one it must meet), a
+    `Due`, with its rule and plan date beside it.
     """
+    book = deadline_book(session, campaign)
+    extended = {(cycle_id, due): stage for cycle_id, stage, due in session.execute(
+        select(EX.c.cycle_id, EX.c.stage, EX.c.due_at).join(Cycle, Cycle.id == EX.c.cycle_id)
+        .where(Cycle.campaign_id == campaign.id))}
+    planned = {(level, at): stage for (level, stage), (at, _, _) in book.by_stage.items()}
     owed = owed_deadlines(campaign).subquery()
     next_due = (select(owed.c.cycle_id, func.min(owed.c.due_at).label("due_at"))
                 .group_by(owed.c.cycle_id).subquery())
     query = (
-        select(Unit.code, Unit.name, Unit.level, Unit.path, Cycle.state, Cycle.stages_mask,
+        select(Unit.code, Unit.name, Unit.level, Unit.path, Cycle.id, Cycle.state, Cycle.stages_mask,
                Cycle.stale, next_due.c.due_at)
         .select_from(Cycle).join(Unit, Unit.id == Cycle.unit_id)
         .outerjoin(next_due, next_due.c.cycle_id == Cycle.id)
@@ -216,8 +241,14 @@ def status_rows(session: Session, campaign: Campaign, now: datetime,
     for row in session.execute(query):
         due = row.due_at
         late = due is not None and due <= now
+        shown = None
+        if due is not None:
+            stage = extended.get((row.id, due)) or planned.get((row.level, due), "")
+            shown = book.due(row.level, stage, due)
         yield {"unit": row.code, "name": row.name, "level": row.level, "state": row.state,
-               "next_stage": next_stage(row.state, row.stages_mask), "deadline": due,
+               "next_stage": next_stage(row.state, row.stages_mask), "deadline": shown,
+               "deadline_rule": shown.rule if shown else None,
+               "plan_date": shown.plan_date if shown else None,
                "overdue": late, "days_late": days_late(due, now) if due else None,
                "stale": row.stale}
 

@@ -23,6 +23,7 @@ from workflow.errors import BadInput, Refused
 from workflow.lookup import load_cycle
 from workflow.machine import CycleModel, TransitionRefused, apply
 from workflow.models import AuditEntry, Campaign, Cycle, Unit
+from workflow.notices import local_iso
 from workflow.stages import EVENT_FOR, RANK, STAGE_FOR_EVENT
 
 #: A results gate: why a unit may not reach `forms_submitted` yet (empty list: it may).
@@ -122,7 +123,8 @@ class CycleService:
                unit_id=unit.id, cycle_id=cycle.id, from_state=before, to_state=after,
                reason=reason if force else note,
                details={"event": event, "forced": model.overridden or None,
-                        "note": note if force else None, "reached_at": at.isoformat(),
+                        "note": note if force else None,
+                        "reached_at": local_iso(at, ZoneInfo(campaign.timezone)),
                         **(details or {})},
                reached_at=at)
         outcome = Outcome(unit.code, before, after, overridden=model.overridden)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Date, Integer, Select, String, cast, extract, func, literal, null, type_coerce
+from sqlalchemy import JSON, Date, Integer, Select, String, case, cast, extract, func, literal, null, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -114,6 +114,16 @@ class Dialect:
         else:
             rendered = func.strftime("%Y-%m-%dT%H:%M:%S", instant, f"+{LOCAL_OFFSET_HOURS} hours")
         return rendered.concat(LOCAL_SUFFIX)
+
+    def local_plan_date(self, instant: ColumnElement[Any], by_rule: ColumnElement[bool]) -> ColumnElement[Any]:
+        """The ISO day a plan names for a deadline instant: its local date, the day before for `by`
+        (`workflow.notices.plan_day` in SQL)."""
+        if self.pg:
+            local = func.timezone(LOCAL_ZONE, instant)
+            shifted = local - case((by_rule, literal(timedelta(days=1))), else_=literal(timedelta(0)))
+            return func.to_char(shifted, "YYYY-MM-DD")
+        return func.date(instant, f"+{LOCAL_OFFSET_HOURS} hours",
+                         case((by_rule, literal("-1 days")), else_=literal("+0 days")))
 
     def local_day(self, instant: ColumnElement[Any]) -> ColumnElement[Any]:
         """The calendar day in Vietnam of a stored instant (a date; ISO text on SQLite).

@@ -18,6 +18,9 @@ from kiemdiem.timeparse import INSTANT
 from workflow.lookup import find_unit, get_campaign
 from workflow.queries import audit_rows, overdue_json, overdue_rows, status_rows
 
+#: JSON listings carry a deadline's rule and plan date beside its instant; tables say the phrase
+_DEADLINE_JSON = {True: ("deadline_rule", "plan_date"), False: ()}
+
 
 @click.command()
 @click.argument("code", required=False)
@@ -30,8 +33,8 @@ def status(app: App, code: str | None, year: int | None, as_json: bool) -> None:
         camp = get_campaign(session, year)
         under = find_unit(session, code) if code else None
         emit(status_rows(session, camp, app.clock(), under),
-             ["unit", "name", "level", "state", "next_stage", "deadline", "overdue", "days_late"],
-             as_json, title=f"Tiến độ đợt {camp.year}")
+             ["unit", "name", "level", "state", "next_stage", "deadline", *_DEADLINE_JSON[as_json],
+              "overdue", "days_late"], as_json, title=f"Tiến độ đợt {camp.year}")
 
 
 @click.command()
@@ -49,7 +52,8 @@ def overdue(app: App, code: str | None, as_of: datetime | None, year: int | None
             emit_json_lines_as_array(overdue_json(session, camp, as_of or app.clock(), under))
             return
         emit(overdue_rows(session, camp, as_of or app.clock(), under),
-             ["unit", "name", "level", "stage", "deadline", "days_late", "secretary"],
+             ["unit", "name", "level", "stage", "deadline", *_DEADLINE_JSON[as_json], "days_late",
+              "secretary"],
              as_json, title=f"Đơn vị chậm tiến độ, đợt {camp.year}")
 
 

@@ -6,6 +6,7 @@ import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from workflow.notices import Due
 from workflow.stages import LABEL as STAGE_LABEL
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -22,7 +23,6 @@ ACTION = {"campaign.create": "Ban hành kế hoạch", "cycle.advance": "Chuyể
           "unit.deactivate": "Ngừng hoạt động", "units.import": "Nhập danh sách đơn vị",
           "link.revoke": "Thu hồi, cấp lại đường dẫn riêng", "cycle.undo": "Hủy bước vừa báo qua đường dẫn",
           "notice.manual": "Nhắc ngay"}
-RULE = {"before": "trước ngày", "by": "hoàn thành ngày"}
 
 
 def stage_label(stage: str | None) -> str:
@@ -63,3 +63,8 @@ def vietnamese_mermaid(diagram: str) -> str:
         else:
             out.append(line)
     return "\n".join(out)
+
+
+def deadline(due: Due | None) -> str:
+    """A deadline in the plan's words, "trước ngày 20/11/2026" ('' for none)."""
+    return "" if due is None else str(due)

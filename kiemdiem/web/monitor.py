@@ -36,7 +36,8 @@ from workflow.models import (
     Notification,
     Unit,
 )
-from workflow.queries import owed_deadlines
+from workflow.notices import Due
+from workflow.queries import deadline_book, owed_deadlines
 from workflow.sqlrender import Dialect
 from workflow.stages import BIT, RANK, STAGES, stages_of
 
@@ -209,7 +210,7 @@ class Progress:
 
     stages: list[str]
     reached_by_day: dict[str, list[tuple[date, int]]]   # cumulative, ascending by day
-    markers: list[tuple[str, str, datetime]]             # (level, stage, due_at)
+    markers: list[tuple[str, str, Due]]                  # (level, stage, deadline)
     start: date
     end: date
 
@@ -247,7 +248,8 @@ def reached_days(session: Session, campaign: Campaign, path: str, level: str | N
 def progress(session: Session, campaign: Campaign, daily: dict[str, dict[date, int]],
              now: datetime, level: str | None = None) -> Progress:
     """Turn daily counts into cumulative series for the stages with a deadline, with markers."""
-    ms = session.execute(select(Milestone.level, Milestone.stage, Milestone.due_at)
+    ms = session.execute(select(Milestone.level, Milestone.stage, Milestone.due_at, Milestone.rule,
+                                Milestone.plan_date)
                          .where(Milestone.campaign_id == campaign.id)
                          .order_by(Milestone.due_at)).all()
     if level:
@@ -259,7 +261,7 @@ def progress(session: Session, campaign: Campaign, daily: dict[str, dict[date, i
         for d in sorted(daily.get(s, {})):
             running += daily[s][d]
             reached_by_day[s].append((d, running))
-    markers = [(m.level, m.stage, m.due_at) for m in ms]
+    markers = [(m.level, m.stage, Due(m.due_at, m.rule, m.plan_date)) for m in ms]
     days = [d for series in reached_by_day.values() for d, _ in series]
     days += [local_day(m.due_at) for m in ms] + [local_day(campaign.created_at), local_day(now)]
     return Progress(stages, reached_by_day, markers, min(days), max(days))
@@ -344,8 +346,9 @@ def late_rows(session: Session, campaign: Campaign, path: str, now: datetime, f:
              .order_by(order, _due().asc(), Unit.code, Milestone.stage_rank))
     if limit is not None:
         query = query.limit(limit)
+    book = deadline_book(session, campaign)
     return [{"unit": r.code, "name": r.name, "level": r.level, "stage": r.stage,
-             "deadline": r.due_at, "days_late": days_late(r.due_at, now),
+             "deadline": book.due(r.level, r.stage, r.due_at), "days_late": days_late(r.due_at, now),
              "secretary": r.secretary, "phone": r.phone, "email": r.email}
             for r in session.execute(query)]
 
@@ -373,7 +376,7 @@ class Step:
     """One stage of a unit's timeline."""
 
     stage: str
-    due_at: datetime | None
+    due_at: Due | None
     extended: str | None       # the extension's reason, when the deadline is the unit's own
     reached_at: datetime | None
     days_late: int | None      # late by this many days (reached late, or still owed and past due)
@@ -452,6 +455,7 @@ def _late_by_child(session: Session, campaign: Campaign, unit: Unit, now: dateti
 
 def _timeline(session: Session, cycle: Cycle, unit: Unit, now: datetime) -> list[Step]:
     deadlines = effective_deadlines(session, cycle, unit)
+    book = deadline_book(session, session.get(Campaign, cycle.campaign_id))
     extended = dict(session.execute(select(DeadlineExtension.stage, DeadlineExtension.reason)
                                     .where(DeadlineExtension.cycle_id == cycle.id)).all())
     entries = session.scalars(select(AuditEntry).where(AuditEntry.cycle_id == cycle.id,
@@ -466,7 +470,8 @@ def _timeline(session: Session, cycle: Cycle, unit: Unit, now: datetime) -> list
         if due is not None:
             finish = reached if reached is not None else now
             late = days_late(due, finish) if finish > due else None
-        steps.append(Step(stage, due, extended.get(stage), reached, late))
+        shown = book.due(unit.level, stage, due) if due is not None else None
+        steps.append(Step(stage, shown, extended.get(stage), reached, late))
     return steps
 
 

@@ -108,8 +108,7 @@ def overview(request: Request) -> Response:
                           lambda: monitor.reached_days(session, campaign, path, level))
         progress = monitor.progress(session, campaign, daily, now, level)
     figures = monitor.overview(scan, now, app.hierarchy.names)
-    markers = [Marker(stage, monitor.local_day(due),
-                      f"{level_label(app, lv)} — {stage_label(stage)}: hạn {local_date(due)}")
+    markers = [Marker(stage, monitor.local_day(due.at), f"{level_label(app, lv)} — {stage_label(stage)}: {due}")
                for lv, stage, due in progress.markers]
     totals = {s: sum(n for (lv, stage), n in figures.owing.items()
                      if stage == s and level in (None, lv)) for s in progress.stages}

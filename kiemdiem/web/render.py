@@ -11,11 +11,13 @@ from starlette.templating import Jinja2Templates
 
 from kiemdiem.app import App
 from kiemdiem.web import labels
+from workflow.notices import deadline_phrase
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
-TEMPLATES.env.filters.update(d=labels.local_date, dt=labels.local_datetime, stage=labels.stage_label)
+TEMPLATES.env.filters.update(d=labels.local_date, dt=labels.local_datetime, stage=labels.stage_label,
+                             deadline=labels.deadline)
 TEMPLATES.env.globals.update(KIND=labels.KIND, STATUS=labels.STATUS, CHANNEL=labels.CHANNEL,
-                             ACTION=labels.ACTION, RULE=labels.RULE)
+                             ACTION=labels.ACTION, deadline_phrase=deadline_phrase)
 
 
 def kiemdiem_app(request: Request) -> App:

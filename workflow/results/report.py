@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from workflow.errors import BadInput
+from workflow.notices import local_iso
 from workflow.results.levels import ALL, NAME, RATED
 from workflow.results.rollup import Rollup, Tally, percentages, quota_used
 from workflow.results.sheet import REASON_NAME
@@ -88,7 +89,7 @@ def report_data(r: Rollup) -> dict[str, Any]:
         "level": unit.level if unit else None, "year": r.campaign.year,
         "campaign_title": r.campaign.title, "timezone": r.campaign.timezone,
         "rule_set": r.campaign.rule_set, "excellent_quota": quota,
-        "generated_at": r.generated_at.astimezone(zone).isoformat(), "stale": r.stale,
+        "generated_at": local_iso(r.generated_at, zone), "stale": r.stale,
         "members": dict(t.members), "cells": dict(t.cells), "bases": dict(t.bases),
         "percent": {kind: percentages(getattr(t, kind)) for kind in KIND_NAME},
         "quota_used": {kind: quota_used(getattr(t, kind), quota) for kind in KIND_NAME},
@@ -99,7 +100,7 @@ def report_data(r: Rollup) -> dict[str, Any]:
         "missing_units": [{"code": code, "name": name,
                            "days_late": late[code]["days_late"] if code in late else None}
                           for code, name in r.missing],
-        "late": [{**row, "deadline": row["deadline"].astimezone(zone).isoformat()} for row in r.late],
+        "late": [{**row, "deadline": local_iso(row["deadline"], zone)} for row in r.late],
         "children": [{"code": u.code, "name": u.name, "level": u.level,
                       "self": unit is not None and u.id == unit.id, **_tally_dict(tally)}
                      for u, tally in r.children],
