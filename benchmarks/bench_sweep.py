@@ -57,8 +57,9 @@ FROM generate_series(CAST(:first AS integer), CAST(:last AS integer)) AS i
 """
 
 
-def build(url: str, units: int) -> Database:
-    """Create a fresh database with `units` units, the 2026 campaign and cells at cell_met."""
+def build(url: str, units: int, burst: bool = False) -> Database:
+    """Create a fresh database with `units` units, the 2026 campaign and cells at cell_met
+    (`burst`: left at plan_issued, late on every stage)."""
     name = url.rsplit("/", 1)[1]
     admin = create_engine(url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -88,10 +89,11 @@ def build(url: str, units: int) -> Database:
         s.execute(text("SELECT setval('units_id_seq', :n)"), {"n": units})
     report = create_campaign(db, 2026, PLAN, load_hierarchy("four_tier"),
                              lambda: datetime(2026, 10, 1, tzinfo=UTC), "bench")
-    with db.session(write=True) as s:
-        s.execute(text("UPDATE cycles SET state = 'cell_met', stage_rank = :r FROM units "
-                       "WHERE units.id = cycles.unit_id AND units.level = 'cell'"),
-                  {"r": RANK["cell_met"]})
+    if not burst:
+        with db.session(write=True) as s:
+            s.execute(text("UPDATE cycles SET state = 'cell_met', stage_rank = :r FROM units "
+                           "WHERE units.id = cycles.unit_id AND units.level = 'cell'"),
+                      {"r": RANK["cell_met"]})
     with db.engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
     print(f"built {units} units, {report.cycles_added} cycles in {time.perf_counter() - started:.1f} s",

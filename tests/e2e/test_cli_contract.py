@@ -15,9 +15,11 @@ NOW = "2026-11-21T09:00"
 def test_listing_keys_follow_the_contract(db):
     seeded(db.url)
     status = run_json(db.url, "status", "GL", now=NOW)
-    assert list(status[0]) == ["unit", "name", "level", "state", "next_stage", "deadline", "overdue", "days_late"]
+    assert list(status[0]) == ["unit", "name", "level", "state", "next_stage", "deadline", "deadline_rule",
+                               "plan_date", "overdue", "days_late"]
     overdue = run_json(db.url, "overdue", now=NOW)
-    assert list(overdue[0]) == ["unit", "name", "level", "stage", "deadline", "days_late", "secretary"]
+    assert list(overdue[0]) == ["unit", "name", "level", "stage", "deadline", "deadline_rule", "plan_date",
+                                "days_late", "secretary"]
     tree = run_json(db.url, "units", "tree")
     assert list(tree[0])[:9] == ["code", "name", "level", "parent", "secretary", "email", "zalo_user_id",
                                  "phone", "has_committee"]
