@@ -21,12 +21,11 @@ Which window a (cycle, stage) is in comes from `schedules.deadlines.notice_windo
 of deadlines, so the SQL compares the deadline column with bound instants, once per
 milestone in a fenced subquery (`_milestone_windows`), on the row for the few extensions.
 
-On PostgreSQL the notice statement is preceded by a `SELECT count(*)` of the rows it would
-insert (the anti-joins against the ledger included): PostgreSQL never runs an
-`INSERT … SELECT` on parallel workers, but it runs that count on two, and when it is 0 — a
-repeated or catch-up sweep, the usual case — the insert is skipped; when no ledger row was
-written, no bundle is looked for. The office hears of late units in its daily digest
-(`notifiers.digest`), not here.
+The ledger is written through a staged insert (`Dialect.insert_staged`): the owed notices
+are selected into a temporary table, probing the ledger as it was, then inserted from it, so
+no statement probes the table it is writing. When no ledger row was written — a repeated or
+catch-up sweep, the usual case — no bundle is looked for. The office hears of late units in
+its daily digest (`notifiers.digest`), not here.
 
 The sweep never sends; dispatchers deliver the rows (the outbox contract in the README).
 """
@@ -228,25 +227,25 @@ class _CampaignSweep:
         return ~exists().where(NT.c.cycle_id == cycle, NT.c.stage == stage, NT.c.kind == kind,
                                NT.c.occurrence == occurrence)
 
-    def _anything_to_write(self, source: Any) -> bool:
-        """Tell whether `source` has rows to insert, in a read-only query PostgreSQL runs in parallel.
+    def _ledger_rows(self, **values: ColumnElement[Any]) -> Any:
+        """A SELECT of ledger rows, its columns named and ordered as `NOTICE_COLUMNS`."""
+        values |= {"campaign_id": integer(self.campaign.id), "day": self.d.day(self.day),
+                   "created_at": self.d.instant(self.now)}
+        return select(*(values[name].label(name) for name in NOTICE_COLUMNS))
 
-        PostgreSQL never runs an `INSERT … SELECT` on parallel workers, but a plain
-        `SELECT count(*)` of the same rows, the anti-joins against the ledger included, runs
-        on two; when it finds nothing, as a repeated or catch-up sweep usually does, the
-        insert is skipped. SQLite has no parallel plans: the insert alone costs it as much.
+    def _record(self, source: Any) -> int:
+        """Record the notices `source` selects (`_ledger_rows`); return how many were new."""
+        return self.d.insert_staged(self.session, NT, NOTICE_COLUMNS, source,
+                                    ["cycle_id", "stage", "kind", "occurrence"])
+
+    def _late_told(self) -> Any:
+        """How many late notices each (cycle, stage) of the campaign was already written.
+
+        One aggregate over the ledger, joined to the owed rows: "Nhắc lại lần N" is N of these.
         """
-        if not self.d.pg:
-            return True
-        return bool(self.session.scalar(select(func.count()).select_from(source.subquery("s"))))
-
-    def _insert_notices(self, source: Any) -> int:
-        if not self._anything_to_write(source):
-            return 0
-        statement = (self.d.insert(NT).from_select(NOTICE_COLUMNS, source)
-                     .on_conflict_do_nothing(index_elements=["cycle_id", "stage", "kind", "occurrence"]))
-        result = self.session.execute(statement.execution_options(preserve_rowcount=True))
-        return max(result.rowcount, 0)
+        return (select(NT.c.cycle_id, NT.c.stage, func.count().label("told"))
+                .where(NT.c.campaign_id == self.campaign.id, NT.c.kind.in_(("late", "repeat")))
+                .group_by(NT.c.cycle_id, NT.c.stage)).subquery("told")
 
     def _notices(self, owed: Any, windows: list[Window]) -> int:
         """Record the reminder, late and repeat notices owed now; return how many.
@@ -264,34 +263,32 @@ class _CampaignSweep:
         n = (select(o.c.cycle_id, o.c.unit_id, o.c.stage, o.c.milestone_id, o.c.extension_id,
                     part("kind").label("kind"), part("occurrence").label("occurrence"))
              .select_from(o).join(mw, mw.c.id == o.c.milestone_id)).subquery("n")
-        told = aliased(Notice)
-        earlier = (select(func.count()).select_from(told)
-                   .where(told.cycle_id == n.c.cycle_id, told.stage == n.c.stage,
-                          told.kind.in_(("late", "repeat"))).scalar_subquery())
-        repeat = case((n.c.kind == "reminder", integer(0)), else_=earlier)
+        told = self._late_told()
+        repeat = case((n.c.kind == "reminder", integer(0)), else_=func.coalesce(told.c.told, 0))
         shown = case((n.c.kind == "reminder", text("reminder")), (repeat == 0, text("late")),
                      else_=text("repeat"))
-        source = select(
-            integer(self.campaign.id), n.c.cycle_id, n.c.stage, n.c.kind, n.c.occurrence,
-            text("notice"), n.c.unit_id, self.d.day(self.day), shown, repeat, n.c.milestone_id,
-            n.c.extension_id, self.d.instant(self.now),
-        ).where(n.c.kind.is_not(None), self._not_told(n.c.cycle_id, n.c.stage, n.c.kind, n.c.occurrence),
-                self._not_bundled_today(n.c.unit_id, "notice"))
-        return self._insert_notices(source)
+        source = self._ledger_rows(
+            cycle_id=n.c.cycle_id, stage=n.c.stage, kind=n.c.kind, occurrence=n.c.occurrence,
+            bundle=text("notice"), to_unit_id=n.c.unit_id, shown_kind=shown, repeat=repeat,
+            milestone_id=n.c.milestone_id, extension_id=n.c.extension_id,
+        ).select_from(n).outerjoin(told, and_(told.c.cycle_id == n.c.cycle_id, told.c.stage == n.c.stage)).where(
+            n.c.kind.is_not(None), self._not_told(n.c.cycle_id, n.c.stage, n.c.kind, n.c.occurrence),
+            self._not_bundled_today(n.c.unit_id, "notice"))
+        return self._record(source)
 
     def _escalations(self, owed: Any, window: Window) -> int:
         """Record each (child, stage) whose active parent is owed word of it now; return how many."""
         parent = aliased(Unit)
         o = self._due_by(owed, window.upto).subquery("o")
-        source = select(
-            integer(self.campaign.id), o.c.cycle_id, o.c.stage, text("escalation"), integer(1),
-            text("escalation"), o.c.parent_id, self.d.day(self.day), text("escalation"), integer(0),
-            o.c.milestone_id, o.c.extension_id, self.d.instant(self.now),
+        source = self._ledger_rows(
+            cycle_id=o.c.cycle_id, stage=o.c.stage, kind=text("escalation"), occurrence=integer(1),
+            bundle=text("escalation"), to_unit_id=o.c.parent_id, shown_kind=text("escalation"),
+            repeat=integer(0), milestone_id=o.c.milestone_id, extension_id=o.c.extension_id,
         ).select_from(o).join(parent, parent.id == o.c.parent_id).where(
             parent.active.is_(True),
             self._not_told(o.c.cycle_id, o.c.stage, text("escalation"), integer(1)),
             self._not_bundled_today(o.c.parent_id, "escalation"))
-        return self._insert_notices(source)
+        return self._record(source)
 
     # -- step 2: the day's bundles -------------------------------------------------------------
 

@@ -12,15 +12,38 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Date, Integer, Select, String, case, cast, extract, func, literal, null, type_coerce
+from sqlalchemy import (
+    JSON,
+    Date,
+    Integer,
+    Select,
+    String,
+    case,
+    cast,
+    column,
+    extract,
+    func,
+    literal,
+    null,
+    select,
+    table,
+    true,
+    type_coerce,
+)
+from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.elements import ClauseElement, ColumnElement
 
 from workflow.models import UTCDateTime
 
 LOCAL_ZONE = "Asia/Ho_Chi_Minh"
 LOCAL_OFFSET_HOURS = 7
 LOCAL_SUFFIX = "+07:00"
+#: a staged insert of at least this many rows refreshes the table's planner statistics
+ANALYZE_AFTER_ROWS = 10_000
 
 
 def text(value: str) -> ColumnElement[Any]:
@@ -30,6 +53,20 @@ def text(value: str) -> ColumnElement[Any]:
 
 def integer(value: int) -> ColumnElement[Any]:
     return cast(literal(value), Integer)
+
+
+class CreateTempTableAs(Executable, ClauseElement):
+    """`CREATE TEMPORARY TABLE name AS <query>`, with the query's bound parameters kept."""
+
+    inherit_cache = False
+
+    def __init__(self, name: str, query: Select[Any]) -> None:
+        self.name, self.query = name, query
+
+
+@compiles(CreateTempTableAs)
+def _create_temp_table_as(element: CreateTempTableAs, compiler: Any, **kw: Any) -> str:
+    return f"CREATE TEMPORARY TABLE {element.name} AS {compiler.process(element.query, **kw)}"
 
 
 class Dialect:
@@ -50,6 +87,32 @@ class Dialect:
         from sqlalchemy.dialects import postgresql, sqlite
 
         return (postgresql if self.pg else sqlite).insert(table)
+
+    def insert_staged(self, session: Session, target: Any, columns: list[str], source: Select[Any],
+                      conflict: list[str]) -> int:
+        """Insert the rows of `source` into `target`, ignoring conflicts on `conflict`; return how many.
+
+        The rows are computed first into a temporary table, then inserted from it. An
+        `INSERT … SELECT` whose SELECT probes the very table it writes (has this been told
+        already?) lets PostgreSQL plan that probe as a scan repeated per row, and each scan
+        reads every page the statement has written so far (invisible to it, read all the
+        same): quadratic in the rows written. Staged, the SELECT reads the table as it was,
+        once, and the insert reads only the staged rows. `source` must name its columns
+        `columns`. A failure leaves the temporary table to the transaction's rollback.
+        """
+        staged = "staged_rows"
+        session.execute(CreateTempTableAs(staged, source))
+        # WHERE true: SQLite would read the ON of ON CONFLICT as a join's
+        rows = select(*(column(name) for name in columns)).select_from(table(staged)).where(true())
+        statement = self.insert(target).from_select(columns, rows).on_conflict_do_nothing(
+            index_elements=conflict)
+        written = max(session.execute(statement.execution_options(preserve_rowcount=True)).rowcount, 0)
+        session.execute(sql_text(f"DROP TABLE {staged}"))
+        if self.pg and written >= ANALYZE_AFTER_ROWS:
+            # statistics now, not when autovacuum gets to them: the next sweep's probes of a
+            # table its statistics still call empty would be planned as nested loops
+            session.execute(sql_text(f"ANALYZE {target.name}"))
+        return written
 
     def instant(self, value: datetime) -> ColumnElement[Any]:
         """Bind an aware instant as the column type stores it."""
