@@ -25,6 +25,7 @@ from workflow.errors import Refused
 from workflow.extensions import effective_deadlines
 from workflow.lookup import get_campaign
 from workflow.models import Cycle, Notification, Unit
+from workflow.notices import Due
 from workflow.stages import LABEL, next_stage
 
 KIND = "manual"
@@ -82,12 +83,13 @@ def remind_now(db: Database, clock: Clock, unit_id: int, *, channels: tuple[str,
         return sorted(addresses)
 
 
-def _payload(year: int, unit: Unit, stage: str, deadline: tuple[datetime, str] | None,
+def _payload(year: int, unit: Unit, stage: str, deadline: Due | None,
              now: datetime, public_url: str, actor: str) -> dict[str, Any]:
-    due, rule = deadline if deadline else (None, "before")
+    due = deadline.at if deadline else None
     return {"year": year, "unit_code": unit.code, "unit_name": unit.name, "level": unit.level,
             "secretary": unit.secretary, "stage": stage, "stage_label": LABEL[stage],
-            "deadline": due.isoformat() if due else None, "deadline_rule": rule,
+            **(deadline.as_json_members(LOCAL) if deadline else {"deadline": None}),
+            "deadline_text": str(deadline) if deadline else "",
             "days_late": days_late(due, now) if due and due < now else None,
             "sender": actor, "link": f"{public_url.rstrip('/')}/units/{unit.code}"}
 

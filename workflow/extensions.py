@@ -19,7 +19,7 @@ from workflow.db import Database
 from workflow.errors import BadInput, Refused
 from workflow.lookup import load_cycle
 from workflow.models import Campaign, Cycle, DeadlineExtension, Milestone, Unit
-from workflow.notices import local_iso
+from workflow.notices import Due, local_iso, plan_day
 from workflow.stages import LABEL, RANK, STAGES, stages_of
 
 
@@ -43,12 +43,12 @@ class DeadlineService:
             if stage not in deadlines:
                 raise Refused(f"{code}: kế hoạch {campaign.year} không có hạn cho bước "
                               f"'{LABEL[stage]}' ({stage}) của đơn vị này; không có gì để gia hạn.")
-            old, old_rule = deadlines[stage]
+            old = deadlines[stage].at
             plan = campaign_plan(campaign)
-            rule = rule or old_rule
+            rule = rule or deadlines[stage].rule
             new = PlanDate.model_validate({rule: day}).due_at(plan.zone)
             self._check_not_earlier(session, code, stage, campaign, unit, new)
-            deadlines[stage] = (new, rule)
+            deadlines[stage] = Due(new, rule, day)
             self._check_bounds(session, campaign, unit, cycle, stage, deadlines)
             session.execute(
                 DeadlineExtension.__table__.delete().where(
@@ -78,8 +78,8 @@ class DeadlineService:
                           f"({_show(planned, campaign)}); gia hạn chỉ được lùi hạn, không được kéo sớm.")
 
     def _check_bounds(self, session: Session, campaign: Campaign, unit: Unit, cycle: Cycle,
-                      stage: str, deadlines: dict[str, tuple[datetime, str]]) -> None:
-        ordered = [(s, deadlines[s][0]) for s in stages_of(cycle.stages_mask) if s in deadlines]
+                      stage: str, deadlines: dict[str, Due]) -> None:
+        ordered = [(s, deadlines[s].at) for s in stages_of(cycle.stages_mask) if s in deadlines]
         for (s1, d1), (s2, d2) in zip(ordered, ordered[1:], strict=False):
             if d2 < d1:
                 raise Refused(f"{unit.code}: hạn bước '{LABEL[s2]}' ({s2}) sẽ sớm hơn hạn bước "
@@ -90,10 +90,10 @@ class DeadlineService:
             if parent_cycle is not None:
                 parent = session.get(Unit, unit.parent_id)
                 bound = effective_deadlines(session, parent_cycle, parent).get("forms_submitted")
-                if bound and deadlines[stage][0] > bound[0]:
+                if bound and deadlines[stage].at > bound.at:
                     raise Refused(f"{unit.code}: hạn bước '{LABEL[stage]}' ({stage}) không được muộn "
                                   f"hơn hạn gửi biểu mẫu của cấp trên {parent.code} "
-                                  f"({_show(bound[0], campaign)}).")
+                                  f"({bound}).")
         if stage == "forms_submitted":
             late_child = session.execute(
                 select(Unit.code, func.coalesce(DeadlineExtension.due_at, Milestone.due_at))
@@ -104,7 +104,7 @@ class DeadlineService:
                 .outerjoin(DeadlineExtension, and_(DeadlineExtension.cycle_id == Cycle.id,
                                                    DeadlineExtension.stage == "forms_submitted"))
                 .where(Unit.parent_id == unit.id, Unit.active.is_(True),
-                       func.coalesce(DeadlineExtension.due_at, Milestone.due_at) > deadlines[stage][0])
+                       func.coalesce(DeadlineExtension.due_at, Milestone.due_at) > deadlines[stage].at)
                 .limit(1)
             ).first()
             if late_child:
@@ -113,12 +113,18 @@ class DeadlineService:
                               "sớm hơn hạn của cấp dưới.")
 
 
-def effective_deadlines(session: Session, cycle: Cycle, unit: Unit) -> dict[str, tuple[datetime, str]]:
-    """Return {stage: (due instant, rule)} for a cycle: its extension, else its level's milestone."""
-    out = {m.stage: (m.due_at, m.rule) for m in session.scalars(
+def effective_deadlines(session: Session, cycle: Cycle, unit: Unit) -> dict[str, Due]:
+    """Return {stage: deadline} for a cycle: its extension, else its level's milestone.
+
+    A milestone keeps the plan's stored date; an extension's date follows from its instant
+    and the milestone's rule (`workflow.notices.plan_day`).
+    """
+    zone = campaign_plan(session.get(Campaign, cycle.campaign_id)).zone
+    out = {m.stage: Due(m.due_at, m.rule, m.plan_date) for m in session.scalars(
         select(Milestone).where(Milestone.campaign_id == cycle.campaign_id, Milestone.level == unit.level))}
     for ext in session.scalars(select(DeadlineExtension).where(DeadlineExtension.cycle_id == cycle.id)):
-        out[ext.stage] = (ext.due_at, out.get(ext.stage, (None, "before"))[1])
+        rule = out[ext.stage].rule if ext.stage in out else "before"
+        out[ext.stage] = Due(ext.due_at, rule, plan_day(ext.due_at, rule, zone))
     flow = stages_of(cycle.stages_mask)
     return {s: v for s, v in out.items() if s in flow}
 

@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from notifiers.render import deadline_phrase
 from workflow.extensions import effective_deadlines
 from workflow.links import Found
 from workflow.stages import LABEL, RANK, stages_of
@@ -64,8 +63,7 @@ def unit_calendar(session: Session, found: Found, now: datetime, public_url: str
     for stage in stages_of(cycle.stages_mask):
         if RANK[stage] <= RANK[cycle.state] or stage not in deadlines or stage == "aggregated":
             continue
-        due, rule = deadlines[stage]
-        phrase = deadline_phrase(due.isoformat(), rule, None)
+        due, phrase = deadlines[stage].at, str(deadlines[stage])
         last_day = (due - timedelta(seconds=1)).astimezone(LOCAL).date()
         start = datetime(last_day.year, last_day.month, last_day.day, EVENT_HOUR, tzinfo=LOCAL)
         lines += ["BEGIN:VEVENT", f"UID:kiemdiem-{campaign.year}-{unit.id}-{stage}@{host}",

@@ -18,12 +18,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from notifiers.render import deadline_phrase
 from workflow.audit import record
 from workflow.clock import Clock, days_late
 from workflow.errors import Refused
 from workflow.links import Found
 from workflow.models import AuditEntry, Campaign, Cycle, DeadlineExtension, Milestone, Unit
+from workflow.notices import deadline_phrase, plan_day
 from workflow.results.levels import ALL
 from workflow.results.models import UnitResult
 from workflow.stages import LABEL, RANK, classifies_members, next_stage, stages_of
@@ -102,8 +102,9 @@ def build_view(session: Session, found: Found, now: datetime) -> LinkView:
         due = extended.get(stage, milestone.due_at if milestone else None)
         phrase = ""
         if due is not None:
-            plan_date = milestone.plan_date.isoformat() if milestone and stage not in extended else None
-            phrase = deadline_phrase(due.isoformat(), milestone.rule if milestone else "before", plan_date)
+            rule = milestone.rule if milestone else "before"
+            day = milestone.plan_date if milestone and stage not in extended else plan_day(due, rule, LOCAL)
+            phrase = deadline_phrase(rule, day)
         reached = None
         if RANK[cycle.state] >= RANK[stage]:
             reached = min((e.reached_at or e.at for e in entries

@@ -455,7 +455,6 @@ def _late_by_child(session: Session, campaign: Campaign, unit: Unit, now: dateti
 
 def _timeline(session: Session, cycle: Cycle, unit: Unit, now: datetime) -> list[Step]:
     deadlines = effective_deadlines(session, cycle, unit)
-    book = deadline_book(session, session.get(Campaign, cycle.campaign_id))
     extended = dict(session.execute(select(DeadlineExtension.stage, DeadlineExtension.reason)
                                     .where(DeadlineExtension.cycle_id == cycle.id)).all())
     entries = session.scalars(select(AuditEntry).where(AuditEntry.cycle_id == cycle.id,
@@ -465,12 +464,11 @@ def _timeline(session: Session, cycle: Cycle, unit: Unit, now: datetime) -> list
     for stage in stages_of(cycle.stages_mask)[1:]:
         reached = min((e.reached_at or e.at for e in entries
                        if e.to_state in RANK and RANK[e.to_state] >= RANK[stage]), default=None)
-        due = deadlines.get(stage, (None, ""))[0]
+        shown = deadlines.get(stage)
         late = None
-        if due is not None:
+        if shown is not None:
             finish = reached if reached is not None else now
-            late = days_late(due, finish) if finish > due else None
-        shown = book.due(unit.level, stage, due) if due is not None else None
+            late = days_late(shown.at, finish) if finish > shown.at else None
         steps.append(Step(stage, shown, extended.get(stage), reached, late))
     return steps
 

@@ -307,22 +307,24 @@ def test_late_exports_hold_data_never_formulas(app):
     book = load_workbook(io.BytesIO(xlsx.content))
     sheet = book.active
     header, *rows = list(sheet.iter_rows())
-    assert [c.value for c in header][:5] == ["Mã đơn vị", "Tên đơn vị", "Cấp", "Giai đoạn", "Hạn"]
-    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == f"A1:I{len(rows) + 1}"
+    assert [c.value for c in header][:6] == ["Mã đơn vị", "Tên đơn vị", "Cấp", "Giai đoạn", "Hạn", "Ngày hạn"]
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == f"A1:J{len(rows) + 1}"
     assert sheet.page_setup.orientation == "landscape" and sheet.sheet_properties.pageSetUpPr.fitToPage
     assert book.properties.title.startswith("Đơn vị chậm tiến độ")
     hostile = next(r for r in rows if r[0].value == "GL-TS-T1")
     assert hostile[1].value == HOSTILE_NAME and hostile[1].data_type == "s"
-    assert hostile[6].value == HOSTILE_SECRETARY and hostile[6].data_type == "s"
-    assert hostile[4].is_date and hostile[4].value.date().isoformat() == "2026-11-17"
-    assert hostile[5].data_type == "n" and hostile[5].value >= 1
-    assert hostile[7].value == "0912000015" and hostile[7].data_type == "s"
+    assert hostile[7].value == HOSTILE_SECRETARY and hostile[7].data_type == "s"
+    # the plan's words ("hoàn thành ngày 16/11"), and the day it names as a real date
+    assert hostile[4].value == "hoàn thành ngày 16/11/2026"
+    assert hostile[5].is_date and hostile[5].value.date().isoformat() == "2026-11-16"
+    assert hostile[6].data_type == "n" and hostile[6].value >= 1
+    assert hostile[8].value == "0912000015" and hostile[8].data_type == "s"
     assert not any(cell.data_type == "f" for row in rows for cell in row)
 
     text = c.get("/late.csv?level=cell&stage=cell_met").content.decode("utf-8-sig")
     header, *lines = list(csv.reader(io.StringIO(text)))
     assert header[0] == "Mã đơn vị"
     line = next(line for line in lines if line[0] == "GL-TS-T1")
-    assert line[1] == "'" + HOSTILE_NAME and line[6] == "'" + HOSTILE_SECRETARY
-    assert line[4].startswith("2026-11-17T00:00+07:00") and line[7] == "0912 000 015"
+    assert line[1] == "'" + HOSTILE_NAME and line[7] == "'" + HOSTILE_SECRETARY
+    assert line[4] == "hoàn thành ngày 16/11/2026" and line[5] == "2026-11-16" and line[8] == "0912 000 015"
     assert not any(cell.startswith(("=", "+", "-", "@")) for line in lines for cell in line)
