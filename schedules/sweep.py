@@ -60,7 +60,7 @@ from workflow.campaigns import campaign_plan
 from workflow.lookup import current_campaign
 from workflow.models import Campaign, Cycle, DeadlineExtension, Milestone, Notice, Notification, Unit
 from workflow.notices import DeadlineItem, plan_day
-from workflow.queries import LISTED_LATE_UNITS, owed_deadlines
+from workflow.queries import LISTED_LATE_UNITS, owed_deadlines, owed_due
 from workflow.sqlrender import Dialect, integer, text
 from workflow.stages import RANK
 
@@ -408,8 +408,3 @@ def _urgency(item: DeadlineItem) -> int:
 
 def _null_int() -> ColumnElement[Any]:
     return cast(null(), Integer)
-
-
-def owed_due() -> ColumnElement[Any]:
-    """The deadline expression of `workflow.queries.owed_deadlines` (extension, else milestone)."""
-    return func.coalesce(DeadlineExtension.due_at, Milestone.due_at)

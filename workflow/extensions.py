@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from config.plan import PlanDate
@@ -20,6 +20,7 @@ from workflow.errors import BadInput, Refused
 from workflow.lookup import load_cycle
 from workflow.models import Campaign, Cycle, DeadlineExtension, Milestone, Unit
 from workflow.notices import Due, local_iso, plan_day
+from workflow.queries import owed_due
 from workflow.stages import LABEL, RANK, STAGES, stages_of
 
 
@@ -96,7 +97,7 @@ class DeadlineService:
                                   f"({bound}).")
         if stage == "forms_submitted":
             late_child = session.execute(
-                select(Unit.code, func.coalesce(DeadlineExtension.due_at, Milestone.due_at))
+                select(Unit.code, owed_due())
                 .join(Cycle, and_(Cycle.unit_id == Unit.id, Cycle.campaign_id == campaign.id))
                 .join(Milestone, and_(Milestone.campaign_id == campaign.id,
                                       Milestone.level == Unit.level,
@@ -104,7 +105,7 @@ class DeadlineService:
                 .outerjoin(DeadlineExtension, and_(DeadlineExtension.cycle_id == Cycle.id,
                                                    DeadlineExtension.stage == "forms_submitted"))
                 .where(Unit.parent_id == unit.id, Unit.active.is_(True),
-                       func.coalesce(DeadlineExtension.due_at, Milestone.due_at) > deadlines[stage].at)
+                       owed_due() > deadlines[stage].at)
                 .limit(1)
             ).first()
             if late_child:

@@ -7,7 +7,6 @@ a stage counts only if it is in the cycle's flow (`stages_mask`) and not yet rea
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -19,7 +18,6 @@ from sqlalchemy import (
     Select,
     String,
     and_,
-    cast,
     exists,
     func,
     literal,
@@ -33,7 +31,7 @@ from workflow.clock import days_late
 from workflow.db import copy_lines, sqlite_text_as_utf8
 from workflow.models import AuditEntry, Campaign, Cycle, DeadlineExtension, Milestone, Unit
 from workflow.notices import DeadlineBook, Due
-from workflow.sqlrender import LOCAL_SUFFIX, LOCAL_ZONE, Dialect
+from workflow.sqlrender import LOCAL_ZONE, Dialect
 from workflow.stages import next_stage
 
 LOCAL = ZoneInfo(LOCAL_ZONE)
@@ -56,10 +54,21 @@ def deadline_book(session: Session, campaign: Campaign) -> DeadlineBook:
     return DeadlineBook([tuple(r) for r in rows], ZoneInfo(campaign.timezone))
 
 
+def owes(rank: ColumnElement[Any] | int) -> ColumnElement[bool]:
+    """A cycle still owes the stage of `rank`: in its flow, not yet reached (`workflow.stages.owes`)."""
+    bit = literal(1).op("<<")(rank)
+    return and_(Cycle.stage_rank < rank, Cycle.stages_mask.op("&")(bit) != 0)
+
+
+def owed_due() -> ColumnElement[Any]:
+    """A cycle's deadline for a stage: its extension if it has one, else its level's milestone."""
+    return func.coalesce(EX.c.due_at, MS.c.due_at)
+
+
 def owed_deadlines(campaign: Campaign) -> Select[Any]:
     """Rows (cycle, unit, stage, due) for every stage a cycle still owes, with its deadline."""
     ms, ex = MS, EX
-    due = func.coalesce(ex.c.due_at, ms.c.due_at)
+    due = owed_due()
     return (
         select(Cycle.id.label("cycle_id"), Unit.id.label("unit_id"), ms.c.stage, due.label("due_at"))
         .select_from(Cycle)
@@ -67,8 +76,7 @@ def owed_deadlines(campaign: Campaign) -> Select[Any]:
         .join(ms, and_(ms.c.campaign_id == Cycle.campaign_id, ms.c.level == Unit.level))
         .outerjoin(ex, and_(ex.c.cycle_id == Cycle.id, ex.c.stage == ms.c.stage))
         .where(Cycle.campaign_id == campaign.id, Unit.active.is_(True),
-               Cycle.stage_rank < ms.c.stage_rank,
-               Cycle.stages_mask.op("&")(literal(1).op("<<")(ms.c.stage_rank)) != 0)
+               owes(ms.c.stage_rank))
     )
 
 
@@ -98,8 +106,7 @@ def _late_pairs(session: Session, campaign: Campaign, as_of: datetime, under: Un
     """
     def common(part: Select[Any], rank: Any) -> Select[Any]:
         part = part.join(Unit, Unit.id == Cycle.unit_id).where(
-            Cycle.campaign_id == campaign.id, Unit.active.is_(True), Cycle.stage_rank < rank,
-            Cycle.stages_mask.op("&")(literal(1).op("<<")(rank)) != 0)
+            Cycle.campaign_id == campaign.id, Unit.active.is_(True), owes(rank))
         return part.where(Unit.path.like(under.path + "%")) if under is not None else part
 
     due = session.execute(
@@ -155,35 +162,33 @@ def overdue_count(session: Session, campaign: Campaign, as_of: datetime, under: 
 
 def overdue_json(session: Session, campaign: Campaign, as_of: datetime,
                  under: Unit | None = None) -> Iterator[bytes]:
-    """The same rows as `overdue_rows`, each rendered as a JSON object by the database, one
-    per line (UTF-8), in chunks of lines (one `fetchone` per row cost 1.5 s over 275,000 rows;
-    PostgreSQL streams them with COPY).
+    """The same rows as `overdue_rows`, each a JSON object built by the database's own JSON
+    function, one per line (UTF-8), in chunks of lines (PostgreSQL streams them with COPY).
 
-    What a milestone decides (its stage, its date, its days late) is rendered here, once per
-    milestone, and reaches the statement as a constant; each row adds its unit. Extensions
-    are few and are rendered in SQL.
+    What a milestone decides (its stage, instant, rule, plan date, days late) is computed
+    here, once per milestone, and reaches the statement as constants; each row adds its
+    unit. Extensions are few and are computed in SQL (`Dialect.local_iso`, `local_plan_date`).
     """
     d = Dialect(session.get_bind().dialect.name)
 
-    def deadline_part(deadline: Deadline) -> ColumnElement[Any]:
+    def deadline_members(deadline: Deadline) -> dict[str, Any]:
         if deadline.milestone is not None:
             m = deadline.milestone
-            return literal(_deadline_json(m.stage, Due(m.due_at, m.rule, m.plan_date), as_of))
+            due = Due(m.due_at, m.rule, m.plan_date)
+            return {"stage": literal(m.stage, String), **{
+                key: literal(value, String) for key, value in due.as_json_members(LOCAL).items()},
+                "days_late": literal(days_late(m.due_at, as_of))}
         at = deadline.due_at
         rule = func.coalesce(select(MS.c.rule).where(
             MS.c.campaign_id == campaign.id, MS.c.level == Unit.level, MS.c.stage == deadline.stage
         ).scalar_subquery(), "before")
-        return (literal(',"stage":').concat(d.json_quote(deadline.stage))
-                .concat(',"deadline":"').concat(d.local_iso(at))
-                .concat('","deadline_rule":').concat(d.json_quote(rule))
-                .concat(',"plan_date":"').concat(d.local_plan_date(at, rule == "by"))
-                .concat('","days_late":').concat(cast(d.whole_days_since(at, as_of), String)))
+        return {"stage": deadline.stage, "deadline": d.local_iso(at), "deadline_rule": rule,
+                "plan_date": d.local_plan_date(at, rule == "by"),
+                "days_late": d.whole_days_since(at, as_of)}
 
     def as_json(deadline: Deadline) -> list[ColumnElement[Any]]:
-        row = (literal('{"unit":').concat(d.json_quote(Unit.code))
-               .concat(',"name":').concat(d.json_quote(Unit.name))
-               .concat(',"level":').concat(d.json_quote(Unit.level)).concat(deadline_part(deadline))
-               .concat(',"secretary":').concat(d.json_quote(Unit.secretary)).concat("}"))
+        row = d.json_text(unit=Unit.code, name=Unit.name, level=Unit.level,
+                          **deadline_members(deadline), secretary=Unit.secretary)
         return [row.label("row")]
 
     late = _late_pairs(session, campaign, as_of, under, as_json)
@@ -202,15 +207,6 @@ def overdue_json(session: Session, campaign: Campaign, as_of: datetime,
                 yield b"".join(row[0] + b"\n" for row in chunk)
         finally:
             result.close()
-
-
-def _deadline_json(stage: str, due: Due, as_of: datetime) -> str:
-    """The members of an overdue row that its deadline decides, as `Dialect.local_iso` and
-    `whole_days_since` render them for extensions (`due` is never after `as_of` here)."""
-    local = due.at.astimezone(LOCAL).strftime("%Y-%m-%dT%H:%M:%S") + LOCAL_SUFFIX
-    return (f',"stage":{json.dumps(stage, ensure_ascii=False)},"deadline":"{local}",'
-            f'"deadline_rule":{json.dumps(due.rule)},"plan_date":"{due.plan_date.isoformat()}",'
-            f'"days_late":{days_late(due.at, as_of)}')
 
 
 def status_rows(session: Session, campaign: Campaign, now: datetime,

@@ -65,6 +65,15 @@ def stages_of(stages_mask: int) -> tuple[str, ...]:
     return tuple(s for s in STAGES if stages_mask & BIT[s])
 
 
+def owes(state: str, stages_mask: int, stage: str) -> bool:
+    """Whether a cycle in `state` still owes `stage`: the stage is in its flow, not yet reached.
+
+    The one definition, with its SQL twin `workflow.queries.owes` (a test holds them equal);
+    a deadline is owed when its stage is, whatever the instant.
+    """
+    return bool(stages_mask & BIT[stage]) and RANK[state] < RANK[stage]
+
+
 def next_stage(state: str, stages_mask: int) -> str | None:
     """Return the stage after `state` in the cycle's flow, or None at the end."""
     later = [s for s in stages_of(stages_mask) if RANK[s] > RANK[state]]

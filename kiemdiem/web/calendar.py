@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from workflow.extensions import effective_deadlines
 from workflow.links import Found
-from workflow.stages import LABEL, RANK, stages_of
+from workflow.stages import LABEL, owes, stages_of
 
 TZID = "Asia/Ho_Chi_Minh"
 LOCAL = ZoneInfo(TZID)
@@ -61,7 +61,7 @@ def unit_calendar(session: Session, found: Found, now: datetime, public_url: str
              f"X-WR-TIMEZONE:{TZID}", "REFRESH-INTERVAL;VALUE=DURATION:PT6H", *VTIMEZONE]
     deadlines = effective_deadlines(session, cycle, unit)
     for stage in stages_of(cycle.stages_mask):
-        if RANK[stage] <= RANK[cycle.state] or stage not in deadlines or stage == "aggregated":
+        if not owes(cycle.state, cycle.stages_mask, stage) or stage not in deadlines or stage == "aggregated":
             continue
         due, phrase = deadlines[stage].at, str(deadlines[stage])
         last_day = (due - timedelta(seconds=1)).astimezone(LOCAL).date()

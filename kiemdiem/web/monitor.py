@@ -37,9 +37,9 @@ from workflow.models import (
     Unit,
 )
 from workflow.notices import Due
-from workflow.queries import deadline_book, owed_deadlines
+from workflow.queries import deadline_book, owed_deadlines, owed_due
 from workflow.sqlrender import Dialect
-from workflow.stages import BIT, RANK, STAGES, stages_of
+from workflow.stages import RANK, STAGES, owes, stages_of
 
 #: Late (unit, stage) pairs are counted in these bands of whole days late: [0, 3), [3, 7), [7, ∞)
 LATE_BANDS = (3, 7)
@@ -49,10 +49,6 @@ LOCAL_OFFSET = timedelta(hours=7)  # Asia/Ho_Chi_Minh has had no daylight saving
 
 def _under(path: str) -> ColumnElement[bool]:
     return Unit.path.like(path + "%")
-
-
-def _due() -> ColumnElement[datetime]:
-    return func.coalesce(DeadlineExtension.due_at, Milestone.due_at)
 
 
 # --- overview -------------------------------------------------------------------------------
@@ -81,7 +77,7 @@ def _owed_by(state: str, mask: int, deadlines: dict[str, datetime], cutoff: date
              ) -> list[tuple[str, datetime]]:
     """The stages a cycle owes that were due by `cutoff`, with their deadlines (`owed_deadlines`)."""
     return [(stage, due) for stage, due in deadlines.items()
-            if mask & BIT[stage] and RANK[state] < RANK[stage] and due <= cutoff]
+            if owes(state, mask, stage) and due <= cutoff]
 
 
 def _late_stages(state: str, mask: int, deadlines: dict[str, datetime], now: datetime
@@ -297,7 +293,7 @@ LATE_COLUMNS = ("unit", "name", "level", "stage", "deadline", "days_late", "secr
 
 
 def _late_query(campaign: Campaign, path: str, now: datetime, f: LateFilter) -> Select[Any]:
-    query = owed_deadlines(campaign).where(_due() <= now - timedelta(days=f.min_days), _under(path))
+    query = owed_deadlines(campaign).where(owed_due() <= now - timedelta(days=f.min_days), _under(path))
     if f.level:
         query = query.where(Unit.level == f.level)
     if f.stage:
@@ -338,12 +334,12 @@ def late_rows(session: Session, campaign: Campaign, path: str, now: datetime, f:
     column: Any = {"unit": Unit.code, "name": Unit.name, "level": Unit.level,
                    "stage": Milestone.stage_rank}.get(f.by)
     if column is None:  # by days late: the earliest deadline first
-        order = _due().desc() if f.ascending else _due().asc()
+        order = owed_due().desc() if f.ascending else owed_due().asc()
     else:
         order = column.asc() if f.ascending else column.desc()
     query = (_late_query(campaign, path, now, f)
              .add_columns(Unit.code, Unit.name, Unit.level, Unit.secretary, Unit.phone, Unit.email)
-             .order_by(order, _due().asc(), Unit.code, Milestone.stage_rank))
+             .order_by(order, owed_due().asc(), Unit.code, Milestone.stage_rank))
     if limit is not None:
         query = query.limit(limit)
     book = deadline_book(session, campaign)

@@ -29,7 +29,7 @@ from workflow.campaigns import campaign_plan
 from workflow.machine import mermaid
 from workflow.models import Campaign
 from workflow.spreadsheet import XLSX_MEDIA
-from workflow.stages import RANK, STAGES, stages_of
+from workflow.stages import STAGES, owes, stages_of
 
 YEAR_RANGE = (2000, 2100)
 #: how much of a bad parameter an error page repeats
@@ -219,7 +219,7 @@ def unit(request: Request) -> Response:
         now = app.clock()
         detail = monitor.unit_page(session, campaign, found, viewer.unit_path, now)
     cycle = detail.cycle
-    owed = [s for s in stages_of(cycle.stages_mask) if RANK[s] > RANK[cycle.state]] if cycle else []
+    owed = [s for s in stages_of(cycle.stages_mask) if owes(cycle.state, cycle.stages_mask, s)] if cycle else []
     return page(request, "unit.html", {"active": "unit", "campaign": campaign, "now": now,
                                        "p": detail, "owed": owed, "today": _today(now),
                                        "here": request.url.path})

@@ -137,9 +137,11 @@ def test_overdue_lists_one_row_per_late_unit_and_stage(db):
     assert ("GL-TS-THCS", "reports_prepared") not in keys
     assert ("GL-TS-THCS", "cell_met") in keys and ("GL-TS-T1", "reports_prepared") in keys
     assert ("GL-TS-T1", "forms_submitted") in keys
-    assert set(rows[0]) == {"unit", "name", "level", "stage", "deadline", "days_late", "secretary"}
+    assert set(rows[0]) == {"unit", "name", "level", "stage", "deadline", "deadline_rule", "plan_date",
+                            "days_late", "secretary"}
     first = next(r for r in rows if r["unit"] == "GL-TS-T1" and r["stage"] == "reports_prepared")
     assert first["days_late"] == 10 and first["deadline"] == "2026-11-10T00:00:00+07:00"
+    assert first["deadline_rule"] == "before" and first["plan_date"] == "2026-11-10"
 
 
 def test_overdue_lists_an_extended_deadline_once_in_deadline_order(db):
