@@ -23,6 +23,7 @@ from config.errors import ConfigError
 from config.hierarchy import Hierarchy
 from config.stages import STAGE_ORDER
 from config.yamlfile import describe_validation_error, load_yaml
+from config.zone import DEFAULT_TIMEZONE
 
 RULE_SETS = ("qd124", "qd366")
 
@@ -129,7 +130,7 @@ class Plan(BaseModel):
 
     year: int = Field(ge=2000, le=2100)
     title: str
-    timezone: str = "Asia/Ho_Chi_Minh"
+    timezone: str = DEFAULT_TIMEZONE
     rule_set: Literal["qd124", "qd366"] | None = None
     deadlines: dict[str, dict[str, PlanDate]]
     reminders_days_before: tuple[int, ...] = (7, 3, 1)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from config.settings import Settings
+from config.zone import DEFAULT_ZONE
 from workflow.clock import Clock, system_clock
 from workflow.db import Database
 from workflow.service import CycleService
@@ -45,7 +46,7 @@ class App:
 
     @property
     def zone(self) -> ZoneInfo:
-        return ZoneInfo("Asia/Ho_Chi_Minh")
+        return DEFAULT_ZONE
 
     @cached_property
     def links(self) -> LinkKeys:

@@ -12,11 +12,11 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from config.zone import DEFAULT_ZONE
 from workflow.notices import Due
 
-LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
+LOCAL = DEFAULT_ZONE
 
 
 def to_jsonable(value: Any) -> Any:

@@ -8,7 +8,9 @@ from zoneinfo import ZoneInfo
 
 import click
 
-LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
+from config.zone import DEFAULT_ZONE
+
+LOCAL = DEFAULT_ZONE
 #: the years a campaign may have (a plan's `year`); outside them an instant is a typo, and
 #: year 1 or 9999 would overflow when moved to UTC
 FIRST_YEAR, LAST_YEAR = 2000, 2100

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from config.addresses import zns_number
+from config.zone import DEFAULT_ZONE
 from notifiers.outbox import insert_ignoring_conflicts
 from workflow.audit import record
 from workflow.clock import Clock, days_late
@@ -30,7 +30,7 @@ from workflow.stages import LABEL, next_stage
 
 KIND = "manual"
 EVERY = timedelta(hours=1)
-LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
+LOCAL = DEFAULT_ZONE
 
 
 def recipients(unit: Unit, channels: tuple[str, ...]) -> dict[str, str]:

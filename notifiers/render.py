@@ -17,15 +17,15 @@ from datetime import date, datetime
 from itertools import groupby
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError
 
+from config.zone import DEFAULT_ZONE
 from notifiers.base import ZALO_MAX_CHARS, Message
 from workflow.notices import deadline_phrase, plan_day
 
 BUILTIN_TEMPLATES = Path(__file__).parent / "templates"
-LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
+LOCAL = DEFAULT_ZONE
 KINDS = ("reminder", "late", "repeat", "escalation", "digest", "manual")
 ELLIPSIS = "…"
 

@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from config.plan import Plan, QuietHours
+from config.zone import DEFAULT_ZONE
 from workflow.clock import DAY
 
 #: a safety bound on repeats when the plan sets no `max_repeats` (about three years daily)
@@ -47,7 +48,7 @@ class Policy:
     escalate_after_days: int = 3
     grace_days: Mapping[str, int] = field(default_factory=dict)
     quiet_hours: QuietHours | None = None
-    zone: ZoneInfo = ZoneInfo("Asia/Ho_Chi_Minh")
+    zone: ZoneInfo = DEFAULT_ZONE
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "reminders_days_before",

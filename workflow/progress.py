@@ -36,6 +36,7 @@ from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, and_, sel
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from config.zone import DEFAULT_ZONE
 from workflow.db import Database, insert_rows
 from workflow.errors import BadInput, Refused
 from workflow.lookup import get_campaign
@@ -44,7 +45,7 @@ from workflow.service import CycleService
 from workflow.stages import EVENT_FOR, LABEL, RANK, STAGES, stages_of
 from workflow.tabular import Row, header_key
 
-LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
+LOCAL = DEFAULT_ZONE
 #: a reported day is recorded at its local noon (or now, if that is earlier)
 REPORTED_AT = time(12, 0)
 #: header cells accepted for each column (compared by `tabular.header_key`)

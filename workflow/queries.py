@@ -27,14 +27,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
+from config.zone import DEFAULT_ZONE
 from workflow.clock import days_late
 from workflow.db import copy_lines, sqlite_text_as_utf8
 from workflow.models import AuditEntry, Campaign, Cycle, DeadlineExtension, Milestone, Unit
 from workflow.notices import DeadlineBook, Due
-from workflow.sqlrender import LOCAL_ZONE, Dialect
+from workflow.sqlrender import Dialect
 from workflow.stages import next_stage
 
-LOCAL = ZoneInfo(LOCAL_ZONE)
+LOCAL = DEFAULT_ZONE
 MS = Milestone.__table__
 EX = DeadlineExtension.__table__
 

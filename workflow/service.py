@@ -16,6 +16,7 @@ from sqlalchemy import and_, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from config.zone import DEFAULT_TIMEZONE
 from workflow.audit import record
 from workflow.clock import Clock
 from workflow.db import Database
@@ -89,7 +90,7 @@ class CycleService:
             raise BadInput("--force needs --reason: say why the rule is overridden, for the audit log.")
         now = self.clock()
         if at is not None and at > now:
-            raise BadInput(f"{code}: thời điểm {_local(at, 'Asia/Ho_Chi_Minh')} còn ở tương lai; "
+            raise BadInput(f"{code}: thời điểm {_local(at, DEFAULT_TIMEZONE)} còn ở tương lai; "
                            "hãy ghi lúc bước này thực sự hoàn thành.")
         try:
             with self.db.session(write=True) as session:

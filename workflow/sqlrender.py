@@ -37,9 +37,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.elements import ClauseElement, ColumnElement
 
+from config.zone import DEFAULT_TIMEZONE
 from workflow.models import UTCDateTime
 
-LOCAL_ZONE = "Asia/Ho_Chi_Minh"
 LOCAL_OFFSET_HOURS = 7
 LOCAL_SUFFIX = "+07:00"
 #: a staged insert of at least this many rows refreshes the table's planner statistics
@@ -180,7 +180,7 @@ class Dialect:
     def local_iso(self, instant: ColumnElement[Any]) -> ColumnElement[Any]:
         """An instant as ISO 8601 local time with its offset: 2026-11-20T00:00:00+07:00."""
         if self.pg:
-            local = func.timezone(LOCAL_ZONE, instant)
+            local = func.timezone(DEFAULT_TIMEZONE, instant)
             rendered = func.to_char(local, 'YYYY-MM-DD"T"HH24:MI:SS')
         else:
             rendered = func.strftime("%Y-%m-%dT%H:%M:%S", instant, f"+{LOCAL_OFFSET_HOURS} hours")
@@ -190,7 +190,7 @@ class Dialect:
         """The ISO day a plan names for a deadline instant: its local date, the day before for `by`
         (`workflow.notices.plan_day` in SQL)."""
         if self.pg:
-            local = func.timezone(LOCAL_ZONE, instant)
+            local = func.timezone(DEFAULT_TIMEZONE, instant)
             shifted = local - case((by_rule, literal(timedelta(days=1))), else_=literal(timedelta(0)))
             return func.to_char(shifted, "YYYY-MM-DD")
         return func.date(instant, f"+{LOCAL_OFFSET_HOURS} hours",

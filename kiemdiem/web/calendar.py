@@ -14,11 +14,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from config.zone import DEFAULT_TIMEZONE
 from workflow.extensions import effective_deadlines
 from workflow.links import Found
 from workflow.stages import LABEL, owes, stages_of
 
-TZID = "Asia/Ho_Chi_Minh"
+TZID = DEFAULT_TIMEZONE
 LOCAL = ZoneInfo(TZID)
 #: Vietnam has kept UTC+7 without daylight saving since 1975: one STANDARD rule describes it
 VTIMEZONE = ["BEGIN:VTIMEZONE", f"TZID:{TZID}", "BEGIN:STANDARD", "DTSTART:19700101T000000",

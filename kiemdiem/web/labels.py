@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
+from config.zone import DEFAULT_ZONE
 from workflow.notices import Due
 from workflow.stages import LABEL as STAGE_LABEL
 
-LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
+LOCAL = DEFAULT_ZONE
 
 KIND = {"reminder": "Nhắc trước hạn", "late": "Báo trễ hạn", "repeat": "Nhắc lại khi trễ",
         "escalation": "Báo cấp trên", "digest": "Tổng hợp hằng ngày", "manual": "Cán bộ nhắc"}

@@ -13,11 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
+from config.zone import DEFAULT_ZONE
 from workflow.audit import record
 from workflow.clock import Clock, days_late
 from workflow.errors import Refused
@@ -28,7 +28,7 @@ from workflow.results.levels import ALL
 from workflow.results.models import UnitResult
 from workflow.stages import LABEL, RANK, classifies_members, next_stage, stages_of
 
-LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
+LOCAL = DEFAULT_ZONE
 #: how long a secretary may take back a step they reported through the link
 UNDO_WINDOW = timedelta(hours=24)
 #: the stages a secretary reports: `aggregated` is the parent's (or the office's) to record
