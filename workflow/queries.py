@@ -42,6 +42,9 @@ EX = DeadlineExtension.__table__
 
 #: PostgreSQL's memory for one listing's sort (`overdue --json` of the whole country: ~100 MB)
 LISTING_WORK_MEM = "256MB"
+#: the members of an `overdue --json` object, in order
+JSON_KEYS = ("unit", "name", "level", "stage", "deadline", "deadline_rule", "plan_date", "days_late",
+             "secretary")
 #: rows of `overdue_json` fetched and written at a time
 JSON_CHUNK = 5_000
 #: late units listed in one escalation or digest (all are counted; the link shows them all)
@@ -187,13 +190,13 @@ def overdue_json(session: Session, campaign: Campaign, as_of: datetime,
                 "plan_date": d.local_plan_date(at, rule == "by"),
                 "days_late": d.whole_days_since(at, as_of)}
 
-    def as_json(deadline: Deadline) -> list[ColumnElement[Any]]:
-        row = d.json_text(unit=Unit.code, name=Unit.name, level=Unit.level,
-                          **deadline_members(deadline), secretary=Unit.secretary)
-        return [row.label("row")]
+    def as_columns(deadline: Deadline) -> list[ColumnElement[Any]]:
+        members = {"unit": Unit.code, "name": Unit.name, "level": Unit.level,
+                   **deadline_members(deadline), "secretary": Unit.secretary}
+        return [value.label(key) for key, value in members.items()]
 
-    late = _late_pairs(session, campaign, as_of, under, as_json)
-    statement = late.with_only_columns(late.selected_columns.row)
+    late = _late_pairs(session, campaign, as_of, under, as_columns).order_by(None).subquery("late_rows")
+    statement = d.json_lines(late, JSON_KEYS, (late.c.due_at, late.c.code, late.c.stage_rank))
     connection = session.connection()
     if d.pg:  # the sort of 275,000 rows in memory, not in temporary files (default 4 MB)
         connection.execute(text(f"SET LOCAL work_mem = '{LISTING_WORK_MEM}'"))

@@ -9,6 +9,7 @@ daylight saving since 1975).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -129,13 +130,21 @@ class Dialect:
             args += [text(key), value]
         return func.jsonb_build_object(*args) if self.pg else func.json_object(*args)
 
-    def json_text(self, **pairs: Any) -> ColumnElement[Any]:
-        """A JSON object as text, its keys in the order given (PostgreSQL: `json`, not `jsonb`,
-        which would sort them)."""
+    def json_lines(self, rows: Any, keys: Sequence[str], order_by: Sequence[Any]) -> Select[Any]:
+        """One compact JSON object (text) per row of the subquery `rows`, its members the
+        columns `keys` in that order, the rows in `order_by` order.
+
+        PostgreSQL: `row_to_json` of a lateral row of just those columns (`json_build_object`
+        would put spaces around every colon); SQLite: `json_object`.
+        """
+        if self.pg:
+            members = select(*(rows.c[key] for key in keys)).correlate(rows).lateral("j")
+            json = cast(func.row_to_json(members.table_valued()), String)
+            return select(json.label("row")).select_from(rows).join(members, true()).order_by(*order_by)
         args: list[Any] = []
-        for key, value in pairs.items():
-            args += [text(key), value]
-        return cast(func.json_build_object(*args), String) if self.pg else func.json_object(*args)
+        for key in keys:
+            args += [text(key), rows.c[key]]
+        return select(func.json_object(*args).label("row")).order_by(*order_by)
 
     def json_merge(self, part: ColumnElement[Any], **pairs: Any) -> ColumnElement[Any]:
         """The JSON object in the text `part` (rendered in Python) with `pairs` added to it."""
