@@ -41,7 +41,7 @@ async def send_all(ch: EmailChannel, messages) -> list:
 def test_multipart_utf8_message_with_stable_message_id(smtp):
     m = message()
     asyncio.run(send_all(channel(smtp.port), [m]))
-    (got,) = smtp.recorder.messages
+    (got,) = smtp.recorder.messages()
     assert got["Subject"] == ("[Nhắc việc] Chi bộ Ban Tổ chức Tỉnh ủy: Gửi báo cáo, biểu mẫu lên "
                               "cấp trên trước ngày 20/11/2026")
     assert got["To"] == "chibo.btc@tinhuy.example.vn"
@@ -59,7 +59,7 @@ def test_connections_are_reused(smtp):
     ch = channel(smtp.port, connections=2)
     results = asyncio.run(send_all(ch, [message(f"u{i}@example.vn") for i in range(20)]))
     assert not [r for r in results if isinstance(r, Exception)]
-    assert len(smtp.recorder.messages) == 20
+    assert len(smtp.recorder.messages()) == 20
     assert len(ch._idle) == 0  # closed by aclose
 
 
@@ -101,7 +101,7 @@ def test_a_non_ascii_address_goes_to_a_server_offering_smtputf8_and_a_domain_as_
     assert not [r for r in results if isinstance(r, Exception)]
     assert [rcpt for _, rcpt in server.recorder.envelopes] == [
         ["chibo.đặcbiệt@tinhuy.example.vn"], ["chibo@xn--ngb-uqa4698amja.vn"]]
-    assert server.recorder.messages[0]["To"] == "chibo.đặcbiệt@tinhuy.example.vn"
+    assert server.recorder.messages()[0]["To"] == "chibo.đặcbiệt@tinhuy.example.vn"
 
 
 def test_server_down_is_transient():
