@@ -186,7 +186,7 @@ class Dispatcher:
             self.events("delivery_error", id=row.id, channel=row.channel,
                         error=f"{type(exc).__name__}: {exc}")
             return self._failure(row, DeliveryError(f"{type(exc).__name__}: {exc}"), started)
-        self.health.succeeded(row.channel)
+        self.health.succeeded(row.channel, started)
         return Outcome(row, "sent")
 
     def _failure(self, row: Claimed, exc: DeliveryError, started: float) -> Outcome:
