@@ -224,8 +224,8 @@ def test_three_serves_killed_and_a_long_smtp_outage_lose_nothing_and_repeat_only
         started = time.monotonic()
         try:
             # the first kill: the leader, while its sweep inserts
-            wait_until(fleet.leader, 60, "a leader")
-            wait_until(lambda: _sweep_inserting(db), 60, "the sweep to start inserting")
+            wait_until(fleet.leader, 120, "a leader")
+            wait_until(lambda: _sweep_inserting(db), 120, "the sweep to start inserting")
             fleet.kill(fleet.leader())
             with db.session() as s:
                 assert s.scalar(select(Notification.id).limit(1)) is None, "the sweep ended before the kill"
