@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from datetime import timedelta
 
 import pytest
@@ -88,6 +89,13 @@ def test_undeliverable_addresses_fail_at_once_naming_the_address_and_why(smtp):
     assert str(utf8) == ("cannot deliver to chibo.đặcbiệt@tinhuy.example.vn: its local part is not "
                          "ASCII and the SMTP server does not support SMTPUTF8")
     assert smtp.recorder.raw == []
+
+
+def test_the_ehlo_name_is_looked_up_once_for_every_session(smtp):
+    ch = channel(smtp.port, connections=2)
+    asyncio.run(send_all(ch, [message(f"u{i}@example.vn") for i in range(4)]))
+    assert ch.local_hostname == socket.getfqdn()
+    assert ch._session().local_hostname == ch.local_hostname  # a reconnection asks no resolver
 
 
 def test_a_non_ascii_address_goes_to_a_server_offering_smtputf8_and_a_domain_as_punycode():
