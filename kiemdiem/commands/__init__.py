@@ -78,12 +78,26 @@ def _translated(*objects: Any) -> Iterator[None]:
             o.help = text
 
 
+#: click's own help text of `--help` (a msgid of its catalog)
+HELP_OPTION_HELP = "Show this message and exit."
+_HELP_OPTIONS: set[click.Option] = set()
+
+
 class Command(click.Command):
     """A command whose `--help` is rendered from the message catalogs."""
 
     def get_help(self, ctx: click.Context) -> str:
-        with _translated(self, *self.params):
+        with _translated(self, *self.get_params(ctx)):
             return super().get_help(ctx)
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        # click builds the option once, its help in the language of that moment: make it the
+        # msgid, once (later calls come while `_translated` shows it translated)
+        option = super().get_help_option(ctx)
+        if option is not None and option not in _HELP_OPTIONS:
+            option.help = HELP_OPTION_HELP
+            _HELP_OPTIONS.add(option)
+        return option
 
     def get_short_help_str(self, limit: int = 45) -> str:
         with _translated(self):

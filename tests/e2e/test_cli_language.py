@@ -131,7 +131,7 @@ def test_vietnamese_by_default_without_an_english_word(db_url, outbox_dir, monke
     leaks = {args: english_words(out) for args, out in said if english_words(out)}
     assert leaks == {}
     everything = "\n".join(out for _args, out in said)
-    assert "Cách dùng: kiemdiem" in everything and "Đã gửi" in everything
+    assert "Cách dùng: cli" in everything and "Đã gửi" in everything
 
 
 def test_english_with_kiemdiem_lang_en_without_a_vietnamese_letter(db_url, outbox_dir, monkeypatch):
@@ -140,7 +140,7 @@ def test_english_with_kiemdiem_lang_en_without_a_vietnamese_letter(db_url, outbo
     leaks = {args: vietnamese_letters(out) for args, out in said if vietnamese_letters(out)}
     assert leaks == {}
     everything = "\n".join(out for _args, out in said)
-    assert "Usage: kiemdiem" in everything and "Delivered" in everything
+    assert "Usage: cli" in everything and "Delivered" in everything
 
 
 def test_the_word_lists_catch_what_they_should():

@@ -50,7 +50,7 @@ def test_simulate_previews_the_season_and_leaves_the_database_alone(db):
 def test_simulate_refuses_a_backwards_range(db):
     seeded(db.url)
     result = run(db.url, "simulate", "--from", "2027-01-31", "--to", "2026-11-01")
-    assert result.exit_code == 2 and "before" in result.stderr
+    assert result.exit_code == 2 and "sớm hơn --from" in result.stderr
 
 
 @pytest.mark.slow
