@@ -113,7 +113,9 @@ def transcript(db_url: str, tmp_path) -> list[tuple[str, str]]:  # type: ignore[
                  ["outbox", "retry"], ["outbox", "retry", "999"], ["report", "GL", "--format", "pdf"],
                  ["report", "GL", "--format", "docx"], ["nonexistent"], ["advance"], ["status", "--bogus"],
                  ["simulate", "--from", "2026-11-21", "--to", "2026-11-20"],
-                 ["results", "check"], ["links", "export", "-o", str(tmp_path / "x.csv")]):
+                 ["results", "check"], ["links", "export", "-o", str(tmp_path / "x.csv")],
+                 ["results", "show", "GL-TS-TH"], ["results", "level", "GL-TS", "BOGUS"],
+                 ["units", "import", str(tmp_path / "none.csv")], ["units", "import", str(tmp_path / "x.doc")]):
         say(*args)
     return said
 
