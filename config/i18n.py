@@ -13,9 +13,10 @@ and tests run both languages in one process.
 
 from __future__ import annotations
 
-import ast
 import gettext
+import io
 import os
+import re
 import struct
 from functools import lru_cache
 from pathlib import Path
@@ -23,6 +24,9 @@ from pathlib import Path
 LANGUAGES = ("vi", "en")
 DEFAULT = "vi"
 LOCALE_DIR = Path(__file__).parent / "locale"
+#: the escapes a `.po` string may hold (C's, as msgfmt reads them)
+ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
+ESCAPE = re.compile(r"\\(.)")
 
 
 def language() -> str:
@@ -38,8 +42,6 @@ def translations(lang: str) -> gettext.NullTranslations:
     path = LOCALE_DIR / f"{lang}.po"
     if not path.exists():
         return gettext.NullTranslations()
-    import io
-
     return gettext.GNUTranslations(io.BytesIO(compile_po(path.read_text(encoding="utf-8"))))
 
 
@@ -92,7 +94,7 @@ def parse_po(text: str) -> dict[tuple[str | None, str], list[str]]:
         if line.startswith('"'):
             if last is None:
                 raise ValueError(f"line {number}: a string outside an entry")
-            fields[last] += ast.literal_eval(line)
+            fields[last] += _unquote(line, number)
             continue
         keyword, _sep, value = line.partition(" ")
         if keyword in ("msgctxt", "msgid") and any(k.startswith("msgstr") for k in fields):
@@ -101,10 +103,16 @@ def parse_po(text: str) -> dict[tuple[str | None, str], list[str]]:
             keyword = f"msgstr[{int(keyword[7:-1]):03d}]"
         elif keyword not in ("msgctxt", "msgid", "msgid_plural", "msgstr"):
             raise ValueError(f"line {number}: unknown keyword {keyword!r}")
-        fields[keyword] = ast.literal_eval(value)
+        fields[keyword] = _unquote(value.strip(), number)
         last = keyword
     flush()
     return entries
+
+
+def _unquote(text: str, number: int) -> str:
+    if len(text) < 2 or text[0] != '"' or text[-1] != '"':
+        raise ValueError(f"line {number}: a string must be in double quotes")
+    return ESCAPE.sub(lambda m: ESCAPES.get(m.group(1), "\\" + m.group(1)), text[1:-1])
 
 
 def compile_po(text: str) -> bytes:
