@@ -15,6 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from config.i18n import _
 from config.yamlfile import load_named
 
 CALENDARS_DIR = Path(__file__).parent / "holidays"
@@ -108,7 +109,7 @@ class HolidayCalendar(BaseModel):
 @lru_cache(maxsize=8)
 def load_calendar(name_or_path: str = "vn") -> HolidayCalendar:
     """Load a calendar by name (`vn`) or from a YAML file path; errors name the key and line."""
-    return load_named(name_or_path, CALENDARS_DIR, HolidayCalendar, "holiday calendar")
+    return load_named(name_or_path, CALENDARS_DIR, HolidayCalendar, _("holiday calendar"))
 
 
 def working_day(day: date) -> bool:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from config.i18n import _
 from config.yamlfile import load_named
 
 PRESETS_DIR = Path(__file__).parent / "hierarchy"
@@ -76,4 +77,4 @@ class Hierarchy(BaseModel):
 
 def load_hierarchy(name_or_path: str | Path = DEFAULT_PRESET) -> Hierarchy:
     """Load a preset by name (`2025`, `four_tier`) or a hierarchy YAML file by path."""
-    return load_named(name_or_path, PRESETS_DIR, Hierarchy, "hierarchy")
+    return load_named(name_or_path, PRESETS_DIR, Hierarchy, _("hierarchy"))

@@ -60,7 +60,7 @@ def test_a_plan_for_another_year_or_contradicting_itself_writes_nothing(db, tmp_
         encoding="utf-8")
     result = run(db.url, "campaign", "create", "2026", "--plan", str(backwards))
     assert result.exit_code == 2
-    expected = "deadlines.district.forms_submitted (trước ngày 20/02/2027) falls due after deadlines.province"
+    expected = "deadlines.district.forms_submitted (trước ngày 20/02/2027) đến hạn sau deadlines.province"
     assert expected in result.stderr
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(Campaign)) == 0

@@ -49,7 +49,7 @@ def test_a_bad_calendar_file_names_the_key_and_line(tmp_path):
                     encoding="utf-8")
     with pytest.raises(ConfigError, match=r"bad\.yaml.*not in 2026"):
         load_calendar(str(path))
-    with pytest.raises(ConfigError, match="unknown holiday calendar"):
+    with pytest.raises(ConfigError, match="không có lịch ngày nghỉ 'atlantis'"):
         load_calendar("atlantis")
 
 
