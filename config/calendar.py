@@ -45,9 +45,9 @@ class DatedHoliday(BaseModel):
     @model_validator(mode="after")
     def _one_shape(self) -> DatedHoliday:
         if (self.on is None) == (self.from_ is None or self.to is None):
-            raise ValueError("give either 'date: DAY' or both 'from: DAY' and 'to: DAY'")
+            raise ValueError(_("give either 'date: DAY' or both 'from: DAY' and 'to: DAY'"))
         if self.from_ is not None and self.to is not None and self.to < self.from_:
-            raise ValueError(f"'to' ({self.to}) is before 'from' ({self.from_})")
+            raise ValueError(_("'to' ({to}) is before 'from' ({start})").format(to=self.to, start=self.from_))
         return self
 
     def days(self) -> list[date]:
@@ -73,7 +73,8 @@ class HolidayCalendar(BaseModel):
             for item in items:
                 for day in item.days():
                     if day.year != year:
-                        raise ValueError(f"dated.{year}: {day} ('{item.name}') is not in {year}")
+                        raise ValueError(_("dated.{year}: {day} ('{name}') is not in {year}").format(
+                            year=year, day=day, name=item.name))
         return self
 
     @cached_property

@@ -43,13 +43,11 @@ class Hierarchy(BaseModel):
         seen: set[str] = set()
         for level in self.levels:
             if level.name in seen:
-                raise ValueError(f"level '{level.name}' is listed twice")
+                raise ValueError(_("level '{level}' is listed twice").format(level=level.name))
             for parent in level.parents:
                 if parent not in seen:
-                    raise ValueError(
-                        f"level '{level.name}' names parent '{parent}', "
-                        "which is not a level listed above it"
-                    )
+                    raise ValueError(_("level '{level}' names parent '{parent}', which is not a level listed "
+                                       "above it").format(level=level.name, parent=parent))
             seen.add(level.name)
         return self
 
