@@ -9,7 +9,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from config.errors import ConfigError
-from config.i18n import _
+from config.i18n import _, pgettext
 
 Loc = tuple[str | int, ...]
 M = TypeVar("M", bound=BaseModel)
@@ -75,10 +75,19 @@ def describe_validation_error(path: Path, exc: Any, lines: dict[Loc, int]) -> st
     for err in exc.errors():
         loc = tuple(err["loc"])
         line = line_of(lines, loc)
-        key = ".".join(str(p) for p in loc) or "(top level)"
-        msg = err["msg"].removeprefix("Value error, ")
-        out.append(f"{path}:{line or '?'}: {key}: {msg}")
+        key = ".".join(str(p) for p in loc) or _("(top level)")
+        out.append(f"{path}:{line or '?'}: {key}: {_problem(err)}")
     return "\n".join(out)
+
+
+def _problem(err: Any) -> str:
+    """A validation problem in the chosen language: the project's own checks are translated
+    where they are raised; pydantic's, by their type (`pgettext("pydantic", type)`, with the
+    error's context), else in pydantic's English."""
+    if err["type"] == "value_error":
+        return str(err["msg"]).removeprefix("Value error, ")
+    said = pgettext("pydantic", err["type"])
+    return str(err["msg"]) if said == err["type"] else said.format(**err.get("ctx", {}))
 
 
 def load_named(name_or_path: str | Path, directory: Path, model: type[M], what: str) -> M:
