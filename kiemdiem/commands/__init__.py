@@ -3,6 +3,9 @@
 Importing every area costs about a third of start-up (the results rules, the sweep, the
 monitor), and one `advance` needs only the core: so the group knows which module holds
 which command and imports that module on first use. `--help` lists them all.
+
+Every area builds its commands with `command`/`group` below, whose help texts are msgids
+rendered in the chosen language (`config.i18n`) each time `--help` is asked for.
 """
 
 from __future__ import annotations
@@ -33,7 +36,6 @@ AREAS = {
 NAMES = sorted(name for names in AREAS.values() for name in names)
 
 
-
 class Text(str):
     """A help text whose values are filled in after translation: the msgid stays the same
     whatever the values (`Text("Target stage ({stages}).", stages="…")`)."""
@@ -50,7 +52,7 @@ class TextOption(click.Option):
     """An option whose `help=` may be a `Text`: kept as given (click cleans help into a plain
     `str`, which would lose the values)."""
 
-    def __init__(self, *args: Any, help: str | None = None, **kwargs: Any) -> None:  # noqa: A002 - click's name
+    def __init__(self, *args: Any, help: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, help=help, **kwargs)
         if isinstance(help, Text):
             self.help = help
@@ -80,6 +82,7 @@ def _translated(*objects: Any) -> Iterator[None]:
 
 #: click's own help text of `--help` (a msgid of its catalog)
 HELP_OPTION_HELP = "Show this message and exit."
+#: the `--help` options already given their msgid (each command's, built once by click)
 _HELP_OPTIONS: set[click.Option] = set()
 
 
