@@ -20,9 +20,10 @@ from typing import Any
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError
 
+from config.wording import deadline_phrase
 from config.zone import DEFAULT_ZONE
 from notifiers.base import ZALO_MAX_CHARS, Message
-from workflow.notices import deadline_phrase, plan_day
+from workflow.notices import plan_day
 
 BUILTIN_TEMPLATES = Path(__file__).parent / "templates"
 LOCAL = DEFAULT_ZONE

@@ -6,7 +6,7 @@ wording of the date, the instant in the campaign's zone, days late or left — i
 every unit of a milestone, so the sweep builds a `DeadlineItem` per milestone (and per
 extension), a few dozen per season, and the database only joins them to the owed rows by
 id. This module also owns the deadline phrase ("trước ngày 20/11/2026", "hoàn thành ngày
-16/11/2026"): every message, listing and page says a deadline through `deadline_phrase`.
+16/11/2026", `config.wording`) is said of every deadline here, once.
 """
 
 from __future__ import annotations
@@ -17,10 +17,9 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from config.wording import deadline_phrase
 from workflow.clock import DAY, days_late
 from workflow.stages import LABEL
-
-RULE_WORDS = {"before": "trước ngày", "by": "hoàn thành ngày"}
 
 
 def plan_day(due_at: datetime, rule: str, zone: ZoneInfo) -> date:
@@ -31,12 +30,6 @@ def plan_day(due_at: datetime, rule: str, zone: ZoneInfo) -> date:
     """
     local = due_at.astimezone(zone).date()
     return local - timedelta(days=1) if rule == "by" else local
-
-
-def deadline_phrase(rule: str | None, day: date | str) -> str:
-    """Say a deadline as the plan wrote it: "trước ngày 20/11/2026" or "hoàn thành ngày 16/11/2026"."""
-    value = date.fromisoformat(day) if isinstance(day, str) else day
-    return f"{RULE_WORDS.get(rule or 'before', RULE_WORDS['before'])} {value:%d/%m/%Y}"
 
 
 def local_iso(instant: datetime, zone: ZoneInfo) -> str:

@@ -17,13 +17,14 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
+from config.wording import deadline_phrase
 from config.zone import DEFAULT_ZONE
 from workflow.audit import record
 from workflow.clock import Clock, days_late
 from workflow.errors import Refused
 from workflow.links import Found
 from workflow.models import AuditEntry, Campaign, Cycle, DeadlineExtension, Milestone, Unit
-from workflow.notices import deadline_phrase, plan_day
+from workflow.notices import plan_day
 from workflow.results.levels import ALL
 from workflow.results.models import UnitResult
 from workflow.stages import LABEL, RANK, classifies_members, next_stage, stages_of

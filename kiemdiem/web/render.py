@@ -9,9 +9,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
+from config.wording import deadline_phrase
 from kiemdiem.app import App
 from kiemdiem.web import labels
-from workflow.notices import deadline_phrase
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.filters.update(d=labels.local_date, dt=labels.local_datetime, stage=labels.stage_label,
