@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, literal, or_, select, update
+from sqlalchemy import and_, bindparam, case, exists, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from workflow.db import Database
 from workflow.models import Notification, Unit
@@ -31,6 +31,9 @@ N = Notification
 STATUSES = ("pending", "sending", "sent", "failed", "dead")
 #: what a row taken over from an expired lease says: the previous attempt's outcome is unknown
 DIED = "the instance sending it stopped before recording the outcome (lease expired)"
+SUPERSEDED = "superseded by a newer message to the same recipient about the same unit"
+#: the kinds written as a day's bundle, which the next day's bundle supersedes
+BUNDLED = ("reminder", "late", "repeat", "escalation")
 
 
 @dataclass(frozen=True)
@@ -116,18 +119,28 @@ def renew(db: Database, rows: Iterable[Claimed], now: datetime, lease: timedelta
 
 
 def give_up(db: Database, *, now: datetime, channels: Iterable[str], age: timedelta) -> list[dict[str, Any]]:
-    """Abandon (`dead`) the waiting rows of `channels` created more than `age` ago; return them.
+    """Abandon (`dead`) the waiting rows of `channels` that are pointless now; return them.
 
-    Waiting means `pending`, or `sending` under an expired lease (its instance died). The row's
-    `last_error` says why: its age, then the last failure (or that its instance died).
-    Supersession (a newer message to the same recipient about the same unit making an old one
-    pointless) belongs here too, once the sweep writes one bundle per recipient and day.
+    Waiting means `pending`, or `sending` under an expired lease (its instance died). A row
+    is pointless when it was created more than `age` ago, or when a newer bundle of the same
+    kind (a unit's notices, a parent's escalation) was written for the same unit, channel
+    and recipient: the next day's message restates whatever is still owed, so after an
+    outage only the latest goes out. An officer's manual reminder is never superseded. The
+    row's `last_error` says why: its age (then the last failure, or that its instance died),
+    or the supersession.
     """
     hours = f"{age.total_seconds() / 3600:g}"
     waiting = or_(N.status == "pending", and_(N.status == "sending", N.lease_until < now))
-    reason = case((N.status == "sending", literal(DIED)),
-                  else_=func.coalesce(N.last_error, "never attempted"))
-    candidates = select(N.id).where(waiting, N.channel.in_(list(channels)), N.created_at < now - age)
+    old = N.created_at < now - age
+    newer = aliased(Notification)
+    superseded = and_(N.kind.in_(BUNDLED), N.unit_id.is_not(None), exists().where(
+        newer.unit_id == N.unit_id, newer.created_at > N.created_at, newer.channel == N.channel,
+        newer.recipient == N.recipient, _bundle(newer.kind) == _bundle(N.kind)))
+    reason = case((old, literal(f"gave up after {hours} h: ")
+                   + case((N.status == "sending", literal(DIED)),
+                          else_=func.coalesce(N.last_error, "never attempted"))),
+                  else_=literal(SUPERSEDED))
+    candidates = select(N.id).where(waiting, N.channel.in_(list(channels)), or_(old, superseded))
     if db.dialect == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True)  # another instance's are its own
     with db.session(write=True) as session:
@@ -135,12 +148,16 @@ def give_up(db: Database, *, now: datetime, channels: Iterable[str], age: timede
         if not ids:
             return []
         session.execute(update(N).where(N.id.in_(ids), waiting)
-                        .values(status="dead", lease_until=None, updated_at=now,
-                                last_error=literal(f"gave up after {hours} h: ") + reason)
+                        .values(status="dead", lease_until=None, updated_at=now, last_error=reason)
                         .execution_options(synchronize_session=False))
         rows = session.execute(select(N.id, N.kind, N.channel, N.recipient, N.attempts, N.created_at,
                                       N.last_error).where(N.id.in_(ids), N.status == "dead").order_by(N.id))
         return [dict(row._mapping) for row in rows]
+
+
+def _bundle(kind: Any) -> Any:
+    """The bundle a row's kind belongs to: a unit's own notices, whatever the most urgent item."""
+    return case((kind.in_(("reminder", "late", "repeat")), literal("notice")), else_=kind)
 
 
 def undelivered(session: Session, since: datetime | None) -> list[dict[str, Any]]:

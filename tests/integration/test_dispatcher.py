@@ -7,15 +7,15 @@ import asyncio
 from dataclasses import replace
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 
 from notifiers.base import DeliveryError, DeliveryResult, Message
 from notifiers.dispatcher import Dispatcher, DispatchPolicy, backoff_delay
 from notifiers.health import ChannelHealth, Health, channel_states
-from notifiers.outbox import DIED, claim, record, requeue
+from notifiers.outbox import DIED, SUPERSEDED, claim, record, requeue
 from notifiers.render import Renderer
 from tests.notify_fixtures import Clock
-from tests.notify_helpers import T0, add_rows
+from tests.notify_helpers import T0, add_rows, payload
 from workflow.models import Notification
 
 
@@ -264,3 +264,29 @@ def test_a_send_begun_before_the_channel_went_down_does_not_bring_it_up(db):
     health.flush()
     assert health.up_channels() == ["email"]
     assert events[-1] == ("channel_up", {"channel": "email", "down_s": 10.0, "since": T0.isoformat()})
+
+
+def test_after_an_outage_only_the_latest_bundle_goes_out(db):
+    """Yesterday's bundle still waiting when today's is written is pointless: today's restates
+    whatever is still owed. It is abandoned and says why; another unit's, a parent's
+    escalation and an officer's manual reminder are not touched."""
+    def bundle(key: str, kind: str, unit_id: int, at, recipient: str = "chibo@example.vn") -> dict:
+        return dict(dedup_key=key, kind=kind, channel="email", recipient=recipient, unit_id=unit_id,
+                    stage="forms_submitted", payload=payload(kind), status="pending", attempts=1,
+                    last_error="451 try later", next_attempt_at=at, created_at=at, updated_at=at)
+
+    day2 = T0 + timedelta(days=1)
+    with db.session(write=True) as s:
+        s.execute(insert(Notification), [
+            bundle("d1-notice", "late", 7, T0), bundle("d1-escalation", "escalation", 7, T0),
+            bundle("d1-manual", "manual", 7, T0), bundle("d1-other-unit", "late", 8, T0, "khac@example.vn"),
+            bundle("d2-notice", "repeat", 7, day2)])
+    events: list[dict] = []
+    channel = FakeChannel()
+    asyncio.run(dispatcher(db, channel, Clock(day2), events=events).step())
+    status = {r.dedup_key: (r.status, r.last_error) for r in rows(db)}
+    assert status["d1-notice"] == ("dead", SUPERSEDED)
+    assert {key: st for key, (st, _) in status.items() if key != "d1-notice"} == {
+        "d1-escalation": "sent", "d1-manual": "sent", "d1-other-unit": "sent", "d2-notice": "sent"}
+    assert [(e["event"], e["error"]) for e in events if e["event"] == "gave_up"] == [("gave_up", SUPERSEDED)]
+    assert len(channel.sent) == 4
