@@ -25,9 +25,12 @@ from workflow.db import Database
 from workflow.errors import BadInput, Refused
 from workflow.lookup import find_unit
 from workflow.models import Campaign, Cycle, Milestone, Unit
-from workflow.stages import BIT, RANK, mask
+from workflow.stages import RANK, flow, mask
 
-ALWAYS = mask(("plan_issued", "reports_prepared", "forms_submitted", "aggregated"))
+#: the flow of `workflow.stages.flow` in SQL: every unit's stages, then what each kind adds
+ALWAYS = mask(flow(has_committee=False, has_children=True))
+WITH_COMMITTEE = mask(flow(has_committee=True, has_children=True)) - ALWAYS
+WITHOUT_CHILDREN = mask(flow(has_committee=False, has_children=False)) - ALWAYS
 
 
 @dataclass(frozen=True)
@@ -130,8 +133,8 @@ def add_missing_cycles(session: Session, campaign: Campaign, clock: Clock) -> in
     has_children = exists().where(and_(child.parent_id == u.c.id, child.active.is_(True)))
     stages_mask = (
         literal(ALWAYS)
-        + case((u.c.has_committee.is_(True), BIT["committee_met"]), else_=0)
-        + case((has_children, 0), else_=BIT["cell_met"])
+        + case((u.c.has_committee.is_(True), WITH_COMMITTEE), else_=0)
+        + case((has_children, 0), else_=WITHOUT_CHILDREN)
     )
     now = clock()
     conditions = [u.c.active.is_(True),

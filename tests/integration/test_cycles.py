@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
+from sqlalchemy.orm import aliased
 
 from tests.helpers import SAMPLE_PLAN, run, run_json, seeded, submit_results
 from workflow.models import AuditEntry, Cycle, DeadlineExtension, Unit
+from workflow.stages import flow, mask
 
 NOW = "2026-11-21T09:00"
 
@@ -34,6 +36,13 @@ def test_campaign_gives_every_unit_a_cycle_with_its_flow(db):
     assert rows["GL"]["deadline"] == "2027-01-20T00:00:00+07:00" and rows["GL"]["overdue"] is False
     again = run(db.url, "campaign", "create", "2026", "--plan", str(SAMPLE_PLAN))
     assert again.exit_code == 1 and "Đợt kiểm điểm 2026 đã có" in again.stderr
+    # the mask campaign creation computes in SQL is the unit's flow in Python
+    child = aliased(Unit)
+    with db.session() as s:
+        stored = s.execute(select(Unit.has_committee, exists().where(child.parent_id == Unit.id),
+                                  Cycle.stages_mask).join(Cycle, Cycle.unit_id == Unit.id)).all()
+    assert {(c, k, m) for c, k, m in stored} == {(c, k, mask(flow(c, k))) for c, k, _ in stored}
+    assert len({m for _, _, m in stored}) >= 3
 
 
 def test_a_cell_without_committee_skips_the_committee_meeting(db):
