@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import insert
 
+from config.zone import DEFAULT_ZONE as HCM
 from workflow.db import Database
 from workflow.models import Notification
 from workflow.stages import LABEL
@@ -34,15 +35,17 @@ def payload(kind: str = "reminder", **overrides: Any) -> dict[str, Any]:
     return data
 
 
-def dedup_key(i: int, channel: str = "email", kind: str = "reminder") -> str:
-    return f"2026:U{i:05d}:notice:20261113:{channel}:u{i}@example.vn"
+def dedup_key(i: int, channel: str, recipient: str, at: datetime, kind: str = "reminder") -> str:
+    """A bundle's key (README, "The outbox rows"): unit, kind of bundle, local day, channel, recipient."""
+    bundle = "escalation" if kind == "escalation" else "notice"
+    return f"2026:U{i:05d}:{bundle}:{at.astimezone(HCM):%Y%m%d}:{channel}:{recipient}"
 
 
 def add_rows(db: Database, count: int, channel: str = "email", at: datetime = T0,
              recipient: str | None = None, kind: str = "reminder") -> None:
     """Insert `count` pending rows due at `at`, as a sweep would (one statement)."""
-    rows = [dict(dedup_key=dedup_key(i, channel, kind), kind=kind, channel=channel,
-                 recipient=recipient or f"u{i}@example.vn", stage="forms_submitted",
+    rows = [dict(dedup_key=dedup_key(i, channel, recipient or f"u{i}@example.vn", at, kind), kind=kind,
+                 channel=channel, recipient=recipient or f"u{i}@example.vn", stage="forms_submitted",
                  payload=payload(kind, unit_code=f"U{i:05d}", unit_name=f"Chi bộ số {i}"),
                  status="pending", attempts=0, next_attempt_at=at, created_at=at, updated_at=at)
             for i in range(count)]
