@@ -2,7 +2,7 @@
 
     python -m benchmarks.generate --units 300000 --seed 2026 [--variant 2025|four_tier] [--out DIR]
 
-writes `units.csv` (the import format of DESIGN.md), `plan.yaml` (a plan for `--year`),
+writes `units.csv` (the import format of the README), `plan.yaml` (a plan for `--year`),
 `members.csv` (`code,members` for every cell) and `summary.json` (counts per level, the
 widest fan-outs). The shape follows the 2025 reorganisation: 34 provinces; under each its
 communes and wards (level `base`, directly under the province) and four bloc committees
@@ -280,7 +280,7 @@ class _Contacts:
 
 
 def plan_text(year: int) -> str:
-    """The plan of DESIGN.md's shape for `year`, with the seeds' dates."""
+    """A plan of the README's shape for `year`, with the seeds' dates."""
     return f"""\
 # Kế hoạch kiểm điểm, đánh giá, xếp loại chất lượng năm {year} (sinh bởi benchmarks/generate.py)
 year: {year}

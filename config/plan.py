@@ -125,7 +125,7 @@ class Milestone:
 
 
 class Plan(BaseModel):
-    """A campaign year's plan, as in DESIGN.md ("Plan file")."""
+    """A campaign year's plan, as the README's "The plan file" describes it."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

@@ -1,4 +1,4 @@
-"""The admin CLI: `kiemdiem [--db URL] [--now ISO-DATETIME] COMMAND` (DESIGN.md).
+"""The admin CLI: `kiemdiem [--db URL] [--now ISO-DATETIME] COMMAND` (the README's "The CLI").
 
 Exit codes: 0 success, 1 a refused action, 2 bad usage or bad input. Errors are one
 sentence on stderr (problems of a file follow, one per line), never a traceback.

@@ -1,4 +1,4 @@
-"""Print listings the way DESIGN.md promises: a readable table, or `--json` for scripts.
+"""Print listings the way the README's CLI contract promises: a readable table, or `--json` for scripts.
 
 JSON is an array of objects with the contract's keys and values; instants are ISO 8601 with
 the local offset (+07:00), so a script never has to guess the zone. A table is for a person:

@@ -1,7 +1,7 @@
 """The email channel: aiosmtplib over a small pool of reused connections.
 
-Opening an SMTP session costs more than sending a message (DESIGN.md: ~146 msg/s with a
-connection per message, ~380 with 4 reused connections), so up to `connections` sessions
+Opening an SMTP session costs more than sending a message (several round trips and, with
+TLS, a handshake), so up to `connections` sessions
 stay open and each send borrows one. A failed session is dropped and reopened on next use.
 SMTP 4xx replies and read timeouts are transient; a refused, reset or timed-out connection,
 a name that does not resolve and a 421 ("service not available") say the server is down

@@ -4,7 +4,7 @@ No database, no scheduler, no clock: every function takes `now` and returns inst
 the rules are tested with plain datetimes and the SQL sweep asks the same functions for its
 bounds (`notice_windows`), which keeps the two from drifting apart.
 
-The rules (DESIGN.md "Time"; the plan's policy keys are documented in the README):
+The rules (the plan's policy keys are documented in the README, "Deadlines that fire"):
 
 - Reminder `d` (each of `reminders_days_before`) is owed from `deadline - d days` until
   the next, closer reminder or the deadline. A reminder whose window has passed is not sent

@@ -176,7 +176,7 @@ class Dialect:
         return value if self.pg else func.json(value)
 
     def whole_days_since(self, instant: ColumnElement[Any], now: datetime) -> ColumnElement[Any]:
-        """Whole days from a stored instant to `now` (DESIGN.md: 10 days 8 hours is 10)."""
+        """Whole days from a stored instant to `now` (10 days 8 hours is 10)."""
         if self.pg:
             seconds = extract("epoch", self.instant(now) - instant)
             return cast(func.floor(seconds / 86400), Integer)

@@ -294,7 +294,7 @@ def _read_yaml(path: Path, header: _Header) -> tuple[list[str], list[Row]]:
 
 
 def parse_bool(value: Any) -> bool:
-    """Read a yes/no cell: yes/no, true/false, 1/0, có/không (DESIGN.md); raise ValueError."""
+    """Read a yes/no cell: yes/no, true/false, 1/0, có/không (README); raise ValueError."""
     if isinstance(value, bool):
         return value
     if value is None:

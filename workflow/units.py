@@ -1,6 +1,6 @@
 """Import the unit tree from a CSV, Excel or YAML file: every row is checked, then all or nothing.
 
-Columns (DESIGN.md): `code,name,level,parent,secretary,email,zalo_user_id,phone,
+Columns (README, "Units file"): `code,name,level,parent,secretary,email,zalo_user_id,phone,
 has_committee`, plus optional `active` (yes/no) to deactivate a unit; the Vietnamese headers
 an office writes (`Mã đơn vị, Tên đơn vị, Cấp, Mã cấp trên, Bí thư, Email, Zalo, Điện
 thoại, Có cấp ủy, Hoạt động`) and any letter case are accepted too. Codes are compared

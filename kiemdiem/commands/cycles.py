@@ -2,7 +2,7 @@
 
 An area of their own because office staff run them one unit at a time, many times a day:
 this module imports only what moving a cycle needs (no plan models, importer or queries),
-so the command answers within its start-up budget (DESIGN.md: under half a second).
+so the command answers within its start-up budget (under half a second).
 """
 
 from __future__ import annotations

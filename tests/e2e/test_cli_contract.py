@@ -1,4 +1,4 @@
-"""The CLI contract of DESIGN.md: keys of every listing, exit codes, messages, nothing half-written."""
+"""The CLI contract (README, "The CLI"): keys of every listing, exit codes, messages, nothing half-written."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 `KIEMDIEM_LANG=en`, every help text, header and message from the catalogs of `config/locale`.
 
 A Vietnamese run fails on any common English word in what it prints, an English run on any
-Vietnamese letter. Names the contract fixes (DESIGN.md: commands, flags, stage and event
+Vietnamese letter. Names the contract fixes (commands, flags, stage and event
 names, JSON keys) and the data (unit and person names) are taken out before looking.
 """
 
@@ -36,7 +36,7 @@ ENGLISH = frozenset("""
     default stopped such choose value values
 """.split())
 
-#: names DESIGN.md fixes, printed as they are in every language
+#: names the CLI contract fixes, printed as they are in every language
 MACHINE = frozenset({*EVENT_FOR, *STAGE_FOR_EVENT, "plan_issued", "kiemdiem", *CHANNELS})
 
 

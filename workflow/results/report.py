@@ -77,7 +77,7 @@ def _scope_name(r: Rollup) -> str:
 
 
 def report_data(r: Rollup) -> dict[str, Any]:
-    """The report as plain data: the JSON shape of DESIGN.md plus percentages and the breakdown.
+    """The report as plain data: the JSON shape the README documents plus percentages and the breakdown.
 
     Instants are ISO 8601 in the campaign's time zone, as every instant people read."""
     t, quota = r.total, r.campaign.excellent_quota
