@@ -1,5 +1,5 @@
 """The classification levels, the same four for collectives and members, plus the two states
-a member can be in without a level (DOMAIN.md, "Levels")."""
+a member can be in without a level (README, "Results")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Each rule of DOMAIN.md as a small pure function: (sheet, context) -> violations.
+"""Each classification rule (README, "The rules (codes)") as a small pure function: (sheet, context) -> violations.
 
 A rule names itself with a code (`QUOTA_EXCELLENT`, …) and reports the member, the numbers
 and a Vietnamese sentence, so a secretary can fix the file without reading the regulation.
