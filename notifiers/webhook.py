@@ -18,9 +18,11 @@ import json
 import httpx
 
 from config.errors import ConfigError
+from config.zone import DEFAULT_ZONE
 from notifiers.base import DeliveryResult, Message
 from notifiers.http import status_error, transport_error
 from workflow.clock import Clock, system_clock
+from workflow.notices import local_iso
 
 SECRET_PREFIX = "whsec_"
 
@@ -61,7 +63,7 @@ class WebhookChannel:
         now = self.clock()
         timestamp = int(now.timestamp())
         msg_id = f"msg_{message.key}"
-        body = event_body(message, now.isoformat())
+        body = event_body(message, local_iso(now, DEFAULT_ZONE))
         headers = {"content-type": "application/json", "webhook-id": msg_id,
                    "webhook-timestamp": str(timestamp),
                    "webhook-signature": sign(self.key, msg_id, timestamp, body)}

@@ -62,6 +62,7 @@ def test_webhook_is_signed_and_carries_the_idempotency_key(http_peer):
     assert headers["webhook-timestamp"] == str(int(T0.timestamp()))
     doc = json.loads(body)
     assert doc["type"] == "kiemdiem.late" and doc["data"]["unit_code"] == "GL-CQD-BTC"
+    assert doc["timestamp"] == "2026-11-13T08:00:00+07:00"  # Vietnam time, as every instant people read
     assert doc["data"]["dedup_key"] == msg.dedup_key and "Quá hạn" in doc["data"]["text"]
 
 
