@@ -6,6 +6,7 @@ transaction as the change, so the trail and the data can never disagree.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from workflow.clock import Clock
 from workflow.models import AuditEntry
+from workflow.stages import RANK
 
 
 def record(session: Session, clock: Clock, actor: str, action: str, *,
@@ -27,3 +29,21 @@ def record(session: Session, clock: Clock, actor: str, action: str, *,
         cycle_id=cycle_id, from_state=from_state, to_state=to_state, reason=reason,
         details=details, reached_at=reached_at,
     ))
+
+
+def stage_reached_at(moves: Iterable[AuditEntry], stage: str) -> datetime | None:
+    """When a cycle reached `stage`, if it still stands there or beyond; None if it does not.
+
+    `moves` are the cycle's entries with a `to_state`, oldest first. An undo through the
+    link or a reopen moves a cycle back below a stage: the stage counts as not reached, and
+    if it is reached again, from that later time.
+    """
+    reached = None
+    for move in moves:
+        if move.to_state not in RANK:
+            continue
+        if RANK[move.to_state] < RANK[stage]:
+            reached = None
+        elif reached is None:
+            reached = move.reached_at or move.at
+    return reached

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from config.wording import deadline_phrase
 from config.zone import DEFAULT_ZONE
-from workflow.audit import record
+from workflow.audit import record, stage_reached_at
 from workflow.clock import Clock, days_late
 from workflow.errors import Refused
 from workflow.links import Found
@@ -106,10 +106,7 @@ def build_view(session: Session, found: Found, now: datetime) -> LinkView:
             rule = milestone.rule if milestone else "before"
             day = milestone.plan_date if milestone and stage not in extended else plan_day(due, rule, LOCAL)
             phrase = deadline_phrase(rule, day)
-        reached = None
-        if RANK[cycle.state] >= RANK[stage]:
-            reached = min((e.reached_at or e.at for e in entries
-                           if e.to_state in RANK and RANK[e.to_state] >= RANK[stage]), default=None)
+        reached = stage_reached_at(entries, stage)
         finish = reached or now
         late = days_late(due, finish) if due is not None and finish > due else None
         rows.append(StageRow(stage, LABEL[stage], phrase, stage in extended,

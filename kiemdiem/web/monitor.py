@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
+from workflow.audit import stage_reached_at
 from workflow.clock import days_late
 from workflow.extensions import effective_deadlines
 from workflow.models import (
@@ -458,8 +459,7 @@ def _timeline(session: Session, cycle: Cycle, unit: Unit, now: datetime) -> list
                               .order_by(AuditEntry.id)).all()
     steps = []
     for stage in stages_of(cycle.stages_mask)[1:]:
-        reached = min((e.reached_at or e.at for e in entries
-                       if e.to_state in RANK and RANK[e.to_state] >= RANK[stage]), default=None)
+        reached = stage_reached_at(entries, stage)
         shown = deadlines.get(stage)
         late = None
         if shown is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from tests.integration.test_web_routes import logged_in
 from tests.linkdata import csrf_of, link_app, link_of, path_of, phone
 from workflow.links import RevokedLink, UnitLink
 from workflow.models import AuditEntry, Cycle, Unit
@@ -125,6 +126,11 @@ def test_a_step_reported_through_the_link_can_be_taken_back_within_a_day(db):
     with app.db.session() as session:
         entry = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
     assert (entry.action, entry.from_state, entry.to_state) == ("cycle.undo", "reports_prepared", "plan_issued")
+    # the officer's timeline no longer shows the step as done, nor does the link page
+    timeline = logged_in(app, "traso").get("/units/GL-TS-T2").text
+    row = timeline.split("<td>Chuẩn bị báo cáo kiểm điểm</td>", 1)[1].split("</tr>", 1)[0]
+    assert "chưa xong, trễ" in row and "21/11/2026" not in row
+    assert "hoàn thành ngày 21/11" not in browser.get(path).text.lower()
 
 
 def test_a_revoked_link_says_so_a_wrong_token_is_a_plain_404(db):
