@@ -46,7 +46,7 @@ bench: $(BENCH_STAMP) services
 ##   killed -9 mid-sweep and mid-delivery, then restarted; a private PostgreSQL cluster restarted
 ##   under a running `serve`; two `serve` processes through a simulated season on PostgreSQL;
 ##   the chaos test (three `serve`s killed every few seconds, a misbehaving SMTP server and
-##   webhook relay, a 25 s SMTP outage: ~3 min more, longer on a busy machine).
+##   webhook relay, a 25 s SMTP outage: 1.5-2 min more at load 10-14; `make test` skips it).
 ##   SMTP/webhook peers down, slow or erroring: tests/integration; killed `dispatch`: tests/e2e.
 faults: $(STAMP) services
 	KIEMDIEM_CHAOS=1 $(BIN)/python -m pytest -m faults -raP tests/faults $(PYTEST_ARGS)

@@ -15,6 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from config.i18n import _
 from config.yamlfile import load_named
 
 CALENDARS_DIR = Path(__file__).parent / "holidays"
@@ -44,9 +45,9 @@ class DatedHoliday(BaseModel):
     @model_validator(mode="after")
     def _one_shape(self) -> DatedHoliday:
         if (self.on is None) == (self.from_ is None or self.to is None):
-            raise ValueError("give either 'date: DAY' or both 'from: DAY' and 'to: DAY'")
+            raise ValueError(_("give either 'date: DAY' or both 'from: DAY' and 'to: DAY'"))
         if self.from_ is not None and self.to is not None and self.to < self.from_:
-            raise ValueError(f"'to' ({self.to}) is before 'from' ({self.from_})")
+            raise ValueError(_("'to' ({to}) is before 'from' ({start})").format(to=self.to, start=self.from_))
         return self
 
     def days(self) -> list[date]:
@@ -72,7 +73,8 @@ class HolidayCalendar(BaseModel):
             for item in items:
                 for day in item.days():
                     if day.year != year:
-                        raise ValueError(f"dated.{year}: {day} ('{item.name}') is not in {year}")
+                        raise ValueError(_("dated.{year}: {day} ('{name}') is not in {year}").format(
+                            year=year, day=day, name=item.name))
         return self
 
     @cached_property
@@ -108,7 +110,7 @@ class HolidayCalendar(BaseModel):
 @lru_cache(maxsize=8)
 def load_calendar(name_or_path: str = "vn") -> HolidayCalendar:
     """Load a calendar by name (`vn`) or from a YAML file path; errors name the key and line."""
-    return load_named(name_or_path, CALENDARS_DIR, HolidayCalendar, "holiday calendar")
+    return load_named(name_or_path, CALENDARS_DIR, HolidayCalendar, _("holiday calendar"))
 
 
 def working_day(day: date) -> bool:

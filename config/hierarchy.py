@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from config.i18n import _
 from config.yamlfile import load_named
 
 PRESETS_DIR = Path(__file__).parent / "hierarchy"
@@ -42,13 +43,11 @@ class Hierarchy(BaseModel):
         seen: set[str] = set()
         for level in self.levels:
             if level.name in seen:
-                raise ValueError(f"level '{level.name}' is listed twice")
+                raise ValueError(_("level '{level}' is listed twice").format(level=level.name))
             for parent in level.parents:
                 if parent not in seen:
-                    raise ValueError(
-                        f"level '{level.name}' names parent '{parent}', "
-                        "which is not a level listed above it"
-                    )
+                    raise ValueError(_("level '{level}' names parent '{parent}', which is not a level listed "
+                                       "above it").format(level=level.name, parent=parent))
             seen.add(level.name)
         return self
 
@@ -76,4 +75,4 @@ class Hierarchy(BaseModel):
 
 def load_hierarchy(name_or_path: str | Path = DEFAULT_PRESET) -> Hierarchy:
     """Load a preset by name (`2025`, `four_tier`) or a hierarchy YAML file by path."""
-    return load_named(name_or_path, PRESETS_DIR, Hierarchy, "hierarchy")
+    return load_named(name_or_path, PRESETS_DIR, Hierarchy, _("hierarchy"))

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from config.addresses import normalise_email
 from config.errors import ConfigError
 from config.hierarchy import Hierarchy
+from config.i18n import _
 from config.stages import STAGE_ORDER
 from config.yamlfile import describe_validation_error, load_yaml
 
@@ -41,7 +42,7 @@ class PlanDate(BaseModel):
     @model_validator(mode="after")
     def _exactly_one(self) -> PlanDate:
         if (self.before is None) == (self.by is None):
-            raise ValueError("give exactly one of 'before: DATE' or 'by: DATE'")
+            raise ValueError(_("give exactly one of 'before: DATE' or 'by: DATE'"))
         return self
 
     @property
@@ -63,9 +64,9 @@ class PlanDate(BaseModel):
         return datetime.combine(day, time(0, 0), tzinfo=tz).astimezone(UTC)
 
     def describe(self) -> str:
-        """Say the date as a Vietnamese plan does: "trước ngày 20/11/2026"."""
-        prefix = "trước ngày" if self.rule == "before" else "hoàn thành ngày"
-        return f"{prefix} {self.day:%d/%m/%Y}"
+        """Say the date as a plan does: "trước ngày 20/11/2026" ("before 20/11/2026")."""
+        said = _("before {day}") if self.rule == "before" else _("done by {day}")
+        return said.format(day=f"{self.day:%d/%m/%Y}")
 
 
 class LatePolicy(BaseModel):
@@ -147,14 +148,14 @@ class Plan(BaseModel):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone '{value}'") from exc
+            raise ValueError(_("unknown time zone '{zone}'").format(zone=value)) from exc
         return value
 
     @field_validator("reminders_days_before")
     @classmethod
     def _positive_offsets(cls, value: tuple[int, ...]) -> tuple[int, ...]:
         if any(d <= 0 for d in value):
-            raise ValueError("reminder offsets are whole days before the deadline, above 0")
+            raise ValueError(_("reminder offsets are whole days before the deadline, above 0"))
         return tuple(sorted(set(value), reverse=True))
 
     @field_validator("deadlines")
@@ -164,15 +165,17 @@ class Plan(BaseModel):
             for stage in stages:
                 if stage not in STAGE_ORDER or stage == "plan_issued":
                     allowed = ", ".join(STAGE_ORDER[1:])
-                    raise ValueError(f"{level}: unknown stage '{stage}' (stages: {allowed})")
+                    raise ValueError(_("{level}: unknown stage '{stage}' (stages: {stages})").format(
+                        level=level, stage=stage, stages=allowed))
         return value
 
     @field_validator("deadlines")
     @classmethod
     def _some_deadline(cls, value: dict[str, dict[str, PlanDate]]) -> dict[str, dict[str, PlanDate]]:
         if not any(value.values()):
-            raise ValueError("kế hoạch không có hạn nào: cần ít nhất một cấp với một bước có hạn "
-                             "(ví dụ cell: {forms_submitted: {before: 2026-11-20}})")
+            raise ValueError(_("the plan has no deadline: at least one level needs a stage with a deadline "
+                               "(for example cell: {example})").format(
+                example="{forms_submitted: {before: 2026-11-20}}"))
         return value
 
     @model_validator(mode="after")
@@ -184,8 +187,8 @@ class Plan(BaseModel):
                  for level, stages in self.deadlines.items() for stage, pd in stages.items()
                  if not first <= pd.day <= last]
         if wrong:
-            raise ValueError(f"hạn ngoài năm kiểm điểm {self.year} (từ {first:%d/%m/%Y} đến "
-                             f"{last:%d/%m/%Y}): {', '.join(wrong)}")
+            raise ValueError(_("deadlines outside the {year} review year ({first} to {last}): {wrong}").format(
+                year=self.year, first=f"{first:%d/%m/%Y}", last=f"{last:%d/%m/%Y}", wrong=", ".join(wrong)))
         return self
 
     @property
@@ -225,19 +228,18 @@ class Plan(BaseModel):
         problems = []
         for level in self.deadlines:
             if level not in hierarchy.names:
-                problems.append(
-                    f"deadlines.{level}: unknown level (levels: {', '.join(hierarchy.names)})"
-                )
+                problems.append(_("deadlines.{level}: unknown level (levels: {levels})").format(
+                    level=level, levels=", ".join(hierarchy.names)))
         by_level: dict[str, list[Milestone]] = {}
         for m in self.milestones(working_day):
             by_level.setdefault(m.level, []).append(m)
         for level, items in by_level.items():
             for earlier, later in zip(items, items[1:], strict=False):
                 if later.due_at < earlier.due_at:
-                    problems.append(
-                        f"deadlines.{level}.{later.stage} ({later.plan_date.describe()}) falls due "
-                        f"before deadlines.{level}.{earlier.stage} ({earlier.plan_date.describe()})"
-                    )
+                    problems.append(_("deadlines.{level}.{later} ({later_date}) falls due before "
+                                      "deadlines.{level}.{earlier} ({earlier_date})").format(
+                        level=level, later=later.stage, later_date=later.plan_date.describe(),
+                        earlier=earlier.stage, earlier_date=earlier.plan_date.describe()))
         submitted = {m.level: m for m in self.milestones(working_day) if m.stage == "forms_submitted"}
         for level in hierarchy.levels:
             child = submitted.get(level.name)
@@ -246,13 +248,12 @@ class Plan(BaseModel):
             for parent_name in level.parents:
                 parent = submitted.get(parent_name)
                 if parent is not None and child.due_at > parent.due_at:
-                    problems.append(
-                        f"deadlines.{level.name}.forms_submitted ({child.plan_date.describe()}) "
-                        f"falls due after deadlines.{parent_name}.forms_submitted "
-                        f"({parent.plan_date.describe()}), the level above it"
-                    )
+                    problems.append(_("deadlines.{level}.forms_submitted ({date}) falls due after "
+                                      "deadlines.{parent}.forms_submitted ({parent_date}), the level above it")
+                                    .format(level=level.name, date=child.plan_date.describe(), parent=parent_name,
+                                            parent_date=parent.plan_date.describe()))
         if problems:
-            raise ConfigError("the plan contradicts itself: " + "; ".join(problems))
+            raise ConfigError(_("the plan contradicts itself: {problems}").format(problems="; ".join(problems)))
 
 
 def load_plan(path: str | Path) -> Plan:
@@ -260,7 +261,7 @@ def load_plan(path: str | Path) -> Plan:
     path = Path(path)
     data, lines = load_yaml(path)
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: a plan is a YAML mapping with year, title and deadlines")
+        raise ConfigError(_("{file}: a plan is a YAML mapping with year, title and deadlines").format(file=path))
     try:
         return Plan.model_validate(data)
     except ValidationError as exc:

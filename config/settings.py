@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from config.errors import ConfigError
+from config.i18n import _
 
 PREFIX = "KIEMDIEM_"
 CHANNELS = ("file", "email", "zalo_zns", "zalo_oa", "webhook")
@@ -68,21 +69,21 @@ def _secret(value: Any) -> Secret:
 
 def _number(kind: type[int] | type[float], *, ge: float | None = None, gt: float | None = None,
             le: float | None = None) -> Parse:
-    noun = "a whole number" if kind is int else "a number"
-
     def parse(value: Any) -> int | float:
+        wrong = (_("should be a whole number, not {value!r}") if kind is int
+                 else _("should be a number, not {value!r}"))
         if isinstance(value, bool):
-            raise ValueError(f"should be {noun}, not {value!r}")
+            raise ValueError(wrong.format(value=value))
         try:
             number = kind(value)
         except (TypeError, ValueError):
-            raise ValueError(f"should be {noun}, not {value!r}") from None
+            raise ValueError(wrong.format(value=value)) from None
         if ge is not None and number < ge:
-            raise ValueError(f"should be at least {ge}, not {number}")
+            raise ValueError(_("should be at least {bound}, not {value}").format(bound=ge, value=number))
         if gt is not None and number <= gt:
-            raise ValueError(f"should be more than {gt}, not {number}")
+            raise ValueError(_("should be more than {bound}, not {value}").format(bound=gt, value=number))
         if le is not None and number > le:
-            raise ValueError(f"should be at most {le}, not {number}")
+            raise ValueError(_("should be at most {bound}, not {value}").format(bound=le, value=number))
         return number
 
     return parse
@@ -94,13 +95,14 @@ def _time_of_day(value: Any) -> time:
     try:
         return time.fromisoformat(str(value).strip())
     except ValueError:
-        raise ValueError(f"should be a time of day (HH:MM), not {value!r}") from None
+        raise ValueError(_("should be a time of day (HH:MM), not {value!r}").format(value=value)) from None
 
 
 def _choice(*allowed: str) -> Parse:
     def parse(value: Any) -> str:
         if value not in allowed:
-            raise ValueError(f"should be one of {', '.join(allowed)}, not {value!r}")
+            raise ValueError(_("should be one of {choices}, not {value!r}").format(
+                choices=", ".join(allowed), value=value))
         return str(value)
 
     return parse
@@ -111,7 +113,8 @@ def _channels(value: Any) -> tuple[str, ...]:
         if isinstance(value, str) else tuple(value)
     for channel in names:
         if channel not in CHANNELS:
-            raise ValueError(f"unknown channel '{channel}' (channels: {', '.join(CHANNELS)})")
+            raise ValueError(_("unknown channel '{channel}' (channels: {channels})").format(
+                channel=channel, channels=", ".join(CHANNELS)))
     return names
 
 
@@ -128,7 +131,7 @@ def _networks(value: Any) -> tuple[str, ...]:
         try:
             ipaddress.ip_network(name, strict=False)
         except ValueError:
-            raise ValueError(f"'{name}' is not an IP address or network") from None
+            raise ValueError(_("'{name}' is not an IP address or network").format(name=name)) from None
     return names
 
 
@@ -146,6 +149,8 @@ class Settings:
     outbox_dir: Path = _setting(Path("var/outbox"), Path)
     templates_dir: Path | None = _setting(None, _optional(Path))
     public_url: str = _setting("http://127.0.0.1:8080")
+    #: the language of what a person reads from the CLI (config.i18n reads it from the environment)
+    lang: str = _setting("vi", _choice("vi", "en"))
     #: signs the units' personal links and the monitor's sessions; absent: generated once into
     #: `var/secret.key` (config.secretkey), never stored in the database
     secret_key: Secret | None = _setting(None, _optional(_secret))
@@ -201,7 +206,7 @@ class Settings:
         env = os.environ if environ is None else environ
         unknown = sorted(set(overrides) - set(cls.names()))
         if unknown:
-            raise ConfigError(f"unknown setting(s): {', '.join(unknown)}")
+            raise ConfigError(_("unknown setting(s): {names}").format(names=", ".join(unknown)))
         values: dict[str, object] = {}
         for name in cls.names():
             key = PREFIX + name.upper()
@@ -212,7 +217,8 @@ class Settings:
                 try:
                     values[name] = path.read_text(encoding="utf-8").strip()
                 except OSError as exc:
-                    raise ConfigError(f"{key}_FILE: cannot read {path} ({exc.strerror})") from exc
+                    raise ConfigError(_("{key}_FILE: cannot read {path} ({reason})").format(
+                        key=key, path=path, reason=exc.strerror)) from exc
         values.update({k: v for k, v in overrides.items() if v is not None})
         parsed, problems = {}, []
         for f in fields(cls):
@@ -222,5 +228,5 @@ class Settings:
                 except ValueError as exc:
                     problems.append(f"{PREFIX}{f.name.upper()}: {exc}")
         if problems:
-            raise ConfigError(f"bad setting: {'; '.join(problems)}")
+            raise ConfigError(_("bad setting: {problems}").format(problems="; ".join(problems)))
         return cls(**parsed)

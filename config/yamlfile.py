@@ -9,6 +9,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from config.errors import ConfigError
+from config.i18n import _, pgettext
 
 Loc = tuple[str | int, ...]
 M = TypeVar("M", bound=BaseModel)
@@ -29,17 +30,18 @@ def load_yaml(path: Path) -> tuple[Any, dict[Loc, int]]:
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the file ({exc.strerror})") from exc
+        raise ConfigError(_("{file}: cannot read the file ({reason})").format(file=path, reason=exc.strerror)) from exc
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: không phải văn bản UTF-8 (byte {exc.start}); hãy lưu tệp YAML "
-                          "với bảng mã UTF-8") from exc
+        raise ConfigError(_("{file}: not UTF-8 text (byte {byte}); save the YAML file in UTF-8").format(
+            file=path, byte=exc.start)) from exc
     try:
         node = yaml.compose(text, Loader=_Loader)
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "somewhere"
-        raise ConfigError(f"{path}: not valid YAML at {where}: {getattr(exc, 'problem', exc)}") from exc
+        where = _("line {line}").format(line=mark.line + 1) if mark else _("somewhere")
+        raise ConfigError(_("{file}: not valid YAML at {where}: {problem}").format(
+            file=path, where=where, problem=getattr(exc, "problem", exc))) from exc
     lines: dict[Loc, int] = {}
     if node is not None:
         _index(node, (), lines)
@@ -73,10 +75,19 @@ def describe_validation_error(path: Path, exc: Any, lines: dict[Loc, int]) -> st
     for err in exc.errors():
         loc = tuple(err["loc"])
         line = line_of(lines, loc)
-        key = ".".join(str(p) for p in loc) or "(top level)"
-        msg = err["msg"].removeprefix("Value error, ")
-        out.append(f"{path}:{line or '?'}: {key}: {msg}")
+        key = ".".join(str(p) for p in loc) or _("(top level)")
+        out.append(f"{path}:{line or '?'}: {key}: {_problem(err)}")
     return "\n".join(out)
+
+
+def _problem(err: Any) -> str:
+    """A validation problem in the chosen language: the project's own checks are translated
+    where they are raised; pydantic's, by their type (`pgettext("pydantic", type)`, with the
+    error's context), else in pydantic's English."""
+    if err["type"] == "value_error":
+        return str(err["msg"]).removeprefix("Value error, ")
+    said = pgettext("pydantic", err["type"])
+    return str(err["msg"]) if said == err["type"] else said.format(**err.get("ctx", {}))
 
 
 def load_named(name_or_path: str | Path, directory: Path, model: type[M], what: str) -> M:
@@ -85,7 +96,8 @@ def load_named(name_or_path: str | Path, directory: Path, model: type[M], what: 
     path = candidate if candidate.suffix in {".yaml", ".yml"} else directory / f"{name_or_path}.yaml"
     if not path.exists():
         known = ", ".join(sorted(p.stem for p in directory.glob("*.yaml")))
-        raise ConfigError(f"unknown {what} '{name_or_path}' (known: {known})")
+        raise ConfigError(_("unknown {what} '{name}' (known: {known})").format(what=what, name=name_or_path,
+                                                                               known=known))
     data, lines = load_yaml(path)
     try:
         return model.model_validate(data)

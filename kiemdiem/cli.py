@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from config.errors import ConfigError
+from config.i18n import _, ngettext
 from config.settings import Settings
 from kiemdiem import commands
 from kiemdiem.app import App
@@ -25,7 +26,7 @@ from workflow.clock import fixed_clock, system_clock
 from workflow.errors import BadInput, KiemdiemError
 
 
-class KiemdiemGroup(click.Group):
+class KiemdiemGroup(commands.Group):
     """A click group that turns the project's errors into exit codes and one sentence.
 
     Its commands are found by name in `kiemdiem.commands` and imported on first use.
@@ -46,11 +47,11 @@ class KiemdiemGroup(click.Group):
             _fail(str(exc), [], 2)
         except DBAPIError as exc:
             if _schema_missing(exc):
-                _fail("the database schema is missing or old: run `kiemdiem init` first.", [], 1)
+                _fail(_("the database schema is missing or old: run `kiemdiem init` first."), [], 1)
             app = ctx.obj
             where = _safe_url(app.settings.database_url) if isinstance(app, App) else "?"
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-            _fail(f"the database {where} failed: {reason}", [], 1)
+            _fail(_("the database {where} failed: {reason}").format(where=where, reason=reason), [], 1)
         finally:
             app = ctx.obj
             if isinstance(app, App):
@@ -58,7 +59,7 @@ class KiemdiemGroup(click.Group):
 
 
 def _fail(message: str, problems: list[str], code: int) -> None:
-    click.echo(f"Lỗi: {message}", err=True)
+    click.echo(_("Error: {message}").format(message=message), err=True)
     for problem in problems:
         click.echo(f"  - {problem}", err=True)
     sys.exit(code)
@@ -72,7 +73,7 @@ def _fail(message: str, problems: list[str], code: int) -> None:
 @click.option("--as", "actor", default=None, help="Who is acting, for the audit log (default: login name).")
 @click.pass_context
 def cli(ctx: click.Context, db_url: str | None, now: datetime | None, actor: str | None) -> None:
-    """kiemdiem — theo dõi tiến độ kiểm điểm, đánh giá, xếp loại chất lượng hằng năm."""
+    """kiemdiem — follow the annual review, assessment and quality classification of party organisations."""
     try:
         settings = Settings.from_env(database_url=db_url)
     except ConfigError as exc:
@@ -112,6 +113,33 @@ def _login_name() -> str:
 
 
 pass_app = click.make_pass_decorator(App)
+
+
+def _speak_the_chosen_language() -> None:
+    """Give click's own messages ("Usage:", "Missing argument"…) the project's catalogs.
+
+    Click looks its messages up with the standard library's global `gettext`, bound in each of
+    its modules at import; that global reads `.mo` files and the locale variables, not
+    `KIEMDIEM_LANG`, so each module's binding is pointed at the project's functions instead.
+    """
+    import click.core
+    import click.decorators
+    import click.exceptions
+    import click.formatting
+    import click.parser
+    import click.termui
+    import click.types
+    import click.utils
+
+    for module in (click.core, click.decorators, click.exceptions, click.formatting, click.parser,
+                   click.termui, click.types, click.utils):
+        if hasattr(module, "_"):
+            module._ = _  # type: ignore[attr-defined]
+        if hasattr(module, "ngettext"):
+            module.ngettext = ngettext  # type: ignore[attr-defined]
+
+
+_speak_the_chosen_language()
 
 
 def main() -> None:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections import Counter
 from datetime import timedelta
+from typing import Any
 
 from config.errors import ConfigError
 from config.settings import Settings
@@ -100,9 +102,10 @@ def build_dispatcher(app: App) -> Dispatcher:
                       policy_from(settings), app.clock, events=log_event)
 
 
-async def dispatch(app: App, stop: asyncio.Event | None = None, report: StepReport | None = None) -> None:
+async def dispatch(app: App, stop: asyncio.Event | None = None,
+                   report: StepReport | None = None) -> Counter[tuple[str, str]]:
     """Deliver until nothing is due (`stop` None) or until `stop` is set (telling `report`
-    how each step went)."""
+    how each step went); return what was done (`Dispatcher.tally`)."""
     dispatcher = build_dispatcher(app)
     try:
         if stop is None:
@@ -111,6 +114,18 @@ async def dispatch(app: App, stop: asyncio.Event | None = None, report: StepRepo
             await dispatcher.run(stop, app.settings.dispatch_idle_seconds, report)
     finally:
         await dispatcher.aclose()
+    return dispatcher.tally
+
+
+#: the columns of `dispatch --once`'s summary: what became of the rows, what still waits
+SUMMARY_COLUMNS = ("channel", "sent", "retry", "failed", "dead", "waiting")
+
+
+def summary_rows(tally: Counter[tuple[str, str]], waiting: dict[str, int]) -> list[dict[str, Any]]:
+    """One row per channel that did something or still has rows waiting, by name."""
+    channels = sorted({channel for channel, _outcome in tally} | set(waiting))
+    return [{"channel": channel, **{outcome: tally[(channel, outcome)] for outcome in SUMMARY_COLUMNS[1:-1]},
+             "waiting": waiting.get(channel, 0)} for channel in channels]
 
 
 def run_dispatcher(app: App, stop: threading.Event, report: StepReport | None = None) -> None:

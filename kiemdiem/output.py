@@ -1,7 +1,9 @@
 """Print listings the way DESIGN.md promises: a readable table, or `--json` for scripts.
 
-JSON is an array of objects with the contract's keys; instants are ISO 8601 with the
-local offset (+07:00), so a script never has to guess the zone.
+JSON is an array of objects with the contract's keys and values; instants are ISO 8601 with
+the local offset (+07:00), so a script never has to guess the zone. A table is for a person:
+its headers, and the machine names in its cells (stages, statuses, kinds), come from the
+message catalogs in the chosen language (`config.i18n`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,12 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from config.i18n import _, pgettext
+
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
+#: columns whose values are machine names a table shows by their label (`pgettext("value", …)`)
+LABELLED = frozenset({"state", "next_stage", "stage", "from_state", "to_state", "level", "kind",
+                      "status", "action", "role"})
 
 
 def to_jsonable(value: Any) -> Any:
@@ -24,11 +31,13 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, column: str = "") -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
-        return "có" if value else "không"
+        return _("yes") if value else _("no")
+    if column in LABELLED and isinstance(value, str):
+        return pgettext("value", value)
     if isinstance(value, datetime):
         return value.astimezone(LOCAL).strftime("%d/%m/%Y %H:%M")
     if isinstance(value, date):
@@ -53,17 +62,17 @@ def emit(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], as_json: boo
 
     table = Table(title=title, show_lines=False)
     for column in columns:
-        table.add_column(column)
+        table.add_column(pgettext("column", column))
     count = 0
     for row in rows:
         # Text, not str: a unit named "Chi bộ [sáp nhập]" is data, never rich markup or emoji
-        table.add_row(*(Text(_cell(row.get(c))) for c in columns))
+        table.add_row(*(Text(_cell(row.get(c), c)) for c in columns))
         count += 1
     console = literal_console()
     if count:
         console.print(table)
     else:
-        console.print("(không có dòng nào)")
+        console.print(_("(no rows)"))
 
 
 def literal_console():  # type: ignore[no-untyped-def]

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from config.i18n import _
 from workflow.units import ImportOptions, ImportReport
 
 #: units "not in the file" named after a real import (a dry run names them all)
@@ -20,41 +21,45 @@ MISSING_SHOWN = 20
 
 def _show(value: Any) -> str:
     if value is None or value == "":
-        return "(trống)"
+        return _("(empty)")
     if isinstance(value, bool):
-        return "có" if value else "không"
+        return _("yes") if value else _("no")
     return str(value)
 
 
 def summary_line(report: ImportReport) -> str:
     """The counts, the same words for a dry run and for a real import."""
     s = report.summary()
-    return (f"{s['created']} đơn vị mới, {s['updated']} cập nhật, {s['deactivated']} ngừng hoạt động, "
-            f"{s['unchanged']} không đổi; {s['moved']} chuyển cấp trên, {s['kept']} ô trống giữ "
-            f"nguyên giá trị cũ, {s['missing']} đơn vị không có trong tệp")
+    return _("{created} new units, {updated} updated, {deactivated} deactivated, {unchanged} unchanged; "
+             "{moved} moved to another parent, {kept} empty cells kept the old value, {missing} units "
+             "not in the file").format(**s)
 
 
 def print_import(file: Path, report: ImportReport, options: ImportOptions) -> None:
     """Print the import's warnings, its diff (in full for a dry run) and its summary line."""
     for warning in report.warnings:
-        click.echo(f"Chú ý: {warning}", err=True)
+        click.echo(_("Note: {warning}").format(warning=warning), err=True)
     if options.dry_run:
         lines = [f"+ {code}" for code in report.created]
         for code, changes in report.changes.items():
             mark = "-" if code in report.deactivated else "~"
             fields = "; ".join(f"{key}: {_show(old)} → {_show(new)}" for key, (old, new) in changes.items())
             lines.append(f"{mark} {code}: {fields}")
-        lines += [f"= {code}: giữ {key} (ô trống; --clear-empty để xóa)" for code, key in report.kept]
+        lines += ["= " + _("{code}: keeps {field} (empty cell; --clear-empty to clear it)").format(
+            code=code, field=key) for code, key in report.kept]
         if not options.deactivate_missing:
-            lines += [f"? {code}: không có trong tệp (--deactivate-missing để ngừng hoạt động)"
+            lines += ["? " + _("{code}: not in the file (--deactivate-missing to deactivate it)").format(code=code)
                       for code in report.missing]
         if lines:
             click.echo("\n".join(lines))
-        click.echo(f"Chạy thử {file.name}, chưa ghi gì: {summary_line(report)}.")
+        click.echo(_("Dry run of {file}, nothing written: {summary}.").format(
+            file=file.name, summary=summary_line(report)))
         return
     if report.missing and not options.deactivate_missing:
         shown = ", ".join(report.missing[:MISSING_SHOWN])
-        more = f" và {len(report.missing) - MISSING_SHOWN} đơn vị khác" if len(report.missing) > MISSING_SHOWN else ""
-        click.echo(f"Chú ý: {len(report.missing)} đơn vị đang hoạt động không có trong tệp và được giữ "
-                   f"nguyên: {shown}{more}; dùng --deactivate-missing để ngừng hoạt động.", err=True)
-    click.echo(f"Đã nhập {file.name}: {summary_line(report)}.")
+        if len(report.missing) > MISSING_SHOWN:
+            shown += _(" and {count} other units").format(count=len(report.missing) - MISSING_SHOWN)
+        click.echo(_("Note: {count} active units are not in the file and are kept as they are: {units}; "
+                     "use --deactivate-missing to deactivate them.").format(
+            count=len(report.missing), units=shown), err=True)
+    click.echo(_("Imported {file}: {summary}.").format(file=file.name, summary=summary_line(report)))

@@ -26,6 +26,7 @@ import asyncio
 import logging
 import random
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -45,6 +46,9 @@ log = logging.getLogger(__name__)
 StepReport = Callable[[Exception | None], None]
 #: how often rows older than the give-up age are looked for
 GIVE_UP_CHECK_SECONDS = 60.0
+#: what became of a row, as `Dispatcher.tally` counts it, from the status its outcome set
+#: (`pending` again: it is retried later)
+TALLIED = {"sent": "sent", "pending": "retry", "failed": "failed"}
 
 
 def logged_event(event: str, **fields: Any) -> None:
@@ -94,6 +98,8 @@ class Dispatcher:
         self._freed: asyncio.Event | None = None
         self._given_up_at: float | None = None
         self._renewed_at = monotonic()
+        #: (channel, `sent` | `retry` | `failed` | `dead`) -> rows: what this instance did
+        self.tally: Counter[tuple[str, str]] = Counter()
 
     # -- claiming -------------------------------------------------------------------------
 
@@ -144,6 +150,7 @@ class Dispatcher:
             abandoned = await asyncio.to_thread(give_up, self.db, now=self.clock(), channels=list(self.channels),
                                                 age=self.policy.give_up)
             for row in abandoned:
+                self.tally[(row["channel"], "dead")] += 1
                 self.events("gave_up", id=row["id"], kind=row["kind"], channel=row["channel"],
                             recipient=row["recipient"], attempts=row["attempts"],
                             created_at=row["created_at"], error=row["last_error"])
@@ -151,6 +158,7 @@ class Dispatcher:
     def _release(self, outcomes: list[Outcome]) -> None:
         for outcome in outcomes:
             self.held.pop(outcome.row.id, None)
+            self.tally[(outcome.row.channel, TALLIED[outcome.status])] += 1
         if self._freed is not None:
             self._freed.set()
 
@@ -186,7 +194,7 @@ class Dispatcher:
             self.events("delivery_error", id=row.id, channel=row.channel,
                         error=f"{type(exc).__name__}: {exc}")
             return self._failure(row, DeliveryError(f"{type(exc).__name__}: {exc}"), started)
-        self.health.succeeded(row.channel)
+        self.health.succeeded(row.channel, started)
         return Outcome(row, "sent")
 
     def _failure(self, row: Claimed, exc: DeliveryError, started: float) -> Outcome:

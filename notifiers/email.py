@@ -9,12 +9,18 @@ a name that does not resolve and a 421 ("service not available") say the server 
 sender or the data is permanent, and so is an address no server can take: malformed, or
 with a non-ASCII local part when the server does not offer SMTPUTF8 — each refused on the
 first attempt with the address and the reason.
+
+The name this host gives in EHLO is looked up once per channel: aiosmtplib otherwise calls
+`socket.getfqdn()` for every new session, outside its connect timeout and in the thread pool
+the dispatcher's claims and records share, so a slow resolver would hold up the database
+work of every reconnection (a flaky server reconnects often).
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
+import socket
 import ssl
 from email.utils import parseaddr
 from typing import Literal
@@ -100,10 +106,12 @@ class EmailChannel:
         self._idle: list[aiosmtplib.SMTP] = []
         self.envelope_from = parseaddr(mail_from)[1]
         self.mime = MimeBuilder(mail_from)
+        self.local_hostname: str | None = None  # looked up by the first send
 
     def _session(self) -> aiosmtplib.SMTP:
         return aiosmtplib.SMTP(
             hostname=self.host, port=self.port, timeout=self.timeout,
+            local_hostname=self.local_hostname,
             use_tls=self.tls == "tls", start_tls=self.tls == "starttls",
             username=self.username, password=self.password, tls_context=self.tls_context,
         )
@@ -113,6 +121,8 @@ class EmailChannel:
         if problem is not None:
             raise DeliveryError(f"cannot deliver to {message.recipient!r}: {problem}", permanent=True)
         recipient = ascii_domain(message.recipient)
+        if self.local_hostname is None:
+            self.local_hostname = await asyncio.to_thread(socket.getfqdn)
         async with self._slots:
             mime = self.mime.build(message, self.clock())
             envelope = (self.envelope_from, [recipient], mime.data)

@@ -5,7 +5,9 @@ or reset connection, a DNS failure, a connect timeout, SMTP 421, an HTTP 5xx, Za
 error), retrying every waiting row against it would only spend their attempts: the channel
 is marked *down* for this instance instead. Its rows are no longer claimed; after a pause
 one row is claimed as a probe, and the pause doubles after each failed probe up to a cap.
-The first send that succeeds (a probe or one already in flight) brings the channel back up.
+The first probe that succeeds brings the channel back up; a send begun before the channel
+went down that succeeds after proves nothing (a peer going out of service may finish what
+it had begun while refusing anything new).
 A failure contradicted by a send that succeeded after it started (one 503 among 200s: the
 peer is up, only busy) does not stop the channel: that row is retried after its back-off.
 
@@ -120,12 +122,15 @@ class Health:
         self._store(channel, state)
         return True
 
-    def succeeded(self, channel: str) -> None:
-        """A send went through: a down channel is up again."""
+    def succeeded(self, channel: str, started: float) -> None:
+        """A send begun at `started` (monotonic) went through: a down channel is up again,
+        unless that send began before the channel went down (counting it would flap the
+        channel up and down during an outage, and `channel_up` would not tell its length)."""
         self.last_success[channel] = self.monotonic()
-        state = self.down.pop(channel, None)
-        if state is None:
+        state = self.down.get(channel)
+        if state is None or started < state.started:
             return
+        del self.down[channel]
         self.events("channel_up", channel=channel, down_s=round(self.monotonic() - state.started, 1),
                     since=state.since.isoformat())
         self._write(self._forget, channel)

@@ -192,6 +192,15 @@ def next_due(db: Database, channels: Iterable[str]) -> datetime | None:
                                      N.channel.in_(list(channels))))
 
 
+def waiting(db: Database) -> dict[str, int]:
+    """How many rows wait to be delivered (`pending`, or `sending` under a lease), per channel,
+    whether or not this instance has the channel enabled."""
+    with db.session() as session:
+        rows = session.execute(select(N.channel, func.count()).where(N.status.in_(("pending", "sending")))
+                               .group_by(N.channel))
+        return {channel: count for channel, count in rows}
+
+
 def requeue(db: Database, *, now: datetime, ids: Sequence[int] = (), all_failed: bool = False) -> int:
     """Put `failed`/`dead` rows back to `pending`, due now, attempts reset; return the count."""
     where = [N.status.in_(("failed", "dead"))]

@@ -32,7 +32,14 @@ def free_port() -> int:
 
 
 class Recorder:
-    """An aiosmtpd handler that keeps what it receives and answers as told."""
+    """An aiosmtpd handler that keeps what it receives and answers as told.
+
+    aiosmtpd reads every attribute of its handler for each new connection, on the server's
+    event loop (`inspect.getmembers`, looking for `auth_` methods), so no attribute may cost
+    anything to read: what was received is parsed by calling `messages()`, never by a
+    property (parsing thousands of messages per connection left the server mute for
+    seconds, and clients timed out waiting for its greeting).
+    """
 
     def __init__(self) -> None:
         self.raw: list[bytes] = []
@@ -55,7 +62,6 @@ class Recorder:
             self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         return "250 OK"
 
-    @property
     def messages(self) -> list[email.message.EmailMessage]:
         with self.lock:
             raw = list(self.raw)

@@ -11,6 +11,7 @@ from datetime import date, datetime
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from config.i18n import _, pgettext
 from config.plan import PlanDate
 from workflow.audit import record
 from workflow.campaigns import campaign_plan
@@ -19,7 +20,7 @@ from workflow.db import Database
 from workflow.errors import BadInput, Refused
 from workflow.lookup import load_cycle
 from workflow.models import Campaign, Cycle, DeadlineExtension, Milestone, Unit
-from workflow.stages import LABEL, RANK, STAGES, stages_of
+from workflow.stages import RANK, STAGES, stages_of
 
 
 class DeadlineService:
@@ -33,15 +34,17 @@ class DeadlineService:
         """Give one unit its own deadline for a stage, inside its parent's and its own plan's
         bounds. Returns (old, new) due instants."""
         if stage not in STAGES[1:]:
-            raise BadInput(f"unknown stage '{stage}' (stages: {', '.join(STAGES[1:])})")
+            raise BadInput(_("unknown stage '{stage}' (stages: {stages})").format(
+                stage=stage, stages=", ".join(STAGES[1:])))
         if not reason.strip():
-            raise BadInput("deadline extend needs --reason, for the audit log.")
+            raise BadInput(_("deadline extend needs --reason, for the audit log."))
         with self.db.session(write=True) as session:
             campaign, unit, cycle = load_cycle(session, code, year)
             deadlines = effective_deadlines(session, cycle, unit)
             if stage not in deadlines:
-                raise Refused(f"{code}: kế hoạch {campaign.year} không có hạn cho bước "
-                              f"'{LABEL[stage]}' ({stage}) của đơn vị này; không có gì để gia hạn.")
+                raise Refused(_("{code}: the {year} plan has no deadline for stage '{label}' ({stage}) of this "
+                                "unit; there is nothing to extend.").format(
+                    code=code, year=campaign.year, label=pgettext("value", stage), stage=stage))
             old, old_rule = deadlines[stage]
             plan = campaign_plan(campaign)
             rule = rule or old_rule
@@ -67,22 +70,26 @@ class DeadlineService:
         fire late notices and escalations at once), nor in the past."""
         now = self.clock()
         if new <= now:
-            raise Refused(f"{code}: hạn mới {_show(new, campaign)} đã qua (bây giờ là "
-                          f"{_show(now, campaign)}); gia hạn phải là một ngày trong tương lai.")
+            raise Refused(_("{code}: the new deadline {new} has passed (it is now {now}); an extension must be "
+                            "a day in the future.").format(code=code, new=_show(new, campaign),
+                                                           now=_show(now, campaign)))
         planned = session.scalar(select(Milestone.due_at).where(
             Milestone.campaign_id == campaign.id, Milestone.level == unit.level,
             Milestone.stage == stage))
         if planned is not None and new < planned:
-            raise Refused(f"{code}: hạn mới {_show(new, campaign)} sớm hơn hạn {stage} của kế hoạch "
-                          f"({_show(planned, campaign)}); gia hạn chỉ được lùi hạn, không được kéo sớm.")
+            raise Refused(_("{code}: the new deadline {new} is earlier than the plan's deadline for {stage} "
+                            "({planned}); an extension may only move a deadline later.").format(
+                code=code, new=_show(new, campaign), stage=stage, planned=_show(planned, campaign)))
 
     def _check_bounds(self, session: Session, campaign: Campaign, unit: Unit, cycle: Cycle,
                       stage: str, deadlines: dict[str, tuple[datetime, str]]) -> None:
         ordered = [(s, deadlines[s][0]) for s in stages_of(cycle.stages_mask) if s in deadlines]
         for (s1, d1), (s2, d2) in zip(ordered, ordered[1:], strict=False):
             if d2 < d1:
-                raise Refused(f"{unit.code}: hạn bước '{LABEL[s2]}' ({s2}) sẽ sớm hơn hạn bước "
-                              f"'{LABEL[s1]}' ({s1}); các bước của một đơn vị phải giữ thứ tự.")
+                raise Refused(_("{code}: the deadline of stage '{label2}' ({stage2}) would be earlier than that "
+                                "of stage '{label1}' ({stage1}); a unit's stages must keep their order.").format(
+                    code=unit.code, label2=pgettext("value", s2), stage2=s2, label1=pgettext("value", s1),
+                    stage1=s1))
         if unit.parent_id is not None:
             parent_cycle = session.scalar(select(Cycle).where(
                 Cycle.campaign_id == campaign.id, Cycle.unit_id == unit.parent_id))
@@ -90,9 +97,10 @@ class DeadlineService:
                 parent = session.get(Unit, unit.parent_id)
                 bound = effective_deadlines(session, parent_cycle, parent).get("forms_submitted")
                 if bound and deadlines[stage][0] > bound[0]:
-                    raise Refused(f"{unit.code}: hạn bước '{LABEL[stage]}' ({stage}) không được muộn "
-                                  f"hơn hạn gửi biểu mẫu của cấp trên {parent.code} "
-                                  f"({_show(bound[0], campaign)}).")
+                    raise Refused(_("{code}: the deadline of stage '{label}' ({stage}) may not be later than "
+                                    "the forms deadline of the parent {parent} ({bound}).").format(
+                        code=unit.code, label=pgettext("value", stage), stage=stage, parent=parent.code,
+                        bound=_show(bound[0], campaign)))
         if stage == "forms_submitted":
             late_child = session.execute(
                 select(Unit.code, func.coalesce(DeadlineExtension.due_at, Milestone.due_at))
@@ -107,9 +115,9 @@ class DeadlineService:
                 .limit(1)
             ).first()
             if late_child:
-                raise Refused(f"{unit.code}: đơn vị trực thuộc {late_child[0]} có hạn gửi biểu mẫu muộn "
-                              f"hơn ({_show(late_child[1], campaign)}); hạn của cấp trên không được "
-                              "sớm hơn hạn của cấp dưới.")
+                raise Refused(_("{code}: the child unit {child} has a later forms deadline ({due}); a parent's "
+                                "deadline may not be earlier than its children's.").format(
+                    code=unit.code, child=late_child[0], due=_show(late_child[1], campaign)))
 
 
 def effective_deadlines(session: Session, cycle: Cycle, unit: Unit) -> dict[str, tuple[datetime, str]]:

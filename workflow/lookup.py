@@ -12,6 +12,7 @@ import unicodedata
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from config.i18n import _
 from workflow.errors import NotFound
 from workflow.models import Campaign, Cycle, Unit
 
@@ -29,7 +30,7 @@ def find_unit(session: Session, code: str) -> Unit:
     """Return the unit with `code` (in any letter case), or say clearly that there is none."""
     unit = session.scalar(select(Unit).where(Unit.code == canonical_code(code)))
     if unit is None:
-        raise NotFound(f"There is no unit with code '{code}'.")
+        raise NotFound(_("There is no unit with code '{code}'.").format(code=code))
     return unit
 
 
@@ -44,8 +45,8 @@ def get_campaign(session: Session, year: int | None) -> Campaign:
     query = query.where(Campaign.year == year) if year else query.order_by(Campaign.year.desc())
     campaign = session.scalars(query.limit(1)).first()
     if campaign is None:
-        raise NotFound(f"There is no campaign for {year}." if year else
-                       "There is no campaign yet: run `kiemdiem campaign create YEAR --plan FILE`.")
+        raise NotFound(_("There is no campaign for {year}.").format(year=year) if year else
+                       _("There is no campaign yet: run `kiemdiem campaign create YEAR --plan FILE`."))
     return campaign
 
 
@@ -55,6 +56,6 @@ def load_cycle(session: Session, code: str, year: int | None) -> tuple[Campaign,
     unit = find_unit(session, code)
     cycle = session.scalar(select(Cycle).where(Cycle.campaign_id == campaign.id, Cycle.unit_id == unit.id))
     if cycle is None:
-        raise NotFound(f"Unit '{code}' has no cycle in the {campaign.year} campaign "
-                       "(inactive, outside the campaign's root, or added after it: run `campaign ensure`).")
+        raise NotFound(_("Unit '{code}' has no cycle in the {year} campaign (inactive, outside the campaign's "
+                         "root, or added after it: run `campaign ensure`).").format(code=code, year=campaign.year))
     return campaign, unit, cycle

@@ -17,7 +17,8 @@ from typing import Protocol
 
 from transitions import EventData, Machine, MachineError
 
-from workflow.stages import EVENT_FOR, LABEL, RANK, STAGES, flow, next_stage, stages_of
+from config.i18n import _, ngettext, pgettext
+from workflow.stages import EVENT_FOR, RANK, STAGES, flow, next_stage, stages_of
 
 
 class Facts(Protocol):
@@ -78,7 +79,7 @@ def _guard(name: str, overridable: bool) -> Callable[[Callable[[CycleModel, str]
 def stage_applies(model: CycleModel, dest: str) -> str | None:
     if dest in model.flow:
         return None
-    return f"giai đoạn '{LABEL[dest]}' ({dest}) không áp dụng cho đơn vị này"
+    return _("stage '{label}' ({stage}) does not apply to this unit").format(label=pgettext("value", dest), stage=dest)
 
 
 @_guard("in_order", overridable=True)
@@ -86,9 +87,11 @@ def in_order(model: CycleModel, dest: str) -> str | None:
     expected = next_stage(model.state, model.stages_mask)
     if expected == dest:
         return None
-    return (f"đơn vị đang ở '{LABEL[model.state]}' ({model.state}); giai đoạn tiếp theo là "
-            f"'{LABEL[expected]}' ({expected}), chưa thể chuyển sang {dest}" if expected else
-            f"đơn vị đã ở giai đoạn cuối ({model.state})")
+    if expected is None:
+        return _("the unit is at its last stage ({stage})").format(stage=model.state)
+    return _("the unit is at '{label}' ({stage}); its next stage is '{next_label}' ({next}), it cannot move "
+             "to {dest} yet").format(label=pgettext("value", model.state), stage=model.state,
+                                     next_label=pgettext("value", expected), next=expected, dest=dest)
 
 
 @_guard("children_submitted", overridable=True)
@@ -96,8 +99,12 @@ def children_submitted(model: CycleModel, dest: str) -> str | None:
     pending = model.facts.pending_children()
     if not pending:
         return None
-    shown = ", ".join(pending[:10]) + (f" và {len(pending) - 10} đơn vị khác" if len(pending) > 10 else "")
-    return f"còn {len(pending)} đơn vị trực thuộc chưa gửi báo cáo, biểu mẫu: {shown}"
+    shown = ", ".join(pending[:10])
+    if len(pending) > 10:
+        shown += _(" and {count} other units").format(count=len(pending) - 10)
+    return ngettext("{count} child unit has not submitted its reports and forms: {units}",
+                    "{count} child units have not submitted their reports and forms: {units}",
+                    len(pending)).format(count=len(pending), units=shown)
 
 
 @_guard("results_valid", overridable=True)
@@ -110,7 +117,7 @@ def results_valid(model: CycleModel, dest: str) -> str | None:
 def parent_received(model: CycleModel, dest: str) -> str | None:
     if model.facts.parent_received():
         return None
-    return "cấp trên chưa gửi báo cáo tổng hợp; đơn vị được tổng hợp khi cấp trên gửi biểu mẫu"
+    return _("the parent has not submitted its roll-up; a unit is aggregated when its parent submits its forms")
 
 
 def _reopen_to(stage: str) -> Guard:
@@ -165,7 +172,8 @@ def apply(model: CycleModel, event: str) -> str:
     """Fire `event` on `model`; return the new state or raise `TransitionRefused`."""
     m = machine()
     if event not in m.events:
-        raise TransitionRefused([f"không có sự kiện '{event}' (events: {', '.join(m.events)})"])
+        raise TransitionRefused([_("there is no event '{event}' (events: {events})").format(
+            event=event, events=", ".join(m.events))])
     model.refusals, model.overridden = [], []
     with _lock:
         m.add_model(model, initial=model.state)
@@ -174,11 +182,13 @@ def apply(model: CycleModel, event: str) -> str:
         except MachineError:
             moved = False
             if not model.refusals:
-                model.refusals.append(f"không thể '{event}' khi đơn vị đang ở '{LABEL[model.state]}' ({model.state})")
+                model.refusals.append(_("cannot '{event}' while the unit is at '{label}' ({stage})").format(
+                    event=event, label=pgettext("value", model.state), stage=model.state))
         finally:
             m.remove_model(model)
     if not moved:
-        raise TransitionRefused(model.refusals or [f"'{event}' không áp dụng ở {model.state}"])
+        raise TransitionRefused(model.refusals or [_("'{event}' does not apply at {stage}").format(
+            event=event, stage=model.state)])
     return model.state
 
 
@@ -206,5 +216,5 @@ def mermaid() -> str:
             if t["trigger"] == "reopen" or (source, t["dest"]) in steps:
                 lines.append(f"    {source} --> {t['dest']}: {label}")
     lines.append(f"    {STAGES[-1]} --> [*]")
-    lines.extend(f"    {stage}: {stage} — {LABEL[stage]}" for stage in STAGES)
+    lines.extend(f"    {stage}: {stage} — {pgettext('value', stage)}" for stage in STAGES)
     return "\n".join(lines)

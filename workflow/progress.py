@@ -36,6 +36,7 @@ from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, and_, sel
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from config.i18n import _, pgettext
 from workflow.db import Database, insert_rows
 from workflow.errors import BadInput, Refused
 from workflow.lookup import get_campaign
@@ -108,23 +109,26 @@ class ProgressReport:
     dry_run: bool = False
 
     def lines(self) -> list[str]:
-        """The outcome in Vietnamese: what moved (or would), what was already done."""
-        verb = "Sẽ ghi" if self.dry_run else "Đã ghi"
-        lines = [f"{verb} {self.steps} bước của {self.units} đơn vị từ {self.rows} dòng"
-                 f"{' (chạy thử, chưa ghi gì)' if self.dry_run else ''}."]
+        """The outcome in the chosen language: what moved (or would), what was already done."""
+        said = (_("Would record {steps} steps of {units} units from {rows} rows (dry run, nothing written).")
+                if self.dry_run else _("Recorded {steps} steps of {units} units from {rows} rows."))
+        lines = [said.format(steps=self.steps, units=self.units, rows=self.rows)]
         if self.dry_run:
-            lines += [f"  dòng {line}: {code}: {before} → {after} ({LABEL[after]})"
-                      for line, code, before, after in self.changes[:SHOWN]]
+            lines += ["  " + _("row {line}: {code}: {before} → {after} ({label})").format(
+                line=line, code=code, before=before, after=after, label=pgettext("value", after))
+                for line, code, before, after in self.changes[:SHOWN]]
             if self.steps > SHOWN:
-                lines.append(f"  … và {self.steps - len(self.changes[:SHOWN])} bước khác.")
-        lines += [f"  {n} đơn vị: {before} → {after}" for (before, after), n in sorted(self.moves.items())]
+                lines.append("  " + _("… and {count} more steps.").format(
+                    count=self.steps - len(self.changes[:SHOWN])))
+        lines += ["  " + _("{count} units: {before} → {after}").format(count=n, before=before, after=after)
+                  for (before, after), n in sorted(self.moves.items())]
         if self.also_moved:
-            lines.append(f"  đã tổng hợp theo cấp trên: {len(self.also_moved)} đơn vị")
+            lines.append("  " + _("aggregated with their parent: {count} units").format(count=len(self.also_moved)))
         if self.already_done:
-            lines.append(f"Đã hoàn thành từ trước ({len(self.already_done)} dòng, không ghi lại):")
+            lines.append(_("Done before ({count} rows, not recorded again):").format(count=len(self.already_done)))
             lines += [f"  {sentence}" for sentence in self.already_done[:SHOWN]]
             if len(self.already_done) > SHOWN:
-                lines.append(f"  … và {len(self.already_done) - SHOWN} dòng khác.")
+                lines.append("  " + _("… and {count} more rows.").format(count=len(self.already_done) - SHOWN))
         return lines
 
 
@@ -289,7 +293,7 @@ class ProgressImport:
         previous = _local_day(target.changed_at or now)
         changed = False
         for e in sorted(rows, key=lambda r: (RANK[r.stage], r.line)) if len(rows) > 1 else rows:
-            label = _LABELLED[e.stage]
+            label = f"'{pgettext('value', e.stage)}' ({e.stage})"
             if e.stage in seen:
                 problems.append(f"dòng {e.line}: bước {label} của đơn vị {code} đã có ở dòng {seen[e.stage]}.")
                 continue
@@ -301,7 +305,8 @@ class ProgressImport:
                 problems.append(f"dòng {e.line}: ngày {_show(e.day)} chưa đến (hôm nay là {_show(today)}).")
                 continue
             if RANK[e.stage] <= RANK[state]:
-                report.already_done.append(f"dòng {e.line}: đơn vị {code} đã qua bước {label}.")
+                report.already_done.append(_("row {line}: unit {code} is past stage {label}.").format(
+                    line=e.line, code=code, label=label))
                 continue
             if e.day < previous:
                 what = ("ngày bắt đầu đợt kiểm điểm" if state == STAGES[0]
@@ -429,7 +434,6 @@ def _memo(process: Any) -> Any:
 
 
 _flow = lru_cache(maxsize=None)(stages_of)
-_LABELLED = {stage: f"'{LABEL[stage]}' ({stage})" for stage in STAGES}
 
 
 @lru_cache(maxsize=4096)

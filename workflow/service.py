@@ -16,6 +16,7 @@ from sqlalchemy import and_, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from config.i18n import _
 from workflow.audit import record
 from workflow.clock import Clock
 from workflow.db import Database
@@ -85,11 +86,11 @@ class CycleService:
         """
         event = _event_for(to, event)
         if force and not (reason and reason.strip()):
-            raise BadInput("--force needs --reason: say why the rule is overridden, for the audit log.")
+            raise BadInput(_("--force needs --reason: say why the rule is overridden, for the audit log."))
         now = self.clock()
         if at is not None and at > now:
-            raise BadInput(f"{code}: thời điểm {_local(at, 'Asia/Ho_Chi_Minh')} còn ở tương lai; "
-                           "hãy ghi lúc bước này thực sự hoàn thành.")
+            raise BadInput(_("{code}: {at} is in the future; give the time this stage was really reached.").format(
+                code=code, at=_local(at, "Asia/Ho_Chi_Minh")))
         try:
             with self.db.session(write=True) as session:
                 campaign, unit, cycle = load_cycle(session, code, year)
@@ -99,8 +100,8 @@ class CycleService:
                                        actor=actor, note=note, force=force, reason=reason,
                                        details={"via": via} if via else None)
         except StaleDataError as exc:
-            raise Refused(f"{code}: đơn vị vừa được người khác thay đổi cùng lúc; chưa ghi gì, "
-                          "hãy xem lại (`kiemdiem status`) rồi thử lại.") from exc
+            raise Refused(_("{code}: someone else changed the unit at the same moment; nothing was written, "
+                            "look again (`kiemdiem status`) and retry.").format(code=code)) from exc
 
     def advance_in(self, session: Session, campaign: Campaign, unit: Unit, cycle: Cycle,
                    event: str, *, at: datetime, actor: str, note: str | None = None,
@@ -182,7 +183,7 @@ class CycleService:
     def reopen(self, code: str, *, year: int | None = None, reason: str, actor: str) -> Outcome:
         """Send a submitted cycle back to its last meeting; flag submitted ancestors stale."""
         if not reason.strip():
-            raise BadInput("reopen needs --reason: say what defect requires re-classification.")
+            raise BadInput(_("reopen needs --reason: say what defect requires re-classification."))
         try:
             with self.db.session(write=True) as session:
                 campaign, unit, cycle = load_cycle(session, code, year)
@@ -192,7 +193,8 @@ class CycleService:
                 try:
                     after = apply(model, "reopen")
                 except TransitionRefused as exc:
-                    raise Refused(f"{code}: chỉ mở lại được đơn vị đã gửi biểu mẫu; {exc}.") from exc
+                    raise Refused(_("{code}: only a unit that submitted its forms can be reopened; {reason}.").format(
+                        code=code, reason=exc)) from exc
                 self._set_state(cycle, after, self.clock())
                 cycle.stale = False
                 session.flush()
@@ -202,7 +204,8 @@ class CycleService:
                        reason=reason, details={"stale_ancestors": stale})
                 return Outcome(code, before, after, flagged_stale=stale)
         except StaleDataError as exc:
-            raise Refused(f"{code}: đơn vị vừa được người khác thay đổi cùng lúc; chưa ghi gì, hãy thử lại.") from exc
+            raise Refused(_("{code}: someone else changed the unit at the same moment; nothing was written, "
+                            "retry.").format(code=code)) from exc
 
     def _flag_ancestors(self, session: Session, campaign: Campaign, unit: Unit) -> list[str]:
         ancestor_ids = unit.ancestor_ids
@@ -230,11 +233,13 @@ def check_reached_at(campaign: Campaign, cycle: Cycle, code: str, at: datetime) 
     """
     year_start = datetime(campaign.year, 7, 1, tzinfo=ZoneInfo(campaign.timezone))
     if at < year_start:
-        raise BadInput(f"{code}: thời điểm {_local(at, campaign.timezone)} trước khi năm kiểm điểm "
-                       f"{campaign.year} bắt đầu ({_local(year_start, campaign.timezone)}).")
+        raise BadInput(_("{code}: {at} is before the {year} review year began ({start}).").format(
+            code=code, at=_local(at, campaign.timezone), year=campaign.year,
+            start=_local(year_start, campaign.timezone)))
     if cycle.state != "plan_issued" and at < cycle.state_changed_at:
-        raise BadInput(f"{code}: thời điểm {_local(at, campaign.timezone)} trước lúc bước trước "
-                       f"({cycle.state}) được ghi nhận ({_local(cycle.state_changed_at, campaign.timezone)}).")
+        raise BadInput(_("{code}: {at} is before the previous stage ({stage}) was recorded ({recorded}).").format(
+            code=code, at=_local(at, campaign.timezone), stage=cycle.state,
+            recorded=_local(cycle.state_changed_at, campaign.timezone)))
 
 
 def _local(at: datetime, zone: str) -> str:
@@ -243,11 +248,13 @@ def _local(at: datetime, zone: str) -> str:
 
 def _event_for(to: str | None, event: str | None) -> str:
     if (to is None) == (event is None):
-        raise BadInput("give exactly one of --to STAGE or --event EVENT")
+        raise BadInput(_("give exactly one of --to STAGE or --event EVENT"))
     if to is not None:
         if to not in EVENT_FOR:
-            raise BadInput(f"unknown stage '{to}' (stages: {', '.join(EVENT_FOR)})")
+            raise BadInput(_("unknown stage '{stage}' (stages: {stages})").format(
+                stage=to, stages=", ".join(EVENT_FOR)))
         return EVENT_FOR[to]
     if event not in STAGE_FOR_EVENT:
-        raise BadInput(f"unknown event '{event}' (events: {', '.join(STAGE_FOR_EVENT)}; use `reopen` to reopen)")
+        raise BadInput(_("unknown event '{event}' (events: {events}; use `reopen` to reopen)").format(
+            event=event, events=", ".join(STAGE_FOR_EVENT)))
     return event

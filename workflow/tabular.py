@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from config.errors import ConfigError
+from config.i18n import _
 from config.yamlfile import load_yaml
 from workflow.errors import BadInput
 
@@ -79,9 +80,10 @@ def read_rows(path: Path, *, aliases: Mapping[str, str] | None = None,
     """
     suffix = path.suffix.lower()
     if suffix not in {".csv", ".txt", ".xlsx", ".yaml", ".yml"}:
-        raise BadInput(f"{path.name}: không đọc được loại tệp '{suffix}'; dùng .csv, .xlsx hoặc .yaml.")
+        raise BadInput(_("{file}: cannot read files of type '{suffix}'; use .csv, .xlsx or .yaml.").format(
+            file=path.name, suffix=suffix))
     if not path.is_file():
-        raise BadInput(f"{path}: không có tệp này.")
+        raise BadInput(_("{file}: there is no such file.").format(file=path))
     if suffix in {".yaml", ".yml"}:
         return _read_yaml(path, _Header(aliases))
     table = _xlsx_table(path) if suffix == ".xlsx" else _csv_table(path, encoding)
@@ -119,11 +121,13 @@ def decode_text(path: Path, data: bytes, encoding: str | None = None) -> str:
         try:
             codecs.lookup(encoding)
         except LookupError as exc:
-            raise BadInput(f"--encoding {encoding}: không biết bảng mã này (ví dụ: utf-8, cp1258, utf-16).") from exc
+            raise BadInput(_("--encoding {encoding}: unknown encoding (for example: utf-8, cp1258, utf-16).").format(
+                encoding=encoding)) from exc
         try:
             return data.decode(encoding)
         except UnicodeDecodeError as exc:
-            raise BadInput(f"{path.name}: không phải văn bản mã {encoding} (byte {exc.start}).") from exc
+            raise BadInput(_("{file}: not text in {encoding} (byte {byte}).").format(
+                file=path.name, encoding=encoding, byte=exc.start)) from exc
     if data.startswith(codecs.BOM_UTF8):
         encoding = "utf-8-sig"
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -132,8 +136,9 @@ def decode_text(path: Path, data: bytes, encoding: str | None = None) -> str:
         try:
             return data.decode(encoding)
         except UnicodeDecodeError as exc:
-            raise BadInput(f"{path.name}: tệp bắt đầu bằng dấu BOM {encoding} nhưng nội dung "
-                           f"không đọc được theo mã đó (byte {exc.start}).") from exc
+            raise BadInput(_("{file}: the file starts with a {encoding} BOM but its content cannot be read in "
+                             "that encoding (byte {byte}).").format(file=path.name, encoding=encoding,
+                                                                    byte=exc.start)) from exc
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -159,12 +164,13 @@ def _csv_table(path: Path, encoding: str | None) -> Iterator[tuple[int, list[Any
     except OSError as exc:
         raise _read_error(path, exc) from exc
     if data.startswith(b"PK\x03\x04"):
-        raise BadInput(f"{path.name}: đây là tệp Excel (.xlsx) mang đuôi {path.suffix}; hãy đổi tên thành .xlsx.")
+        raise BadInput(_("{file}: this is an Excel file (.xlsx) named {suffix}; rename it to .xlsx.").format(
+            file=path.name, suffix=path.suffix))
     text = decode_text(path, data, encoding)
     del data
     if CONTROL_RE.search(text):
-        raise BadInput(f"{path.name}: không phải tệp văn bản (CSV) đọc được: có ký tự điều khiển; "
-                       "hãy lưu lại dưới dạng CSV UTF-8 hoặc .xlsx.")
+        raise BadInput(_("{file}: not a readable text (CSV) file: it holds control characters; save it again as "
+                         "CSV UTF-8 or .xlsx.").format(file=path.name))
     delimiter = _sniff(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     line = 1
@@ -173,7 +179,8 @@ def _csv_table(path: Path, encoding: str | None) -> Iterator[tuple[int, list[Any
             yield line, cells
             line = reader.line_num + 1
     except csv.Error as exc:
-        raise BadInput(f"{path.name}: dòng {line}: không đọc được dòng CSV ({exc}).") from exc
+        raise BadInput(_("{file}: line {line}: cannot read the CSV line ({reason}).").format(
+            file=path.name, line=line, reason=exc)) from exc
 
 
 def _sniff(text: str) -> str:
@@ -193,7 +200,8 @@ def _xlsx_table(path: Path) -> Iterator[tuple[int, list[Any]]]:
     except OSError as exc:
         raise _read_error(path, exc) from exc
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a bad file
-        raise BadInput(f"{path.name}: không phải tệp Excel .xlsx đọc được ({type(exc).__name__}).") from exc
+        raise BadInput(_("{file}: not a readable Excel .xlsx file ({reason}).").format(
+            file=path.name, reason=type(exc).__name__)) from exc
     try:
         if not book.worksheets:
             return
@@ -253,8 +261,8 @@ def _check_header(path: Path, line: int, columns: list[str]) -> None:
     seen: dict[str, int] = {}
     for i, name in enumerate(columns):
         if name and name in seen:
-            raise BadInput(f"{path.name}: dòng {line}: cột '{name}' có hai lần "
-                           f"(cột {seen[name] + 1} và cột {i + 1}).")
+            raise BadInput(_("{file}: line {line}: column '{name}' appears twice (columns {first} and {second}).")
+                           .format(file=path.name, line=line, name=name, first=seen[name] + 1, second=i + 1))
         seen[name] = i
 
 
@@ -269,13 +277,14 @@ def _read_yaml(path: Path, header: _Header) -> tuple[list[str], list[Row]]:
     else:
         items, prefix = data, ()
     if not isinstance(items, list):
-        raise BadInput(f"{path.name}: cần một danh sách bản ghi.")
+        raise BadInput(_("{file}: a list of records is needed.").format(file=path.name))
     columns: list[str] = []
     rows = []
     for i, item in enumerate(items):
         line = lines.get((*prefix, i), 0)
         if not isinstance(item, dict):
-            raise BadInput(f"{path.name}: dòng {line}: mỗi bản ghi phải là các cặp cột: giá trị.")
+            raise BadInput(_("{file}: line {line}: each record must be pairs of column: value.").format(
+                file=path.name, line=line))
         values = {header.canonical(k): _clean(v) for k, v in item.items()}
         for key in values:
             if key not in columns:

@@ -9,30 +9,32 @@ from pathlib import Path
 import click
 from sqlalchemy.orm import Session
 
+from config.i18n import _, language, pgettext
 from kiemdiem.app import App
 from kiemdiem.cli import pass_app
-from kiemdiem.commands import json_option, year_option
+from kiemdiem.commands import command, group, json_option, year_option
 from kiemdiem.output import emit
 from kiemdiem.timeparse import DATE
 from kiemdiem.unitdiff import print_import
-from workflow.campaigns import add_missing_cycles, create_campaign
+from workflow.campaigns import CampaignReport, add_missing_cycles, create_campaign
 from workflow.lookup import current_campaign, find_unit
 from workflow.machine import mermaid
 from workflow.queries import tree_rows
 from workflow.units import ImportOptions, import_units
 
 
-@click.command()
+@command()
 @pass_app
 def init(app: App) -> None:
     """Create or upgrade the schema (Alembic migrations)."""
     from workflow.schema import upgrade  # Alembic is slow to import; only `init` needs it
 
     heads = upgrade(app.db)
-    click.echo(f"Cơ sở dữ liệu đã sẵn sàng ({app.db.dialect}; phiên bản {', '.join(heads)}).")
+    click.echo(_("The database is ready ({dialect}; revision {heads}).").format(
+        dialect=app.db.dialect, heads=", ".join(heads)))
 
 
-@click.group()
+@group()
 def units() -> None:
     """Import and show the tree of units."""
 
@@ -59,14 +61,15 @@ def units_import(app: App, file: Path, clear_empty: bool, deactivate_missing: bo
         if latest is not None:
             added = add_missing_cycles(session, latest, app.clock)
             if added:
-                click.echo(f"Đã thêm {added} chu kỳ cho đơn vị mới vào đợt {latest.year}.")
+                click.echo(_("Added {count} cycles for new units to the {year} campaign.").format(
+                    count=added, year=latest.year))
 
     if sys.stderr.isatty():
         from rich.console import Console
         from rich.progress import Progress
 
         with Progress(console=Console(stderr=True), transient=True) as bar:
-            task = bar.add_task("Nhập đơn vị", total=None)
+            task = bar.add_task(_("Importing units"), total=None)
             report = import_units(db, file, app.hierarchy, app.clock, app.actor,
                                   progress=lambda _phase, done, total: bar.update(task, completed=done, total=total),
                                   after_write=top_up, options=options)
@@ -103,12 +106,13 @@ def _print_tree(rows, app: App) -> None:  # type: ignore[no-untyped-def]
     for row in rows:
         # styled pieces appended as Text: names with "[...]" or ":x:" print literally
         label = Text(row["code"], style="bold").append(f" {row['name']} ")
-        about = app.hierarchy.label(row["level"])
+        # the hierarchy file's labels are Vietnamese ("Tổ chức cơ sở đảng"); English has the catalog's
+        about = app.hierarchy.label(row["level"]) if language() == "vi" else pgettext("value", row["level"])
         if row["secretary"]:
-            about += f"; bí thư {row['secretary']}"
+            about += _("; secretary {name}").format(name=row["secretary"])
         label.append(f"({about})", style="dim")
         if not row["active"]:
-            label.append(" ngừng hoạt động", style="red")
+            label.append(" " + _("inactive"), style="red")
         parent = nodes.get(row["parent"] or "")
         node = parent.add(label) if parent else Tree(label)
         if parent is None:
@@ -118,10 +122,10 @@ def _print_tree(rows, app: App) -> None:  # type: ignore[no-untyped-def]
     for root in roots:
         console.print(root)
     if not roots:
-        console.print("(chưa có đơn vị nào)")
+        console.print(_("(no units yet)"))
 
 
-@click.group()
+@group()
 def campaign() -> None:
     """Issue a year's plan to the units."""
 
@@ -140,8 +144,12 @@ def campaign_create(app: App, year: int, plan_path: Path, root: str | None) -> N
     """Create the YEAR campaign: one cycle per active unit, deadlines from the plan."""
     report = create_campaign(app.ready_db(), year, plan_path, app.hierarchy, app.clock, app.actor,
                              root_code=root)
-    click.echo(f"Đã tạo đợt kiểm điểm {year}: {report.cycles_added} chu kỳ, "
-               f"{report.milestones} mốc thời hạn.")
+    _say_created(year, report)
+
+
+def _say_created(year: int, report: CampaignReport) -> None:
+    click.echo(_("Created the {year} campaign: {cycles} cycles, {milestones} deadlines.").format(
+        year=year, cycles=report.cycles_added, milestones=report.milestones))
 
 
 @campaign.command("ensure")
@@ -152,14 +160,15 @@ def campaign_ensure(app: App, year: int, plan_path: Path, root: str | None) -> N
     report = create_campaign(app.ready_db(), year, plan_path, app.hierarchy, app.clock, app.actor,
                              root_code=root, if_missing=True)
     if report.created:
-        click.echo(f"Đã tạo đợt kiểm điểm {year}: {report.cycles_added} chu kỳ, "
-                   f"{report.milestones} mốc thời hạn.")
+        _say_created(year, report)
     else:
-        click.echo(f"Đợt kiểm điểm {year} đã có; thêm {report.cycles_added} chu kỳ cho đơn vị mới.")
+        click.echo(_("The {year} campaign exists; added {cycles} cycles for new units.").format(
+            year=year, cycles=report.cycles_added))
         if report.plan_differs:
-            click.echo(f"Chú ý: {plan_path.name} khác kế hoạch đang dùng ở {len(report.plan_differs)} hạn; "
-                       f"các hạn cũ được giữ. Để đổi, chạy `kiemdiem campaign update {year} "
-                       f"--plan {plan_path} --dry-run` rồi bỏ --dry-run.", err=True)
+            click.echo(_("Note: {file} differs from the plan in use in {count} deadlines; the old "
+                         "deadlines are kept. To change them, run `kiemdiem campaign update {year} "
+                         "--plan {path} --dry-run`, then without --dry-run.").format(
+                file=plan_path.name, count=len(report.plan_differs), year=year, path=plan_path), err=True)
             _print_deadline_changes(app, report.plan_differs, err=True)
 
 
@@ -177,28 +186,30 @@ def campaign_update(app: App, year: int, plan_path: Path, dry_run: bool) -> None
                          dry_run=dry_run)
     _print_deadline_changes(app, result.changes)
     for code, stage, due in result.superseded:
-        click.echo(f"  {code}: bỏ hạn riêng {stage} ({due.astimezone(app.zone):%d/%m/%Y %H:%M}), "
-                   "kế hoạch mới đã cho bằng hoặc lâu hơn")
+        click.echo("  " + _("{code}: own deadline for {stage} ({due}) dropped, the new plan gives as "
+                            "long or longer").format(code=code, stage=stage,
+                                                      due=f"{due.astimezone(app.zone):%d/%m/%Y %H:%M}"))
     if result.policy_changed:
-        click.echo("  nhắc hạn, quá hạn và các thiết lập khác của kế hoạch cũng đổi")
+        click.echo("  " + _("reminders, late notices and the plan's other settings change too"))
     if not (result.changes or result.superseded or result.policy_changed):
-        click.echo(f"Kế hoạch {year} không có gì thay đổi.")
+        click.echo(_("The {year} plan has nothing to change.").format(year=year))
     elif dry_run:
-        click.echo(f"Chạy thử, chưa ghi gì: {len(result.changes)} hạn sẽ đổi.")
+        click.echo(_("Dry run, nothing written: {count} deadlines would change.").format(
+            count=len(result.changes)))
     else:
-        click.echo(f"Đã cập nhật kế hoạch {year}: {len(result.changes)} hạn đổi; bộ lập lịch "
-                   "áp dụng ở lần quét kế tiếp.")
+        click.echo(_("Updated the {year} plan: {count} deadlines changed; the scheduler applies them "
+                     "at its next sweep.").format(year=year, count=len(result.changes)))
 
 
 def _print_deadline_changes(app: App, changes, err: bool = False) -> None:  # type: ignore[no-untyped-def]
     def show(at):  # type: ignore[no-untyped-def]
-        return f"{at.astimezone(app.zone):%d/%m/%Y %H:%M}" if at else "(không có)"
+        return f"{at.astimezone(app.zone):%d/%m/%Y %H:%M}" if at else _("(none)")
 
     for c in changes:
         click.echo(f"  {c.level}.{c.stage}: {show(c.old)} → {show(c.new)}", err=err)
 
 
-@click.group()
+@group()
 def deadline() -> None:
     """Per-unit deadlines."""
 
@@ -219,11 +230,12 @@ def deadline_extend(app: App, code: str, stage: str, day: date, year: int | None
 
     old, new = DeadlineService(app.ready_db(), app.clock).extend(
         code, stage, day, year=year, rule=rule, reason=reason, actor=app.actor)
-    click.echo(f"{code}: hạn {stage} từ {old.astimezone(app.zone):%d/%m/%Y %H:%M} "
-               f"thành {new.astimezone(app.zone):%d/%m/%Y %H:%M}.")
+    click.echo(_("{code}: deadline for {stage} moved from {old} to {new}.").format(
+        code=code, stage=stage, old=f"{old.astimezone(app.zone):%d/%m/%Y %H:%M}",
+        new=f"{new.astimezone(app.zone):%d/%m/%Y %H:%M}"))
 
 
-@click.command()
+@command()
 def diagram() -> None:
     """Print the state machine as a Mermaid diagram."""
     click.echo(mermaid())

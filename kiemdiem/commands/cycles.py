@@ -11,19 +11,22 @@ from datetime import datetime
 
 import click
 
+from config.i18n import _, pgettext
 from kiemdiem.app import App
 from kiemdiem.cli import pass_app
-from kiemdiem.commands import year_option
+from kiemdiem.commands import Text, TextOption, command, year_option
 from kiemdiem.timeparse import INSTANT
 from workflow.service import Outcome
-from workflow.stages import EVENT_FOR, LABEL, STAGE_FOR_EVENT
+from workflow.stages import EVENT_FOR, STAGE_FOR_EVENT
 
 
-@click.command()
+@command()
 @click.argument("code")
 @year_option
-@click.option("--to", "to", default=None, help=f"Target stage ({', '.join(EVENT_FOR)}).")
-@click.option("--event", default=None, help=f"Event ({', '.join(STAGE_FOR_EVENT)}).")
+@click.option("--to", "to", default=None, cls=TextOption,
+              help=Text("Target stage ({stages}).", stages=", ".join(EVENT_FOR)))
+@click.option("--event", default=None, cls=TextOption,
+              help=Text("Event ({events}).", events=", ".join(STAGE_FOR_EVENT)))
 @click.option("--at", type=INSTANT, default=None, help="When the stage was really reached (default: now).")
 @click.option("--by", "by", default=None, help="Who reported it (default: --as or login name).")
 @click.option("--note", default=None, help="A note for the audit log.")
@@ -41,7 +44,7 @@ def advance(app: App, code: str, year: int | None, to: str | None, event: str | 
     _report(outcome)
 
 
-@click.command()
+@command()
 @click.argument("code")
 @year_option
 @click.option("--reason", required=True, help="The defect that requires re-classification.")
@@ -53,13 +56,14 @@ def reopen(app: App, code: str, year: int | None, reason: str) -> None:
 
 
 def _report(outcome: Outcome) -> None:
-    click.echo(f"{outcome.unit}: {outcome.from_state} → {outcome.to_state} ({LABEL[outcome.to_state]}).")
+    click.echo(f"{outcome.unit}: {outcome.from_state} → {outcome.to_state} "
+               f"({pgettext('value', outcome.to_state)}).")
     for item in outcome.overridden:
-        click.echo(f"  bỏ qua điều kiện (đã ghi nhật ký): {item}")
+        click.echo("  " + _("guard overridden (audited): {guard}").format(guard=item))
     if outcome.also_moved:
-        click.echo(f"  đã tổng hợp: {', '.join(outcome.also_moved)}")
+        click.echo("  " + _("aggregated: {units}").format(units=", ".join(outcome.also_moved)))
     if outcome.flagged_stale:
-        click.echo(f"  cần tổng hợp lại: {', '.join(outcome.flagged_stale)}")
+        click.echo("  " + _("to aggregate again: {units}").format(units=", ".join(outcome.flagged_stale)))
 
 
 COMMANDS = [advance, reopen]

@@ -14,19 +14,21 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
+from config.i18n import _
 from kiemdiem.app import App
 from kiemdiem.cli import pass_app
-from kiemdiem.commands import year_option
+from kiemdiem.commands import group, year_option
 from workflow.errors import BadInput, NotFound
 from workflow.lookup import find_unit, get_campaign
 from workflow.models import Cycle, Unit
 
-HEADER = ("Mã đơn vị", "Tên đơn vị", "Cấp", "Đơn vị cấp trên", "Bí thư", "Email", "Điện thoại",
-          "Đường dẫn riêng")
-WIDTHS = (16, 40, 12, 16, 24, 30, 14, 60)
+#: the spreadsheet's columns: header (a msgid), kind of cell, width
+COLUMNS = (("Unit code", "text", 16), ("Unit name", "text", 40), ("Level", "text", 12),
+           ("Parent unit", "text", 16), ("Secretary", "text", 24), ("Email", "text", 30),
+           ("Phone", "phone", 14), ("Personal link", "text", 60))
 
 
-@click.group()
+@group()
 def links() -> None:
     """The units' personal links (no account needed): show, revoke, export."""
 
@@ -42,7 +44,7 @@ def links_show(app: App, code: str, year: int | None) -> None:
         unit = find_unit(session, code)
         token = app.links.token(session, campaign.id, unit.id)
     if token is None:
-        raise NotFound(f"Đơn vị {code} không tham gia đợt kiểm điểm năm {campaign.year}.")
+        raise NotFound(_("Unit {code} is not part of the {year} campaign.").format(code=code, year=campaign.year))
     click.echo(app.links.url(token))
 
 
@@ -56,7 +58,7 @@ def links_revoke(app: App, code: str, year: int | None) -> None:
         campaign = get_campaign(session, year)
         unit = find_unit(session, code)
         token = app.links.revoke(session, campaign, unit, app.actor, "cli")
-    click.echo(f"Đã thu hồi đường dẫn cũ của {code}; đường dẫn mới (tin nhắn từ nay mang đường dẫn này):")
+    click.echo(_("Revoked the old link of {code}; the new link (messages carry it from now on):").format(code=code))
     click.echo(app.links.url(token))
 
 
@@ -71,7 +73,7 @@ def links_export(app: App, under: str | None, output: Path, year: int | None) ->
     from workflow.spreadsheet import Column, XlsxWriter  # openpyxl is slow to import: only here
 
     if output.suffix.lower() != ".xlsx":
-        raise BadInput(f"{output}: tệp xuất phải có đuôi .xlsx.")
+        raise BadInput(_("{file}: the export file must end in .xlsx.").format(file=output))
     with app.ready_db().session(write=True) as session:
         campaign = get_campaign(session, year)
         parent = aliased(Unit)
@@ -83,17 +85,16 @@ def links_export(app: App, under: str | None, output: Path, year: int | None) ->
             query = query.where(Unit.path.like(find_unit(session, under).path + "%"))
         rows = session.execute(query).all()
         tokens = app.links.tokens(session, campaign.id)
-    book = XlsxWriter(app.zone, title=f"Đường dẫn riêng của các đơn vị — đợt {campaign.year}")
-    columns = [Column(header, "phone" if header == "Điện thoại" else "text", width)
-               for header, width in zip(HEADER, WIDTHS, strict=True)]
-    book.sheet(f"Đường dẫn {campaign.year}", columns,
+    book = XlsxWriter(app.zone, title=_("The units' personal links — {year} campaign").format(year=campaign.year))
+    columns = [Column(_(header), kind, width) for header, kind, width in COLUMNS]
+    book.sheet(_("Links {year}").format(year=campaign.year), columns,
                ([r.code, r.name, r.level, r.parent, r.secretary, r.email, r.phone, app.links.url(tokens[r.id])]
                 for r in rows))
     try:
         output.write_bytes(book.save())
     except OSError as exc:
-        raise BadInput(f"không ghi được {output}: {exc.strerror}.") from exc
-    click.echo(f"Đã ghi đường dẫn của {len(rows)} đơn vị vào {output}.", err=True)
+        raise BadInput(_("cannot write {file}: {reason}.").format(file=output, reason=exc.strerror)) from exc
+    click.echo(_("Wrote the links of {count} units to {file}.").format(count=len(rows), file=output), err=True)
 
 
 COMMANDS = [links]

@@ -10,16 +10,17 @@ from datetime import datetime
 
 import click
 
+from config.i18n import _
 from kiemdiem.app import App
 from kiemdiem.cli import pass_app
-from kiemdiem.commands import json_option, year_option
+from kiemdiem.commands import command, json_option, year_option
 from kiemdiem.output import emit, emit_json, emit_json_lines_as_array
 from kiemdiem.timeparse import INSTANT
 from workflow.lookup import find_unit, get_campaign
 from workflow.queries import audit_rows, overdue_json, overdue_rows, status_rows
 
 
-@click.command()
+@command()
 @click.argument("code", required=False)
 @year_option
 @json_option
@@ -31,10 +32,10 @@ def status(app: App, code: str | None, year: int | None, as_json: bool) -> None:
         under = find_unit(session, code) if code else None
         emit(status_rows(session, camp, app.clock(), under),
              ["unit", "name", "level", "state", "next_stage", "deadline", "overdue", "days_late"],
-             as_json, title=f"Tiến độ đợt {camp.year}")
+             as_json, title=_("Progress of the {year} campaign").format(year=camp.year))
 
 
-@click.command()
+@command()
 @click.option("--under", "code", default=None, help="Only units under this code.")
 @click.option("--as-of", "as_of", type=INSTANT, default=None, help="Late as of this instant (default: now).")
 @year_option
@@ -50,10 +51,10 @@ def overdue(app: App, code: str | None, as_of: datetime | None, year: int | None
             return
         emit(overdue_rows(session, camp, as_of or app.clock(), under),
              ["unit", "name", "level", "stage", "deadline", "days_late", "secretary"],
-             as_json, title=f"Đơn vị chậm tiến độ, đợt {camp.year}")
+             as_json, title=_("Late units, {year} campaign").format(year=camp.year))
 
 
-@click.command()
+@command()
 @click.argument("code", required=False)
 @click.option("--limit", type=int, default=200, show_default=True, help="At most this many entries.")
 @json_option
@@ -67,7 +68,7 @@ def audit(app: App, code: str | None, limit: int, as_json: bool) -> None:
         emit_json([{k: v for k, v in r.items()} for r in rows])
         return
     emit(rows, ["at", "actor", "action", "unit", "from_state", "to_state", "reason"], False,
-         title="Nhật ký thay đổi")
+         title=_("Audit log"))
 
 
 COMMANDS = [status, overdue, audit]

@@ -6,8 +6,10 @@ import asyncio
 
 import click
 
+from config.i18n import _
 from kiemdiem.app import App
 from kiemdiem.cli import pass_app
+from kiemdiem.commands import command, group
 from kiemdiem.output import emit
 from notifiers.outbox import STATUSES, list_rows, requeue
 from workflow.errors import BadInput
@@ -16,7 +18,7 @@ COLUMNS = ("id", "kind", "unit", "stage", "channel", "recipient", "status", "att
            "dedup_key", "last_error")
 
 
-@click.group(invoke_without_command=True)
+@group(invoke_without_command=True)
 @click.option("--status", type=click.Choice(STATUSES), default=None, help="Only rows in this status.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
 @click.pass_context
@@ -34,11 +36,12 @@ def outbox(ctx: click.Context, status: str | None, as_json: bool) -> None:
         rows, states = list_rows(db, status), channel_states(db, app.clock())
         for row in rows:
             row["channel_state"] = states.get(row["channel"], {}).get("state", "up")
-        emit(rows, (*COLUMNS, "channel_state") if as_json else COLUMNS, as_json, title="Hộp thư đi")
+        emit(rows, (*COLUMNS, "channel_state") if as_json else COLUMNS, as_json, title=_("Outbox"))
         if not as_json:
             for channel, state in sorted(states.items()):
-                click.echo(f"Kênh {channel} không kết nối được từ {state['since']:%d/%m/%Y %H:%M} UTC "
-                           f"({state['instances']} tiến trình): {state['error']}", err=True)
+                click.echo(_("Channel {channel} unreachable since {since} UTC ({instances} processes): "
+                             "{error}").format(channel=channel, since=f"{state['since']:%d/%m/%Y %H:%M}",
+                                               instances=state["instances"], error=state["error"]), err=True)
 
 
 @outbox.command("retry")
@@ -48,26 +51,34 @@ def outbox(ctx: click.Context, status: str | None, as_json: bool) -> None:
 def outbox_retry(app: App, row_id: int | None, all_failed: bool) -> None:
     """Put a failed or dead row (or all of them) back in the queue, due now."""
     if (row_id is None) == (not all_failed):
-        raise BadInput("Give either an outbox ID or --all-failed (not both).")
+        raise BadInput(_("Give either an outbox ID or --all-failed (not both)."))
     count = requeue(app.ready_db(), now=app.clock(), ids=[row_id] if row_id is not None else [],
                     all_failed=all_failed)
     if row_id is not None and count == 0:
-        raise BadInput(f"Outbox row {row_id} does not exist or is not failed/dead.")
-    click.echo(f"Đã đưa lại {count} thông báo vào hàng đợi.")
+        raise BadInput(_("Outbox row {id} does not exist or is not failed/dead.").format(id=row_id))
+    click.echo(_("Put {count} notifications back in the queue.").format(count=count))
 
 
-@click.command()
+@command()
 @click.option("--once", is_flag=True, help="Stop when nothing is due (default: keep delivering).")
 @pass_app
 def dispatch(app: App, once: bool) -> None:
     """Deliver due outbox rows through the enabled channels (KIEMDIEM_CHANNELS)."""
+    from kiemdiem.dispatching import SUMMARY_COLUMNS, summary_rows
     from kiemdiem.dispatching import dispatch as run
+    from notifiers.outbox import waiting
 
-    app.ready_db()
+    db = app.ready_db()
     try:
-        asyncio.run(run(app, None if once else asyncio.Event()))
+        tally = asyncio.run(run(app, None if once else asyncio.Event()))
     except KeyboardInterrupt:
-        click.echo("Đã dừng gửi.", err=True)
+        click.echo(_("Delivery stopped."), err=True)
+        return
+    rows = summary_rows(tally, waiting(db))
+    emit(rows, SUMMARY_COLUMNS, False, title=_("Dispatch"))
+    total = {column: sum(row[column] for row in rows) for column in SUMMARY_COLUMNS[1:]}
+    click.echo(_("Delivered {sent}, failed and retried later {retry}, failed for good {failed}, given up "
+                 "{dead}; {waiting} left in the queue.").format(**total))
 
 
 COMMANDS = [outbox, dispatch]

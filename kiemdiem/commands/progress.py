@@ -8,12 +8,12 @@ import click
 
 from kiemdiem.app import App
 from kiemdiem.cli import pass_app
-from kiemdiem.commands import year_option
+from kiemdiem.commands import group, year_option
 from workflow.progress import ALIASES, ProgressImport
 from workflow.tabular import read_rows
 
 
-@click.group()
+@group()
 def progress() -> None:
     """Progress reported on paper, recorded from a spreadsheet."""
 
@@ -24,7 +24,7 @@ def progress() -> None:
 @click.option("--dry-run", is_flag=True, help="Check the file and show what would change; write nothing.")
 @pass_app
 def progress_import(app: App, file: Path, year: int | None, dry_run: bool) -> None:
-    """Record the stages in FILE (CSV/XLSX: code, stage, date[, note]); all rows or none."""
+    """Record the stages in FILE (CSV/XLSX columns `code`, `stage`, `date`[, `note`]); all rows or none."""
     columns, rows = read_rows(file, aliases=ALIASES)
     report = ProgressImport(app.ready_db(), app.cycle_service()).run(
         columns, rows, actor=app.actor, year=year, dry_run=dry_run)

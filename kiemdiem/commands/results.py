@@ -8,9 +8,10 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
+from config.i18n import _
 from kiemdiem.app import App
 from kiemdiem.cli import pass_app
-from kiemdiem.commands import json_option, year_option
+from kiemdiem.commands import command, group, json_option, year_option
 from kiemdiem.output import emit, emit_json
 from kiemdiem.timeparse import DATE
 from workflow.errors import BadInput
@@ -35,11 +36,11 @@ def _service(app: App) -> ResultsService:
 
 def _print(stored: Stored, done: str) -> None:
     counts = ", ".join(f"{level} {stored.counts[level]}" for level in ALL)
-    level = f"; tập thể: {stored.collective_level}" if stored.collective_level else ""
-    click.echo(f"{done} {stored.unit}: {counts}{level}.")
+    level = _("; collective: {level}").format(level=stored.collective_level) if stored.collective_level else ""
+    click.echo(done.format(unit=stored.unit, counts=counts, level=level))
     if stored.forced:
-        click.echo(f"Lưu với {len(stored.violations)} vi phạm được chấp nhận (--force); "
-                   "đơn vị chưa gửi được biểu mẫu nếu không --force khi advance.", err=True)
+        click.echo(_("Stored with {count} violations accepted (--force); the unit cannot submit its "
+                     "forms without --force on advance.").format(count=len(stored.violations)), err=True)
         for v in stored.violations:
             click.echo(f"  - {v.code}: {v.message}", err=True)
     _warn(stored.warnings)
@@ -47,10 +48,10 @@ def _print(stored: Stored, done: str) -> None:
 
 def _warn(warnings: list[Violation]) -> None:
     for w in warnings:
-        click.echo(f"Cảnh báo {w.code}: {w.message}", err=True)
+        click.echo(_("Warning {code}: {message}").format(code=w.code, message=w.message), err=True)
 
 
-@click.group()
+@group()
 def results() -> None:
     """Classification results: enter, amend, check and show them."""
 
@@ -72,7 +73,7 @@ def results_submit(app: App, code: str, file: Path, unit_level: str | None, foun
     """Store a cell's results (members CSV/XLSX/YAML, or counts) after its meeting."""
     stored = _service(app).submit(code, file, actor=app.actor, year=year, unit_level=unit_level,
                                   founded_on=founded_on, review_date=review_date, force=force, reason=reason)
-    _print(stored, "Đã lưu kết quả xếp loại")
+    _print(stored, _("Stored the classification results of {unit}: {counts}{level}."))
 
 
 @results.command("level")
@@ -88,7 +89,7 @@ def results_level(app: App, code: str, level: str, founded_on: date | None, year
     """Set a unit's collective level (HTXS, HTT, HT, KHT, NOT_CLASSIFIED), re-checking its members."""
     stored = _service(app).set_level(code, level, actor=app.actor, year=year, founded_on=founded_on,
                                      force=force, reason=reason)
-    _print(stored, "Đã lưu mức xếp loại tập thể của")
+    _print(stored, _("Stored the collective level of {unit}: {counts}{level}."))
 
 
 @results.command("levels")
@@ -102,7 +103,7 @@ def results_levels(app: App, code: str, file: Path, year: int | None, force: boo
     """CODE enters its children's levels from FILE (code, level and each collective's record),
     checked together, the collectives' quota included."""
     for stored in _service(app).set_levels(code, file, actor=app.actor, year=year, force=force, reason=reason):
-        _print(stored, "Đã lưu mức xếp loại tập thể của")
+        _print(stored, _("Stored the collective level of {unit}: {counts}{level}."))
 
 
 @results.command("amend")
@@ -115,7 +116,7 @@ def results_levels(app: App, code: str, file: Path, year: int | None, force: boo
 def results_amend(app: App, code: str, file: Path, year: int | None, force: bool, reason: str | None) -> None:
     """Rate members who were absent (PENDING): re-validated and sent up as a supplement."""
     stored = _service(app).amend(code, file, actor=app.actor, year=year, force=force, reason=reason)
-    _print(stored, "Đã bổ sung kết quả xếp loại")
+    _print(stored, _("Supplemented the classification results of {unit}: {counts}{level}."))
 
 
 def _violation_rows(violations: list[Violation]) -> list[dict[str, str | None]]:
@@ -136,14 +137,14 @@ def results_check(app: App, code: str | None, file: Path | None, unit_level: str
     """List the rule violations of FILE (nothing stored) or of CODE's stored results."""
     if show_rules:
         emit(rule_table(), ["code", "rule_sets", "kind", "message", "source"], as_json,
-             title="Các quy định kiểm tra kết quả xếp loại")
+             title=_("The rules results are checked against"))
         return
     if code is None:
-        raise BadInput("cần mã đơn vị (results check CODE [FILE]) hoặc --rules.")
+        raise BadInput(_("give a unit code (results check CODE [FILE]) or --rules."))
     violations, warnings = _service(app).check_all(code, file, year=year, unit_level=unit_level,
                                                    review_date=review_date)
     emit(_violation_rows(violations), ["code", "member", "message"], as_json,
-         title=f"Vi phạm quy định xếp loại: {code}")
+         title=_("Classification rule violations: {unit}").format(unit=code))
     _warn(warnings)
     if violations:
         raise SystemExit(1)
@@ -161,15 +162,16 @@ def results_show(app: App, code: str, year: int | None, as_json: bool) -> None:
         emit_json({**summary, "members": members})
         return
     counts = ", ".join(f"{level} {summary[level]}" for level in ALL)
-    click.echo(f"{summary['unit']} — {summary['name']} ({summary['year']}, {summary['rule_set']}): "
-               f"tập thể {summary['collective_level'] or 'chưa xếp loại'}; {counts}; "
-               f"{'hợp lệ' if summary['valid'] else 'CÓ VI PHẠM'}"
-               f"{'; có bổ sung' if summary['supplement'] else ''}.")
+    click.echo(_("{unit} — {name} ({year}, {rule_set}): collective {level}; {counts}; {validity}{supplement}.")
+               .format(unit=summary["unit"], name=summary["name"], year=summary["year"],
+                       rule_set=summary["rule_set"], level=summary["collective_level"] or _("not classified"),
+                       counts=counts, validity=_("valid") if summary["valid"] else _("HAS VIOLATIONS"),
+                       supplement=_("; supplemented") if summary["supplement"] else ""))
     if members:
         emit(members, ["name", "role", "is_head", "level", "votes", "score"], False)
 
 
-@click.command()
+@command()
 @click.argument("code", required=False)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True,
               help="Output format.")
@@ -183,7 +185,7 @@ def report(app: App, code: str | None, fmt: str, output: Path | None, place: str
            year: int | None) -> None:
     """The roll-up under CODE (or the whole campaign): counts and percentages per level."""
     if fmt == "pdf" and output is None:
-        raise BadInput("báo cáo PDF cần tên tệp để ghi: thêm -o TỆP.pdf.")
+        raise BadInput(_("a PDF report needs a file to write: add -o FILE.pdf."))
     with app.ready_db().session() as session:
         campaign = get_campaign(session, year)
         unit = find_unit(session, code) if code else None
@@ -201,8 +203,9 @@ def report(app: App, code: str | None, fmt: str, output: Path | None, place: str
     try:
         output.write_bytes(body)
     except OSError as exc:
-        raise BadInput(f"không ghi được {output}: {exc.strerror}.") from exc
-    click.echo(f"Đã ghi báo cáo {code or 'toàn quốc'} ({fmt}) vào {output}.", err=True)
+        raise BadInput(_("cannot write {file}: {reason}.").format(file=output, reason=exc.strerror)) from exc
+    click.echo(_("Wrote the report of {unit} ({format}) to {file}.").format(
+        unit=code or data["unit_name"], format=fmt, file=output), err=True)
 
 
 COMMANDS = [results, report]

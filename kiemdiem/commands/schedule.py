@@ -9,9 +9,10 @@ from datetime import date, datetime, time, timedelta
 import click
 from sqlalchemy.orm import Session
 
+from config.i18n import _
 from kiemdiem.app import App
 from kiemdiem.cli import pass_app
-from kiemdiem.commands import json_option
+from kiemdiem.commands import command, json_option
 from kiemdiem.output import emit
 from kiemdiem.timeparse import DATE
 from schedules.preview import COLUMNS, simulate, sweep_and_list
@@ -37,7 +38,7 @@ def _transaction(app: App, keep: bool) -> Iterator[Session]:
 
 
 
-@click.command()
+@command()
 @click.option("--dry-run", is_flag=True, help="Show what would be written, write nothing.")
 @json_option
 @pass_app
@@ -48,11 +49,12 @@ def remind(app: App, dry_run: bool, as_json: bool) -> None:
                                       app.settings.public_url)
     emit(rows, COLUMNS, as_json)
     if not as_json:
-        verb = "Sẽ ghi" if dry_run else "Đã ghi"
-        click.echo(f"{verb} {report.total} thông báo (quét {report.scanned} chu kỳ).")
+        said = (_("Would write {count} notifications ({scanned} cycles swept).") if dry_run
+                else _("Wrote {count} notifications ({scanned} cycles swept)."))
+        click.echo(said.format(count=report.total, scanned=report.scanned))
 
 
-@click.command("simulate")
+@command("simulate")
 @click.option("--from", "start", type=DATE, required=True, help="First day (YYYY-MM-DD, local).")
 @click.option("--to", "end", type=DATE, required=True, help="Last day, inclusive.")
 @json_option
@@ -64,7 +66,7 @@ def simulate_command(app: App, start: date, end: date, as_json: bool) -> None:
     that is rolled back: nothing is written.
     """
     if end < start:
-        raise BadInput(f"--to {end} is before --from {start}.")
+        raise BadInput(_("--to {end} is before --from {start}.").format(end=end, start=start))
     first = datetime.combine(start, time(0), tzinfo=app.zone)
     last = datetime.combine(end + timedelta(days=1), time(0), tzinfo=app.zone) - timedelta(microseconds=1)
     with _transaction(app, keep=False) as session:
@@ -72,10 +74,11 @@ def simulate_command(app: App, start: date, end: date, as_json: bool) -> None:
                              app.settings.public_url, app.zone))
     emit(rows, COLUMNS, as_json)
     if not as_json:
-        click.echo(f"Mô phỏng {start:%d/%m/%Y}–{end:%d/%m/%Y}: {len(rows)} thông báo.")
+        click.echo(_("Simulated {start}–{end}: {count} notifications.").format(
+            start=f"{start:%d/%m/%Y}", end=f"{end:%d/%m/%Y}", count=len(rows)))
 
 
-@click.command()
+@command()
 @click.option("--catch-up-seconds", type=float, default=300, show_default=True,
               envvar="KIEMDIEM_CATCH_UP_SECONDS", help="How often the catch-up sweep runs.")
 @click.option("--lock-retry-seconds", type=float, default=5, show_default=True,
@@ -115,8 +118,8 @@ def _refuse_uninitialised(app: App) -> None:
     except OperationalError:
         return
     if not current:
-        raise Refused("cơ sở dữ liệu chưa được khởi tạo hoặc còn phiên bản cũ: "
-                      "chạy `kiemdiem init` trước khi `serve`.")
+        raise Refused(_("the database is not initialised or is of an old version: run `kiemdiem init` "
+                        "before `serve`."))
 
 
 COMMANDS = [remind, simulate_command, serve]

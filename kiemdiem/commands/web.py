@@ -6,17 +6,19 @@ import sys
 
 import click
 
+from config.i18n import _
 from kiemdiem.app import App
 from kiemdiem.cli import pass_app
+from kiemdiem.commands import command, group
 from kiemdiem.output import emit
 
 stdin_option = click.option("--password-stdin", is_flag=True,
                             help="Read the password from stdin instead of generating one.")
 
 
-@click.command()
+@command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
               envvar="KIEMDIEM_WEB_WORKERS",
               help="Processes serving the monitor on the one socket (about one per core).")
@@ -27,11 +29,11 @@ def web(app: App, host: str, port: int, workers: int) -> None:
     from kiemdiem.web import run_web  # Starlette and uvicorn only when serving
 
     jsonlog.configure()
-    click.echo(f"Trang theo dõi: http://{host}:{port}/  (Ctrl-C để dừng)")
+    click.echo(_("Monitor: http://{host}:{port}/  (Ctrl-C to stop)").format(host=host, port=port))
     run_web(app, host, port, workers)
 
 
-@click.group()
+@group()
 def user() -> None:
     """Accounts of the web monitor."""
 
@@ -56,13 +58,14 @@ def user_add(app: App, name: str, unit_code: str, password_stdin: bool, if_missi
     from kiemdiem.web.accounts import add_user, list_users
 
     if if_missing and any(u["name"] == name for u in list_users(app.ready_db())):
-        click.echo(f"Tài khoản {name} đã có; đặt lại mật khẩu bằng `kiemdiem user password {name}`.")
+        click.echo(_("Account {name} exists; reset its password with `kiemdiem user password {name}`.").format(
+            name=name))
         return
     password, generated = _password(password_stdin)
     add_user(app.ready_db(), name, unit_code, password, app.clock)
-    click.echo(f"Đã tạo tài khoản {name} (đơn vị {unit_code}).")
+    click.echo(_("Created account {name} (unit {unit}).").format(name=name, unit=unit_code))
     if generated:
-        click.echo(f"Mật khẩu: {password}")
+        click.echo(_("Password: {password}").format(password=password))
 
 
 @user.command("password")
@@ -75,9 +78,9 @@ def user_password(app: App, name: str, password_stdin: bool) -> None:
 
     password, generated = _password(password_stdin)
     ended = set_password(app.ready_db(), name, password)
-    click.echo(f"Đã đặt mật khẩu mới cho {name}; đã kết thúc {ended} phiên đăng nhập.")
+    click.echo(_("Set a new password for {name}; ended {count} sessions.").format(name=name, count=ended))
     if generated:
-        click.echo(f"Mật khẩu: {password}")
+        click.echo(_("Password: {password}").format(password=password))
 
 
 @user.command("list")
@@ -88,7 +91,7 @@ def user_list(app: App, as_json: bool) -> None:
     from kiemdiem.web.accounts import list_users
 
     emit(list_users(app.ready_db()), ["name", "unit", "unit_name", "active", "last_login_at"],
-         as_json, title="Tài khoản trang theo dõi")
+         as_json, title=_("Monitor accounts"))
 
 
 @user.command("disable")
@@ -99,7 +102,7 @@ def user_disable(app: App, name: str) -> None:
     from kiemdiem.web.sessions import set_active
 
     ended = set_active(app.ready_db(), name, False)
-    click.echo(f"Đã khóa tài khoản {name}; đã kết thúc {ended} phiên đăng nhập.")
+    click.echo(_("Disabled account {name}; ended {count} sessions.").format(name=name, count=ended))
 
 
 @user.command("enable")
@@ -110,7 +113,7 @@ def user_enable(app: App, name: str) -> None:
     from kiemdiem.web.sessions import set_active
 
     set_active(app.ready_db(), name, True)
-    click.echo(f"Đã mở khóa tài khoản {name}.")
+    click.echo(_("Enabled account {name}.").format(name=name))
 
 
 @user.command("sessions")
@@ -123,7 +126,7 @@ def user_sessions(app: App, name: str, as_json: bool) -> None:
 
     emit(list_sessions(app.ready_db(), name, app.clock()),
          ["created_at", "last_seen_at", "expires_at", "address", "agent"], as_json,
-         title=f"Phiên đăng nhập của {name}")
+         title=_("Sessions of {name}").format(name=name))
 
 
 COMMANDS = [web, user]

@@ -25,6 +25,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
+from config.i18n import _
 from config.secretkey import secret_key
 from kiemdiem.app import App
 from kiemdiem.web import actions, auth, guards, pages, secretary, unitlink, uploads
@@ -136,7 +137,7 @@ def serve_asgi(web: ASGIApp, host: str, port: int, workers: int = 1,
         return
     sock = config.bind_socket()
     children: list[int] = []
-    for _ in range(workers):
+    for _worker in range(workers):
         pid = os.fork()
         if pid == 0:  # pragma: no cover - runs in the child, measured by the end-to-end test
             code = 1
@@ -170,7 +171,7 @@ def serve_asgi(web: ASGIApp, host: str, port: int, workers: int = 1,
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if failed:
-        raise SystemExit("a web worker stopped on its own; the others were stopped too")
+        raise SystemExit(_("A web worker stopped on its own; the others were stopped too."))
 
 
 class WebServer:

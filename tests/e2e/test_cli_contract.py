@@ -53,14 +53,14 @@ def test_a_plan_for_another_year_or_contradicting_itself_writes_nothing(db, tmp_
     run(db.url, "init")
     run(db.url, "units", "import", str(SAMPLE_UNITS))
     wrong_year = run(db.url, "campaign", "create", "2025", "--plan", str(SAMPLE_PLAN))
-    assert wrong_year.exit_code == 2 and "plan for 2026, not for 2025" in wrong_year.stderr
+    assert wrong_year.exit_code == 2 and "là kế hoạch năm 2026, không phải năm 2025" in wrong_year.stderr
     backwards = tmp_path / "plan.yaml"
     backwards.write_text(SAMPLE_PLAN.read_text(encoding="utf-8").replace(
         "district:\n    forms_submitted: {before: 2026-12-20}", "district:\n    forms_submitted: {before: 2027-02-20}"),
         encoding="utf-8")
     result = run(db.url, "campaign", "create", "2026", "--plan", str(backwards))
     assert result.exit_code == 2
-    expected = "deadlines.district.forms_submitted (trước ngày 20/02/2027) falls due after deadlines.province"
+    expected = "deadlines.district.forms_submitted (trước ngày 20/02/2027) đến hạn sau deadlines.province"
     assert expected in result.stderr
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(Campaign)) == 0
@@ -73,7 +73,7 @@ def test_a_campaign_can_be_issued_under_one_root(db):
     result = run(db.url, "campaign", "create", "2026", "--plan", str(SAMPLE_PLAN), "--root", "GL-PC")
     assert result.exit_code == 0 and "5 chu kỳ" in result.stdout
     outside = run(db.url, "advance", "GL-TS", "--to", "reports_prepared", now=NOW)
-    assert outside.exit_code == 2 and "has no cycle in the 2026 campaign" in outside.stderr
+    assert outside.exit_code == 2 and "không có chu kỳ trong đợt kiểm điểm 2026" in outside.stderr
 
 
 def test_campaign_ensure_is_idempotent(db):
@@ -87,7 +87,7 @@ def test_unknown_year_unit_and_options_are_bad_input(db):
     assert run(db.url, "status", "--year", "2031").exit_code == 2
     assert run(db.url, "status", "NOPE").exit_code == 2
     both = run(db.url, "advance", "GL-TS", "--to", "reports_prepared", "--event", "prepare_reports")
-    assert both.exit_code == 2 and "exactly one of --to STAGE or --event EVENT" in both.stderr
+    assert both.exit_code == 2 and "cho đúng một trong hai: --to STAGE hoặc --event EVENT" in both.stderr
     assert run(db.url, "overdue", "--as-of", "hôm qua").exit_code == 2
 
 

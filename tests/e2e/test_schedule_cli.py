@@ -50,7 +50,7 @@ def test_simulate_previews_the_season_and_leaves_the_database_alone(db):
 def test_simulate_refuses_a_backwards_range(db):
     seeded(db.url)
     result = run(db.url, "simulate", "--from", "2027-01-31", "--to", "2026-11-01")
-    assert result.exit_code == 2 and "before" in result.stderr
+    assert result.exit_code == 2 and "sớm hơn --from" in result.stderr
 
 
 @pytest.mark.slow
@@ -87,7 +87,7 @@ def test_a_second_serve_on_sqlite_refuses_to_run_the_scheduler(tmp_path):
         first.wait_for("leader", 20)
         second = Serve(url, tmp_path / "outbox")
         assert second.wait(20) == 1
-        assert "SQLite allows one" in second.stderr
+        assert "SQLite chỉ cho một" in second.stderr
         first.proc.send_signal(signal.SIGINT)
         first.proc.send_signal(signal.SIGTERM)  # a second signal while stopping must not hang it
         assert first.wait(20) == 0

@@ -83,7 +83,7 @@ def test_a_worker_that_dies_stops_the_others_with_an_error(db):
         os.kill(first, signal.SIGKILL)
         assert proc.wait(30) != 0
         assert _gone(second)
-        assert b"web worker stopped" in (proc.stderr.read() if proc.stderr else b"")
+        assert "tiến trình phục vụ web đã tự dừng" in (proc.stderr.read() if proc.stderr else b"").decode()
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -7,7 +7,9 @@ with 503. The SMTP server is also out of service for `OUTAGE_S` (every recipient
 with 421, "service not available"), longer than the whole back-off budget the dispatcher
 used to give a row (8 attempts at 0.5 s doubling to 2 s: ~10 s).
 Meanwhile an instance is killed with SIGKILL every few seconds (the leader 40% of the time,
-the first time while its sweep is inserting) and restarted; once, all three at once.
+the first time while its sweep is inserting) and restarted; once, all three at once. One
+instance, the witness, is spared from the outage's start on: it must hold email down
+through the outage (no flapping up while the server refuses) and bring it back up after.
 
 At the end every row the sweep owed is in the outbox and `sent` (0 lost, 0 stuck, none
 `dead`: the outage is far shorter than the give-up age); every message reached its peer;
@@ -26,7 +28,7 @@ import signal
 import threading
 import time
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -50,11 +52,6 @@ pytestmark = [
     pytest.mark.faults,
     # minutes of three `serve`s and their peers: `make faults` runs it, `make test` does not
     pytest.mark.skipif(not os.environ.get("KIEMDIEM_CHAOS"), reason="the chaos test runs under `make faults`"),
-    # on the shared 2-core machine (load 20-30) the loopback SMTP server in the test process
-    # stopped answering greetings within 5 s midway, so email did not finish in time; not yet
-    # known whether that is the machine, the test's server or the dispatcher
-    pytest.mark.xfail(reason="email delivery stalled against the loopback SMTP server under load",
-                      strict=False),
 ]
 
 UNITS = 620
@@ -63,8 +60,10 @@ CONCURRENCY = 8
 OUTAGE_S = 25.0
 #: the kills after the first: one every 2–5 s, the kill-all among them
 KILLS = 10
-KILL_ALL_AT = 4
-OUTAGE_AT = 2
+KILL_ALL_AT = 2
+OUTAGE_AT = 3
+#: a send the server began before its outage may end after it began (a probe among them)
+FLAP_GRACE = timedelta(seconds=5)
 #: everything must be delivered within this after the last kill
 SETTLE_S = 240.0
 
@@ -195,10 +194,18 @@ class Fleet:
             serve.kill()
 
 
-def _outage(handler: UnreliableSmtp) -> None:
-    handler.out_of_service = True
-    time.sleep(OUTAGE_S)
-    handler.out_of_service = False
+class Outage(threading.Thread):
+    """The SMTP server out of service for `OUTAGE_S`; when (UTC), to compare with the logs."""
+
+    def __init__(self, handler: UnreliableSmtp) -> None:
+        super().__init__()
+        self.handler = handler
+        self.began = self.ended = datetime.max.replace(tzinfo=UTC)
+
+    def run(self) -> None:
+        self.began, self.handler.out_of_service = datetime.now(UTC), True
+        time.sleep(OUTAGE_S)
+        self.handler.out_of_service, self.ended = False, datetime.now(UTC)
 
 
 def test_three_serves_killed_and_a_long_smtp_outage_lose_nothing_and_repeat_only_within_the_bound(
@@ -213,31 +220,34 @@ def test_three_serves_killed_and_a_long_smtp_outage_lose_nothing_and_repeat_only
         owed = swept_keys(db, datetime.now(UTC), ("email", "webhook"), PUBLIC_URL)  # rolled back
         assert 2_000 <= len(owed) <= 5_000, len(owed)
         fleet = Fleet(pg_url, _env(smtp.port, webhook.peer.url))
-        outage = threading.Thread(target=_outage, args=(handler,))
+        outage, witness = Outage(handler), None
         started = time.monotonic()
         try:
             # the first kill: the leader, while its sweep inserts
-            wait_until(fleet.leader, 60, "a leader")
-            wait_until(lambda: _sweep_inserting(db), 60, "the sweep to start inserting")
+            wait_until(fleet.leader, 120, "a leader")
+            wait_until(lambda: _sweep_inserting(db), 120, "the sweep to start inserting")
             fleet.kill(fleet.leader())
             with db.session() as s:
                 assert s.scalar(select(Notification.id).limit(1)) is None, "the sweep ended before the kill"
             for number in range(1, KILLS + 1):
                 time.sleep(rand.uniform(2, 5))
-                if number == OUTAGE_AT:
-                    outage.start()
                 if number == KILL_ALL_AT:
                     fleet.kill_all()
                     continue
+                if number == OUTAGE_AT:
+                    outage.start()
+                    witness = next(s for s in fleet.live if s is not fleet.leader())
+                victims = [s for s in fleet.live if s is not witness]
                 leader = fleet.leader()
-                fleet.kill(leader if leader is not None and rand.random() < 0.4 else rand.choice(fleet.live))
+                fleet.kill(leader if leader in victims and rand.random() < 0.4 else rand.choice(victims))
             outage.join()
             deadline = time.monotonic() + SETTLE_S
             while not _settled(db):
                 if time.monotonic() > deadline:
                     tails = [[e for e in s.events if e.get("channel") == "email"][-4:] for s in fleet.all]
                     raise AssertionError(f"not all sent after {SETTLE_S} s: {_by_channel(db)}; "
-                                         f"SMTP received {handler.count()}; email events: {tails}")
+                                         f"SMTP received {handler.count()}; waiting rows' last errors: "
+                                         f"{_waiting_errors(db)}; email events: {tails}")
                 time.sleep(0.5)
             elapsed = time.monotonic() - started
             codes = fleet.stop()
@@ -258,6 +268,8 @@ def test_three_serves_killed_and_a_long_smtp_outage_lose_nothing_and_repeat_only
     events = [e for serve in fleet.all for e in serve.events]
     downs = [e for e in events if e["event"] == "channel_down" and e["channel"] == "email"]
     ups = [e for e in events if e["event"] == "channel_up" and e["channel"] == "email"]
+    assert witness is not None
+    witnessed = [(_at(e["since"]), _at(e["ts"])) for e in witness.logged("channel_up") if e["channel"] == "email"]
     print(f"{len(rows)} rows ({len(owed)} owed by the sweep), {fleet.kills} kills, "
           f"{handler.lost_acks} lost acks, {elapsed:.0f} s; statuses {dict(statuses)}; "
           f"email: {mails}; webhook: {hooks}; repeats {repeats} (bound {bound}); "
@@ -267,10 +279,17 @@ def test_three_serves_killed_and_a_long_smtp_outage_lose_nothing_and_repeat_only
     assert not mails.lost and not mails.unexpected, str(mails)
     assert not hooks.lost and not hooks.unexpected, str(hooks)
     assert repeats <= bound, f"{repeats} repeats for {fleet.kills} kills"
-    assert downs and any(e["down_s"] >= OUTAGE_S / 2 for e in ups), "the outage was not seen"
+    assert downs, "the outage was not seen"
+    # the witness held email down until the server served again, and only then brought it up
+    assert any(since <= outage.ended <= up for since, up in witnessed), (outage.began, outage.ended, witnessed)
+    assert not [up for _, up in witnessed if outage.began + FLAP_GRACE <= up < outage.ended], witnessed
     assert codes == [0, 0, 0]
     assert not [line for serve in fleet.all for line in serve.not_json]
     assert not [serve.stderr for serve in fleet.all if "Traceback" in serve.stderr]
+
+
+def _at(timestamp: str) -> datetime:
+    return datetime.fromisoformat(timestamp)
 
 
 def _by_channel(db: Database) -> dict[tuple[str, str], int]:
@@ -278,6 +297,15 @@ def _by_channel(db: Database) -> dict[tuple[str, str], int]:
         return {(c, st): n for c, st, n in s.execute(
             select(Notification.channel, Notification.status, func.count())
             .group_by(Notification.channel, Notification.status))}
+
+
+def _waiting_errors(db: Database) -> dict[tuple[str, str | None], int]:
+    """The last error of the rows not yet sent, counted per channel: why they are waiting."""
+    with db.session() as s:
+        return {(c, e): n for c, e, n in s.execute(
+            select(Notification.channel, Notification.last_error, func.count())
+            .where(Notification.status != "sent")
+            .group_by(Notification.channel, Notification.last_error))}
 
 
 def _settled(db: Database) -> bool:

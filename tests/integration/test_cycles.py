@@ -33,7 +33,7 @@ def test_campaign_gives_every_unit_a_cycle_with_its_flow(db):
     assert rows["GL-TS-THCS"]["overdue"] is True and rows["GL-TS-THCS"]["days_late"] == 11
     assert rows["GL"]["deadline"] == "2027-01-20T00:00:00+07:00" and rows["GL"]["overdue"] is False
     again = run(db.url, "campaign", "create", "2026", "--plan", str(SAMPLE_PLAN))
-    assert again.exit_code == 1 and "already exists" in again.stderr
+    assert again.exit_code == 1 and "Đợt kiểm điểm 2026 đã có" in again.stderr
 
 
 def test_a_cell_without_committee_skips_the_committee_meeting(db):

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 
 from notifiers.base import DeliveryError, DeliveryResult, Message
 from notifiers.dispatcher import Dispatcher, DispatchPolicy, backoff_delay
-from notifiers.health import ChannelHealth, channel_states
+from notifiers.health import ChannelHealth, Health, channel_states
 from notifiers.outbox import DIED, claim, record, requeue
 from notifiers.render import Renderer
 from tests.notify_fixtures import Clock
@@ -247,3 +247,20 @@ def test_backoff_doubles_is_capped_and_jittered():
     assert backoff_delay(2, POLICY, None, lambda: 1.0) == 120.0
     assert backoff_delay(9, POLICY, None, lambda: 1.0) == 600.0
     assert backoff_delay(1, POLICY, 3600, lambda: 1.0) == 3600.0
+
+
+def test_a_send_begun_before_the_channel_went_down_does_not_bring_it_up(db):
+    ticks, events = Ticks(), []
+    health = Health(db, ["email"], timedelta(seconds=10), timedelta(seconds=40), Clock(T0),
+                    lambda event, **fields: events.append((event, fields)), ticks)
+    ticks.now = 5
+    assert health.failed("email", "SMTP 421 service not available", started=4)
+    health.succeeded("email", started=3)  # a transaction the peer had begun before its outage
+    assert health.up_channels() == [] and [e for e, _ in events] == ["channel_down"]
+    ticks.now = 15
+    assert health.probes_due() == ["email"]
+    health.probe_started("email", claimed=True)
+    health.succeeded("email", started=15)  # the probe went through
+    health.flush()
+    assert health.up_channels() == ["email"]
+    assert events[-1] == ("channel_up", {"channel": "email", "down_s": 10.0, "since": T0.isoformat()})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from datetime import timedelta
 
 import pytest
@@ -41,7 +42,7 @@ async def send_all(ch: EmailChannel, messages) -> list:
 def test_multipart_utf8_message_with_stable_message_id(smtp):
     m = message()
     asyncio.run(send_all(channel(smtp.port), [m]))
-    (got,) = smtp.recorder.messages
+    (got,) = smtp.recorder.messages()
     assert got["Subject"] == ("[Nhắc việc] Chi bộ Ban Tổ chức Tỉnh ủy: Gửi báo cáo, biểu mẫu lên "
                               "cấp trên trước ngày 20/11/2026")
     assert got["To"] == "chibo.btc@tinhuy.example.vn"
@@ -59,7 +60,7 @@ def test_connections_are_reused(smtp):
     ch = channel(smtp.port, connections=2)
     results = asyncio.run(send_all(ch, [message(f"u{i}@example.vn") for i in range(20)]))
     assert not [r for r in results if isinstance(r, Exception)]
-    assert len(smtp.recorder.messages) == 20
+    assert len(smtp.recorder.messages()) == 20
     assert len(ch._idle) == 0  # closed by aclose
 
 
@@ -90,6 +91,13 @@ def test_undeliverable_addresses_fail_at_once_naming_the_address_and_why(smtp):
     assert smtp.recorder.raw == []
 
 
+def test_the_ehlo_name_is_looked_up_once_for_every_session(smtp):
+    ch = channel(smtp.port, connections=2)
+    asyncio.run(send_all(ch, [message(f"u{i}@example.vn") for i in range(4)]))
+    assert ch.local_hostname == socket.getfqdn()
+    assert ch._session().local_hostname == ch.local_hostname  # a reconnection asks no resolver
+
+
 def test_a_non_ascii_address_goes_to_a_server_offering_smtputf8_and_a_domain_as_punycode():
     server = notify_fixtures.SmtpServer(free_port(), smtputf8=True)
     server.start()
@@ -101,7 +109,7 @@ def test_a_non_ascii_address_goes_to_a_server_offering_smtputf8_and_a_domain_as_
     assert not [r for r in results if isinstance(r, Exception)]
     assert [rcpt for _, rcpt in server.recorder.envelopes] == [
         ["chibo.đặcbiệt@tinhuy.example.vn"], ["chibo@xn--ngb-uqa4698amja.vn"]]
-    assert server.recorder.messages[0]["To"] == "chibo.đặcbiệt@tinhuy.example.vn"
+    assert server.recorder.messages()[0]["To"] == "chibo.đặcbiệt@tinhuy.example.vn"
 
 
 def test_server_down_is_transient():

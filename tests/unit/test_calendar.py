@@ -47,14 +47,14 @@ def test_a_bad_calendar_file_names_the_key_and_line(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("name: x\ndated:\n  2026:\n    - {date: 2027-01-01, name: wrong year}\n",
                     encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"bad\.yaml.*not in 2026"):
+    with pytest.raises(ConfigError, match=r"bad\.yaml.*không thuộc năm 2026"):
         load_calendar(str(path))
-    with pytest.raises(ConfigError, match="unknown holiday calendar"):
+    with pytest.raises(ConfigError, match="không có lịch ngày nghỉ 'atlantis'"):
         load_calendar("atlantis")
 
 
 def test_a_range_must_run_forwards():
-    with pytest.raises(ValueError, match="before"):
+    with pytest.raises(ValueError, match="sớm hơn 'from'"):
         HolidayCalendar.model_validate(
             {"name": "x", "dated": {2026: [{"from": "2026-02-20", "to": "2026-02-14", "name": "t"}]}})
 

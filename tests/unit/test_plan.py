@@ -33,7 +33,7 @@ def test_a_deadline_on_a_non_working_day_moves_to_the_next_one():
 
 
 def test_plan_dates_need_exactly_one_rule():
-    with pytest.raises(ValueError, match="exactly one"):
+    with pytest.raises(ValueError, match="cho đúng một trong hai"):
         PlanDate(before=date(2026, 1, 1), by=date(2026, 1, 2))
 
 
@@ -52,14 +52,14 @@ def _plan(deadlines: dict) -> Plan:
 def test_a_later_stage_due_before_an_earlier_one_is_refused_naming_both():
     plan = _plan({"cell": {"reports_prepared": {"before": "2026-11-10"},
                            "cell_met": {"by": "2026-11-05"}}})
-    with pytest.raises(ConfigError, match=r"deadlines\.cell\.cell_met .* before deadlines\.cell\.reports_prepared"):
+    with pytest.raises(ConfigError, match=r"deadlines\.cell\.cell_met .* đến hạn trước deadlines\.cell\.reports_prepared"):
         plan.check_against(load_hierarchy("2025"))
 
 
 def test_a_child_level_due_after_its_parent_level_is_refused():
     plan = _plan({"cell": {"forms_submitted": {"before": "2026-12-10"}},
                   "base": {"forms_submitted": {"before": "2026-12-05"}}})
-    expected = r"deadlines\.cell\.forms_submitted .* after deadlines\.base\.forms_submitted"
+    expected = r"deadlines\.cell\.forms_submitted .* đến hạn sau deadlines\.base\.forms_submitted"
     with pytest.raises(ConfigError, match=expected):
         plan.check_against(load_hierarchy("2025"))
 
@@ -71,7 +71,7 @@ def test_same_day_before_and_by_are_ordered_by_their_instants():
 
 
 def test_an_unknown_level_is_refused():
-    with pytest.raises(ConfigError, match="deadlines.ward: unknown level"):
+    with pytest.raises(ConfigError, match="deadlines.ward: không có cấp này"):
         _plan({"ward": {"forms_submitted": {"before": "2026-12-05"}}}).check_against(load_hierarchy("2025"))
 
 
@@ -88,12 +88,12 @@ def test_an_unknown_stage_is_refused(tmp_path):
     path = tmp_path / "plan.yaml"
     path.write_text("year: 2026\ntitle: x\ndeadlines:\n  cell:\n    meeting: {by: 2026-11-16}\n",
                     encoding="utf-8")
-    with pytest.raises(ConfigError, match="unknown stage 'meeting'"):
+    with pytest.raises(ConfigError, match="không có giai đoạn 'meeting'"):
         load_plan(path)
 
 
 def test_malformed_yaml_names_the_line(tmp_path):
     path = tmp_path / "plan.yaml"
     path.write_text("year: 2026\ntitle: [unclosed\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="not valid YAML at line"):
+    with pytest.raises(ConfigError, match="YAML sai ở dòng"):
         load_plan(path)

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from config.i18n import _, pgettext
 from workflow.audit import record
 from workflow.clock import Clock
 from workflow.db import Database
@@ -36,7 +37,7 @@ from workflow.results.scope import member_peers, sibling_levels
 from workflow.results.settings import settings_for
 from workflow.results.sheet import Counts, Member, Sheet
 from workflow.results.validator import validate, warnings
-from workflow.stages import LABEL, classifies_members
+from workflow.stages import classifies_members
 
 COUNT_COLUMN = {HTXS: "count_htxs", HTT: "count_htt", HT: "count_ht", KHT: "count_kht",
                 NOT_CLASSIFIED: "count_not_classified", PENDING: "count_pending"}
@@ -119,7 +120,7 @@ def collective_level(text: str | None) -> str | None:
         level = None
     if level is None or level == PENDING:
         choices = ", ".join(level for level in ALL if level != PENDING)
-        raise BadInput(f"'{text}' không phải mức xếp loại của tập thể ({choices}).")
+        raise BadInput(_("'{text}' is not a collective's level ({choices}).").format(text=text, choices=choices))
     return level
 
 
@@ -151,11 +152,11 @@ def _member_rows(result_id: int, members: tuple[Member, ...], supplement: set[st
 
 def _refuse_violations(code: str, violations: list[Violation], force: bool, reason: str | None) -> None:
     if violations and not force:
-        raise Refused(f"{code}: kết quả vi phạm {len(violations)} quy định, không lưu gì "
-                      "(sửa tệp, hoặc --force --reason nếu cấp có thẩm quyền chấp nhận).",
+        raise Refused(_("{code}: the results break {count} rules, nothing was stored (fix the file, or --force "
+                        "--reason if the competent level accepts them).").format(code=code, count=len(violations)),
                       [f"{v.code}: {v.message}" for v in violations])
     if force and not (reason and reason.strip()):
-        raise BadInput("--force cần --reason: ghi lý do vào nhật ký.")
+        raise BadInput(_("--force needs --reason: say why, for the audit log."))
 
 
 class ResultsService:
@@ -176,11 +177,12 @@ class ResultsService:
         with self.db.session(write=True) as session:
             campaign, unit, cycle = load_cycle(session, code, year)
             if not classifies_members(cycle.stages_mask):
-                raise Refused(f"{code} có đơn vị trực thuộc: số liệu của đơn vị được tổng hợp từ cấp dưới; "
-                              "mức xếp loại của tập thể nhập bằng `kiemdiem results level`.")
+                raise Refused(_("{code} has child units: its figures are rolled up from below; enter the "
+                                "collective's level with `kiemdiem results level`.").format(code=code))
             if cycle.state != "cell_met":
-                raise Refused(f"{code} đang ở '{LABEL[cycle.state]}' ({cycle.state}): chỉ nhập kết quả "
-                              "sau khi chi bộ họp xếp loại (cell_met) và trước khi gửi biểu mẫu.")
+                raise Refused(_("{code} is at '{label}' ({stage}): results are entered only after the cell's "
+                                "classification meeting (cell_met) and before the forms are sent.").format(
+                    code=code, label=pgettext("value", cycle.state), stage=cycle.state))
             when = review_date or review_date_for(campaign, cycle)
             sheet = submission.sheet(when, level)
             if founded_on is not None:
@@ -248,7 +250,8 @@ class ResultsService:
             strangers = [f"dòng {r.line}, cột code: '{r.name}' không phải đơn vị trực thuộc {code}"
                          for r in records if r.name not in children]
             if strangers:
-                raise BadInput(f"{path.name}: {len(strangers)} lỗi, không lưu gì.", strangers)
+                raise BadInput(_("{file}: {count} errors, nothing was stored.").format(
+                    file=path.name, count=len(strangers)), strangers)
             levels = sibling_levels(session, campaign, parent.id)
             planned, violations = [], []
             for record in records:
@@ -275,12 +278,12 @@ class ResultsService:
         """The sheet a unit's new collective level is checked on: its stored results (a cell's
         members) with the new level and record, or the level alone for a parent."""
         if cycle.state == "aggregated":
-            raise Refused(f"{unit.code} đã được cấp trên tổng hợp: mở lại (reopen) trước khi đổi "
-                          "mức xếp loại.")
+            raise Refused(_("{code} was aggregated by its parent: reopen it before changing its level.").format(
+                code=unit.code))
         row = self._row(session, cycle)
         if row is None and classifies_members(cycle.stages_mask):
-            raise Refused(f"{unit.code} chưa có kết quả xếp loại đảng viên: nhập bằng "
-                          "`kiemdiem results submit`.")
+            raise Refused(_("{code} has no members' classification yet: enter it with `kiemdiem results submit`.")
+                          .format(code=unit.code))
         if row is None:
             sheet = Sheet(Counts({}), None, level, founded_on, record)
             return None, sheet, context_for(campaign, date(campaign.year, 12, 31))
@@ -308,14 +311,14 @@ class ResultsService:
         """Rate the members who were absent (PENDING), at the next meeting: a supplement."""
         submission = read_results(path)
         if submission.members is None:
-            raise BadInput(f"{path.name}: bổ sung cần danh sách đảng viên (name, level, …), "
-                           "không phải số lượng.")
+            raise BadInput(_("{file}: a supplement needs the list of members (name, level, …), not counts.").format(
+                file=path.name))
         with self.db.session(write=True) as session:
             campaign, unit, cycle = load_cycle(session, code, year)
             row = self._row(session, cycle)
             if row is None or row.form != "members":
-                raise Refused(f"{code} không có danh sách đảng viên đã nhập để bổ sung "
-                              "(results submit với danh sách đảng viên trước).")
+                raise Refused(_("{code} has no stored list of members to supplement (results submit with the list "
+                                "of members first).").format(code=code))
             sheet = stored_sheet(session, row)
             amended = _amended(path, sheet.members or (), submission)
             members = tuple(amended.get(m.name, m) for m in sheet.members or ())
@@ -357,7 +360,8 @@ class ResultsService:
             else:
                 row = self._row(session, cycle)
                 if row is None:
-                    raise NotFound(f"{code} chưa có kết quả xếp loại trong đợt {campaign.year}.")
+                    raise NotFound(_("{code} has no classification results in the {year} campaign.").format(
+                        code=code, year=campaign.year))
                 when = review_date or row.review_date
                 sheet = stored_sheet(session, row)
                 if level is not None:
@@ -371,7 +375,8 @@ class ResultsService:
             campaign, unit, cycle = load_cycle(session, code, year)
             row = self._row(session, cycle)
             if row is None:
-                raise NotFound(f"{code} chưa có kết quả xếp loại trong đợt {campaign.year}.")
+                raise NotFound(_("{code} has no classification results in the {year} campaign.").format(
+                    code=code, year=campaign.year))
             sheet = stored_sheet(session, row)
             summary = {"unit": unit.code, "name": unit.name, "year": campaign.year, "form": row.form,
                        "collective_level": row.collective_level, "review_date": row.review_date,
@@ -403,5 +408,6 @@ def _amended(path: Path, stored: tuple[Member, ...], submission: Submission) -> 
                      if f.name not in ("name", "line") and getattr(new, f.name) != f.default}
             out[new.name] = replace(old, **given, absent=False)
     if problems:
-        raise BadInput(f"{path.name}: {len(problems)} lỗi, không lưu gì.", problems)
+        raise BadInput(_("{file}: {count} errors, nothing was stored.").format(file=path.name, count=len(problems)),
+                       problems)
     return out

@@ -1,0 +1,153 @@
+"""The CLI speaks one language at a time (issue 16): Vietnamese by default, English with
+`KIEMDIEM_LANG=en`, every help text, header and message from the catalogs of `config/locale`.
+
+A Vietnamese run fails on any common English word in what it prints, an English run on any
+Vietnamese letter. Names the contract fixes (DESIGN.md: commands, flags, stage and event
+names, JSON keys) and the data (unit and person names) are taken out before looking.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import unicodedata
+from collections.abc import Iterator
+
+import click
+import pytest
+
+from config.settings import CHANNELS
+from kiemdiem.cli import cli
+from tests.helpers import SAMPLE_PLAN, SAMPLE_UNITS, run, seeded
+from workflow.stages import EVENT_FOR, STAGE_FOR_EVENT
+
+NOW = "2026-11-20T08:00:00+07:00"
+
+#: common English words that would betray an untranslated message in a Vietnamese run
+ENGLISH = frozenset("""
+    a an the and or of for with from by into onto about than then there these those this that
+    is are was were be been being has have had will would should must cannot can't does don't
+    not only every each all any none nothing some yes no please first next last new old
+    unit units campaign campaigns deadline deadlines stage stages level levels cycle cycles
+    found error errors missing invalid unknown option options usage show help message messages
+    exit argument arguments command commands run write written wrote read file files database
+    schema late overdue sent delivered failed retry queue left given dead row rows result
+    results report created updated imported added account password sessions note warning
+    default stopped such choose value values
+""".split())
+
+#: names DESIGN.md fixes, printed as they are in every language
+MACHINE = frozenset({*EVENT_FOR, *STAGE_FOR_EVENT, "plan_issued", "kiemdiem", *CHANNELS})
+
+
+def command_paths(command: click.Command = cli, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """Every command's path below the top (`()`, `("units",)`, `("units", "import")`…)."""
+    yield path
+    if isinstance(command, click.Group):
+        for name in command.list_commands(click.Context(command)):
+            yield from command_paths(command.get_command(click.Context(command), name), (*path, name))
+
+
+PATHS = sorted(" ".join(p) for p in command_paths() if p)
+
+
+def _data() -> list[str]:
+    """The sample's unit and person names: data, printed as they are in every language."""
+    with SAMPLE_UNITS.open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    return sorted({row[k] for row in rows for k in ("name", "secretary") if row[k]}, key=len, reverse=True)
+
+
+DATA = _data()
+
+
+def machine_free(text: str) -> str:
+    """`text` without what is the same in every language: data, code spans, flags, choice
+    lists, command paths, metavars, file names, addresses and contract names."""
+    for name in DATA:
+        text = text.replace(name, " ")
+    for path in sorted(PATHS, key=len, reverse=True):
+        text = re.sub(rf"(?<![\w-]){re.escape(path)}(?![\w-])", " ", text)
+        # a group's --help lists its subcommands by name
+        text = re.sub(rf"(?m)^  {re.escape(path.split()[-1])}(?= {{2}})", " ", text)
+    text = re.sub(r"`[^`]*`", " ", text)
+    text = re.sub(r"\[[\w|.-]+\]", " ", text)  # click's choice lists: [json|csv|xlsx|html|pdf]
+    text = re.sub(r"\S+@\S+|https?://\S+|\S*[/\\]\S*|\S+:\S+", " ", text)  # dedup keys: 2026:GL:…
+    text = re.sub(r"(?<!\w)--?[\w-]+", " ", text)
+    words = re.findall(r"[\w'.]+", text)
+    return " ".join(w for w in words if not (w.isupper() or "_" in w or "." in w.strip(".") or w in MACHINE))
+
+
+def english_words(text: str) -> list[str]:
+    return sorted({w for w in re.findall(r"[\w']+", machine_free(text)) if w.lower() in ENGLISH})
+
+
+def vietnamese_letters(text: str) -> list[str]:
+    return sorted({c for c in machine_free(text)
+                   if c in "đĐ" or unicodedata.normalize("NFD", c) != c})
+
+
+def transcript(db_url: str, tmp_path) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """(what was run, what it printed) for every `--help` and a representative session."""
+    seeded(db_url)
+    said = []
+
+    def say(*args: str, now: str | None = NOW) -> None:
+        result = run(db_url, *args, now=now)
+        assert result.exit_code in (0, 1, 2), result.output
+        said.append((" ".join(args), result.output))
+
+    for path in [""] + PATHS:
+        say(*path.split(), "--help")
+    for args in (["status"], ["status", "GL-TS"], ["overdue"], ["units", "tree", "GL-TS"], ["remind", "--dry-run"],
+                 ["remind"], ["outbox"], ["dispatch", "--once"], ["outbox", "--status", "sent"],
+                 ["simulate", "--from", "2026-11-20", "--to", "2026-11-21"],
+                 ["advance", "GL-TS-TH", "--to", "reports_prepared"], ["audit", "GL-TS-TH"],
+                 ["deadline", "extend", "GL-TS-THCS", "forms_submitted", "2026-11-28", "--reason", "x"],
+                 ["campaign", "ensure", "2026", "--plan", str(SAMPLE_PLAN)],
+                 ["units", "import", str(SAMPLE_UNITS), "--dry-run"], ["units", "import", str(SAMPLE_UNITS)],
+                 ["user", "add", "hoa", "--unit", "GL"], ["user", "list"], ["diagram"],
+                 # refusals and mistakes: the project's errors and click's own
+                 ["advance", "NOPE", "--to", "cell_met"], ["advance", "GL-TS-TH", "--to", "aggregated"],
+                 ["advance", "GL-TS-TH", "--to", "nowhere"], ["status", "--year", "1999"],
+                 ["outbox", "retry"], ["outbox", "retry", "999"], ["report", "GL", "--format", "pdf"],
+                 ["report", "GL", "--format", "docx"], ["nonexistent"], ["advance"], ["status", "--bogus"],
+                 ["simulate", "--from", "2026-11-21", "--to", "2026-11-20"],
+                 ["results", "check"], ["links", "export", "-o", str(tmp_path / "x.csv")],
+                 ["results", "show", "GL-TS-TH"], ["results", "level", "GL-TS", "BOGUS"],
+                 ["units", "import", str(tmp_path / "none.csv")], ["units", "import", str(tmp_path / "x.doc")]):
+        say(*args)
+    return said
+
+
+@pytest.fixture
+def outbox_dir(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("KIEMDIEM_OUTBOX_DIR", str(tmp_path / "outbox"))
+    monkeypatch.setenv("KIEMDIEM_CHANNELS", "file")
+    return tmp_path
+
+
+def test_vietnamese_by_default_without_an_english_word(db_url, outbox_dir, monkeypatch):
+    monkeypatch.delenv("KIEMDIEM_LANG", raising=False)
+    said = transcript(db_url, outbox_dir)
+    leaks = {args: english_words(out) for args, out in said if english_words(out)}
+    assert leaks == {}
+    everything = "\n".join(out for _args, out in said)
+    assert "Cách dùng: cli" in everything and "Đã gửi" in everything
+
+
+def test_english_with_kiemdiem_lang_en_without_a_vietnamese_letter(db_url, outbox_dir, monkeypatch):
+    monkeypatch.setenv("KIEMDIEM_LANG", "en")
+    said = transcript(db_url, outbox_dir)
+    leaks = {args: vietnamese_letters(out) for args, out in said if vietnamese_letters(out)}
+    assert leaks == {}
+    everything = "\n".join(out for _args, out in said)
+    assert "Usage: cli" in everything and "Delivered" in everything
+
+
+def test_the_word_lists_catch_what_they_should():
+    assert english_words("Lỗi: the unit was not found") == ["found", "not", "the", "unit", "was"]
+    assert english_words("Cách dùng: kiemdiem units import [OPTIONS] FILE; `results level`, --dry-run, "
+                         "plan_issued, sample.csv, aggregated") == []
+    assert vietnamese_letters("Error: unit Đảng bộ tỉnh Gia Lai") == []  # a unit's name is data
+    assert set(vietnamese_letters("Lỗi: không có")) == {"ỗ", "ô", "ó"}
