@@ -9,6 +9,7 @@ until stopped, from one process or several (what `kiemdiem web` does);
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import threading
@@ -145,6 +146,8 @@ def serve_asgi(web: ASGIApp, host: str, port: int, workers: int = 1,
                 after_fork()
                 uvicorn.Server(config).run(sockets=[sock])
                 code = 0
+            except BaseException:  # the child never returns into the parent's code: log, then exit
+                logging.getLogger(__name__).exception("web worker failed")
             finally:
                 os._exit(code)
         children.append(pid)
