@@ -2,10 +2,12 @@
 
     .venv/bin/python -m benchmarks.bench_links [--units 30000] [--clients 50] [--requests 2000]
                                                [--runs 3] [--backend sqlite --backend postgresql]
+                                               [--workers N]
 
 Loads a generated country (`benchmarks.datasets`, its own database `kiemdiem_bench_links`),
 issues every unit's link, then serves the web application with uvicorn in a child process
-(one process, as `kiemdiem web` runs it) and drives it from this one over loopback with
+(`--workers` processes, as `kiemdiem web --workers` runs it) and drives it from this one
+over loopback with
 `--clients` concurrent HTTP/1.1 connections (httpx, asyncio):
 
 - GET `/r/<token>` of random cells;
@@ -47,14 +49,14 @@ SERIAL = 100
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
-def serve(url: str, port: int) -> None:
-    """The child: the web application behind uvicorn, timing each request's server time."""
-    import uvicorn
-
+def serve(url: str, port: int, workers: int) -> None:
+    """The child: the web application behind uvicorn (`workers` processes, as
+    `kiemdiem web --workers` runs them), timing each request's server time."""
     from config.settings import Settings
     from kiemdiem.app import App
     from kiemdiem.web import create_app
     from kiemdiem.web.secretary import AddressLimiter
+    from kiemdiem.web.server import serve_asgi
 
     app = App(settings=Settings.from_env({}, database_url=url, secret_key=KEY))
     web = create_app(app)
@@ -72,7 +74,7 @@ def serve(url: str, port: int) -> None:
 
         await web(scope, receive, send_timed)
 
-    uvicorn.run(timed, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    serve_asgi(timed, "127.0.0.1", port, workers, after_fork=lambda: app.db.engine.dispose(close=False))
 
 
 @dataclass
@@ -153,6 +155,10 @@ def _tokens(url: str) -> list[str]:
     return chosen
 
 
+def _processes(workers: int) -> str:
+    return "one server process" if workers == 1 else f"{workers} server processes"
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -172,16 +178,17 @@ def _wait(base: str, child: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("the web server did not answer within 60 s")
 
 
-def bench(backend: str, units: int, clients: int, requests: int, runs: int) -> None:
+def bench(backend: str, units: int, clients: int, requests: int, runs: int, workers: int) -> None:
     url = loaded_database(backend, units, name=BENCH_DB)
     tokens = _tokens(url)
     random.seed(13)
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    child = subprocess.Popen([sys.executable, "-m", "benchmarks.bench_links", "--serve", url, str(port)],
+    child = subprocess.Popen([sys.executable, "-m", "benchmarks.bench_links", "--serve", url, str(port),
+                              str(workers)],
                              env={**os.environ, "PYTHONUNBUFFERED": "1"})
     report = Report(f"links-{backend}", f"Secretary's link page on {backend}: {units:,} units, "
-                    f"{clients} concurrent clients (issue 13)", unit="ms")
+                    f"{clients} concurrent clients, {_processes(workers)} (issue 13)", unit="ms")
     try:
         _wait(base, child)
         asyncio.run(_drive(base, clients, random.sample(tokens, min(200, len(tokens))), _get))  # warm up
@@ -212,17 +219,16 @@ def bench(backend: str, units: int, clients: int, requests: int, runs: int) -> N
                    Timing(f"{name} serial p95", [Phase.p95(p.server_ms) / 1000 for p in serial]),
                    note=f"{statistics.median(p.rps for p in serial):.0f} requests/s")
     report.note(f"Each run: {requests:,} requests of each kind from {clients} concurrent httpx "
-                "clients in this process, against one uvicorn process (`kiemdiem web` as it runs) "
-                "on loopback; server time from the application's own `Server-Timing` (the request "
-                "in Starlette, its thread pool and the database). Each POST moves a different "
-                "cell's cycle to `reports_prepared` through `CycleService` (guards, version, "
-                "audit); its page GET (for the cookie and the CSRF token) is not counted. With 50 "
-                "requests in flight the server time includes the wait for the thread pool and "
-                "the cores (Little's law: 50 / throughput); the one-client lines are the service "
-                "time alone. The "
-                "load generator shares the 2 cores with the server and with the other sessions "
-                "on this machine: the load average is in the line above. Peak RSS is not "
-                "measured here (0).")
+                f"clients in this process, against {_processes(workers)} (`kiemdiem web "
+                f"--workers {workers}`) on loopback; server time from the application's own "
+                "`Server-Timing` (the request in Starlette, its thread pool and the database). "
+                "Each POST moves a different cell's cycle to `reports_prepared` through "
+                "`CycleService` (guards, version, audit); its page GET (for the cookie and the "
+                "CSRF token) is not counted. With 50 requests in flight the server time includes "
+                "the wait for the thread pool and the cores (Little's law: 50 / throughput); the "
+                "one-client lines are the service time alone. The load generator shares the 2 "
+                "cores with the server and with the other sessions on this machine: the load "
+                "average is in the line above. Peak RSS is not measured here (0).")
     report.write()
 
 
@@ -233,13 +239,15 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--backend", action="append", choices=BACKENDS)
-    parser.add_argument("--serve", nargs=2, metavar=("URL", "PORT"), help=argparse.SUPPRESS)
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("KIEMDIEM_WEB_WORKERS", "1")),
+                        help="Server processes (`kiemdiem web --workers`, KIEMDIEM_WEB_WORKERS).")
+    parser.add_argument("--serve", nargs=3, metavar=("URL", "PORT", "WORKERS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve[0], int(args.serve[1]))
+        serve(args.serve[0], int(args.serve[1]), int(args.serve[2]))
         return
     for backend in args.backend or BACKENDS:
-        bench(backend, args.units, args.clients, args.requests, args.runs)
+        bench(backend, args.units, args.clients, args.requests, args.runs, args.workers)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """Many officers at once: 200 concurrent `GET /` against a real `kiemdiem web` on loopback.
 
-    .venv/bin/python -m benchmarks.bench_web_load [--db URL] [--concurrency 200] [--rounds 5]
+    .venv/bin/python -m benchmarks.bench_web_load [--db URL] [--concurrency 200] [--rounds 5] [--workers N]
 
-Runs `kiemdiem web` as its own process on the database `bench_web` builds (300,440 cycles;
+Runs `kiemdiem web --workers N` (default `KIEMDIEM_WEB_WORKERS`, else 1) as its own process
+on the database `bench_web` builds (300,440 cycles;
 `python -m benchmarks.bench_web` first), logs in as the national root's user, warms the
 page once, then sends `--rounds` waves of `--concurrency` simultaneous `GET /` from one
 asyncio client (one connection each) and reports the latency percentiles of every request
@@ -57,11 +58,13 @@ def main() -> None:
     parser.add_argument("--user", default="tw")
     parser.add_argument("--concurrency", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("KIEMDIEM_WEB_WORKERS", "1")))
     args = parser.parse_args()
     port = _free_port()
     env = {**os.environ, "KIEMDIEM_SECRET_KEY": "bench-web-load-" + "k" * 32}
     server = subprocess.Popen([sys.executable, "-m", "kiemdiem", "--db", args.db, "--now", NOW.isoformat(),
-                               "web", "--port", str(port)], env=env, stdout=subprocess.DEVNULL)
+                               "web", "--port", str(port), "--workers", str(args.workers)],
+                              env=env, stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(200):
@@ -85,7 +88,7 @@ def main() -> None:
         server.terminate()
         server.wait(30)
     load = os.getloadavg()
-    print(f"{len(latencies)} requests in {args.rounds} waves of {args.concurrency}: "
+    print(f"{len(latencies)} requests in {args.rounds} waves of {args.concurrency}, {args.workers} worker(s): "
           f"p50 {statistics.median(latencies) * 1000:.0f} ms, p99 {_percentile(latencies, 0.99) * 1000:.0f} ms, "
           f"max {max(latencies) * 1000:.0f} ms, {len(latencies) / elapsed:.0f} requests/s; "
           f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")

@@ -19,15 +19,18 @@ stdin_option = click.option("--password-stdin", is_flag=True,
 @command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              envvar="KIEMDIEM_WEB_WORKERS",
+              help="Processes serving the monitor on the one socket (about one per core).")
 @pass_app
-def web(app: App, host: str, port: int) -> None:
+def web(app: App, host: str, port: int, workers: int) -> None:
     """Serve the read-only monitor (without the scheduler; `serve` runs both)."""
     from kiemdiem import jsonlog
     from kiemdiem.web import run_web  # Starlette and uvicorn only when serving
 
     jsonlog.configure()
     click.echo(_("Monitor: http://{host}:{port}/  (Ctrl-C to stop)").format(host=host, port=port))
-    run_web(app, host, port)
+    run_web(app, host, port, workers)
 
 
 @group()

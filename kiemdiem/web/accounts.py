@@ -15,7 +15,7 @@ from functools import cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Boolean, ForeignKey, Integer, String, select, update
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
 from workflow.clock import Clock
 from workflow.db import Database
@@ -123,10 +123,3 @@ def _verify(password_hash: str, password: str) -> bool:
         return HASHER.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
-
-
-def viewer_of(session: Session, user: User) -> Viewer:
-    """The viewer of `user`, with the unit whose subtree they may read."""
-    unit = session.get(Unit, user.unit_id)
-    assert unit is not None  # a foreign key
-    return Viewer(user.id, user.name, unit.id, unit.code, unit.name, unit.path)

@@ -22,9 +22,9 @@ from datetime import timedelta
 from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kiemdiem.web import sessions, throttle
 from kiemdiem.web.accounts import MIN_PASSWORD_LENGTH, check_password
@@ -40,24 +40,35 @@ HASH_SLOTS = 1
 NAME_ECHO = 64
 
 
-class LoginRequired(BaseHTTPMiddleware):
-    """Send anyone without a live session to `/login`; put the viewer on `request.state`."""
+class LoginRequired:
+    """Send anyone without a live session to `/login`; put the viewer on `request.state`.
 
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        path = request.url.path
-        if path not in PUBLIC_PATHS and not path.startswith(PUBLIC_PREFIXES):
-            token = request.session.get("sid")
-            found = None
-            if isinstance(token, str):
-                app = kiemdiem_app(request)
-                found = await run_in_threadpool(sessions.current, app.db, token, app.clock())
-            if found is None:
-                request.session.pop("sid", None)
-                target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-                return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
-            request.state.viewer = found.viewer
-            request.state.session_id = found.session_id
-        return await call_next(request)
+    Plain ASGI rather than Starlette's `BaseHTTPMiddleware`, which runs every request's
+    endpoint in a task of its own and streams its response through a memory channel.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        token = request.session.get("sid")
+        found = None
+        if isinstance(token, str):
+            app = kiemdiem_app(request)
+            found = await run_in_threadpool(sessions.current, app.db, token, app.clock())
+        if found is None:
+            request.session.pop("sid", None)
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            await RedirectResponse(f"/login?next={quote(target)}", status_code=303)(scope, receive, send)
+            return
+        request.state.viewer = found.viewer
+        request.state.session_id = found.session_id
+        await self.app(scope, receive, send)
 
 
 def client_address(request: Request) -> str:

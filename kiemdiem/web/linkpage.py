@@ -125,7 +125,7 @@ def build_view(session: Session, found: Found, now: datetime) -> LinkView:
     if stored is not None:
         view.results = dict(zip(COUNT_COLUMN, stored[1:], strict=True))
         view.results_valid = stored.valid
-    entry = undoable(session, cycle, now, entries[-1] if entries else None)
+    entry = undoable(session, cycle, now, entries)
     view.undo = entry.to_state if entry is not None else None
     return view
 
@@ -149,13 +149,15 @@ def check_day(view: LinkView, day: date) -> str | None:
 
 
 def undoable(session: Session, cycle: Cycle, now: datetime,
-             last: AuditEntry | None = None) -> AuditEntry | None:
-    """The step the secretary may take back: the cycle's last audit entry (`last`, read when
-    not given), an advance made through the link less than `UNDO_WINDOW` ago, with the cycle
-    still where it left it."""
-    if last is None:
+             entries: list[AuditEntry] | None = None) -> AuditEntry | None:
+    """The step the secretary may take back: the cycle's last audit entry (the last of
+    `entries`, its trail in order when already read), an advance made through the link less
+    than `UNDO_WINDOW` ago, with the cycle still where it left it."""
+    if entries is None:
         last = session.scalar(select(AuditEntry).where(AuditEntry.cycle_id == cycle.id)
                               .order_by(AuditEntry.id.desc()).limit(1))
+    else:
+        last = entries[-1] if entries else None
     if last is None or last.action != "cycle.advance" or last.to_state != cycle.state:
         return None
     via = (last.details or {}).get("via") or {}

@@ -15,10 +15,11 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Select,
+    String,
     and_,
+    bindparam,
     exists,
     func,
-    literal,
     literal_column,
     select,
     true,
@@ -101,10 +102,13 @@ def data_version(session: Session) -> tuple[int, int]:
     commit after one that took later ids, adding entries below the newest; the count of the
     recent entries (an index range scan) sees them.
     """
-    newest = session.scalar(select(func.max(AuditEntry.id))) or 0
-    recent = session.scalar(select(func.count()).select_from(AuditEntry)
-                            .where(AuditEntry.id > newest - LATE_COMMIT_WINDOW))
-    return newest, recent or 0
+    newest, recent = session.execute(_DATA_VERSION).one()
+    return newest or 0, recent or 0
+
+
+_NEWEST = select(func.coalesce(func.max(AuditEntry.id), 0).label("newest")).subquery()
+_DATA_VERSION = select(_NEWEST.c.newest, select(func.count()).select_from(AuditEntry)
+                       .where(AuditEntry.id > _NEWEST.c.newest - LATE_COMMIT_WINDOW).scalar_subquery())
 
 
 def covers_everything(session: Session, path: str) -> bool:
@@ -393,13 +397,20 @@ class UnitPage:
 def visible_campaign(session: Session, year: int | None, path: str) -> Campaign | None:
     """The campaign of `year` (else the latest) that a viewer of subtree `path` may see: one
     for the whole tree, or rooted above the viewer, or inside their subtree."""
-    root = aliased(Unit)
-    query = (select(Campaign).outerjoin(root, root.id == Campaign.root_unit_id)
-             .where(Campaign.root_unit_id.is_(None)
-                    | (func.substr(literal(path), 1, func.length(root.path)) == root.path)
-                    | root.path.like(path + "%")))
-    query = query.where(Campaign.year == year) if year is not None else query.order_by(Campaign.year.desc())
-    return session.scalars(query.limit(1)).first()
+    params: dict[str, object] = {"path": path, "below": path + "%"}
+    if year is None:
+        return session.scalars(_VISIBLE_LATEST, params).first()
+    return session.scalars(_VISIBLE_OF_YEAR, {**params, "year": year}).first()
+
+
+_ROOT = aliased(Unit)
+_VISIBLE = (select(Campaign).outerjoin(_ROOT, _ROOT.id == Campaign.root_unit_id)
+            .where(Campaign.root_unit_id.is_(None)
+                   | (func.substr(bindparam("path", type_=String), 1, func.length(_ROOT.path)) == _ROOT.path)
+                   | _ROOT.path.like(bindparam("below", type_=String))))
+#: built once: an aliased entity and its adapted columns cost more to build than the query takes
+_VISIBLE_LATEST = _VISIBLE.order_by(Campaign.year.desc()).limit(1)
+_VISIBLE_OF_YEAR = _VISIBLE.where(Campaign.year == bindparam("year")).limit(1)
 
 
 def find_visible_unit(session: Session, code: str, path: str) -> Unit | None:

@@ -14,6 +14,8 @@ from kiemdiem.app import App
 from kiemdiem.web import labels
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+# the templates ship with the code: no stat() of every template file on every page
+TEMPLATES.env.auto_reload = False
 TEMPLATES.env.filters.update(d=labels.local_date, dt=labels.local_datetime, stage=labels.stage_label,
                              deadline=labels.deadline)
 TEMPLATES.env.globals.update(KIND=labels.KIND, STATUS=labels.STATUS, CHANNEL=labels.CHANNEL,

@@ -18,6 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
@@ -82,14 +83,12 @@ def _via(request: Request) -> dict[str, str]:
             "user_agent": request.headers.get("user-agent", "")[:300]}
 
 
-def _resolve(request: Request) -> Found:
+def _resolve(request: Request, session: Session) -> Found:
     """The unit the token names, after the rate limit; a plain 404 for an unknown token."""
     limiter: AddressLimiter = request.app.state.link_limiter
     if not limiter.allow(client_address(request)):
         raise HTTPException(429, "Quá nhiều yêu cầu từ địa chỉ này; vui lòng thử lại sau một phút.")
-    app = kiemdiem_app(request)
-    with app.db.session() as session:
-        found = app.links.resolve(session, request.path_params["token"])
+    found = kiemdiem_app(request).links.resolve(session, request.path_params["token"])
     if found is None:
         limiter.allow(client_address(request), MISS_WEIGHT - 1)
         raise HTTPException(404)
@@ -106,14 +105,19 @@ def _render(request: Request, found: Found, error: str | None = None,
     app = kiemdiem_app(request)
     with app.db.session() as session:
         view = linkpage.build_view(session, found, app.clock())
+    return _page(request, view, error, problems, status)
+
+
+def _page(request: Request, view: linkpage.LinkView, error: str | None = None,
+          problems: list[str] | None = None, status: int = 200) -> Response:
     return _secured(page(request, "secretary.html", {
         "v": view, "token": request.path_params["token"], "csrf": csrf_token(request),
         "error": error, "problems": problems or [],
     }, status_code=status))
 
 
-def _usable(request: Request) -> tuple[Found, Response | None]:
-    found = _resolve(request)
+def _usable(request: Request, session: Session) -> tuple[Found, Response | None]:
+    found = _resolve(request, session)
     if found.status != "ok":
         return found, _gone(request, found)
     if found.cycle is None:
@@ -122,10 +126,22 @@ def _usable(request: Request) -> tuple[Found, Response | None]:
     return found, None
 
 
+def _resolved(request: Request) -> tuple[Found, Response | None]:
+    """`_usable` in a transaction of its own."""
+    with kiemdiem_app(request).db.session() as session:
+        return _usable(request, session)
+
+
 def show(request: Request) -> Response:
-    """The unit's page (a plain function: Starlette runs it in its thread pool, one hop)."""
-    found, refused = _usable(request)
-    return refused if refused is not None else _render(request, found)
+    """The unit's page (a plain function: Starlette runs it in its thread pool, one hop), read
+    in one transaction: the token's unit, then its page."""
+    app = kiemdiem_app(request)
+    with app.db.session() as session:
+        found, refused = _usable(request, session)
+        if refused is not None:
+            return refused
+        view = linkpage.build_view(session, found, app.clock())
+    return _page(request, view)
 
 
 def _done_here(request: Request, message: str) -> Response:
@@ -135,7 +151,7 @@ def _done_here(request: Request, message: str) -> Response:
 
 async def _checked_form(request: Request) -> tuple[Found, Any, Response | None]:
     """Resolve the token and read the form; a refusal response when either fails."""
-    found, refused = await run_in_threadpool(_usable, request)
+    found, refused = await run_in_threadpool(_resolved, request)
     if refused is not None:
         return found, None, refused
     if int(request.headers.get("content-length") or 0) > MAX_UPLOAD_BYTES:
@@ -260,11 +276,11 @@ def _undo(request: Request, found: Found) -> Response:
 
 def calendar(request: Request) -> Response:
     """The unit's owed deadlines as an iCalendar feed a phone can subscribe to."""
-    found, refused = _usable(request)
-    if refused is not None:
-        return refused
     app = kiemdiem_app(request)
     with app.db.session() as session:
+        found, refused = _usable(request, session)
+        if refused is not None:
+            return refused
         body = unit_calendar(session, found, app.clock(), app.settings.public_url)
     return _secured(Response(body, media_type="text/calendar; charset=utf-8", headers={
         "Content-Disposition": f'inline; filename="lich-{found.unit.code}.ics"'}))

@@ -1,14 +1,20 @@
 """Build the monitor's ASGI application and serve it with uvicorn, alone or in a thread.
 
-`create_app(app)` is the ASGI application; `run_web(app, host, port)` serves it until
-stopped (what `kiemdiem web` does); `WebServer(app, host, port).start()` serves it from a
-background thread, for `kiemdiem serve`, which runs the scheduler and dispatcher beside it.
+`create_app(app)` is the ASGI application; `run_web(app, host, port, workers)` serves it
+until stopped, from one process or several (what `kiemdiem web` does);
+`WebServer(app, host, port).start()` serves it from a background thread of one process, for
+`kiemdiem serve`, which runs the scheduler and dispatcher beside it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
+import signal
 import threading
 import time
+from collections.abc import Callable
 
 import uvicorn
 from starlette.applications import Starlette
@@ -18,7 +24,9 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
+from config.i18n import _
 from config.secretkey import secret_key
 from kiemdiem.app import App
 from kiemdiem.web import actions, auth, guards, pages, secretary, unitlink, uploads
@@ -101,22 +109,79 @@ async def _error_page(request: Request, exc: Exception) -> Response:
                 status_code=exc.status_code)
 
 
-def _config(app: App, host: str, port: int) -> uvicorn.Config:
+def _config(web: ASGIApp, host: str, port: int) -> uvicorn.Config:
     # log_config=None: uvicorn's lines go through the process's own (JSON) logging
-    return uvicorn.Config(create_app(app), host=host, port=port, log_level="warning",
+    return uvicorn.Config(web, host=host, port=port, log_level="warning",
                           log_config=None, proxy_headers=False, server_header=False)
 
 
-def run_web(app: App, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
-    """Serve the monitor in this thread until interrupted (Ctrl-C / SIGTERM)."""
-    uvicorn.Server(_config(app, host, port)).run()
+def run_web(app: App, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, workers: int = 1) -> None:
+    """Serve the monitor in this thread until interrupted (Ctrl-C / SIGTERM), from `workers`
+    processes sharing the socket when more than one."""
+    serve_asgi(create_app(app), host, port, workers,
+               after_fork=lambda: app.db.engine.dispose(close=False))
+
+
+def serve_asgi(web: ASGIApp, host: str, port: int, workers: int = 1,
+               after_fork: Callable[[], None] = lambda: None) -> None:
+    """Serve `web` until SIGTERM/SIGINT; with `workers` > 1 from that many forked processes.
+
+    One process runs Python one thread at a time: on a machine with several cores, forked
+    workers accepting on the one listening socket each serve their share. Each child first
+    calls `after_fork` (to drop the database connections it inherited) and then serves; the
+    parent forwards SIGTERM/SIGINT to them and waits. When a child dies on its own, the parent
+    stops the others and exits with an error, for the service manager to restart the lot.
+    """
+    config = _config(web, host, port)
+    if workers <= 1:
+        uvicorn.Server(config).run()
+        return
+    sock = config.bind_socket()
+    children: list[int] = []
+    for _worker in range(workers):
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child, measured by the end-to-end test
+            code = 1
+            try:
+                after_fork()
+                uvicorn.Server(config).run(sockets=[sock])
+                code = 0
+            except BaseException:  # the child never returns into the parent's code: log, then exit
+                logging.getLogger(__name__).exception("web worker failed")
+            finally:
+                os._exit(code)
+        children.append(pid)
+    sock.close()
+    stopping = False
+
+    def forward(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGINT)}
+    failed = False
+    try:
+        while children:
+            pid, _status = os.wait()
+            children.remove(pid)
+            if not stopping:
+                failed = True
+                forward(signal.SIGTERM, None)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if failed:
+        raise SystemExit(_("A web worker stopped on its own; the others were stopped too."))
 
 
 class WebServer:
     """The monitor served from a daemon thread; `stop()` shuts it down cleanly."""
 
     def __init__(self, app: App, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
-        self.server = uvicorn.Server(_config(app, host, port))
+        self.server = uvicorn.Server(_config(create_app(app), host, port))
         self.thread = threading.Thread(target=self.server.run, name="kiemdiem-web", daemon=True)
 
     def start(self, timeout: float = 10.0) -> WebServer:

@@ -14,13 +14,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ForeignKey, String, delete, select, update
+from sqlalchemy import ForeignKey, String, bindparam, delete, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from kiemdiem.web.accounts import User, Viewer, hash_password, viewer_of
+from kiemdiem.web.accounts import User, Viewer, hash_password
 from workflow.db import Database
 from workflow.errors import BadInput
-from workflow.models import Base
+from workflow.models import Base, Unit
 
 #: `last_seen_at` is written at most this often (a write per page view would queue on SQLite)
 SEEN_RESOLUTION = timedelta(minutes=5)
@@ -69,16 +69,23 @@ def current(db: Database, token: str, now: datetime) -> Current | None:
     """The live session of `token`, or None once it was ended, expired or its user disabled."""
     sid = _digest(token)
     with db.session() as session:
-        row = session.execute(select(WebSession.last_seen_at, User).join(User, User.id == WebSession.user_id)
-                              .where(WebSession.id == sid, WebSession.expires_at > now,
-                                     User.active.is_(True))).first()
-        if row is None:
-            return None
-        viewer = viewer_of(session, row.User)
+        row = session.execute(_LIVE, {"sid": sid, "now": now}).first()
+    if row is None:
+        return None
+    viewer = Viewer(row.user_id, row.name, row.unit_id, row.code, row.unit_name, row.path)
     if now - row.last_seen_at >= SEEN_RESOLUTION:
         with db.session(write=True) as session:
             session.execute(update(WebSession).where(WebSession.id == sid).values(last_seen_at=now))
     return Current(viewer, sid)
+
+
+#: a live session with its user and the unit they may read, in one statement (not the user's
+#: password hash)
+_LIVE = (select(WebSession.last_seen_at, User.id.label("user_id"), User.name, Unit.id.label("unit_id"),
+                Unit.code, Unit.name.label("unit_name"), Unit.path)
+         .join(User, User.id == WebSession.user_id).join(Unit, Unit.id == User.unit_id)
+         .where(WebSession.id == bindparam("sid"), WebSession.expires_at > bindparam("now"),
+                User.active.is_(True)))
 
 
 def end_session(db: Database, token: str) -> None:
