@@ -132,9 +132,10 @@ def main(argv: list[str] | None = None) -> int:
     with db.session() as s:
         rows = s.scalar(select(func.count()).select_from(Notification))
         notices = s.scalar(select(func.count()).select_from(Notice))
-        per_recipient = s.scalar(select(func.max(func.count())).select_from(Notification)
-                                 .group_by(Notification.recipient, Notification.channel,
-                                           Notification.kind == "escalation"))
+        bundles = (select(func.count().label("n")).select_from(Notification)
+                   .group_by(Notification.recipient, Notification.channel,
+                             Notification.kind == "escalation").subquery())
+        per_recipient = s.scalar(select(func.max(bundles.c.n)))
     db.dispose()
     report.add(f"after: first sweep, {written[0]:,} bundles written ({notices:,} notices)", full,
                limit_s=15)
