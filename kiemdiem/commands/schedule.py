@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 import click
 from sqlalchemy.orm import Session
 
+from config.errors import ConfigError
+from config.hierarchy import load_hierarchy
 from kiemdiem.app import App
 from kiemdiem.cli import pass_app
 from kiemdiem.commands import json_option
-from kiemdiem.output import emit
-from kiemdiem.timeparse import DATE
-from schedules.preview import COLUMNS, simulate, sweep_and_list
-from workflow.errors import BadInput
+from kiemdiem.output import emit, emit_json, literal_console, to_jsonable
+from kiemdiem.timeparse import parse_date
+from kiemdiem.web.labels import KIND as KIND_LABEL
+from notifiers.digest import write_digests_in
+from schedules.preview import COLUMNS, sweep_and_list
+from schedules.season import MAX_MESSAGES_PER_UNIT, Season, Tally, count_season, run_season, step_rows
+from workflow.campaigns import campaign_plan
+from workflow.errors import BadInput, NotFound
+from workflow.lookup import current_campaign, find_unit
 
 
 @contextmanager
@@ -53,26 +63,152 @@ def remind(app: App, dry_run: bool, as_json: bool) -> None:
 
 
 @click.command("simulate")
-@click.option("--from", "start", type=DATE, required=True, help="First day (YYYY-MM-DD, local).")
-@click.option("--to", "end", type=DATE, required=True, help="Last day, inclusive.")
+@click.option("--from", "start", required=True, help="First day (YYYY-MM-DD, local).")
+@click.option("--to", "end", required=True, help="Last day, inclusive.")
+@click.option("--summary", is_flag=True,
+              help="Counts per day, season totals and the plan's policy judged (default at a terminal).")
+@click.option("--unit", "unit_code", default=None, metavar="CODE", help="Only the messages this unit receives.")
+@click.option("--jsonl", is_flag=True, help="One JSON object per message per line, as each is known.")
 @json_option
 @pass_app
-def simulate_command(app: App, start: date, end: date, as_json: bool) -> None:
-    """Preview the season on a virtual clock: every message that would go out, to whom, when.
+def simulate_command(app: App, start: str, end: str, summary: bool, unit_code: str | None, jsonl: bool,
+                     as_json: bool) -> None:
+    """Preview the season on a virtual clock: every message that would go out, or their counts.
 
     Assumes nobody reports progress meanwhile. Runs over the current data inside a transaction
-    that is rolled back: nothing is written.
+    that is rolled back: nothing is written. Messages are streamed as each virtual sweep writes
+    them; a summary is counted by the database.
     """
-    if end < start:
-        raise BadInput(f"--to {end} is before --from {start}.")
-    first = datetime.combine(start, time(0), tzinfo=app.zone)
-    last = datetime.combine(end + timedelta(days=1), time(0), tzinfo=app.zone) - timedelta(microseconds=1)
+    first_day, last_day = _day("--from", start), _day("--to", end)
+    if last_day < first_day:
+        raise BadInput(f"--to {last_day:%d/%m/%Y} đứng trước --from {first_day:%d/%m/%Y}: "
+                       "ngày cuối phải từ ngày đầu trở đi.")
+    if summary and (jsonl or unit_code):
+        raise BadInput("--summary không đi cùng --jsonl hay --unit: tóm tắt là số đếm của cả mùa.")
+    if jsonl and as_json:
+        raise BadInput("chọn một trong --json (một mảng) và --jsonl (mỗi dòng một tin).")
+    summary = summary or not (as_json or jsonl or unit_code or not sys.stdout.isatty())
+    first = datetime.combine(first_day, time(0), tzinfo=app.zone)
+    last = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=app.zone) - timedelta(microseconds=1)
+    settings = app.settings
     with _transaction(app, keep=False) as session:
-        rows = list(simulate(session, first, last, app.settings.channels,
-                             app.settings.public_url, app.zone))
-    emit(rows, COLUMNS, as_json)
+        campaign = current_campaign(session)
+        if campaign is None:
+            raise NotFound("chưa có đợt kiểm điểm nào để mô phỏng: chạy `kiemdiem campaign create` trước.")
+        unit_id = _unit_id(session, unit_code) if unit_code else None
+
+        def digest(s: Session, at: datetime) -> None:
+            if at.astimezone(app.zone).time() >= settings.digest_time:
+                write_digests_in(s, at, settings.channels, settings.public_url)
+
+        steps = run_season(session, first, last, settings.channels, settings.public_url, app.zone,
+                           settings.digest_time, digest)
+        if summary:
+            season = count_season(session, steps, first_day, last_day, campaign_plan(campaign))
+            if as_json:
+                emit_json(season.as_json())
+            else:
+                print_summary(season, _level_labels(campaign.hierarchy), settings.channels)
+            return
+        rows = (row for step in steps for row in step_rows(session, step, unit_id))
+        if jsonl:
+            _emit_lines(rows)
+            return
+        counted = _Counted(rows)
+        emit(counted, COLUMNS, as_json)
     if not as_json:
-        click.echo(f"Mô phỏng {start:%d/%m/%Y}–{end:%d/%m/%Y}: {len(rows)} thông báo.")
+        whose = f" cho {unit_code}" if unit_code else ""
+        click.echo(f"Mô phỏng {first_day:%d/%m/%Y}–{last_day:%d/%m/%Y}: {counted.count} thông báo{whose}.")
+
+
+def _day(flag: str, value: str) -> date:
+    """A day typed after `flag`, or a Vietnamese sentence saying how to write it (exit 2)."""
+    try:
+        return parse_date(value)
+    except click.BadParameter:
+        raise BadInput(f"{flag} '{value}' không phải một ngày: hãy viết YYYY-MM-DD, ví dụ 2026-11-20.") from None
+
+
+def _unit_id(session: Session, code: str) -> int:
+    try:
+        return find_unit(session, code).id
+    except NotFound:
+        raise NotFound(f"không có đơn vị nào mã '{code}' (xem `kiemdiem units tree`).") from None
+
+
+class _Counted:
+    """Rows passed through as they come, counted for the closing line."""
+
+    def __init__(self, rows: Iterator[dict[str, Any]]) -> None:
+        self.rows, self.count = rows, 0
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for row in self.rows:
+            self.count += 1
+            yield row
+
+
+def _emit_lines(rows: Iterator[dict[str, Any]]) -> None:
+    """One JSON object per line, written as each is known."""
+    out = sys.stdout
+    for row in rows:
+        out.write(json.dumps({c: to_jsonable(row.get(c)) for c in COLUMNS}, ensure_ascii=False) + "\n")
+    out.flush()
+
+
+def _level_labels(hierarchy: str) -> dict[str, str]:
+    """The campaign's levels, top down, with their Vietnamese labels (codes if the preset is gone)."""
+    try:
+        return {level.name: level.label for level in load_hierarchy(hierarchy).levels}
+    except ConfigError:
+        return {}
+
+
+def _n(count: int) -> str:
+    """A count as Vietnamese writes it: 1.197.190."""
+    return f"{count:,}".replace(",", ".")
+
+
+def print_summary(season: Season, levels: dict[str, str], channels: tuple[str, ...]) -> None:
+    """The season as an officer reads it: a row per day, the totals, the judgment of the plan."""
+    from rich.table import Table
+
+    totals = season.totals
+    level_names = [*levels, *sorted(set(totals.by_level) - set(levels))]
+    table = Table(title=f"Mô phỏng {season.start:%d/%m/%Y}–{season.end:%d/%m/%Y} "
+                        f"(kênh: {', '.join(channels)}; số tin là số bản tin gộp)")
+    table.add_column("Ngày")
+    table.add_column("Tổng", justify="right")
+    for kind in SUMMARY_KINDS:
+        table.add_column(KIND_LABEL[kind], justify="right")
+    for level in level_names:
+        table.add_column(levels.get(level, level), justify="right")
+
+    def cells(tally: Tally) -> list[str]:
+        return [_n(tally.total), *(_n(tally.by_kind.get(k, 0)) for k in SUMMARY_KINDS),
+                *(_n(tally.by_level.get(level, 0)) for level in level_names)]
+
+    for day, tally in sorted(season.days.items()):
+        if tally.total:
+            table.add_row(f"{day:%d/%m/%Y}", *cells(tally))
+    table.add_section()
+    table.add_row("Cả mùa", *cells(totals))
+    console = literal_console()
+    console.print(table)
+    busiest, top = season.busiest_day, season.most_messaged
+    lines = [f"Ngày nhiều tin nhất: {busiest[0]:%d/%m/%Y}, {_n(busiest[1])} tin "
+             f"(sức gửi mỗi ngày: {_n(season.capacity_per_day)} tin)." if busiest else "Không có tin nào."]
+    if top is not None:
+        lines.append(f"Một đơn vị nhận nhiều nhất: {top.unit} ({top.name}), {_n(top.messages)} tin "
+                     f"qua kênh {top.channel} cả mùa (ngưỡng {MAX_MESSAGES_PER_UNIT}).")
+    lines += [f"Cảnh báo: {w.message}" for w in season.warnings] or \
+        ["Chính sách nhắc của kế hoạch nằm trong ngưỡng."]
+    for line in lines:
+        console.print(line)
+
+
+#: the summary's columns of kinds, in the order a season unfolds
+SUMMARY_KINDS = ("reminder", "late", "repeat", "escalation", "digest")
 
 
 @click.command()
