@@ -137,18 +137,25 @@ class Season:
 
 
 def season_steps(session: Session, start: datetime, end: datetime, zone: ZoneInfo,
-                 daily: time | None = None) -> list[datetime]:
-    """Every milestone instant in [start, end], each local midnight (when repeats fall due)
-    and, with `daily`, that local time of each day (when the digest is written)."""
+                 daily: time | None = None) -> list[tuple[datetime, bool]]:
+    """Every instant in [start, end] a step runs at, and whether the sweep runs then.
+
+    The sweep runs at each milestone instant (reminders, deadlines, escalations) and each
+    local midnight (when repeats fall due): nothing falls due between them. With `daily`,
+    that local time of each day is a step too (when the digest is written), with no sweep.
+    """
     table = load_timetable(session, start - timedelta(microseconds=1), limit=100_000)
-    steps = {at for at in table.instants if start <= at <= end}
+    sweeps = {at for at in table.instants if start <= at <= end}
+    hooks = set()
     day: date = start.astimezone(zone).date()
     while (midnight := datetime.combine(day, time(0), tzinfo=zone)) <= end:
-        for at in (midnight, *([datetime.combine(day, daily, tzinfo=zone)] if daily else [])):
-            if start <= at <= end:
-                steps.add(at)
+        sweeps.add(midnight)
+        if daily is not None:
+            hooks.add(datetime.combine(day, daily, tzinfo=zone))
         day += timedelta(days=1)
-    return sorted(steps)
+    steps = {at: True for at in sweeps if start <= at} | \
+        {at: False for at in hooks - sweeps if start <= at <= end}
+    return sorted(steps.items())
 
 
 def last_id(session: Session) -> int:
@@ -163,9 +170,10 @@ def run_season(session: Session, start: datetime, end: datetime, channels: tuple
     The consumer reads a step's rows (`step_rows`, `count_step`) before asking for the next.
     The caller rolls the transaction back afterwards.
     """
-    for at in season_steps(session, start, end, zone, daily):
+    for at, sweeps in season_steps(session, start, end, zone, daily):
         after = last_id(session)
-        sweep(session, at, channels, public_url)
+        if sweeps:
+            sweep(session, at, channels, public_url)
         if after_sweep is not None:
             after_sweep(session, at)
         yield Step(at, at.astimezone(zone).date(), after)
