@@ -91,7 +91,7 @@ class MostMessaged:
 
 
 @dataclass(frozen=True)
-class Warning:
+class PolicyWarning:
     """A judgment of the plan's policy: the plan setting to change, and why, in Vietnamese."""
 
     setting: str
@@ -106,7 +106,7 @@ class Season:
     end: date
     days: dict[date, Tally] = field(default_factory=dict)
     most_messaged: MostMessaged | None = None
-    warnings: list[Warning] = field(default_factory=list)
+    warnings: list[PolicyWarning] = field(default_factory=list)
     capacity_per_day: int = 0
 
     @property
@@ -237,7 +237,7 @@ def capacity_per_day(plan: Plan, rate: float = DISPATCH_RATE_PER_S) -> int:
 
 
 def judge(season: Season, plan: Plan, rate: float = DISPATCH_RATE_PER_S,
-          threshold: int = MAX_MESSAGES_PER_UNIT) -> list[Warning]:
+          threshold: int = MAX_MESSAGES_PER_UNIT) -> list[PolicyWarning]:
     """Warnings about the plan's policy, in Vietnamese, each naming the setting to change."""
     late = plan.late
     now_set = (f"hiện `max_repeats` = {late.max_repeats if late.max_repeats is not None else 'không giới hạn'}, "
@@ -245,14 +245,14 @@ def judge(season: Season, plan: Plan, rate: float = DISPATCH_RATE_PER_S,
     warnings = []
     top = season.most_messaged
     if top is not None and top.messages > threshold:
-        warnings.append(Warning("max_repeats", (
+        warnings.append(PolicyWarning("max_repeats", (
             f"Đơn vị {top.unit} ({top.name}) sẽ nhận {top.messages} tin qua kênh {top.channel} trong mùa, "
             f"quá ngưỡng {threshold}: chính sách nhắc lại quá dày. Trong mục `late` của kế hoạch, "
             f"hãy đặt `max_repeats`, tăng `repeat_every_days` hoặc `backoff` ({now_set}).")))
     busiest = season.busiest_day
     capacity = capacity_per_day(plan, rate)
     if busiest is not None and busiest[1] > capacity:
-        warnings.append(Warning("repeat_every_days", (
+        warnings.append(PolicyWarning("repeat_every_days", (
             f"Ngày {busiest[0]:%d/%m/%Y} có {busiest[1]} tin, quá sức gửi trong {sending_hours(plan):g} giờ "
             f"được gửi mỗi ngày ({capacity} tin, với {rate:g} tin/giây): trong mục `late` của kế hoạch, "
             f"hãy tăng `repeat_every_days` hoặc `backoff`, hoặc đặt `max_repeats` ({now_set}).")))
