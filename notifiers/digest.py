@@ -77,33 +77,37 @@ def _previous_digest(session: Any, office: str, before: str) -> datetime | None:
 
 def write_digests(db: Database, clock: Clock, channels: Iterable[str], public_url: str) -> int:
     """Write today's digest rows for every campaign with an office address; return how many."""
-    now: datetime = clock()
+    with db.session(write=True) as session:
+        return write_digests_in(session, clock(), channels, public_url)
+
+
+def write_digests_in(session: Session, now: datetime, channels: Iterable[str], public_url: str) -> int:
+    """`write_digests` in the caller's transaction (`simulate` rolls it back)."""
     channels = [c for c in channels if c in ADDRESS_CHANNELS]
     written = 0
-    with db.session(write=True) as session:
-        for campaign in filter(None, [current_campaign(session)]):
-            office = ((campaign.plan or {}).get("late") or {}).get("office_email")
-            if not office or not channels:
-                continue
-            day = now.astimezone(ZoneInfo(campaign.timezone)).date().isoformat()
-            keys = {channel: f"{campaign.year}:digest:{office}:{day}:{channel}" for channel in channels}
-            if session.scalar(select(func.count()).where(Notification.dedup_key.in_(keys.values()))) == len(keys):
-                continue  # today's digest is written
-            root = session.get(Unit, campaign.root_unit_id) if campaign.root_unit_id else None
-            # the latest first, at most LISTED_LATE_UNITS of them, all counted: a late country
-            # is 300,000 rows, too many for one message (and for `serve`'s memory)
-            units = late_units(session, campaign,
-                               overdue_rows(session, campaign, now, under=root, limit=LISTED_LATE_UNITS))
-            lost = undelivered(session, _previous_digest(session, office, f"{campaign.year}:digest:{office}:{day}"))
-            if not units and not lost:
-                continue
-            count = overdue_count(session, campaign, now, under=root) if len(units) == LISTED_LATE_UNITS \
-                else len(units)
-            payload = digest_payload(campaign, root, day, public_url.rstrip("/") + "/", units, count, lost)
-            written += insert_ignoring_conflicts(session, Notification, [dict(
-                dedup_key=keys[channel], kind="digest",
-                channel=channel, recipient=office, campaign_id=campaign.id,
-                unit_id=root.id if root else None, stage=None, payload=payload,
-                status="pending", attempts=0, next_attempt_at=now, created_at=now,
-                updated_at=now) for channel in channels])
+    for campaign in filter(None, [current_campaign(session)]):
+        office = ((campaign.plan or {}).get("late") or {}).get("office_email")
+        if not office or not channels:
+            continue
+        day = now.astimezone(ZoneInfo(campaign.timezone)).date().isoformat()
+        keys = {channel: f"{campaign.year}:digest:{office}:{day}:{channel}" for channel in channels}
+        if session.scalar(select(func.count()).where(Notification.dedup_key.in_(keys.values()))) == len(keys):
+            continue  # today's digest is written
+        root = session.get(Unit, campaign.root_unit_id) if campaign.root_unit_id else None
+        # the latest first, at most LISTED_LATE_UNITS of them, all counted: a late country
+        # is 300,000 rows, too many for one message (and for `serve`'s memory)
+        units = late_units(session, campaign,
+                           overdue_rows(session, campaign, now, under=root, limit=LISTED_LATE_UNITS))
+        lost = undelivered(session, _previous_digest(session, office, f"{campaign.year}:digest:{office}:{day}"))
+        if not units and not lost:
+            continue
+        count = overdue_count(session, campaign, now, under=root) if len(units) == LISTED_LATE_UNITS \
+            else len(units)
+        payload = digest_payload(campaign, root, day, public_url.rstrip("/") + "/", units, count, lost)
+        written += insert_ignoring_conflicts(session, Notification, [dict(
+            dedup_key=keys[channel], kind="digest",
+            channel=channel, recipient=office, campaign_id=campaign.id,
+            unit_id=root.id if root else None, stage=None, payload=payload,
+            status="pending", attempts=0, next_attempt_at=now, created_at=now,
+            updated_at=now) for channel in channels])
     return written

@@ -340,7 +340,9 @@ class _CampaignSweep:
         """Insert today's bundles of one kind for the notices this sweep wrote; count them by kind.
 
         Each recipient unit's notices are ranked (most urgent first): the first names the
-        message (its kind, stage and deadline at the payload's top level), all of them are its
+        message (its kind, stage and deadline at the payload's top level, picked in the same
+        GROUP BY as the items: a join of the ranked rows to themselves was quadratic on SQLite,
+        which does not index a subquery), all of them are its
         items — for an escalation at most `LISTED_LATE_UNITS`, all counted (`late_count`),
         since the parent of a whole late province would otherwise get 300,000 of them.
         """
@@ -365,17 +367,18 @@ class _CampaignSweep:
         listed = d.json_array_agg(item)
         if escalation:
             listed = listed.filter(ranked.c.listed <= LISTED_LATE_UNITS)
-        grouped = (select(ranked.c.to_unit_id, listed.label("listing"), func.count().label("listed_count"))
+        top = (ranked.c.cycle_id, ranked.c.stage, ranked.c.shown_kind, ranked.c.repeat, ranked.c.part)
+        grouped = (select(ranked.c.to_unit_id, listed.label("listing"), func.count().label("listed_count"),
+                          *(func.max(case((ranked.c.listed == 1, column), else_=None)).label(column.name)
+                            for column in top))
                    .group_by(ranked.c.to_unit_id)).subquery("g")
-        top = ranked.alias("top")
         unit = aliased(Unit)
         ch = self._channel_table(self.channels)
-        b = (select(grouped.c.listing, grouped.c.listed_count, top.c.cycle_id, top.c.stage, top.c.shown_kind,
-                    top.c.repeat, top.c.part, unit.id.label("unit_id"), unit.code, unit.name,
-                    unit.level, unit.secretary, ch.c.channel,
+        b = (select(grouped.c.listing, grouped.c.listed_count, grouped.c.cycle_id, grouped.c.stage,
+                    grouped.c.shown_kind, grouped.c.repeat, grouped.c.part, unit.id.label("unit_id"),
+                    unit.code, unit.name, unit.level, unit.secretary, ch.c.channel,
                     self._recipient(ch.c.channel, unit).label("recipient"))
              .select_from(grouped)
-             .join(top, and_(top.c.to_unit_id == grouped.c.to_unit_id, top.c.listed == 1))
              .join(unit, unit.id == grouped.c.to_unit_id).join(ch, true())).subquery("b")
         members: dict[str, Any] = {
             "year": integer(self.year), "campaign_id": integer(self.campaign.id),

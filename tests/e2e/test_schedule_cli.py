@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import time
+from collections import Counter
 
 import pytest
 from sqlalchemy import func, select
 
-from tests.helpers import run, run_json, seeded
+from tests.helpers import SAMPLE_PLAN, run, run_json, seeded
 from tests.processes import Serve
 from workflow.models import Notification
 
@@ -31,9 +33,12 @@ def test_remind_dry_run_writes_nothing_and_remind_writes_once(db):
     assert table.exit_code == 0 and "Sẽ ghi 0 thông báo" in table.stdout
 
 
+SEASON = ("simulate", "--from", "2026-11-01", "--to", "2027-01-31")
+
+
 def test_simulate_previews_the_season_and_leaves_the_database_alone(db):
     seeded(db.url)
-    rows = run_json(db.url, "simulate", "--from", "2026-11-01", "--to", "2027-01-31")
+    rows = run_json(db.url, *SEASON)
     assert _outbox_count(db) == 0
     assert list(rows[0]) == COLUMNS
     first = rows[0]
@@ -42,15 +47,89 @@ def test_simulate_previews_the_season_and_leaves_the_database_alone(db):
     keys = [(r["kind"], r["unit"], r["stage"], r["recipient"], r["channel"], r["at"]) for r in rows]
     assert len(keys) == len(set(keys))
     kinds = {r["kind"] for r in rows}
-    assert kinds == {"reminder", "late", "repeat", "escalation"}
+    assert kinds == {"reminder", "late", "repeat", "escalation", "digest"}
     province = [r for r in rows if r["unit"] == "GL" and r["kind"] == "late"]
     assert [r["at"] for r in province] == ["2027-01-20T07:00:00+07:00"]
+    digests = [r for r in rows if r["kind"] == "digest"]
+    assert {r["recipient"] for r in digests} == {"bantochuc@tinhuy.example.vn"}
+    assert len({r["at"][:10] for r in digests}) == len(digests)  # one a day, at 07:30
+    assert {r["at"][10:] for r in digests} == {"T07:30:00+07:00"}
 
 
-def test_simulate_refuses_a_backwards_range(db):
+def test_the_summary_counts_what_the_stream_lists(db):
+    """--jsonl streams one JSON object a line; --summary --json counts the same rows, per day,
+    kind, level and unit; --unit lists one unit's own season; nothing is left written."""
     seeded(db.url)
-    result = run(db.url, "simulate", "--from", "2027-01-31", "--to", "2026-11-01")
-    assert result.exit_code == 2 and "sớm hơn --from" in result.stderr
+    streamed = run(db.url, *SEASON, "--jsonl")
+    assert streamed.exit_code == 0, streamed.stderr
+    rows = [json.loads(line) for line in streamed.stdout.splitlines()]
+    assert rows and all(list(r) == COLUMNS for r in rows)
+    assert rows == run_json(db.url, *SEASON)
+    summary = run_json(db.url, *SEASON, "--summary")
+    assert _outbox_count(db) == 0
+    totals = summary["totals"]
+    assert totals["messages"] == len(rows)
+    assert totals["by_kind"] == dict(Counter(r["kind"] for r in rows))
+    assert totals["digests"] == totals["by_kind"]["digest"]
+    assert totals["escalations"] == totals["by_kind"]["escalation"]
+    assert sum(totals["by_level"].values()) == len(rows) - totals["digests"]
+    per_day = Counter(r["at"][:10] for r in rows)
+    assert {d["day"]: d["messages"] for d in summary["days"]} == per_day
+    day, most = per_day.most_common(1)[0]
+    assert summary["busiest_day"]["messages"] == most
+    per_unit = Counter((r["unit"], r["channel"]) for r in rows if r["kind"] != "digest")
+    (unit, channel), received = per_unit.most_common(1)[0]
+    top = summary["most_messaged_unit"]
+    assert (top["messages"], top["channel"]) == (received, channel)
+    assert per_unit[(top["unit"], top["channel"])] == received
+
+    listed = run(db.url, *SEASON, "--unit", top["unit"], "--jsonl")
+    own = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert own == [r for r in rows if r["unit"] == top["unit"] and r["kind"] != "digest"]
+    assert len(own) == received
+    table = run(db.url, *SEASON, "--unit", top["unit"])
+    assert table.exit_code == 0 and f"{received} thông báo cho {top['unit']}" in table.stdout
+
+
+def test_the_summary_judges_the_repeat_policy(db, tmp_path):
+    """Repeating every second day while a unit stays late, for three months, is too much for
+    one unit (the shipped sample plan, nobody acting); a bounded policy is not."""
+    seeded(db.url)
+    summary = run_json(db.url, *SEASON, "--summary")
+    assert summary["most_messaged_unit"]["messages"] > summary["max_messages_per_unit"]
+    [warning] = summary["warnings"]
+    assert warning["setting"] == "max_repeats"
+    for setting in ("`max_repeats`", "`repeat_every_days`", "`backoff`"):
+        assert setting in warning["message"]
+    table = run(db.url, *SEASON, "--summary")
+    assert table.exit_code == 0
+    for words in ("Cả mùa", "Ngày nhiều tin nhất", "Một đơn vị nhận nhiều nhất", "Cảnh báo: Đơn vị"):
+        assert words in table.stdout
+
+    bounded = tmp_path / "plan.yaml"
+    bounded.write_text(SAMPLE_PLAN.read_text(encoding="utf-8").replace(
+        "  repeat_every_days: 2\n", "  repeat_every_days: 2\n  backoff: 2\n  max_repeats: 3\n"), encoding="utf-8")
+    result = run(db.url, "campaign", "update", "2026", "--plan", str(bounded))
+    assert result.exit_code == 0, result.stderr
+    summary = run_json(db.url, *SEASON, "--summary")
+    assert summary["warnings"] == []
+    assert summary["most_messaged_unit"]["messages"] <= summary["max_messages_per_unit"]
+    assert "nằm trong ngưỡng" in run(db.url, *SEASON, "--summary").stdout
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (("--from", "2027-01-31", "--to", "2026-11-01"), "--to 01/11/2026 đứng trước --from 31/01/2027"),
+    (("--from", "2026-13-01", "--to", "2027-01-31"), "--from '2026-13-01' không phải một ngày"),
+    (("--from", "1/11/2026", "--to", "2027-01-31"), "hãy viết YYYY-MM-DD"),
+    (("--from", "2026-11-01", "--to", "2027-01-31", "--unit", "KHONG-CO"), "không có đơn vị nào mã 'KHONG-CO'"),
+    (("--from", "2026-11-01", "--to", "2027-01-31", "--json", "--jsonl"), "chọn một trong --json"),
+    (("--from", "2026-11-01", "--to", "2027-01-31", "--summary", "--jsonl"), "--summary không đi cùng"),
+])
+def test_simulate_says_what_is_wrong_in_vietnamese(db, args, said):
+    seeded(db.url)
+    result = run(db.url, "simulate", *args)
+    assert result.exit_code == 2
+    assert said in result.stderr and "Traceback" not in result.stderr
 
 
 @pytest.mark.slow
