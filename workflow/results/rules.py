@@ -16,6 +16,7 @@ from decimal import Decimal
 from fractions import Fraction
 from math import floor
 
+from config.i18n import _
 from workflow.results.grounds import KHT_GROUNDS, LOWER_KIND, QUOTA, disciplined_in_year, kht_grounds_of
 from workflow.results.levels import HT, HTT, HTXS, KHT, NOT_CLASSIFIED, PENDING, RANK, RATED, step_down
 from workflow.results.settings import AT_LEAST, BASE, CELL
@@ -405,7 +406,7 @@ def score_range_problems(m: Member) -> list[tuple[str, str]]:
     for column, value, cap in (("score_general", m.score_general, GENERAL_CAP),
                                ("score_tasks", m.score_tasks, TASKS_CAP)):
         if value is not None and not 0 <= value <= cap:
-            out.append((column, f"điểm {value:g} ngoài khoảng 0–{cap}"))
+            out.append((column, _("score {value} outside 0–{cap}").format(value=f"{value:g}", cap=cap)))
     return out
 
 
