@@ -63,7 +63,8 @@ DATA = _data()
 
 def machine_free(text: str) -> str:
     """`text` without what is the same in every language: data, code spans, flags, choice
-    lists, command paths, metavars, file names, addresses and contract names."""
+    lists, command paths, metavars, file names, input files' column names, addresses and contract
+    names."""
     for name in DATA:
         text = text.replace(name, " ")
     for path in sorted(PATHS, key=len, reverse=True):
@@ -71,6 +72,7 @@ def machine_free(text: str) -> str:
         # a group's --help lists its subcommands by name
         text = re.sub(rf"(?m)^  {re.escape(path.split()[-1])}(?= {{2}})", " ", text)
     text = re.sub(r"`[^`]*`", " ", text)
+    text = re.sub(r"\b(cột|column) \w+", " ", text)  # an input file's column: "dòng 7, cột level"
     text = re.sub(r"\[[\w|.-]+\]", " ", text)  # click's choice lists: [json|csv|xlsx|html|pdf]
     text = re.sub(r"\S+@\S+|https?://\S+|\S*[/\\]\S*|\S+:\S+", " ", text)  # dedup keys: 2026:GL:…
     text = re.sub(r"(?<!\w)--?[\w-]+", " ", text)
@@ -87,10 +89,50 @@ def vietnamese_letters(text: str) -> list[str]:
                    if c in "đĐ" or unicodedata.normalize("NFD", c) != c})
 
 
+#: files with a problem in (nearly) every row, each listing its problems one per line
+BAD_FILES = {
+    "bad_units.csv": """code,name,level,parent,secretary,email,zalo_user_id,phone,has_committee
+,Cell X0,cell,GL,,,,,
+bad code!,Cell X9,cell,GL,,,,,
+GL-X1,Cell X1,nowhere,GL,,abc,,12,maybe
+GL-X2,Cell X2,cell,NOPE,,,,,
+GL-X3,Cell X3,cell,GL-X3,,,,,
+GL-X4,Cell X4,province,GL-CQD-BTC,,,,,
+GL-X4,Cell X5,cell,GL,,,,,
+""",
+    # imported with a warning per row (dry run)
+    "odd_units.csv": """code,name,level,parent,phone
+GL-X8,Cell X8,cell,GL-CQD,912345678
+GL-X9,Cell X9,cell,GL-CQD,02693822222
+""",
+    "bad_results.csv": """name,level,votes_for,full_members_voting,admitted_on,is_head,kht_grounds,score_general,tasks_total,tasks_completed
+,HTT,3,5,,,,,,
+Ho Van Binh,BOGUS,x,5,,,,,,
+Le Thi Cuc,HTT,7,5,2026-13-01,maybe,NOPE,99,2,3
+Le Thi Cuc,HTT,3,5,,,,,,
+""",
+    "bad_progress.csv": """code,stage,date
+,cell_met,2026-11-19
+GL-TS-TH,nowhere,2026-11-19
+GL-TS-TH,plan_issued,bad
+""",
+    # rows that read well but contradict the stored campaign
+    "late_progress.csv": """code,stage,date
+NOPE,cell_met,2026-11-19
+GL-TS-TH,cell_met,2026-12-30
+GL-TS-TH,reports_prepared,2026-11-19
+GL-TS-TH,reports_prepared,2026-11-19
+""",
+}
+
+
 def transcript(db_url: str, tmp_path) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
     """(what was run, what it printed) for every `--help` and a representative session."""
     seeded(db_url)
     said = []
+    for name, body in BAD_FILES.items():
+        (tmp_path / name).write_text(body, encoding="utf-8")
+    bad = {name: str(tmp_path / name) for name in BAD_FILES}
 
     def say(*args: str, now: str | None = NOW) -> None:
         result = run(db_url, *args, now=now)
@@ -115,7 +157,11 @@ def transcript(db_url: str, tmp_path) -> list[tuple[str, str]]:  # type: ignore[
                  ["simulate", "--from", "2026-11-21", "--to", "2026-11-20"],
                  ["results", "check"], ["links", "export", "-o", str(tmp_path / "x.csv")],
                  ["results", "show", "GL-TS-TH"], ["results", "level", "GL-TS", "BOGUS"],
-                 ["units", "import", str(tmp_path / "none.csv")], ["units", "import", str(tmp_path / "x.doc")]):
+                 ["units", "import", str(tmp_path / "none.csv")], ["units", "import", str(tmp_path / "x.doc")],
+                 # the problems of each kind of input file, one per row
+                 ["units", "import", bad["bad_units.csv"]], ["units", "import", bad["odd_units.csv"], "--dry-run"],
+                 ["results", "check", "GL-TS-TH", bad["bad_results.csv"]],
+                 ["progress", "import", bad["bad_progress.csv"]], ["progress", "import", bad["late_progress.csv"]]):
         say(*args)
     return said
 
