@@ -105,7 +105,8 @@ GL-X4,Cell X5,cell,GL,,,,,
 GL-X8,Cell X8,cell,GL-CQD,912345678
 GL-X9,Cell X9,cell,GL-CQD,02693822222
 """,
-    "bad_results.csv": """name,level,votes_for,full_members_voting,admitted_on,is_head,kht_grounds,score_general,tasks_total,tasks_completed
+    "bad_results.csv": """name,level,votes_for,full_members_voting,admitted_on,is_head,kht_grounds,\
+score_general,tasks_total,tasks_completed
 ,HTT,3,5,,,,,,
 Ho Van Binh,BOGUS,x,5,,,,,,
 Le Thi Cuc,HTT,7,5,2026-13-01,maybe,NOPE,99,2,3
