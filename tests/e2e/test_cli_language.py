@@ -117,6 +117,17 @@ Le Thi Cuc,HTT,3,5,,,,,,
 GL-TS-TH,nowhere,2026-11-19
 GL-TS-TH,plan_issued,bad
 """,
+    # read well, break a dozen classification rules
+    "broken_rules.csv": """name,level,votes_for,full_members_voting,is_head,absent,exempt,sick_leave_months,\
+kht_grounds,admitted_on
+Ho Van Binh,HTXS,2,5,yes,,,,,
+Le Thi Cuc,HTXS,3,5,yes,,,,,
+Tran Van Dung,HTT,3,5,,yes,,,,
+Pham Thi Em,HTT,3,5,,,yes,,,
+Vo Van Giang,HTT,3,5,,,,4,,
+Dao Thi Hoa,HT,3,5,,,,,FORBIDDEN_ACTS,
+Ngo Van Khanh,HT,3,5,,,,,,2026-10-01
+""",
     # rows that read well but contradict the stored campaign
     "late_progress.csv": """code,stage,date
 NOPE,cell_met,2026-11-19
@@ -125,6 +136,13 @@ GL-TS-TH,reports_prepared,2026-11-19
 GL-TS-TH,reports_prepared,2026-11-19
 """,
 }
+
+
+def without_sources(table: str) -> str:
+    """`results check --rules` without its last column: the sources cite the texts by their own
+    (Vietnamese) titles, in every language."""
+    return "\n".join("│".join(cells[:-2] + cells[-1:]) if len(cells := line.split("│")) > 2 else line
+                     for line in table.splitlines())
 
 
 def transcript(db_url: str, tmp_path) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
@@ -138,7 +156,8 @@ def transcript(db_url: str, tmp_path) -> list[tuple[str, str]]:  # type: ignore[
     def say(*args: str, now: str | None = NOW) -> None:
         result = run(db_url, *args, now=now)
         assert result.exit_code in (0, 1, 2), result.output
-        said.append((" ".join(args), result.output))
+        output = without_sources(result.output) if args[-1] == "--rules" else result.output
+        said.append((" ".join(args), output))
 
     for path in [""] + PATHS:
         say(*path.split(), "--help")
@@ -162,6 +181,8 @@ def transcript(db_url: str, tmp_path) -> list[tuple[str, str]]:  # type: ignore[
                  # the problems of each kind of input file, one per row
                  ["units", "import", bad["bad_units.csv"]], ["units", "import", bad["odd_units.csv"], "--dry-run"],
                  ["results", "check", "GL-TS-TH", bad["bad_results.csv"]],
+                 ["results", "check", "GL-TS-TH", bad["broken_rules.csv"], "--unit-level", "HTXS"],
+                 ["results", "check", "--rules"],
                  ["progress", "import", bad["bad_progress.csv"]], ["progress", "import", bad["late_progress.csv"]]):
         say(*args)
     return said
@@ -181,6 +202,9 @@ def test_vietnamese_by_default_without_an_english_word(db_url, outbox_dir, monke
     assert leaks == {}
     everything = "\n".join(out for _args, out in said)
     assert "Cách dùng: cli" in everything and "Đã gửi" in everything
+    for said_of_a_bad_file in ("mã đơn vị trống", "thiếu số 0 đầu", "không phải ngày", "không có bước",
+                               "chưa đến", "Chi bộ chỉ có một người đứng đầu", "từ chối"):
+        assert said_of_a_bad_file in everything
 
 
 def test_english_with_kiemdiem_lang_en_without_a_vietnamese_letter(db_url, outbox_dir, monkeypatch):
@@ -190,6 +214,9 @@ def test_english_with_kiemdiem_lang_en_without_a_vietnamese_letter(db_url, outbo
     assert leaks == {}
     everything = "\n".join(out for _args, out in said)
     assert "Usage: cli" in everything and "Delivered" in everything
+    for said_of_a_bad_file in ("the unit code is empty", "lost its leading 0", "is not a date", "there is no stage",
+                               "has not come yet", "A cell has one head", "refuses"):
+        assert said_of_a_bad_file in everything
 
 
 def test_the_word_lists_catch_what_they_should():
