@@ -14,6 +14,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from config.i18n import _
+
 EMAIL_RE = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[A-Za-z0-9-]{2,}$")
 MOBILE_RE = re.compile(r"^(?:\+?84|0)([35789]\d{8})$")
 #: how a stored Vietnamese mobile starts (`read_phone` stores them as 0xxxxxxxxx): only these
@@ -30,19 +32,21 @@ def normalise_email(raw: str) -> str:
     """Return the address to store (domain in IDNA form), or raise ValueError saying why not."""
     text = unicodedata.normalize("NFC", raw.strip())
     if text.count("@") != 1:
-        raise ValueError(f"'{raw}' không phải địa chỉ email (cần đúng một dấu @)")
+        raise ValueError(_("'{value}' is not an email address (it needs exactly one @)").format(value=raw))
     local, domain = text.split("@")
     if not local.isascii():
-        raise ValueError(f"'{raw}': phần trước @ có chữ có dấu hoặc ký tự ngoài ASCII, máy chủ thư "
-                         "không gửi tới được; hãy dùng địa chỉ không dấu")
+        raise ValueError(_("'{value}': the part before @ holds accented letters or characters outside "
+                           "ASCII, which mail servers cannot deliver to; use an unaccented address").format(
+            value=raw))
     if not domain.isascii():
         try:
             domain = domain.encode("idna").decode("ascii")
         except UnicodeError as exc:
-            raise ValueError(f"'{raw}': tên miền '{domain}' không hợp lệ") from exc
+            raise ValueError(_("'{value}': the domain '{domain}' is not valid").format(
+                value=raw, domain=domain)) from exc
     address = f"{local}@{domain.lower()}"
     if not EMAIL_RE.match(address):
-        raise ValueError(f"'{raw}' không phải địa chỉ email")
+        raise ValueError(_("'{value}' is not an email address").format(value=raw))
     return address
 
 
@@ -61,15 +65,18 @@ def read_phone(raw: str) -> Phone:
     if match := MOBILE_RE.match(digits):
         return Phone("0" + match.group(1), True)
     if BARE_MOBILE_RE.match(digits):
-        return Phone("0" + digits, True, f"số di động '{raw}' thiếu số 0 đầu; đã sửa thành 0{digits}")
+        return Phone("0" + digits, True, _("mobile number '{value}' lost its leading 0; corrected to "
+                                           "0{digits}").format(value=raw, digits=digits))
     if match := LANDLINE_RE.match(digits):
         return Phone("0" + match.group(1), False,
-                     f"'{raw}' là số máy bàn: được lưu nhưng không nhận được tin Zalo ZNS")
+                     _("'{value}' is a landline: stored, but it cannot receive Zalo ZNS messages").format(
+                         value=raw))
     if FOREIGN_RE.match(digits):
         number = "+" + digits.removeprefix("+").removeprefix("00")
-        return Phone(number, False, f"'{raw}' là số nước ngoài: được lưu nhưng không nhận được tin Zalo ZNS")
-    raise ValueError(f"'{raw}' không phải số điện thoại (di động 0xxxxxxxxx hoặc +84xxxxxxxxx, "
-                     "máy bàn 02xxxxxxxxx, số nước ngoài +…)")
+        return Phone(number, False, _("'{value}' is a foreign number: stored, but it cannot receive Zalo "
+                                      "ZNS messages").format(value=raw))
+    raise ValueError(_("'{value}' is not a phone number (mobile 0xxxxxxxxx or +84xxxxxxxxx, landline "
+                       "02xxxxxxxxx, foreign +…)").format(value=raw))
 
 
 def zns_number(stored: str | None) -> str | None:

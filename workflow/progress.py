@@ -36,7 +36,7 @@ from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, and_, sel
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from config.i18n import _, pgettext
+from config.i18n import _, ngettext, pgettext
 from config.zone import DEFAULT_ZONE
 from workflow.db import Database, insert_rows
 from workflow.errors import BadInput, Refused
@@ -53,6 +53,8 @@ REPORTED_AT = time(12, 0)
 ALIASES = {"code": "code", "mã đơn vị": "code", "mã": "code", "stage": "stage", "bước": "stage",
            "giai đoạn": "stage", "date": "date", "ngày": "date", "note": "note", "ghi chú": "note"}
 REQUIRED = ("code", "stage", "date")
+#: the office headers a missing column names (the file's words: not translated)
+OFFICE_HEADERS = "Mã đơn vị, Bước, Ngày[, Ghi chú]"
 #: stages a guard of which reads other units: moved one by one through the service
 GUARDED = ("forms_submitted", "aggregated")
 STAGE_BY_NAME = {**{header_key(s): s for s in STAGES}, **{header_key(LABEL[s]): s for s in STAGES}}
@@ -176,8 +178,8 @@ def parse_entries(columns: Sequence[str], rows: Sequence[Row]) -> tuple[list[Ent
     """Read the rows; return the entries and one sentence per bad cell, naming its line."""
     missing = [c for c in REQUIRED if c not in columns]
     if missing:
-        raise BadInput(f"Tệp thiếu cột {', '.join(missing)} (cần: code, stage, date[, note] "
-                       "hoặc Mã đơn vị, Bước, Ngày[, Ghi chú]).")
+        raise BadInput(_("The file lacks the columns {columns} (needed: code, stage, date[, note] or {headers})."
+                         ).format(columns=", ".join(missing), headers=OFFICE_HEADERS))
     entries, problems = [], []
     for row in rows:
         values = row.values
@@ -187,18 +189,20 @@ def parse_entries(columns: Sequence[str], rows: Sequence[Row]) -> tuple[list[Ent
         stage = parse_stage(values.get("stage"))
         bad = []
         if not code:
-            bad.append("thiếu mã đơn vị")
+            bad.append(_("no unit code"))
         if stage is None:
-            bad.append(f"không có bước '{values.get('stage') or ''}' (các bước: "
-                       f"{', '.join(STAGES[1:])} hoặc tên tiếng Việt)")
+            bad.append(_("there is no stage '{stage}' (the stages: {stages} or their Vietnamese names)").format(
+                stage=values.get("stage") or "", stages=", ".join(STAGES[1:])))
         elif stage == STAGES[0]:
-            bad.append("bước 'Đã ban hành kế hoạch' có từ khi tạo đợt, không cần báo cáo")
+            bad.append(_("stage '{label}' is there from the campaign's creation; it needs no report").format(
+                label=pgettext("value", STAGES[0])))
         try:
             day = parse_day(values.get("date"))
         except ValueError:
-            bad.append(f"ngày '{values.get('date') or ''}' không đọc được (dùng 2026-11-20 hoặc 20/11/2026)")
+            bad.append(_("cannot read the date '{date}' (use 2026-11-20 or 20/11/2026)").format(
+                date=values.get("date") or ""))
         if bad:
-            problems.append(f"dòng {row.line}: {'; '.join(bad)}.")
+            problems.append(_("line {line}").format(line=row.line) + f": {'; '.join(bad)}.")
             continue
         note = str(values.get("note") or "").strip() or None
         entries.append(Entry(row.line, code, stage, day, note))  # type: ignore[arg-type]
@@ -235,7 +239,9 @@ class ProgressImport:
                 plan = self._plan(campaign, entries, targets, problems, report,
                                   scoped=under is not None)
                 if problems:
-                    raise BadInput(f"Tệp có {len(problems)} dòng sai; chưa ghi gì.",
+                    raise BadInput(ngettext("The file has {count} wrong row; nothing written.",
+                                            "The file has {count} wrong rows; nothing written.",
+                                            len(problems)).format(count=len(problems)),
                                    sorted(problems, key=_line_of))
                 self._apply_simple(session, campaign, plan, actor)
                 self._apply_guarded(session, campaign, plan, report, actor)
@@ -244,8 +250,8 @@ class ProgressImport:
         except _DryRun:
             pass
         except StaleDataError as exc:
-            raise Refused("Có người khác vừa thay đổi một đơn vị trong tệp; chưa ghi gì, "
-                          "hãy thử lại.") from exc
+            raise Refused(_("Someone else has just changed a unit of the file; nothing written, "
+                            "try again.")) from exc
         return report
 
     def _targets(self, session: Session, campaign: Campaign, codes: set[str],
@@ -276,12 +282,13 @@ class ProgressImport:
         for code, rows in by_unit.items():
             target = targets.get(code)
             if target is None:
-                problems.extend(f"dòng {e.line}: không có đơn vị mã '{code}'"
-                                f"{' trong phạm vi của bạn' if scoped else ''}." for e in rows)
+                missing = (_("row {line}: there is no unit with code '{code}' within your scope.") if scoped
+                           else _("row {line}: there is no unit with code '{code}'."))
+                problems.extend(missing.format(line=e.line, code=code) for e in rows)
                 continue
             if target.cycle_id is None:
-                problems.extend(f"dòng {e.line}: đơn vị {code} không tham gia đợt kiểm điểm "
-                                f"{campaign.year}." for e in rows)
+                problems.extend(_("row {line}: unit {code} takes no part in the {year} campaign.").format(
+                    line=e.line, code=code, year=campaign.year) for e in rows)
                 continue
             self._plan_unit(code, target, rows, now, today, problems, report, plan)
         return plan
@@ -296,24 +303,29 @@ class ProgressImport:
         for e in sorted(rows, key=lambda r: (RANK[r.stage], r.line)) if len(rows) > 1 else rows:
             label = f"'{pgettext('value', e.stage)}' ({e.stage})"
             if e.stage in seen:
-                problems.append(f"dòng {e.line}: bước {label} của đơn vị {code} đã có ở dòng {seen[e.stage]}.")
+                problems.append(_("row {line}: stage {label} of unit {code} is already on row {other}.").format(
+                    line=e.line, label=label, code=code, other=seen[e.stage]))
                 continue
             seen[e.stage] = e.line
             if e.stage not in flow:
-                problems.append(f"dòng {e.line}: đơn vị {code} không có bước {label}.")
+                problems.append(_("row {line}: unit {code} has no stage {label}.").format(
+                    line=e.line, code=code, label=label))
                 continue
             if e.day > today:
-                problems.append(f"dòng {e.line}: ngày {_show(e.day)} chưa đến (hôm nay là {_show(today)}).")
+                problems.append(_("row {line}: the day {day} has not come yet (today is {today}).").format(
+                    line=e.line, day=_show(e.day), today=_show(today)))
                 continue
             if RANK[e.stage] <= RANK[state]:
                 report.already_done.append(_("row {line}: unit {code} is past stage {label}.").format(
                     line=e.line, code=code, label=label))
                 continue
             if e.day < previous:
-                what = ("ngày bắt đầu đợt kiểm điểm" if state == STAGES[0]
-                        else f"ngày đơn vị hoàn thành bước '{LABEL[state]}'")
-                problems.append(f"dòng {e.line}: ngày {_show(e.day)} của đơn vị {code} trước "
-                                f"{what} ({_show(previous)}); các bước phải theo thứ tự thời gian.")
+                what = (_("the day the campaign began") if state == STAGES[0]
+                        else _("the day the unit completed stage '{label}'").format(
+                            label=pgettext("value", state)))
+                problems.append(_("row {line}: the day {day} of unit {code} is before {what} ({previous}); "
+                                  "the stages must follow in time.").format(
+                    line=e.line, day=_show(e.day), code=code, what=what, previous=_show(previous)))
                 continue
             at = _reported_at(e.day, now)
             for stage in flow[flow.index(state) + 1: flow.index(e.stage) + 1]:
@@ -347,8 +359,11 @@ class ProgressImport:
                     state_changed_at=_moves.c.changed_at, version=cycles.c.version + 1)).rowcount
         _moves.drop(connection)
         if moved != len(plan.simple):
-            raise Refused(f"{len(plan.simple) - moved} đơn vị trong tệp vừa được người khác thay "
-                          "đổi cùng lúc; chưa ghi gì, hãy thử lại.")
+            raise Refused(ngettext("{count} unit of the file was changed by someone else meanwhile; "
+                                   "nothing written, try again.",
+                                   "{count} units of the file were changed by someone else meanwhile; "
+                                   "nothing written, try again.",
+                                   len(plan.simple) - moved).format(count=len(plan.simple) - moved))
         rows = _audit_rows(plan, campaign, actor, self.clock())
         while chunk := list(islice(rows, AUDIT_CHUNK)):  # a chunk at a time: 300,000 dicts weigh 400 MB
             _insert(session, AuditEntry.__table__, chunk)
@@ -372,13 +387,15 @@ class ProgressImport:
                     session, campaign, unit, cycle, EVENT_FOR[stage], at=at, actor=actor,
                     note=entry.note, details={"source": SOURCE, "line": entry.line})
             except Refused as exc:
-                refusals.append(f"dòng {entry.line}: {exc}")
+                refusals.append(_("line {line}").format(line=entry.line) + f": {exc}")
                 refused.add(cycle.id)
                 continue
             report.steps += 1
             report.also_moved.extend(outcome.also_moved)
         if refusals:
-            raise ProgressRefused(f"{len(refusals)} dòng bị từ chối; chưa ghi gì.", refusals)
+            raise ProgressRefused(ngettext("{count} row refused; nothing written.",
+                                           "{count} rows refused; nothing written.",
+                                           len(refusals)).format(count=len(refusals)), refusals)
 
 
 def _audit_rows(plan: _Plan, campaign: Campaign, actor: str, now: datetime
@@ -448,5 +465,5 @@ def _reported_at(day: date, now: datetime) -> datetime:
 
 
 def _line_of(problem: str) -> int:
-    head = problem.split(":", 1)[0].removeprefix("dòng ")
+    head = problem.split(":", 1)[0].rpartition(" ")[2]  # "dòng 14" or "line 14": either language
     return int(head) if head.isdigit() else 0

@@ -30,6 +30,8 @@ from workflow.errors import BadInput
 
 TRUE = {"yes", "y", "true", "1", "có", "co", "x"}
 FALSE = {"no", "n", "false", "0", "không", "khong", ""}
+#: the values a yes/no cell accepts, as a problem lists them (the file's words: not translated)
+YES_NO = "yes/no, true/false, 1/0, có/không"
 
 #: the delimiters a spreadsheet writes a CSV with, in order of preference on a tie
 DELIMITERS = (",", ";", "\t")
@@ -108,7 +110,7 @@ class _Header:
 
 
 def _read_error(path: Path, exc: OSError) -> BadInput:
-    return BadInput(f"{path}: không đọc được tệp ({exc.strerror}).")
+    return BadInput(_("{file}: cannot read the file ({reason}).").format(file=path, reason=exc.strerror))
 
 
 def decode_text(path: Path, data: bytes, encoding: str | None = None) -> str:
@@ -143,8 +145,8 @@ def decode_text(path: Path, data: bytes, encoding: str | None = None) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    not_text = BadInput(f"{path.name}: không phải tệp văn bản (CSV) đọc được; hãy lưu lại dưới dạng "
-                        "CSV UTF-8 hoặc .xlsx, hoặc ghi rõ bảng mã bằng --encoding.")
+    not_text = BadInput(_("{file}: not a readable text (CSV) file; save it again as CSV UTF-8 or .xlsx, "
+                          "or name its encoding with --encoding.").format(file=path.name))
     if b"\x00" in data:
         raise not_text
     from charset_normalizer import from_bytes  # only legacy files pay for the detector

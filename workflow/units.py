@@ -31,13 +31,14 @@ from sqlalchemy.orm import Session
 
 from config.addresses import mobile_number, normalise_email, read_phone
 from config.hierarchy import Hierarchy
+from config.i18n import _, ngettext
 from workflow.audit import record
 from workflow.clock import Clock
 from workflow.db import Database, insert_rows
 from workflow.errors import BadInput
 from workflow.lookup import canonical_code
 from workflow.models import Unit
-from workflow.tabular import Row, header_key, parse_bool, read_rows
+from workflow.tabular import YES_NO, Row, header_key, parse_bool, read_rows
 
 COLUMNS = ("code", "name", "level", "parent", "secretary", "email", "zalo_user_id", "phone",
            "has_committee")
@@ -58,6 +59,10 @@ ALIASES = {
     "có cấp ủy": "has_committee", "có cấp uỷ": "has_committee", "cấp ủy": "has_committee",
     "cấp uỷ": "has_committee", "hoạt động": "active", "còn hoạt động": "active",
 }
+
+#: the office headers a problem with the columns lists (the file's words: not translated)
+OFFICE_HEADERS = ("Mã đơn vị, Tên đơn vị, Cấp, Mã cấp trên, Bí thư, Email, Zalo, Điện thoại, Có cấp ủy, "
+                  "Hoạt động")
 
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,63}$")
 
@@ -120,12 +125,11 @@ def _parse_rows(rows: list[Row], columns: list[str], hierarchy: Hierarchy,
     unknown = [c for c in columns if c and c not in COLUMNS + OPTIONAL_COLUMNS]
     if unknown:
         known = ", ".join(COLUMNS + OPTIONAL_COLUMNS)
-        problems.append(f"cột không biết: {', '.join(unknown)} (các cột: {known}; "
-                        "hoặc Mã đơn vị, Tên đơn vị, Cấp, Mã cấp trên, Bí thư, Email, Zalo, "
-                        "Điện thoại, Có cấp ủy, Hoạt động)")
+        problems.append(_("unknown columns: {columns} (the columns: {known}; or {headers})").format(
+            columns=", ".join(unknown), known=known, headers=OFFICE_HEADERS))
     missing = [c for c in REQUIRED if c not in columns]
     if missing:
-        problems.append(f"thiếu cột {', '.join(missing)}")
+        problems.append(_("missing columns: {columns}").format(columns=", ".join(missing)))
         return []
     present = [c for c in COLUMNS + OPTIONAL_COLUMNS if c in columns and c not in ("code", "parent")]
     levels = {header_key(name): name for name in hierarchy.names}
@@ -135,17 +139,18 @@ def _parse_rows(rows: list[Row], columns: list[str], hierarchy: Hierarchy,
     for i, row in enumerate(rows):
         rows[i] = None  # type: ignore[call-overload]  # each row freed once read: 300,000 dicts
         v = row.values
-        where = f"dòng {row.line}"
+        where = _("line {line}").format(line=row.line)
         if "__extra__" in v:
-            problems.append(f"{where}: nhiều ô hơn số cột")
+            problems.append(_("{where}: more cells than columns").format(where=where))
         raw_code = str(v.get("code") or "")
         if not raw_code:
-            problems.append(f"{where}: mã đơn vị trống")
+            problems.append(_("{where}: the unit code is empty").format(where=where))
             continue
         code = canonical_code(raw_code)
-        where = f"dòng {row.line} ({raw_code})"
+        where = _at(row.line, raw_code)
         if not CODE_RE.match(code):
-            problems.append(f"{where}: mã '{raw_code}' chỉ được có chữ không dấu, số, '.', '_' và '-'")
+            problems.append(_("{where}: code '{code}' may hold only unaccented letters, digits, '.', '_' "
+                              "and '-'").format(where=where, code=raw_code))
         values: dict[str, Any] = {}
         empty: set[str] = set()
         for key in present:
@@ -157,14 +162,20 @@ def _parse_rows(rows: list[Row], columns: list[str], hierarchy: Hierarchy,
                 values[key] = _cell(key, raw, levels, where, warnings)
             except ValueError as exc:
                 problems.append(f"{where}: {exc}")
-        for key in ("name", "level"):
-            if key in empty:
-                problems.append(f"{where}: {'tên' if key == 'name' else 'cấp'} trống")
+        if "name" in empty:
+            problems.append(_("{where}: the name is empty").format(where=where))
+        if "level" in empty:
+            problems.append(_("{where}: the level is empty").format(where=where))
         parent = str(v.get("parent") or "")
         shape = frozenset(empty)  # a few shapes of empty cells recur across the whole file
         records.append(_Record(row.line, code, values, shapes.setdefault(shape, shape),
                                canonical_code(parent) if parent else None, "parent" in columns))
     return records
+
+
+def _at(line: int, code: str) -> str:
+    """Where a problem is: "line 14 (CB01)"."""
+    return _("line {line} ({code})").format(line=line, code=code)
 
 
 def _cell(key: str, raw: Any, levels: dict[str, str], where: str, warnings: list[str]) -> Any:
@@ -173,13 +184,14 @@ def _cell(key: str, raw: Any, levels: dict[str, str], where: str, warnings: list
         try:
             return parse_bool(raw)
         except ValueError:
-            raise ValueError(f"{key} '{raw}' không phải có/không (yes/no, true/false, 1/0, "
-                             "có/không)") from None
+            raise ValueError(_("{column} '{value}' is not yes/no ({accepted})").format(
+                column=key, value=raw, accepted=YES_NO)) from None
     text_value = str(raw)
     if key == "level":
         level = levels.get(header_key(text_value))
         if level is None:
-            raise ValueError(f"cấp '{text_value}' không phải một trong {', '.join(sorted(set(levels.values())))}")
+            raise ValueError(_("level '{level}' is not one of {levels}").format(
+                level=text_value, levels=", ".join(sorted(set(levels.values())))))
         return level
     if key == "email":
         return normalise_email(text_value)
@@ -217,8 +229,10 @@ def import_units(db: Database, path: Path, hierarchy: Hierarchy, clock: Clock, a
                    Unit.has_committee, Unit.active))}
         plan = _plan(records, existing, hierarchy, options, report, problems)
         if problems:
-            raise BadInput(
-                f"{path.name}: {len(problems)} lỗi; chưa nhập gì.", problems)
+            raise BadInput(ngettext("{file}: {count} problem; nothing imported.",
+                                    "{file}: {count} problems; nothing imported.",
+                                    len(problems)).format(file=path.name, count=len(problems)),
+                           problems)
         if options.dry_run:
             _diff(plan, existing, report)
             return report
@@ -272,8 +286,8 @@ def _plan(records: list[_Record], existing: dict[str, Any], hierarchy: Hierarchy
     by_code: dict[str, _Record] = {}
     for rec in records:
         if rec.code in by_code:
-            problems.append(f"dòng {rec.line} ({rec.code}): trùng mã với dòng {by_code[rec.code].line} "
-                            "(mã không phân biệt chữ hoa, chữ thường)")
+            problems.append(_("{where}: the same code as line {other} (codes ignore letter case)").format(
+                where=_at(rec.line, rec.code), other=by_code[rec.code].line))
             continue
         by_code[rec.code] = rec
     id_to_code = {r.id: code for code, r in existing.items()}
@@ -294,22 +308,24 @@ def _plan(records: list[_Record], existing: dict[str, Any], hierarchy: Hierarchy
         final[code] = {**{k: getattr(old, k) for k in CONTACT_FIELDS}, "active": False}
         active[code] = False
     for code, rec in by_code.items():
-        where = f"dòng {rec.line} ({code})"
+        where = _at(rec.line, code)
         parent = parent_of[code]
         if parent is None:
             continue
         if parent == code:
-            problems.append(f"{where}: một đơn vị không thể là cấp trên của chính nó")
+            problems.append(_("{where}: a unit cannot be its own parent").format(where=where))
             continue
         if parent not in level_of:
-            problems.append(f"{where}: cấp trên '{parent}' không có trong tệp và chưa được nhập")
+            problems.append(_("{where}: parent '{parent}' is neither in the file nor imported yet").format(
+                where=where, parent=parent))
             continue
         level, parent_level = level_of[code], level_of[parent]
         if level in hierarchy.names and parent_level in hierarchy.names and \
                 not hierarchy.may_sit_under(level, parent_level):
-            allowed = ", ".join(hierarchy.level(level).parents) or "không có (đây là cấp cao nhất)"
-            problems.append(f"{where}: một '{level}' không thể nằm dưới '{parent}', một '{parent_level}' "
-                            f"(cấp trên được phép: {allowed})")
+            allowed = ", ".join(hierarchy.level(level).parents) or _("none (this is the top level)")
+            problems.append(_("{where}: a '{level}' cannot sit under '{parent}', a '{parent_level}' "
+                              "(allowed parents: {allowed})").format(
+                where=where, level=level, parent=parent, parent_level=parent_level, allowed=allowed))
     _check_cycles(by_code, parent_of, problems)
     _check_deactivations(by_code, parent_of, active, problems)
     return _Plan(by_code, parent_of, level_of, final, dropped)
@@ -328,8 +344,10 @@ def _check_cycles(by_code: dict[str, _Record], parent_of: dict[str, str | None],
         if code is not None and state.get(code) == 1:
             loop = walk[walk.index(code):]
             if any(c in by_code for c in loop):
-                lines = ", ".join(f"{c} (dòng {by_code[c].line})" for c in loop if c in by_code)
-                problems.append(f"các cấp trên tạo thành vòng: {' → '.join(loop)} → {code}; các dòng {lines}")
+                lines = ", ".join(_("{code} (line {line})").format(code=c, line=by_code[c].line)
+                                  for c in loop if c in by_code)
+                problems.append(_("the parents form a loop: {loop} → {code}; lines {lines}").format(
+                    loop=" → ".join(loop), code=code, lines=lines))
         for c in walk:
             state[c] = 2
 
@@ -341,14 +359,17 @@ def _check_deactivations(by_code: dict[str, _Record], parent_of: dict[str, str |
         if parent is None or not active.get(code) or active.get(parent, True):
             continue
         if code in by_code and parent in by_code:
-            problems.append(f"dòng {by_code[code].line} ({code}): đơn vị hoạt động nằm dưới '{parent}' "
-                            f"(dòng {by_code[parent].line}), đơn vị ngừng hoạt động")
+            problems.append(_("{where}: an active unit under '{parent}' (line {line}), an inactive unit")
+                            .format(where=_at(by_code[code].line, code), parent=parent,
+                                    line=by_code[parent].line))
         elif parent in by_code:
-            problems.append(f"dòng {by_code[parent].line} ({parent}): không thể ngừng hoạt động khi "
-                            f"'{code}' dưới nó vẫn hoạt động; hãy ngừng hoặc chuyển đơn vị đó")
+            problems.append(_("{where}: cannot be deactivated while '{code}' under it is active; "
+                              "deactivate or move that unit").format(
+                where=_at(by_code[parent].line, parent), code=code))
         elif code in by_code:
-            problems.append(f"dòng {by_code[code].line} ({code}): cấp trên '{parent}' không có trong "
-                            "tệp và sẽ bị ngừng hoạt động (--deactivate-missing)")
+            problems.append(_("{where}: parent '{parent}' is not in the file and will be deactivated "
+                              "(--deactivate-missing)").format(where=_at(by_code[code].line, code),
+                                                               parent=parent))
 
 
 def _diff(plan: _Plan, existing: dict[str, Any], report: ImportReport) -> None:

@@ -63,7 +63,8 @@ DATA = _data()
 
 def machine_free(text: str) -> str:
     """`text` without what is the same in every language: data, code spans, flags, choice
-    lists, command paths, metavars, file names, addresses and contract names."""
+    lists, command paths, metavars, file names, input files' column names, addresses and contract
+    names."""
     for name in DATA:
         text = text.replace(name, " ")
     for path in sorted(PATHS, key=len, reverse=True):
@@ -71,6 +72,7 @@ def machine_free(text: str) -> str:
         # a group's --help lists its subcommands by name
         text = re.sub(rf"(?m)^  {re.escape(path.split()[-1])}(?= {{2}})", " ", text)
     text = re.sub(r"`[^`]*`", " ", text)
+    text = re.sub(r"\b(cột|column) \w+", " ", text)  # an input file's column: "dòng 7, cột level"
     text = re.sub(r"\[[\w|.-]+\]", " ", text)  # click's choice lists: [json|csv|xlsx|html|pdf]
     text = re.sub(r"\S+@\S+|https?://\S+|\S*[/\\]\S*|\S+:\S+", " ", text)  # dedup keys: 2026:GL:…
     text = re.sub(r"(?<!\w)--?[\w-]+", " ", text)
@@ -87,15 +89,75 @@ def vietnamese_letters(text: str) -> list[str]:
                    if c in "đĐ" or unicodedata.normalize("NFD", c) != c})
 
 
+#: files with a problem in (nearly) every row, each listing its problems one per line
+BAD_FILES = {
+    "bad_units.csv": """code,name,level,parent,secretary,email,zalo_user_id,phone,has_committee
+,Cell X0,cell,GL,,,,,
+bad code!,Cell X9,cell,GL,,,,,
+GL-X1,Cell X1,nowhere,GL,,abc,,12,maybe
+GL-X2,Cell X2,cell,NOPE,,,,,
+GL-X3,Cell X3,cell,GL-X3,,,,,
+GL-X4,Cell X4,province,GL-CQD-BTC,,,,,
+GL-X4,Cell X5,cell,GL,,,,,
+""",
+    # imported with a warning per row (dry run)
+    "odd_units.csv": """code,name,level,parent,phone
+GL-X8,Cell X8,cell,GL-CQD,912345678
+GL-X9,Cell X9,cell,GL-CQD,02693822222
+""",
+    "bad_results.csv": """name,level,votes_for,full_members_voting,admitted_on,is_head,kht_grounds,\
+score_general,tasks_total,tasks_completed
+,HTT,3,5,,,,,,
+Ho Van Binh,BOGUS,x,5,,,,,,
+Le Thi Cuc,HTT,7,5,2026-13-01,maybe,NOPE,99,2,3
+Le Thi Cuc,HTT,3,5,,,,,,
+""",
+    "bad_progress.csv": """code,stage,date
+,cell_met,2026-11-19
+GL-TS-TH,nowhere,2026-11-19
+GL-TS-TH,plan_issued,bad
+""",
+    # read well, break a dozen classification rules
+    "broken_rules.csv": """name,level,votes_for,full_members_voting,is_head,absent,exempt,sick_leave_months,\
+kht_grounds,admitted_on
+Ho Van Binh,HTXS,2,5,yes,,,,,
+Le Thi Cuc,HTXS,3,5,yes,,,,,
+Tran Van Dung,HTT,3,5,,yes,,,,
+Pham Thi Em,HTT,3,5,,,yes,,,
+Vo Van Giang,HTT,3,5,,,,4,,
+Dao Thi Hoa,HT,3,5,,,,,FORBIDDEN_ACTS,
+Ngo Van Khanh,HT,3,5,,,,,,2026-10-01
+""",
+    # rows that read well but contradict the stored campaign
+    "late_progress.csv": """code,stage,date
+NOPE,cell_met,2026-11-19
+GL-TS-TH,cell_met,2026-12-30
+GL-TS-TH,reports_prepared,2026-11-19
+GL-TS-TH,reports_prepared,2026-11-19
+""",
+}
+
+
+def without_sources(table: str) -> str:
+    """`results check --rules` without its last column: the sources cite the texts by their own
+    (Vietnamese) titles, in every language."""
+    return "\n".join("│".join(cells[:-2] + cells[-1:]) if len(cells := line.split("│")) > 2 else line
+                     for line in table.splitlines())
+
+
 def transcript(db_url: str, tmp_path) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
     """(what was run, what it printed) for every `--help` and a representative session."""
     seeded(db_url)
     said = []
+    for name, body in BAD_FILES.items():
+        (tmp_path / name).write_text(body, encoding="utf-8")
+    bad = {name: str(tmp_path / name) for name in BAD_FILES}
 
     def say(*args: str, now: str | None = NOW) -> None:
         result = run(db_url, *args, now=now)
         assert result.exit_code in (0, 1, 2), result.output
-        said.append((" ".join(args), result.output))
+        output = without_sources(result.output) if args[-1] == "--rules" else result.output
+        said.append((" ".join(args), output))
 
     for path in [""] + PATHS:
         say(*path.split(), "--help")
@@ -115,7 +177,13 @@ def transcript(db_url: str, tmp_path) -> list[tuple[str, str]]:  # type: ignore[
                  ["simulate", "--from", "2026-11-21", "--to", "2026-11-20"],
                  ["results", "check"], ["links", "export", "-o", str(tmp_path / "x.csv")],
                  ["results", "show", "GL-TS-TH"], ["results", "level", "GL-TS", "BOGUS"],
-                 ["units", "import", str(tmp_path / "none.csv")], ["units", "import", str(tmp_path / "x.doc")]):
+                 ["units", "import", str(tmp_path / "none.csv")], ["units", "import", str(tmp_path / "x.doc")],
+                 # the problems of each kind of input file, one per row
+                 ["units", "import", bad["bad_units.csv"]], ["units", "import", bad["odd_units.csv"], "--dry-run"],
+                 ["results", "check", "GL-TS-TH", bad["bad_results.csv"]],
+                 ["results", "check", "GL-TS-TH", bad["broken_rules.csv"], "--unit-level", "HTXS"],
+                 ["results", "check", "--rules"],
+                 ["progress", "import", bad["bad_progress.csv"]], ["progress", "import", bad["late_progress.csv"]]):
         say(*args)
     return said
 
@@ -134,6 +202,9 @@ def test_vietnamese_by_default_without_an_english_word(db_url, outbox_dir, monke
     assert leaks == {}
     everything = "\n".join(out for _args, out in said)
     assert "Cách dùng: cli" in everything and "Đã gửi" in everything
+    for said_of_a_bad_file in ("mã đơn vị trống", "thiếu số 0 đầu", "không phải ngày", "không có bước",
+                               "chưa đến", "Chi bộ chỉ có một người đứng đầu", "từ chối"):
+        assert said_of_a_bad_file in everything
 
 
 def test_english_with_kiemdiem_lang_en_without_a_vietnamese_letter(db_url, outbox_dir, monkeypatch):
@@ -143,6 +214,9 @@ def test_english_with_kiemdiem_lang_en_without_a_vietnamese_letter(db_url, outbo
     assert leaks == {}
     everything = "\n".join(out for _args, out in said)
     assert "Usage: cli" in everything and "Delivered" in everything
+    for said_of_a_bad_file in ("the unit code is empty", "lost its leading 0", "is not a date", "there is no stage",
+                               "has not come yet", "A cell has one head", "refuses"):
+        assert said_of_a_bad_file in everything
 
 
 def test_the_word_lists_catch_what_they_should():

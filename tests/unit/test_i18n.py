@@ -14,6 +14,8 @@ from config import i18n
 from config.i18n import LOCALE_DIR, compile_po, parse_po
 from kiemdiem.cli import cli
 from tests.e2e.test_cli_language import command_paths
+from workflow.results.grounds import KHT_GROUNDS
+from workflow.results.rules import CATALOG
 
 ROOT = Path(__file__).parents[2]
 PO = '''
@@ -76,8 +78,8 @@ def test_the_language_comes_from_kiemdiem_lang_at_each_call(monkeypatch) -> None
 
 
 def _asked_for() -> set[tuple[str | None, str]]:
-    """Every literal message of `_`, `ngettext`, `pgettext` and `Text` in the code, and every
-    help text of the CLI."""
+    """Every literal message of `_`, `ngettext`, `pgettext` and `Text` in the code, every
+    help text of the CLI, and the rule table's and KHT grounds' texts."""
     asked: set[tuple[str | None, str]] = set()
     sources = [p for package in ("kiemdiem", "workflow", "config", "notifiers", "schedules")
                for p in (ROOT / package).rglob("*.py")]
@@ -92,6 +94,9 @@ def _asked_for() -> set[tuple[str | None, str]]:
                 asked.add((None, args[0] + "\0" + args[1]))
             elif node.func.id == "pgettext" and len(args) == 2:
                 asked.add((args[0], args[1]))
+    # messages kept as data and translated where shown: the rule table, the KHT grounds
+    asked.update((None, info.summary) for info in CATALOG.values())
+    asked.update((None, name) for name, _source in KHT_GROUNDS.values())
     for path in command_paths():
         command: click.Command | None = cli
         for name in path:

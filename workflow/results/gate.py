@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session
 
+from config.i18n import _
 from workflow.models import Cycle, Unit
 from workflow.results.models import UnitResult
 from workflow.stages import BIT, classifies_members
@@ -26,10 +27,11 @@ def results_ready(session: Session, cycle: Cycle) -> str | None:
         row = session.execute(select(UnitResult.valid, UnitResult.violations)
                               .where(UnitResult.cycle_id == cycle.id)).first()
         if row is None:
-            return f"chưa nhập kết quả xếp loại đảng viên (kiemdiem results submit {unit.code} TỆP)"
+            return _("the members' classification results are not entered yet (kiemdiem results submit {code} "
+                     "FILE)").format(code=unit.code)
         if not row.valid:
-            return (f"kết quả xếp loại vi phạm {len(row.violations)} quy định "
-                    f"(kiemdiem results check {unit.code})")
+            return _("the classification results break {count} rules (kiemdiem results check {code})").format(
+                count=len(row.violations), code=unit.code)
         return None
     valid = exists().where(and_(UnitResult.cycle_id == Cycle.id, UnitResult.valid.is_(True)))
     stored = exists().where(UnitResult.cycle_id == Cycle.id)
@@ -42,8 +44,9 @@ def results_ready(session: Session, cycle: Cycle) -> str | None:
     if not total:
         return None
     codes = list(session.scalars(missing.order_by(Unit.code).limit(SHOWN)))
-    more = f" và {total - SHOWN} đơn vị khác" if total > SHOWN else ""
-    return f"còn {total} đơn vị cấp dưới chưa có kết quả xếp loại hợp lệ: {', '.join(codes)}{more}"
+    more = _(" and {count} other units").format(count=total - SHOWN) if total > SHOWN else ""
+    return _("{count} units below have no valid classification results yet: {units}{more}").format(
+        count=total, units=", ".join(codes), more=more)
 
 
 def submit_gate(session: Session, cycle: Cycle, unit: Unit) -> list[str]:

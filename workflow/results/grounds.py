@@ -12,17 +12,18 @@ from __future__ import annotations
 
 from workflow.results.sheet import Member
 
-#: code -> (Vietnamese name, source)
+#: code -> (name, an English msgid: `_()` it where shown; source)
 KHT_GROUNDS: dict[str, tuple[str, str]] = {
-    "DISCIPLINED": ("bị thi hành kỷ luật trong năm (trừ trường hợp tự phát hiện, khắc phục)",
+    "DISCIPLINED": ("disciplined in the year (unless discovered and remedied by the organisation itself)",
                     "QĐ 124-QĐ/TW Điều 12 (xaydungchinhsach.chinhphu.vn); HD 21-HD/BTCTW 2019"),
-    "FORBIDDEN_ACTS": ("vi phạm những điều đảng viên không được làm",
+    "FORBIDDEN_ACTS": ("broke what members must not do",
                        "QĐ 124-QĐ/TW Điều 12 (xaydungchinhsach.chinhphu.vn)"),
-    "DEGRADATION": ("suy thoái về tư tưởng chính trị, đạo đức, lối sống, \"tự diễn biến\", \"tự chuyển hoá\"",
+    "DEGRADATION": ("degradation in political ideology, ethics and lifestyle, \"self-evolution\", "
+                    "\"self-transformation\"",
                     "QĐ 124-QĐ/TW Điều 12 (xaydungchinhsach.chinhphu.vn)"),
-    "TASKS_UNDER_HALF": ("hoàn thành dưới 50% chỉ tiêu, nhiệm vụ",
+    "TASKS_UNDER_HALF": ("completed under 50% of targets and tasks",
                          "QĐ 124-QĐ/TW Điều 12 (xaydungchinhsach.chinhphu.vn)"),
-    "CIVIL_SERVICE_KHT": ("là cán bộ, công chức, viên chức bị xếp loại không hoàn thành nhiệm vụ",
+    "CIVIL_SERVICE_KHT": ("an official or civil servant rated as not completing their tasks",
                           "HD 16-HD/BTCTW 2018, HD 21-HD/BTCTW 2019 (thuvienphapluat.vn)"),
 }
 QUOTA, OTHER = "QUOTA", "OTHER"

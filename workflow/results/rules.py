@@ -1,8 +1,8 @@
 """Each classification rule (README, "The rules (codes)") as a small pure function: (sheet, context) -> violations.
 
 A rule names itself with a code (`QUOTA_EXCELLENT`, …) and reports the member, the numbers
-and a Vietnamese sentence, so a secretary can fix the file without reading the regulation.
-Thresholds are exact: votes and quotas use integer or `Fraction` arithmetic, never floats
+and a sentence in the chosen language (`config.i18n`), so a secretary can fix the file without
+reading the regulation. Thresholds are exact: votes and quotas use integer or `Fraction` arithmetic, never floats
 that round 0.29 × 100 down to 28.
 """
 
@@ -16,6 +16,7 @@ from decimal import Decimal
 from fractions import Fraction
 from math import floor
 
+from config.i18n import _
 from workflow.results.grounds import KHT_GROUNDS, LOWER_KIND, QUOTA, disciplined_in_year, kht_grounds_of
 from workflow.results.levels import HT, HTT, HTXS, KHT, NOT_CLASSIFIED, PENDING, RANK, RATED, step_down
 from workflow.results.settings import AT_LEAST, BASE, CELL
@@ -65,8 +66,8 @@ Rule = Callable[[Sheet, Context], Iterator[Violation]]
 
 @dataclass(frozen=True)
 class RuleInfo:
-    """One line of the rule table: the code, what it says in Vietnamese, where it comes from
-    ("[ours]": our reading where the texts found are silent)."""
+    """One line of the rule table: the code, what it says (an English msgid, translated where
+    shown), where it comes from ("[ours]": our reading where the texts found are silent)."""
 
     code: str
     summary: str
@@ -164,12 +165,12 @@ def quota_counts(sheet: Sheet, ctx: Context) -> tuple[int, int]:
 
 
 def _scope(ctx: Context) -> str:
-    return "của chi bộ" if ctx.quota_scope == CELL or ctx.peers == (0, 0) else "của tổ chức cơ sở đảng"
+    return _("of the cell") if ctx.quota_scope == CELL or ctx.peers == (0, 0) else _("of the base organisation")
 
 
 @_rule("QUOTA_EXCELLENT",
-       "Số đảng viên HTXS không quá tỷ lệ (excellent_quota) số HTT, tính theo tổ chức cơ sở đảng hoặc chi "
-       "bộ (quota_scope)",
+       "HTXS members at most a share (excellent_quota) of the HTT, counted per base organisation or"
+       " per cell (quota_scope)",
        "QĐ 366-QĐ/TW Điều 11 (tintuc.thuvienphapluat.com 100238); HD 21-HD/BTCTW 2019 (thuvienphapluat.vn: "
        "per base); KH chi bộ THPT số 2 Phù Cát 2023 (15%)")
 def quota_excellent(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
@@ -177,8 +178,9 @@ def quota_excellent(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     allowed = quota_allowed(htt, ctx.excellent_quota)
     if htxs > allowed:
         yield Violation("QUOTA_EXCELLENT", None,
-                        f"Số đảng viên HTXS ({htxs}) vượt {_percent(ctx.excellent_quota)} số HTT "
-                        f"({htt}) {_scope(ctx)}: tối đa {allowed}")
+                        _("HTXS members ({htxs}) exceed {percent} of the HTT ({htt}) {scope}: at most {allowed}")
+                        .format(htxs=htxs, percent=_percent(ctx.excellent_quota), htt=htt, scope=_scope(ctx),
+                                allowed=allowed))
 
 
 def quota_binds(htxs: int, htt: int, quota: float) -> bool:
@@ -187,7 +189,8 @@ def quota_binds(htxs: int, htt: int, quota: float) -> bool:
 
 
 @_rule("LOWER_QUOTA",
-       "Lý do QUOTA chỉ dùng khi đủ điều kiện HTXS, xếp HTT và tỷ lệ HTXS đã hết",
+       "The reason QUOTA only for a member who qualifies for HTXS, is rated HTT and finds the HTXS "
+       "quota used up",
        "[ours] the 20% is a ceiling (QĐ 366-QĐ/TW Điều 11)")
 def lower_quota(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     htxs, htt = quota_counts(sheet, ctx)
@@ -197,12 +200,15 @@ def lower_quota(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
         top = ceiling(m, ctx)[0] if determined(m, ctx) else HTXS
         if m.level != HTT or top != HTXS:
             yield Violation("LOWER_QUOTA", m.name,
-                            f"Đảng viên {m.name}: lý do QUOTA chỉ dùng khi đủ điều kiện HTXS mà xếp HTT vì "
-                            f"tỷ lệ (nhập: {m.level}, mức tối đa: {top})")
+                            _("Member {name}: the reason QUOTA is only for a member who qualifies for HTXS "
+                              "and is rated HTT because of the quota (entered: {level}, highest level: {top})")
+                            .format(name=m.name, level=m.level, top=top))
         elif not quota_binds(htxs, htt, ctx.excellent_quota):
             yield Violation("LOWER_QUOTA", m.name,
-                            f"Đảng viên {m.name}: tỷ lệ HTXS chưa hết ({htxs} HTXS, {htt} HTT {_scope(ctx)}, "
-                            f"tối đa {_percent(ctx.excellent_quota)}): không dùng được lý do QUOTA")
+                            _("Member {name}: the HTXS quota is not used up ({htxs} HTXS, {htt} HTT {scope}, "
+                              "at most {percent}): the reason QUOTA does not apply")
+                            .format(name=m.name, htxs=htxs, htt=htt, scope=_scope(ctx),
+                                    percent=_percent(ctx.excellent_quota)))
 
 
 def votes_needed(level: str, voting: int, excellent_vote: str = AT_LEAST) -> int:
@@ -214,8 +220,8 @@ def votes_needed(level: str, voting: int, excellent_vote: str = AT_LEAST) -> int
 
 
 @_rule("VOTE_THRESHOLD",
-       "HTXS cần từ 2/3 trở lên (hoặc trên 2/3: excellent_vote) số đảng viên chính thức tán thành; HTT, HT, "
-       "KHT trên 1/2",
+       "HTXS needs 2/3 or more (or more than 2/3: excellent_vote) of the full members approving; "
+       "HTT, HT, KHT more than 1/2",
        "HD 07-HD/BTCTW 2011 (Bảo Lộc Q&A), KH chi bộ THPT số 2 Phù Cát 2023; HD 25-HD/BTCTW and HD "
        "43-HD/BTCTW not found")
 def vote_threshold(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
@@ -226,37 +232,41 @@ def vote_threshold(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
             continue  # a member disciplined in the year is KHT without a vote (seed 001)
         need = votes_needed(m.level, m.full_members_voting, ctx.excellent_vote)
         if m.votes_for < need:
-            share = ("từ 2/3 trở lên" if ctx.excellent_vote == AT_LEAST else "trên 2/3") \
-                if m.level == HTXS else "trên 1/2"
+            share = (_("2/3 or more") if ctx.excellent_vote == AT_LEAST else _("more than 2/3")) \
+                if m.level == HTXS else _("more than 1/2")
             yield Violation("VOTE_THRESHOLD", m.name,
-                            f"Đảng viên {m.name}: mức {m.level} cần {share} số đảng viên chính "
-                            f"thức tán thành ({m.votes_for}/{m.full_members_voting}, cần ít nhất {need})")
+                            _("Member {name}: level {level} needs {share} of the full members approving "
+                              "({votes}/{voting}, at least {need} needed)")
+                            .format(name=m.name, level=m.level, share=share, votes=m.votes_for,
+                                    voting=m.full_members_voting, need=need))
 
 
 @_rule("VOTE_BASE",
-       "Số đảng viên chính thức biểu quyết không nhỏ hơn số đảng viên chính thức có mặt trong danh sách",
+       "The full members voting no fewer than the full members present in the list",
        "[ours] Điều lệ Đảng: full members vote")
 def vote_base(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     present = sum(is_full_member_present(m, ctx.review_date) for m in _members(sheet))
     for m in _members(sheet):
         if m.full_members_voting is not None and m.full_members_voting < present:
             yield Violation("VOTE_BASE", m.name,
-                            f"Đảng viên {m.name}: số đảng viên chính thức biểu quyết ({m.full_members_voting}) "
-                            f"nhỏ hơn số đảng viên chính thức có mặt trong danh sách ({present})")
+                            _("Member {name}: the full members voting ({voting}) are fewer than the full "
+                              "members present in the list ({present})")
+                            .format(name=m.name, voting=m.full_members_voting, present=present))
 
 
 @_rule("TWO_HEADS",
-       "Một chi bộ chỉ có một người đứng đầu (is_head)",
+       "A cell has only one head (is_head)",
        "[ours] a cell has one bí thư")
 def two_heads(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     heads = [m.name for m in _members(sheet) if m.is_head]
     if len(heads) > 1:
         yield Violation("TWO_HEADS", None,
-                        f"Chi bộ chỉ có một người đứng đầu (bí thư), tệp ghi {len(heads)}: {', '.join(heads)}")
+                        _("A cell has one head (its secretary); the file names {count}: {names}")
+                        .format(count=len(heads), names=", ".join(heads)))
 
 
 @_rule("FEW_FULL_MEMBERS",
-       "Chi bộ có dưới 3 đảng viên chính thức: cảnh báo, không từ chối",
+       "A cell with fewer than 3 full members: a warning, not a refusal",
        "Điều lệ Đảng Điều 21")
 def few_full_members(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     if sheet.members is None:
@@ -264,12 +274,12 @@ def few_full_members(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     full = sum(is_full_member(m, ctx.review_date) for m in sheet.members)
     if full < CELL_MIN_FULL:
         yield Violation("FEW_FULL_MEMBERS", None,
-                        f"Chi bộ có {full} đảng viên chính thức trong danh sách: chi bộ cần ít nhất "
-                        f"{CELL_MIN_FULL} (Điều lệ Đảng); kiểm tra lại danh sách")
+                        _("The cell has {full} full members in the list: a cell needs at least {least} "
+                          "(the Party Statute); check the list again").format(full=full, least=CELL_MIN_FULL))
 
 
 @_rule("HEAD_ABOVE_COLLECTIVE",
-       "Người đứng đầu không xếp cao hơn mức của tập thể mình lãnh đạo",
+       "A head rated no higher than the collective they lead",
        "KH 24-KH/ĐUK 2021; QĐ 124-QĐ/TW Điều 12 (lawnet.vn)")
 def head_above_collective(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     collective = sheet.collective_level
@@ -278,97 +288,106 @@ def head_above_collective(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     for m in _members(sheet):
         if m.is_head and m.level in RATED and RANK[m.level] > RANK[collective]:
             yield Violation("HEAD_ABOVE_COLLECTIVE", m.name,
-                            f"Người đứng đầu {m.name} xếp loại {m.level}, cao hơn mức của tập thể "
-                            f"({collective})")
+                            _("The head {name} is rated {level}, above the collective's level ({collective})")
+                            .format(name=m.name, level=m.level, collective=collective))
 
 
 @_rule("NEW_MEMBER_NOT_CLASSIFIED",
-       "Đảng viên kết nạp chưa đủ 6 tháng: chỉ kiểm điểm, không xếp loại",
+       "A member admitted less than 6 months ago: reviewed, not classified",
        "QĐ 124-QĐ/TW Điều 5 (dansinh.dantri.com.vn)")
 def new_member_not_classified(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     for m in _members(sheet):
         if m.level in RATED and is_new(m.admitted_on, ctx.review_date):
             yield Violation("NEW_MEMBER_NOT_CLASSIFIED", m.name,
-                            f"Đảng viên {m.name} kết nạp ngày {m.admitted_on:%d/%m/%Y}, chưa đủ "
-                            f"{NEW_MONTHS} tháng tính đến {ctx.review_date:%d/%m/%Y}: chỉ kiểm điểm, "
-                            f"không xếp loại (nhập: {m.level})")
+                            _("Member {name} was admitted on {admitted}, less than {months} months before "
+                              "{review}: reviewed, not classified (entered: {level})")
+                            .format(name=m.name, admitted=f"{m.admitted_on:%d/%m/%Y}", months=NEW_MONTHS,
+                                    review=f"{ctx.review_date:%d/%m/%Y}", level=m.level))
 
 
 @_rule("NEW_ORGANISATION_NOT_CLASSIFIED",
-       "Tổ chức đảng thành lập chưa đủ 6 tháng: chỉ kiểm điểm, không xếp loại",
+       "An organisation founded less than 6 months ago: reviewed, not classified",
        "QĐ 124-QĐ/TW Điều 5 (dansinh.dantri.com.vn); KH 24-KH/ĐUK 2021")
 def new_organisation_not_classified(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     if sheet.collective_level in RATED and is_new(sheet.founded_on, ctx.review_date):
         yield Violation("NEW_ORGANISATION_NOT_CLASSIFIED", None,
-                        f"Tổ chức đảng thành lập ngày {sheet.founded_on:%d/%m/%Y}, chưa đủ {NEW_MONTHS} "
-                        f"tháng tính đến {ctx.review_date:%d/%m/%Y}: chỉ kiểm điểm, không xếp loại "
-                        f"(nhập: {sheet.collective_level})")
+                        _("The organisation was founded on {founded}, less than {months} months before "
+                          "{review}: reviewed, not classified (entered: {level})")
+                        .format(founded=f"{sheet.founded_on:%d/%m/%Y}", months=NEW_MONTHS,
+                                review=f"{ctx.review_date:%d/%m/%Y}", level=sheet.collective_level))
 
 
 @_rule("NOT_REVIEWED",
-       "Đảng viên miễn công tác và sinh hoạt đảng hoặc đang bị đình chỉ sinh hoạt: không kiểm điểm, không xếp loại",
+       "A member exempt from party work and meetings or suspended from meetings: not reviewed, not "
+       "classified",
        "QĐ 124-QĐ/TW Điều 5 (dansinh.dantri.com.vn); KH 24-KH/ĐUK 2021")
 def not_reviewed(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     for m in _members(sheet):
         if (m.exempt or m.suspended) and m.level != NOT_CLASSIFIED:
-            why = "được miễn công tác và sinh hoạt đảng" if m.exempt else "đang bị đình chỉ sinh hoạt đảng"
+            why = _("is exempt from party work and meetings") if m.exempt else _("is suspended from party meetings")
             yield Violation("NOT_REVIEWED", m.name,
-                            f"Đảng viên {m.name} {why}: không kiểm điểm, không xếp loại (nhập: {m.level})")
+                            _("Member {name} {why}: not reviewed, not classified (entered: {level})")
+                            .format(name=m.name, why=why, level=m.level))
 
 
 @_rule("NOT_CLASSIFIED_REASON",
-       "Không xếp loại chỉ khi kết nạp chưa đủ 6 tháng, miễn hoặc đình chỉ sinh hoạt (tập thể: thành lập "
-       "chưa đủ 6 tháng)",
+       "Not classified only when admitted less than 6 months ago, exempt or suspended (a "
+       "collective: founded less than 6 months ago)",
        "QĐ 124-QĐ/TW Điều 5 (dansinh.dantri.com.vn); KH 24-KH/ĐUK 2021")
 def not_classified_without_reason(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     for m in _members(sheet):
         if m.level == NOT_CLASSIFIED and not_classified_reason(m, ctx.review_date) == "other":
             yield Violation("NOT_CLASSIFIED_REASON", m.name,
-                            f"Đảng viên {m.name} không được xếp loại nhưng không thuộc trường hợp nào: "
-                            "kết nạp chưa đủ 6 tháng, miễn sinh hoạt hoặc đình chỉ sinh hoạt")
+                            _("Member {name} is not classified but is none of the cases: admitted less than "
+                              "6 months ago, exempt from or suspended from meetings").format(name=m.name))
     if sheet.collective_level == NOT_CLASSIFIED and not is_new(sheet.founded_on, ctx.review_date):
         yield Violation("NOT_CLASSIFIED_REASON", None,
-                        "Tập thể không được xếp loại nhưng không phải tổ chức mới thành lập chưa đủ 6 tháng")
+                        _("The collective is not classified but is not an organisation founded less than "
+                          "6 months ago"))
 
 
 @_rule("SICK_LEAVE_CAP",
-       "Nghỉ ốm từ 3 tháng trở lên trong năm: tối đa HT (nghỉ thai sản: không giới hạn)",
+       "Sick leave of 3 months or more in the year: at most HT (maternity leave: no cap)",
        "HD 21-HD/BTCTW 2019; KH chi bộ THPT số 2 Phù Cát 2023, KH 24-KH/ĐUK 2021")
 def sick_leave_cap(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     for m in _members(sheet):
         months = m.sick_leave_months or 0
         if months >= SICK_LEAVE_MONTHS and m.level in RATED and RANK[m.level] > RANK[HT]:
             yield Violation("SICK_LEAVE_CAP", m.name,
-                            f"Đảng viên {m.name} nghỉ ốm {months:g} tháng (từ {SICK_LEAVE_MONTHS} tháng "
-                            f"trở lên): tối đa HT (nhập: {m.level})")
+                            _("Member {name} was on sick leave {months} months ({least} months or more): at "
+                              "most HT (entered: {level})").format(name=m.name, months=f"{months:g}",
+                                                                   least=SICK_LEAVE_MONTHS, level=m.level))
 
 
 @_rule("DISCIPLINE_KHT",
-       "Bị kỷ luật trong năm kiểm điểm (một vi phạm tính một lần), trừ trường hợp tổ chức đảng tự phát hiện: KHT",
+       "Disciplined in the year under review (one violation counts once), unless the organisation "
+       "discovered it itself: KHT",
        "QĐ 124-QĐ/TW Điều 12 (xaydungchinhsach.chinhphu.vn); HD 21-HD/BTCTW 2019")
 def discipline_kht(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     for m in _members(sheet):
         if m.level in RATED and m.level != KHT and "DISCIPLINED" in kht_grounds_of(m, ctx.review_year):
             yield Violation("DISCIPLINE_KHT", m.name,
-                            f"Đảng viên {m.name} bị kỷ luật trong năm {ctx.review_year} (không phải do tổ "
-                            f"chức đảng tự phát hiện): xếp loại KHT (nhập: {m.level})")
+                            _("Member {name} was disciplined in {year} (not discovered by the organisation "
+                              "itself): rated KHT (entered: {level})").format(name=m.name, year=ctx.review_year,
+                                                                             level=m.level))
 
 
 @_rule("KHT_GROUND",
-       "Có căn cứ KHT (kht_grounds: vi phạm điều đảng viên không được làm, suy thoái, dưới 50% nhiệm vụ, "
-       "công chức KHT): KHT",
+       "A KHT ground (kht_grounds: acts forbidden to members, degradation, under 50% of tasks, a "
+       "KHT civil servant): KHT",
        "QĐ 124-QĐ/TW Điều 12 (xaydungchinhsach.chinhphu.vn); HD 16-HD/BTCTW 2018")
 def kht_ground(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     for m in _members(sheet):
         grounds = [g for g in kht_grounds_of(m, ctx.review_year) if g != "DISCIPLINED"]
         if m.level in RATED and m.level != KHT and grounds:
-            named = "; ".join(KHT_GROUNDS[g][0] for g in grounds)
+            named = "; ".join(_(KHT_GROUNDS[g][0]) for g in grounds)
             yield Violation("KHT_GROUND", m.name,
-                            f"Đảng viên {m.name}: {named}: xếp loại KHT (nhập: {m.level})")
+                            _("Member {name}: {grounds}: rated KHT (entered: {level})")
+                            .format(name=m.name, grounds=named, level=m.level))
 
 
 @_rule("ABSENT_PENDING",
-       "Vắng mặt: chờ xếp loại (PENDING) ở cuộc họp chi bộ gần nhất",
+       "Absent: classified later (PENDING) at the next cell meeting",
        "KH chi bộ THPT số 2 Phù Cát 2023, KH 24-KH/ĐUK 2021")
 def absent_pending(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     for m in _members(sheet):
@@ -376,27 +395,28 @@ def absent_pending(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
             continue
         if m.absent and m.level != PENDING:
             yield Violation("ABSENT_PENDING", m.name,
-                            f"Đảng viên {m.name} vắng mặt: chờ xếp loại (PENDING) ở cuộc họp chi bộ gần "
-                            f"nhất, không xếp loại khi vắng mặt (nhập: {m.level})")
+                            _("Member {name} was absent: classified later (PENDING) at the next cell "
+                              "meeting, not while absent (entered: {level})").format(name=m.name, level=m.level))
         elif m.level == PENDING and not m.absent:
             yield Violation("ABSENT_PENDING", m.name,
-                            f"Đảng viên {m.name} có mặt nhưng chưa được xếp loại (PENDING)")
+                            _("Member {name} was present but is not classified yet (PENDING)").format(name=m.name))
 
 
 @_rule("CELL_LEVEL",
-       "Chi bộ HTXS cần 100% đảng viên HT trở lên; trên 1/2 đảng viên KHT: chi bộ KHT",
+       "An HTXS cell needs 100% of its members at HT or above; more than 1/2 of its members KHT: "
+       "the cell is KHT",
        "KH chi bộ THPT số 2 Phù Cát 2023 (HTXS); [ours] (KHT)")
 def cell_level(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     level, counts = sheet.collective_level, sheet.counts
     kht, rated = counts[KHT], counts.rated
     if level == HTXS and kht:
         yield Violation("CELL_LEVEL", None,
-                        f"Chi bộ xếp loại HTXS nhưng có {kht} đảng viên KHT: chi bộ HTXS cần 100% "
-                        "đảng viên đạt mức HT trở lên")
+                        _("The cell is rated HTXS but has {kht} KHT members: an HTXS cell needs 100% of its "
+                          "members at HT or above").format(kht=kht))
     if level in RATED and level != KHT and 2 * kht > rated:
         yield Violation("CELL_LEVEL", None,
-                        f"Chi bộ có {kht}/{rated} đảng viên KHT (trên 1/2): chi bộ xếp loại KHT "
-                        f"(nhập: {level})")
+                        _("The cell has {kht}/{rated} KHT members (more than 1/2): the cell is rated KHT "
+                          "(entered: {level})").format(kht=kht, rated=rated, level=level))
 
 
 def score_range_problems(m: Member) -> list[tuple[str, str]]:
@@ -405,17 +425,18 @@ def score_range_problems(m: Member) -> list[tuple[str, str]]:
     for column, value, cap in (("score_general", m.score_general, GENERAL_CAP),
                                ("score_tasks", m.score_tasks, TASKS_CAP)):
         if value is not None and not 0 <= value <= cap:
-            out.append((column, f"điểm {value:g} ngoài khoảng 0–{cap}"))
+            out.append((column, _("score {value} outside 0–{cap}").format(value=f"{value:g}", cap=cap)))
     return out
 
 
 @_rule("SCORE_RANGE",
-       "Điểm tiêu chí chung 0–30, kết quả thực hiện nhiệm vụ 0–70",
+       "General criteria score 0–30, task results score 0–70",
        "QĐ 366-QĐ/TW (laodong.vn)")
 def score_range(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     for m in _members(sheet):
         for column, message in score_range_problems(m):
-            yield Violation("SCORE_RANGE", m.name, f"Đảng viên {m.name}: {column} {message}")
+            yield Violation("SCORE_RANGE", m.name, _("Member {name}: {column} {problem}").format(
+                name=m.name, column=column, problem=message))
 
 
 def band(score: float) -> str:
@@ -429,23 +450,25 @@ def gate_failure(m: Member, level: str, year: int) -> str | None:
     total, on_time, exceeded = m.tasks_total or 0, m.tasks_on_time or 0, m.tasks_exceeded or 0
     completed = total if m.tasks_completed is None else m.tasks_completed
     if level == HTXS and total == 0:
-        return "HTXS cần ít nhất một nhiệm vụ được giao (0 nhiệm vụ)"
+        return _("HTXS needs at least one task assigned (0 tasks)")
     if level in (HTXS, HTT) and on_time < total:
-        return f"{level} cần 100% nhiệm vụ đúng hạn ({on_time}/{total})"
+        return _("{level} needs 100% of tasks on time ({on_time}/{total})").format(
+            level=level, on_time=on_time, total=total)
     if level == HTXS and 10 * exceeded < 3 * total:
-        return f"HTXS cần từ 30% nhiệm vụ vượt mức trở lên ({exceeded}/{total})"
+        return _("HTXS needs 30% of tasks or more exceeded ({exceeded}/{total})").format(
+            exceeded=exceeded, total=total)
     if level == HTXS and disciplined_in_year(m, year):
-        return "HTXS cần không bị kỷ luật trong năm"
+        return _("HTXS needs no discipline in the year")
     if level == HTXS and m.subordinates_disciplined:
-        return "HTXS cần không có đơn vị trực thuộc hoặc thành viên tập thể lãnh đạo bị kỷ luật"
+        return _("HTXS needs no child unit or member of the leadership disciplined")
     if level == HTXS and m.shortcomings_fixed is False:
-        return "HTXS cần khắc phục 100% hạn chế, khuyết điểm đã chỉ ra"
+        return _("HTXS needs 100% of the shortcomings pointed out fixed")
     if level == HTXS and m.units_target_met is False:
-        return "HTXS cần đơn vị do mình phụ trách hoàn thành 100% nhiệm vụ, từ 30% vượt mức"
+        return _("HTXS needs the units in one's charge to complete 100% of their tasks, 30% or more exceeded")
     if level == HT and completed < total:
-        return f"HT cần hoàn thành 100% nhiệm vụ ({completed}/{total})"
+        return _("HT needs 100% of tasks completed ({completed}/{total})").format(completed=completed, total=total)
     if level == HT and 5 * (completed - on_time) > total:
-        return f"HT chỉ cho phép tối đa 20% nhiệm vụ trễ hạn ({completed - on_time}/{total})"
+        return _("HT allows at most 20% of tasks late ({late}/{total})").format(late=completed - on_time, total=total)
     return None
 
 
@@ -467,17 +490,17 @@ def ceiling(m: Member, ctx: Context) -> tuple[str, list[str]]:
     if ctx.rule_set == "qd366" and _has_scores(m):
         level, why = gated_level(m, ctx.review_year)
         if band(m.score) != HTXS:
-            why.insert(0, f"{m.score:g} điểm thuộc mức {band(m.score)}")
+            why.insert(0, _("{score} points fall in level {band}").format(score=f"{m.score:g}", band=band(m.score)))
     if m.subordinates_disciplined and level == HTXS:
         level = HTT
-        why.append("có đơn vị trực thuộc hoặc thành viên tập thể lãnh đạo bị kỷ luật")
+        why.append(_("a child unit or a member of the leadership was disciplined"))
     if (m.sick_leave_months or 0) >= SICK_LEAVE_MONTHS and RANK[level] > RANK[HT]:
         level = HT
-        why.append(f"nghỉ ốm {m.sick_leave_months:g} tháng")
+        why.append(_("sick leave of {months} months").format(months=f"{m.sick_leave_months:g}"))
     grounds = kht_grounds_of(m, ctx.review_year)
     if grounds:
         level = KHT
-        why.extend(KHT_GROUNDS[g][0] for g in grounds)
+        why.extend(_(KHT_GROUNDS[g][0]) for g in grounds)
     return level, why
 
 
@@ -496,61 +519,66 @@ def _scored(sheet: Sheet) -> Iterator[Member]:
 
 
 @_rule("SCORE_MISSING",
-       "Theo QĐ 366 cần điểm (score_general, score_tasks) và số nhiệm vụ (tasks_total, tasks_on_time)",
+       "Under Regulation 366 the scores (score_general, score_tasks) and the task counts "
+       "(tasks_total, tasks_on_time) are needed",
        "QĐ 366-QĐ/TW Điều 11 (laodong.vn)")
 def score_missing(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     for m in _members(sheet):
         if m.level in RATED and not _has_scores(m):
             yield Violation("SCORE_MISSING", m.name,
-                            f"Đảng viên {m.name}: theo Quy định 366 cần điểm (score_general, "
-                            "score_tasks) và số nhiệm vụ (tasks_total, tasks_on_time) để xếp loại")
+                            _("Member {name}: Regulation 366 needs the scores (score_general, score_tasks) and "
+                              "the task counts (tasks_total, tasks_on_time) to classify").format(name=m.name))
 
 
 @_rule("SCORE_BAND",
-       "Mức không cao hơn khung điểm: từ 90 HTXS, 70–dưới 90 HTT, 50–dưới 70 HT, dưới 50 KHT",
+       "A level no higher than the score band: HTXS from 90, HTT 70–under 90, HT 50–under 70, KHT "
+       "under 50",
        "QĐ 366-QĐ/TW Điều 11 (tintuc.thuvienphapluat.com 100238, laodong.vn)")
 def score_band(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     for m in _scored(sheet):
         by_score = band(m.score)
         if RANK[m.level] > RANK[by_score]:
             yield Violation("SCORE_BAND", m.name,
-                            f"Đảng viên {m.name}: {m.score:g} điểm thuộc mức {by_score}, không đạt "
-                            f"{m.level} (nhập: {m.level}, tối đa: {ceiling(m, ctx)[0]})")
+                            _("Member {name}: {score} points fall in level {band}, short of {level} (entered: "
+                              "{level}, at most: {top})").format(name=m.name, score=f"{m.score:g}", band=by_score,
+                                                                 level=m.level, top=ceiling(m, ctx)[0]))
 
 
 @_rule("SCORE_GATE",
-       "HTXS: ít nhất 1 nhiệm vụ, 100% đúng hạn, từ 30% vượt mức, không bị kỷ luật, khắc phục 100% khuyết "
-       "điểm, đơn vị phụ trách đạt; HTT: 100% đúng hạn; HT: 100% hoàn thành, tối đa 20% trễ hạn",
+       "HTXS: at least 1 task, 100% on time, 30% or more exceeded, no discipline, 100% of "
+       "shortcomings fixed, the units in charge on target; HTT: 100% on time; HT: 100% completed, "
+       "at most 20% late",
        "QĐ 366-QĐ/TW Điều 11 (tintuc.thuvienphapluat.com 100238, laodong.vn)")
 def score_gate(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     for m in _scored(sheet):
         gated, failed = gated_level(m, ctx.review_year)
         if RANK[band(m.score)] >= RANK[m.level] > RANK[gated]:
             yield Violation("SCORE_GATE", m.name,
-                            f"Đảng viên {m.name}: {'; '.join(failed)} (nhập: {m.level}, theo điểm và "
-                            f"điều kiện: {gated})")
+                            _("Member {name}: {failed} (entered: {level}, by the score and conditions: {gated})")
+                            .format(name=m.name, failed="; ".join(failed), level=m.level, gated=gated))
 
 
-def _below(m: Member, ctx: Context, who: str) -> Iterator[Violation]:
+def _below(m: Member, ctx: Context, who: str, member: str | None) -> Iterator[Violation]:
     if m.level not in RATED or not determined(m, ctx):
         return
     top, _why = ceiling(m, ctx)
     if RANK[m.level] < RANK[top] and m.lower_reason is None:
-        yield Violation("LOWER_REASON", m.name if who != "Tập thể" else None,
-                        f"{who}: mức tối đa là {top}, xếp {m.level} thấp hơn cần ghi lý do (lower_reason: "
-                        "QUOTA, một căn cứ KHT, hoặc OTHER kèm lower_reason_text)")
+        yield Violation("LOWER_REASON", member,
+                        _("{who}: the highest level is {top}; rating {level}, lower, needs a reason (lower_reason: "
+                          "QUOTA, a KHT ground, or OTHER with lower_reason_text)").format(
+                            who=who, top=top, level=m.level))
 
 
 @_rule("LOWER_REASON",
-       "Xếp thấp hơn mức tối đa theo điểm, điều kiện và giới hạn cần ghi lower_reason (QUOTA, căn cứ KHT, "
-       "hoặc OTHER kèm lower_reason_text)",
+       "A rating below the highest level the score, conditions and caps allow needs lower_reason "
+       "(QUOTA, a KHT ground, or OTHER with lower_reason_text)",
        "[ours] levels are ceilings")
 def lower_reason(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     for m in _members(sheet):
-        yield from _below(m, ctx, f"Đảng viên {m.name}")
+        yield from _below(m, ctx, _("Member {name}").format(name=m.name), m.name)
     record = collective_record(sheet)
     if record is not None:
-        yield from _below(record, ctx, "Tập thể")
+        yield from _below(record, ctx, _("The collective"), None)
 
 
 def collective_record(sheet: Sheet) -> Member | None:
@@ -561,7 +589,8 @@ def collective_record(sheet: Sheet) -> Member | None:
 
 
 @_rule("COLLECTIVE_CEILING",
-       "Mức của tập thể không cao hơn điểm, điều kiện và căn cứ KHT của tập thể (collective)",
+       "A collective's level no higher than its own score, conditions and KHT grounds allow "
+       "(collective)",
        "QĐ 366-QĐ/TW Điều 11 (tintuc.thuvienphapluat.com 100238, laodong.vn); QĐ 124-QĐ/TW Điều 12 "
        "(xaydungchinhsach.chinhphu.vn)")
 def collective_ceiling(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
@@ -571,12 +600,13 @@ def collective_ceiling(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     top, why = ceiling(record, ctx)
     if RANK[record.level] > RANK[top]:
         yield Violation("COLLECTIVE_CEILING", None,
-                        f"Tập thể xếp loại {record.level}, tối đa {top}: {'; '.join(why)}")
+                        _("The collective is rated {level}, at most {top}: {why}").format(
+                            level=record.level, top=top, why="; ".join(why)))
 
 
 @_rule("COLLECTIVE_DISCIPLINE",
-       "Tập thể HTXS: không có thành viên cấp ủy bị kỷ luật trong năm; theo QĐ 124, HTT trở lên: không có "
-       "đảng viên bị kỷ luật, trừ trường hợp tự phát hiện",
+       "An HTXS collective: no committee member disciplined in the year; under Regulation 124, HTT "
+       "or above: no member disciplined, unless discovered by the organisation itself",
        "QĐ 366-QĐ/TW Điều 11 khoản 1 (tintuc.thuvienphapluat.com 100238); QĐ 124-QĐ/TW Điều 12 (lawnet.vn); "
        "KH chi bộ THPT số 2 Phù Cát 2023")
 def collective_discipline(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
@@ -590,18 +620,20 @@ def collective_discipline(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     leaders = [m.name for m in members if m.is_head or m.role]
     if level == HTXS and leaders:
         yield Violation("COLLECTIVE_DISCIPLINE", None,
-                        f"Tập thể HTXS cần không có thành viên cấp ủy bị kỷ luật trong năm "
-                        f"({', '.join(leaders)})")
+                        _("An HTXS collective needs no committee member disciplined in the year ({names})")
+                        .format(names=", ".join(leaders)))
     others = [m.name for m in members if not m.self_discovered]
     if ctx.rule_set == "qd124" and RANK[level] > RANK[HT] and others:
         yield Violation("COLLECTIVE_DISCIPLINE", None,
-                        f"Tập thể {level} cần không có đảng viên bị kỷ luật trong năm, trừ trường hợp tổ "
-                        f"chức đảng tự phát hiện ({', '.join(others)}): tối đa HT")
+                        _("A {level} collective needs no member disciplined in the year, unless the "
+                          "organisation discovered it itself ({names}): at most HT").format(
+                            level=level, names=", ".join(others)))
 
 
 _describe("COLLECTIVE_QUOTA",
-          "Số tập thể HTXS không quá tỷ lệ (excellent_quota) số tập thể HTT cùng cấp trên (chi bộ của một "
-          "đảng bộ cơ sở, tổ chức cơ sở đảng của một cấp trên), khi cấp trên nhập mức của đơn vị trực thuộc",
+          "HTXS collectives at most a share (excellent_quota) of the HTT collectives under the same"
+          " parent (the cells of a base, the bases of a parent), when the parent enters its "
+          "children's levels",
           "QĐ 124-QĐ/TW Điều 12 (lawnet.vn); QĐ 366-QĐ/TW Điều 11 (tintuc.thuvienphapluat.com 100238)")
 
 
@@ -616,11 +648,13 @@ def collective_quota(levels: dict[str, str | None], records: dict[str, Member], 
     out = []
     if htxs > allowed:
         out.append(Violation("COLLECTIVE_QUOTA", None,
-                             f"Số tập thể HTXS ({htxs}) vượt {_percent(quota)} số tập thể HTT ({htt}) cùng "
-                             f"cấp trên: tối đa {allowed}"))
+                             _("HTXS collectives ({htxs}) exceed {percent} of the HTT collectives ({htt}) "
+                               "under the same parent: at most {allowed}").format(
+                                 htxs=htxs, percent=_percent(quota), htt=htt, allowed=allowed)))
     for code, record in records.items():
         if record.lower_reason == QUOTA and (levels.get(code) != HTT or not quota_binds(htxs, htt, quota)):
             out.append(Violation("LOWER_QUOTA", code,
-                                 f"Tập thể {code}: lý do QUOTA chỉ dùng khi xếp HTT vì tỷ lệ HTXS đã hết "
-                                 f"({htxs} HTXS, {htt} HTT, tối đa {_percent(quota)})"))
+                                 _("Collective {code}: the reason QUOTA is only for one rated HTT because the "
+                                   "HTXS quota is used up ({htxs} HTXS, {htt} HTT, at most {percent})").format(
+                                     code=code, htxs=htxs, htt=htt, percent=_percent(quota))))
     return out

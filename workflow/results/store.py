@@ -105,7 +105,7 @@ def _collective_quotas(session: Session, campaign: Campaign, unit: Unit, level: 
         levels[unit.code] = level
         out += collective_quota(levels, {}, campaign.excellent_quota)
     children = sibling_levels(session, campaign, unit.id)
-    out += [replace(v, message=f"Đơn vị trực thuộc {unit.code}: {v.message}")
+    out += [replace(v, message=_("Child unit of {unit}: {message}").format(unit=unit.code, message=v.message))
             for v in collective_quota(children, {}, campaign.excellent_quota)]
     return out
 
@@ -247,8 +247,9 @@ class ResultsService:
             campaign, parent, _cycle = load_cycle(session, code, year)
             children = {u.code: u for u in session.scalars(select(Unit).where(
                 Unit.parent_id == parent.id, Unit.active.is_(True)))}
-            strangers = [f"dòng {r.line}, cột code: '{r.name}' không phải đơn vị trực thuộc {code}"
-                         for r in records if r.name not in children]
+            strangers = [_("{where}: '{child}' is not a child unit of {code}").format(
+                             where=_("line {line}, column {column}").format(line=r.line, column="code"),
+                             child=r.name, code=code) for r in records if r.name not in children]
             if strangers:
                 raise BadInput(_("{file}: {count} errors, nothing was stored.").format(
                     file=path.name, count=len(strangers)), strangers)
@@ -396,13 +397,15 @@ def _amended(path: Path, stored: tuple[Member, ...], submission: Submission) -> 
     problems, out = [], {}
     for new in submission.members or ():
         old = by_name.get(new.name)
+        at_name = _("line {line}, column {column}").format(line=new.line, column="name")
         if old is None:
-            problems.append(f"dòng {new.line}, cột name: '{new.name}' không có trong kết quả đã nhập")
+            problems.append(_("{where}: '{name}' is not among the stored results").format(where=at_name, name=new.name))
         elif old.level != PENDING:
-            problems.append(f"dòng {new.line}, cột name: '{new.name}' đã được xếp loại ({old.level}), "
-                            "không phải đảng viên chờ xếp loại")
+            problems.append(_("{where}: '{name}' is already classified ({level}), not a member waiting to be "
+                              "classified").format(where=at_name, name=new.name, level=old.level))
         elif new.level == PENDING:
-            problems.append(f"dòng {new.line}, cột level: bổ sung cần một mức xếp loại, không phải PENDING")
+            problems.append(_("{where}: a supplement needs a level, not PENDING").format(
+                where=_("line {line}, column {column}").format(line=new.line, column="level")))
         else:
             given = {f.name: getattr(new, f.name) for f in fields(Member)
                      if f.name not in ("name", "line") and getattr(new, f.name) != f.default}

@@ -7,6 +7,7 @@ the level following the band and the gates. Votes are checked wherever they are 
 
 from __future__ import annotations
 
+from config.i18n import _
 from workflow.results import rules
 from workflow.results.rules import Context, Rule, Violation
 from workflow.results.sheet import Sheet
@@ -32,6 +33,9 @@ COMMON: tuple[Rule, ...] = (
 )
 #: Last in both sets: a rating below the ceiling the rules before it computed.
 TAIL: tuple[Rule, ...] = (rules.lower_reason,)
+#: the `kind` of a rule in `rule_table`: JSON values kept as they were; a table shows each through
+#: `pgettext("value", …)` (en.po gives the English)
+WARNS, REFUSES = "cảnh báo", "từ chối"
 #: Rules that flag without refusing: the results are stored and the warning shown.
 WARNINGS: tuple[Rule, ...] = (rules.few_full_members,)
 
@@ -62,14 +66,15 @@ def validate(sheet: Sheet, ctx: Context) -> list[Violation]:
 
 def rule_table() -> list[dict[str, str]]:
     """Every rule once: code, the rule sets that check it, whether it refuses or warns, what it
-    says (Vietnamese) and its source. `results check --rules` prints it, the README renders it."""
+    says (in the chosen language) and its source (the cited texts' own titles, in Vietnamese).
+    `results check --rules` prints it, the README renders it."""
     rows = []
     for info in rules.CATALOG.values():
         sets = [name for name, chosen in RULE_SETS.items()
                 if info.code in {rule.code for rule in chosen}]  # type: ignore[attr-defined]
         warns = info.code in {rule.code for rule in WARNINGS}  # type: ignore[attr-defined]
         rows.append({"code": info.code, "rule_sets": ", ".join(sets or list(RULE_SETS)),
-                     "kind": "cảnh báo" if warns else "từ chối", "message": info.summary,
+                     "kind": WARNS if warns else REFUSES, "message": _(info.summary),
                      "source": info.source})
     return rows
 
