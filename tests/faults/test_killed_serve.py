@@ -89,7 +89,8 @@ def test_serve_killed_during_a_sweep_leaves_all_or_nothing_and_the_restart_write
         db: Database, tmp_path: Path) -> None:
     _country(db, tmp_path / "country")
     owed = swept_keys(db, SWEEP_AT, ("file",), PUBLIC_URL)  # a dry run: rolled back
-    assert len(owed) > 5_000, "too few notifications for the sweep to take noticeable time"
+    # one bundle per unit and day (its ledger holds a notice per stage): a few thousand rows
+    assert len(owed) > 2_000, "too few notifications for the sweep to take noticeable time"
     args = ["--no-web", "--no-dispatch"]
     with Serve(db.url, now=SWEEP_AT, catch_up_seconds=3600, args=args, env=SWEEP_ENV) as first:
         first.wait_for("leader")
