@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -23,7 +24,9 @@ def _submit(driver: webdriver.Chrome, button_id: str) -> str:
     """Submit a form and return the message of the page it leads to (not the previous one's)."""
     old = driver.find_element(By.TAG_NAME, "h1")
     driver.find_element(By.ID, button_id).click()
-    WebDriverWait(driver, 15).until(EC.staleness_of(old))
+    # while the page is being replaced Chromium may answer for the old node with an inspector
+    # error instead of "stale": ask again until it says stale
+    WebDriverWait(driver, 15, ignored_exceptions=(WebDriverException,)).until(EC.staleness_of(old))
     flash = WebDriverWait(driver, 15).until(EC.presence_of_element_located((By.ID, "flash")))
     return flash.text
 
