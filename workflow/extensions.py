@@ -7,6 +7,7 @@ moving a cycle never needs: `advance` stays clear of those imports and their sta
 from __future__ import annotations
 
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
@@ -21,7 +22,7 @@ from workflow.db import Database
 from workflow.errors import BadInput, Refused
 from workflow.lookup import load_cycle
 from workflow.models import Campaign, Cycle, DeadlineExtension, Milestone, Unit
-from workflow.notices import Due, local_iso, plan_day
+from workflow.notices import Due, extended_due, local_iso
 from workflow.queries import owed_due
 from workflow.stages import RANK, STAGES, stages_of
 
@@ -127,14 +128,13 @@ def effective_deadlines(session: Session, cycle: Cycle, unit: Unit) -> dict[str,
     """Return {stage: deadline} for a cycle: its extension, else its level's milestone.
 
     A milestone keeps the plan's stored date; an extension's date follows from its instant
-    and the milestone's rule (`workflow.notices.plan_day`).
+    and the milestone's rule (`workflow.notices.extended_due`).
     """
-    zone = campaign_plan(session.get(Campaign, cycle.campaign_id)).zone
+    zone = ZoneInfo(session.get(Campaign, cycle.campaign_id).timezone)
     out = {m.stage: Due(m.due_at, m.rule, m.plan_date) for m in session.scalars(
         select(Milestone).where(Milestone.campaign_id == cycle.campaign_id, Milestone.level == unit.level))}
     for ext in session.scalars(select(DeadlineExtension).where(DeadlineExtension.cycle_id == cycle.id)):
-        rule = out[ext.stage].rule if ext.stage in out else "before"
-        out[ext.stage] = Due(ext.due_at, rule, plan_day(ext.due_at, rule, zone))
+        out[ext.stage] = extended_due(out.get(ext.stage), ext.due_at, zone)
     flow = stages_of(cycle.stages_mask)
     return {s: v for s, v in out.items() if s in flow}
 

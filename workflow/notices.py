@@ -96,6 +96,13 @@ class Due:
                 "plan_date": self.plan_date.isoformat()}
 
 
+def extended_due(planned: Due | None, to: datetime, zone: ZoneInfo) -> Due:
+    """The deadline an extension gives a stage: its instant, the plan's rule for the stage
+    ("before" where the plan has none), and the day that rule names for the instant."""
+    rule = planned.rule if planned is not None else "before"
+    return Due(to, rule, plan_day(to, rule, zone))
+
+
 class DeadlineBook:
     """The plan's deadlines of one campaign, to turn a (level, stage, instant) into a `Due`.
 
@@ -105,11 +112,10 @@ class DeadlineBook:
 
     def __init__(self, milestones: list[tuple[str, str, datetime, str, date]], zone: ZoneInfo) -> None:
         self.zone = zone
-        self.by_stage = {(level, stage): (due, rule, day) for level, stage, due, rule, day in milestones}
+        self.by_stage = {(level, stage): Due(due, rule, day) for level, stage, due, rule, day in milestones}
 
     def due(self, level: str, stage: str, at: datetime) -> Due:
         planned = self.by_stage.get((level, stage))
-        if planned is None:
-            return Due(at, "before", plan_day(at, "before", self.zone))
-        due, rule, day = planned
-        return Due(at, rule, day if due == at else plan_day(at, rule, self.zone))
+        if planned is not None and planned.at == at:
+            return planned
+        return extended_due(planned, at, self.zone)

@@ -224,7 +224,7 @@ def status_rows(session: Session, campaign: Campaign, now: datetime,
     extended = {(cycle_id, due): stage for cycle_id, stage, due in session.execute(
         select(EX.c.cycle_id, EX.c.stage, EX.c.due_at).join(Cycle, Cycle.id == EX.c.cycle_id)
         .where(Cycle.campaign_id == campaign.id))}
-    planned = {(level, at): stage for (level, stage), (at, _, _) in book.by_stage.items()}
+    planned = {(level, due.at): stage for (level, stage), due in book.by_stage.items()}
     owed = owed_deadlines(campaign).subquery()
     next_due = (select(owed.c.cycle_id, func.min(owed.c.due_at).label("due_at"))
                 .group_by(owed.c.cycle_id).subquery())

@@ -13,18 +13,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from config.wording import deadline_phrase
 from config.zone import DEFAULT_ZONE
 from workflow.audit import record, stage_reached_at
 from workflow.clock import Clock, days_late
 from workflow.errors import Refused
 from workflow.links import Found
 from workflow.models import AuditEntry, Campaign, Cycle, DeadlineExtension, Milestone, Unit
-from workflow.notices import plan_day
+from workflow.notices import Due, extended_due
 from workflow.results.levels import ALL
 from workflow.results.models import UnitResult
 from workflow.stages import LABEL, RANK, classifies_members, next_stage, stages_of
@@ -93,19 +93,17 @@ def build_view(session: Session, found: Found, now: datetime) -> LinkView:
     (deadlines, extensions, the cycle's audit trail, its results' counts) per page."""
     cycle, unit, campaign = found.cycle, found.unit, found.campaign
     assert cycle is not None
-    planned = {m.stage: m for m in session.execute(
+    planned = {m.stage: Due(m.due_at, m.rule, m.plan_date) for m in session.execute(
         _MILESTONES, {"campaign_id": campaign.id, "level": unit.level})}
     extended = dict(session.execute(_EXTENSIONS, {"cycle_id": cycle.id}).all())
+    zone = ZoneInfo(campaign.timezone)
     entries = list(session.scalars(_ENTRIES, {"cycle_id": cycle.id}))
     rows = []
     for stage in stages_of(cycle.stages_mask)[1:]:
-        milestone = planned.get(stage)
-        due = extended.get(stage, milestone.due_at if milestone else None)
-        phrase = ""
-        if due is not None:
-            rule = milestone.rule if milestone else "before"
-            day = milestone.plan_date if milestone and stage not in extended else plan_day(due, rule, LOCAL)
-            phrase = deadline_phrase(rule, day)
+        deadline = extended_due(planned.get(stage), extended[stage], zone) if stage in extended \
+            else planned.get(stage)
+        due = deadline.at if deadline is not None else None
+        phrase = str(deadline) if deadline is not None else ""
         reached = stage_reached_at(entries, stage)
         finish = reached or now
         late = days_late(due, finish) if due is not None and finish > due else None
