@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from config.i18n import language, translations
-from workflow.errors import KiemdiemError, Label, Problem
+from workflow.errors import KiemdiemError, Label, Phrase, Problem
 
 CLI = ("error",)
 WEB = ("web", "error")
@@ -46,6 +46,8 @@ def said_problems(error: KiemdiemError, lang: str | None = None, contexts: Seque
 def _value(value: object, lang: str | None, contexts: Sequence[str]) -> object:
     if isinstance(value, Label):
         return translations(lang or language()).pgettext("value", value)
+    if isinstance(value, Phrase):
+        return translations(lang or language()).gettext(value)
     if isinstance(value, Problem):
         return say(value, lang, contexts)
     if isinstance(value, (list, tuple)):

@@ -10,10 +10,17 @@ terminal word the same refusal each in its own way.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 
 class Label(str):
     """A machine name (a stage, a level) that the edge shows translated (`pgettext("value", …)`)."""
+
+    __slots__ = ()
+
+
+class Phrase(str):
+    """An English msgid kept as data (a KHT ground's name) that the edge translates (`_`)."""
 
     __slots__ = ()
 
@@ -38,6 +45,32 @@ class Problem:
     def __repr__(self) -> str:
         args = "".join(f", {k}={v!r}" for k, v in self.data.items())
         return f"Problem({self.code!r}{args})"
+
+
+def to_json(value: object) -> object:
+    """`value` (a Problem, a Label, a Phrase, a list of them or plain data) as JSON data, so a
+    problem can be stored and worded later, in the language of whoever reads it."""
+    if isinstance(value, Problem):
+        return {"problem": value.code, "data": {k: to_json(v) for k, v in value.data.items()}}
+    if isinstance(value, (Label, Phrase)):
+        return {type(value).__name__.lower(): str(value)}
+    if isinstance(value, (list, tuple)):
+        return [to_json(v) for v in value]
+    return value
+
+
+def from_json(value: Any) -> Any:
+    """Read back `to_json`."""
+    if isinstance(value, dict):
+        if "problem" in value:
+            return Problem(value["problem"], **{k: from_json(v) for k, v in value.get("data", {}).items()})
+        if "label" in value:
+            return Label(value["label"])
+        if "phrase" in value:
+            return Phrase(value["phrase"])
+    if isinstance(value, list):
+        return [from_json(v) for v in value]
+    return value
 
 
 class KiemdiemError(Exception):

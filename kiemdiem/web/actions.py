@@ -86,7 +86,9 @@ def record_stage(app: App, viewer: Viewer, unit: Unit, form: FormData) -> str:
         if not exc.problems:
             raise
         first = _row_reason(exc.problems[0])
-        raise type(exc)(first.code, **first.data) if isinstance(first, Problem) else exc from exc
+        if isinstance(first, Problem):
+            exc.problem, exc.problems = first, []
+        raise
     if report.already_done:
         return f"Bước '{LABEL[stage]}' của {unit.name} đã được ghi nhận trước đó; không ghi lại."
     return f"Đã ghi nhận {unit.name} hoàn thành bước '{LABEL[stage]}' ngày {day:%d/%m/%Y}."
