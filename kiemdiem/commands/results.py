@@ -141,7 +141,7 @@ def results_check(app: App, code: str | None, file: Path | None, unit_level: str
              title=_("The rules results are checked against"))
         return
     if code is None:
-        raise BadInput(_("give a unit code (results check CODE [FILE]) or --rules."))
+        raise BadInput("results.check_needs_code")
     violations, warnings = _service(app).check_all(code, file, year=year, unit_level=unit_level,
                                                    review_date=review_date)
     emit(_violation_rows(violations), ["code", "member", "message"], as_json,
@@ -186,7 +186,7 @@ def report(app: App, code: str | None, fmt: str, output: Path | None, place: str
            year: int | None) -> None:
     """The roll-up under CODE (or the whole campaign): counts and percentages per level."""
     if fmt == "pdf" and output is None:
-        raise BadInput(_("a PDF report needs a file to write: add -o FILE.pdf."))
+        raise BadInput("report.pdf_needs_file")
     with app.ready_db().session() as session:
         campaign = get_campaign(session, year)
         unit = find_unit(session, code) if code else None
@@ -204,7 +204,7 @@ def report(app: App, code: str | None, fmt: str, output: Path | None, place: str
     try:
         output.write_bytes(body)
     except OSError as exc:
-        raise BadInput(_("cannot write {file}: {reason}.").format(file=output, reason=exc.strerror)) from exc
+        raise BadInput("file.cannot_write", file=output, reason=exc.strerror) from exc
     click.echo(_("Wrote the report of {unit} ({format}) to {file}.").format(
         unit=code or data["unit_name"], format=fmt, file=output), err=True)
 
