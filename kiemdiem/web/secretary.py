@@ -31,7 +31,7 @@ from kiemdiem.web.auth import client_address, csrf_ok, csrf_token
 from kiemdiem.web.calendar import unit_calendar
 from kiemdiem.web.render import flash, kiemdiem_app, page
 from kiemdiem.wording import WEB, said_problems, say
-from workflow.errors import KiemdiemError, Refused
+from workflow.errors import KiemdiemError
 from workflow.links import Found
 from workflow.results.store import ResultsService
 from workflow.stages import LABEL
@@ -249,9 +249,6 @@ def _store_results(request: Request, found: Found, body: bytes, name: str, suffi
                                                      actor=linkpage.actor_for(found.unit))
         except KiemdiemError as exc:
             message, problems = _parts(exc)
-            if isinstance(exc, Refused) and problems:  # rule violations: the CLI's hint is not for here
-                message = (f"kết quả vi phạm {len(problems)} quy định xếp loại, không lưu gì; "
-                           "sửa tệp hoặc số liệu rồi gửi lại")
             return _render(request, found, f"Chưa lưu kết quả: {_sentence(message, found)}",
                            problems, status=422)
     return _done_here(request, "Đã lưu kết quả xếp loại. Bước tiếp theo: gửi báo cáo, biểu mẫu lên cấp trên.")
