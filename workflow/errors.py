@@ -77,13 +77,12 @@ class KiemdiemError(Exception):
     """Base of the errors a user may see: a `Problem` (`code`, `data`) and the exit code.
 
     `problems` lists every problem found (each naming its row, field or rule), so a user can
-    fix a whole file in one pass; the edges word them one per line under the sentence. An item
-    may still be a finished sentence (a row problem of a file reader that words its own lines).
+    fix a whole file in one pass; the edges word them one per line under the sentence.
     """
 
     exit_code = 1
 
-    def __init__(self, code: str, /, problems: Iterable[Problem | str] = (), **data: object) -> None:
+    def __init__(self, code: str, /, problems: Iterable[Problem] = (), **data: object) -> None:
         super().__init__(code)
         self.problem = Problem(code, **data)
         self.problems = list(problems)

@@ -447,6 +447,6 @@ def _reported_at(day: date, now: datetime) -> datetime:
     return reported_at(day, now)
 
 
-def _line_of(problem: Problem | str) -> int:
-    line = problem.data.get("line") if isinstance(problem, Problem) else None
+def _line_of(problem: Problem) -> int:
+    line = problem.data.get("line")
     return line if isinstance(line, int) else 0

@@ -85,21 +85,18 @@ def record_stage(app: App, viewer: Viewer, unit: Unit, form: FormData) -> str:
                 return already
         if not exc.problems:
             raise
-        first = _row_reason(exc.problems[0])
-        if isinstance(first, Problem):
-            exc.problem, exc.problems = first, []
+        exc.problem, exc.problems = _row_reason(exc.problems[0]), []
         raise
     if report.already_done:
         return f"Bước '{LABEL[stage]}' của {unit.name} đã được ghi nhận trước đó; không ghi lại."
     return f"Đã ghi nhận {unit.name} hoàn thành bước '{LABEL[stage]}' ngày {day:%d/%m/%Y}."
 
 
-def _row_reason(problem: Problem | str) -> Problem | str:
+def _row_reason(problem: Problem) -> Problem:
     """What is wrong with the form's one row, without the row's number (a form has no rows)."""
-    if isinstance(problem, str):
-        return problem
-    reasons = problem.data.get("reasons") or [problem.data.get("reason") or problem]
-    return reasons[0] if isinstance(reasons, list) else problem
+    reasons = problem.data.get("reasons") or [problem.data.get("reason")]
+    first = reasons[0] if isinstance(reasons, list) else None
+    return first if isinstance(first, Problem) else problem
 
 
 def _recorded_meanwhile(app: App, unit: Unit, stage: str) -> str | None:
