@@ -124,7 +124,7 @@ def simulate_command(app: App, start: str, end: str, summary: bool, unit_code: s
 
 
 def _day(flag: str, value: str) -> date:
-    """A day typed after `flag`, or a Vietnamese sentence saying how to write it (exit 2)."""
+    """A day typed after `flag`, or a refusal (`day.unreadable`) saying how to write it (exit 2)."""
     try:
         return parse_date(value)
     except click.BadParameter:
