@@ -54,6 +54,10 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(language()).ngettext(singular, plural, n)
 
 
+def npgettext(context: str, singular: str, plural: str, n: int) -> str:
+    return translations(language()).npgettext(context, singular, plural, n)
+
+
 def pgettext(context: str, message: str) -> str:
     """`message` in `context` (`column`, `value`…): a machine name shown to a person."""
     return translations(language()).pgettext(context, message)

@@ -15,6 +15,7 @@ from config.settings import Settings
 from config.zone import DEFAULT_ZONE
 from workflow.clock import Clock, system_clock
 from workflow.db import Database
+from workflow.errors import Problem
 from workflow.service import CycleService
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ class App:
             self.db.dispose()
 
 
-def _results_gate(session: Session, cycle: Cycle, unit: Unit) -> list[str]:
+def _results_gate(session: Session, cycle: Cycle, unit: Unit) -> list[Problem]:
     """The results gate, imported when a submission first asks it: every other move of a
     cycle would pay for the results models at start-up (`advance` has 0.5 s in all)."""
     from workflow.results.gate import submit_gate

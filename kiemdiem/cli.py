@@ -1,7 +1,8 @@
 """The admin CLI: `kiemdiem [--db URL] [--now ISO-DATETIME] COMMAND` (the README's "The CLI").
 
 Exit codes: 0 success, 1 a refused action, 2 bad usage or bad input. Errors are one
-sentence on stderr (problems of a file follow, one per line), never a traceback.
+sentence on stderr (problems of a file follow, one per line), never a traceback: the use cases
+raise a code and its data (`workflow.errors`), worded here by `kiemdiem.wording.say`.
 Each area's commands live in `kiemdiem/commands/<area>.py`, imported when one of them runs.
 """
 
@@ -22,6 +23,7 @@ from config.settings import Settings
 from kiemdiem import commands
 from kiemdiem.app import App
 from kiemdiem.timeparse import INSTANT
+from kiemdiem.wording import said_problems, say
 from workflow.clock import fixed_clock, system_clock
 from workflow.errors import BadInput, KiemdiemError
 
@@ -42,7 +44,7 @@ class KiemdiemGroup(commands.Group):
         try:
             return super().invoke(ctx)
         except KiemdiemError as exc:
-            _fail(str(exc), exc.problems, exc.exit_code)
+            _fail(say(exc), said_problems(exc), exc.exit_code)
         except ConfigError as exc:
             _fail(str(exc), [], 2)
         except DBAPIError as exc:
@@ -147,4 +149,4 @@ def main() -> None:
     try:
         cli.main(prog_name="kiemdiem", standalone_mode=True)
     except BadInput as exc:  # raised outside a command (e.g. while parsing the URL)
-        _fail(str(exc), exc.problems, 2)
+        _fail(say(exc), said_problems(exc), 2)

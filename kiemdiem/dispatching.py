@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from config.errors import ConfigError
+from config.i18n import _
 from config.settings import Settings
 from kiemdiem.app import App
 from kiemdiem.messagelinks import MessageLinks
@@ -41,7 +42,8 @@ def _secret(value: object) -> str | None:
 def _require(settings: Settings, channel: str, *names: str) -> None:
     missing = [f"KIEMDIEM_{n.upper()}" for n in names if getattr(settings, n) in (None, "")]
     if missing:
-        raise ConfigError(f"the {channel} channel needs {', '.join(missing)}")
+        raise ConfigError(_("the {channel} channel needs {settings}").format(channel=channel,
+                                                                            settings=", ".join(missing)))
 
 
 def build_channels(settings: Settings, db: Database, clock: Clock) -> dict[str, Channel]:

@@ -80,8 +80,7 @@ class WebHook:
         try:
             self._server = WebServer(app, self.host, self.port).start()
         except RuntimeError as exc:
-            raise Refused(f"the web monitor cannot listen on {self.host}:{self.port} (is the port in use?); "
-                          "choose another with --port or run without it (--no-web).") from exc
+            raise Refused("serve.port_in_use", host=self.host, port=self.port) from exc
         log_event("web", url=f"http://{self.host}:{self.port}/")
 
     def stop(self) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from config.i18n import _
+from kiemdiem.wording import say
 from workflow.units import ImportOptions, ImportReport
 
 #: units "not in the file" named after a real import (a dry run names them all)
@@ -38,7 +39,7 @@ def summary_line(report: ImportReport) -> str:
 def print_import(file: Path, report: ImportReport, options: ImportOptions) -> None:
     """Print the import's warnings, its diff (in full for a dry run) and its summary line."""
     for warning in report.warnings:
-        click.echo(_("Note: {warning}").format(warning=warning), err=True)
+        click.echo(_("Note: {warning}").format(warning=say(warning)), err=True)
     if options.dry_run:
         lines = [f"+ {code}" for code in report.created]
         for code, changes in report.changes.items():

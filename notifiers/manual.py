@@ -45,7 +45,7 @@ def remind_now(db: Database, clock: Clock, unit_id: int, *, channels: tuple[str,
                public_url: str, actor: str) -> list[str]:
     """Write a `manual` reminder to the unit about its next owed stage; return the channels.
 
-    Refused (one Vietnamese sentence) when the unit owes nothing, has no address, or was
+    Refused (a code the web words) when the unit owes nothing, has no address, or was
     reminded this way within the hour.
     """
     now = clock()
@@ -55,18 +55,18 @@ def remind_now(db: Database, clock: Clock, unit_id: int, *, channels: tuple[str,
         cycle = session.scalar(select(Cycle).where(Cycle.campaign_id == campaign.id,
                                                    Cycle.unit_id == unit_id))
         if unit is None or cycle is None:
-            raise Refused("Đơn vị này không tham gia đợt kiểm điểm hiện tại; không có gì để nhắc.")
+            raise Refused("remind.not_in_campaign")
         stage = next_stage(cycle.state, cycle.stages_mask)
         if stage is None or stage == "aggregated":
-            raise Refused(f"{unit.name} đã gửi báo cáo, biểu mẫu; không còn bước nào để nhắc.")
+            raise Refused("remind.nothing_owed", name=unit.name)
         last = session.scalar(select(Notification.created_at).where(
             Notification.unit_id == unit_id, Notification.kind == KIND,
             Notification.created_at > now - EVERY).order_by(Notification.created_at.desc()).limit(1))
         if last is not None:
-            raise Refused(f"{unit.name} vừa được nhắc lúc {_hhmm(last)}; mỗi giờ chỉ nhắc một lần.")
+            raise Refused("remind.too_soon", name=unit.name, at=_hhmm(last))
         addresses = recipients(unit, channels)
         if not addresses:
-            raise Refused(f"{unit.name} chưa có địa chỉ nhận thông báo nào (email, điện thoại, Zalo).")
+            raise Refused("remind.no_address", name=unit.name)
         payload = _payload(campaign.year, unit, stage, effective_deadlines(session, cycle, unit).get(stage),
                            now, public_url, actor)
         hour = now.strftime("%Y%m%d%H")
@@ -77,7 +77,7 @@ def remind_now(db: Database, clock: Clock, unit_id: int, *, channels: tuple[str,
             attempts=0, next_attempt_at=now, created_at=now, updated_at=now)
             for channel, recipient in addresses.items()])
         if not written:
-            raise Refused(f"{unit.name} vừa được nhắc trong giờ này; mỗi giờ chỉ nhắc một lần.")
+            raise Refused("remind.this_hour", name=unit.name)
         record(session, clock, actor, "notice.manual", campaign_id=campaign.id, unit_id=unit.id,
                cycle_id=cycle.id, details={"stage": stage, "channels": sorted(addresses)})
         return sorted(addresses)

@@ -21,7 +21,6 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
-from config.i18n import _
 from workflow.db import normalise_url
 from workflow.errors import Refused
 
@@ -119,9 +118,7 @@ class SqliteLeader:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
             handle.close()
-            raise Refused(_("Another `kiemdiem serve` already runs the scheduler on this SQLite database (lock "
-                            "{path}). SQLite allows one; use PostgreSQL to run several.").format(
-                path=self.path)) from exc
+            raise Refused("scheduler.sqlite_taken", path=self.path) from exc
         handle.seek(0)
         handle.truncate()
         handle.write(f"{os.getpid()}\n")

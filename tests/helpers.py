@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner, Result
 
 from kiemdiem.cli import cli
+from kiemdiem.wording import say
+from workflow.errors import KiemdiemError
 
 ROOT = Path(__file__).parents[1]
 SAMPLE_UNITS = ROOT / "config" / "units" / "sample.csv"
@@ -50,3 +56,11 @@ def submit_results(db_url: str, code: str, counts: str = "1,5,3,0,0,0", now: str
         path.write_text("HTXS,HTT,HT,KHT,not_classified,pending\n" + counts + "\n", encoding="utf-8")
         result = run(db_url, "results", "submit", code, str(path), now=now)
     assert result.exit_code == 0, result.stderr
+
+
+@contextmanager
+def refused(kind: type[KiemdiemError], saying: str) -> Iterator[None]:
+    """Expect the block to raise `kind`, worded (as the CLI words it) to match `saying`."""
+    with pytest.raises(kind) as caught:
+        yield
+    assert re.search(saying, say(caught.value)), say(caught.value)

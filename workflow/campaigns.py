@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session, aliased
 
 from config.errors import ConfigError
 from config.hierarchy import Hierarchy
-from config.i18n import _
 from config.plan import Plan, load_plan
 from workflow.audit import record
 from workflow.clock import Clock
@@ -73,10 +72,9 @@ def read_plan(path: Path, year: int, hierarchy: Hierarchy) -> Plan:
         plan = load_plan(path)
         plan.check_against(hierarchy)
     except ConfigError as exc:
-        raise BadInput(str(exc)) from exc
+        raise BadInput("config.invalid", reason=str(exc)) from exc
     if plan.year != year:
-        raise BadInput(_("{file} is the plan for {plan_year}, not for {year}.").format(
-            file=path.name, plan_year=plan.year, year=year))
+        raise BadInput("plan.wrong_year", file=path.name, plan_year=plan.year, year=year)
     return plan
 
 
@@ -93,14 +91,13 @@ def create_campaign(db: Database, year: int, plan_path: Path, hierarchy: Hierarc
         campaign = session.scalar(select(Campaign).where(Campaign.year == year))
         if campaign is not None:
             if not if_missing:
-                raise Refused(_("The {year} campaign already exists; use `campaign ensure` to add new units to "
-                                "it.").format(year=year))
+                raise Refused("campaign.exists", year=year)
             added = add_missing_cycles(session, campaign, clock)
             return CampaignReport(year, False, added, 0,
                                   deadline_changes(stored_deadlines(session, campaign), plan))
         root = find_unit(session, root_code) if root_code else None
         if root is None and session.scalar(select(func.count()).select_from(Unit)) == 0:
-            raise Refused(_("There are no units yet: run `kiemdiem units import FILE` first."))
+            raise Refused("units.none")
         campaign = Campaign(
             year=year, title=plan.title, timezone=plan.timezone, rule_set=plan.effective_rule_set,
             excellent_quota=plan.excellent_quota, hierarchy=hierarchy.name,

@@ -17,7 +17,6 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Executable
 
-from config.i18n import _
 from workflow.errors import BadInput, Refused
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -38,7 +37,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     try:
         parsed = make_url(normalise_url(url))
     except ArgumentError as exc:
-        raise BadInput(_("The database URL '{url}' cannot be understood.").format(url=url)) from exc
+        raise BadInput("db.url_unreadable", url=url) from exc
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
         _configure_sqlite(engine)
@@ -48,10 +47,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         try:
             return create_engine(parsed, **kwargs)
         except (ImportError, NoSuchModuleError) as exc:
-            raise BadInput(_("The database driver '{driver}' is not installed; use postgresql://… (psycopg 3).")
-                           .format(driver=parsed.drivername)) from exc
-    raise BadInput(_("Unsupported database '{backend}': use SQLite or PostgreSQL.").format(
-        backend=parsed.get_backend_name()))
+            raise BadInput("db.driver_missing", driver=parsed.drivername) from exc
+    raise BadInput("db.unsupported", backend=parsed.get_backend_name())
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -169,9 +166,7 @@ class Database:
                     session.flush()
             except OperationalError as exc:
                 if _is_lock_error(exc):
-                    raise Refused(
-                        _("The database is busy with another change; nothing was written, try again.")
-                    ) from exc
+                    raise Refused("db.busy") from exc
                 raise
 
     def dispose(self) -> None:

@@ -12,14 +12,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
-from config.i18n import _, pgettext
 from config.plan import PlanDate
-from config.wording import deadline_words
 from workflow.audit import record
 from workflow.campaigns import campaign_plan
 from workflow.clock import Clock
 from workflow.db import Database
-from workflow.errors import BadInput, Refused
+from workflow.errors import BadInput, Label, Problem, Refused
 from workflow.lookup import load_cycle
 from workflow.models import Campaign, Cycle, DeadlineExtension, Milestone, Unit
 from workflow.notices import Due, extended_due, local_iso
@@ -38,17 +36,14 @@ class DeadlineService:
         """Give one unit its own deadline for a stage, inside its parent's and its own plan's
         bounds. Returns (old, new) due instants."""
         if stage not in STAGES[1:]:
-            raise BadInput(_("unknown stage '{stage}' (stages: {stages})").format(
-                stage=stage, stages=", ".join(STAGES[1:])))
+            raise BadInput("stage.unknown", stage=stage, stages=", ".join(STAGES[1:]))
         if not reason.strip():
-            raise BadInput(_("deadline extend needs --reason, for the audit log."))
+            raise BadInput("deadline.needs_reason")
         with self.db.session(write=True) as session:
             campaign, unit, cycle = load_cycle(session, code, year)
             deadlines = effective_deadlines(session, cycle, unit)
             if stage not in deadlines:
-                raise Refused(_("{code}: the {year} plan has no deadline for stage '{label}' ({stage}) of this "
-                                "unit; there is nothing to extend.").format(
-                    code=code, year=campaign.year, label=pgettext("value", stage), stage=stage))
+                raise Refused("deadline.no_deadline", code=code, year=campaign.year, label=Label(stage), stage=stage)
             old = deadlines[stage].at
             plan = campaign_plan(campaign)
             rule = rule or deadlines[stage].rule
@@ -74,26 +69,21 @@ class DeadlineService:
         fire late notices and escalations at once), nor in the past."""
         now = self.clock()
         if new <= now:
-            raise Refused(_("{code}: the new deadline {new} has passed (it is now {now}); an extension must be "
-                            "a day in the future.").format(code=code, new=_show(new, campaign),
-                                                           now=_show(now, campaign)))
+            raise Refused("deadline.passed", code=code, new=_show(new, campaign), now=_show(now, campaign))
         planned = session.scalar(select(Milestone.due_at).where(
             Milestone.campaign_id == campaign.id, Milestone.level == unit.level,
             Milestone.stage == stage))
         if planned is not None and new < planned:
-            raise Refused(_("{code}: the new deadline {new} is earlier than the plan's deadline for {stage} "
-                            "({planned}); an extension may only move a deadline later.").format(
-                code=code, new=_show(new, campaign), stage=stage, planned=_show(planned, campaign)))
+            raise Refused("deadline.earlier_than_plan", code=code, new=_show(new, campaign), stage=stage,
+                          planned=_show(planned, campaign))
 
     def _check_bounds(self, session: Session, campaign: Campaign, unit: Unit, cycle: Cycle,
                       stage: str, deadlines: dict[str, Due]) -> None:
         ordered = [(s, deadlines[s].at) for s in stages_of(cycle.stages_mask) if s in deadlines]
         for (s1, d1), (s2, d2) in zip(ordered, ordered[1:], strict=False):
             if d2 < d1:
-                raise Refused(_("{code}: the deadline of stage '{label2}' ({stage2}) would be earlier than that "
-                                "of stage '{label1}' ({stage1}); a unit's stages must keep their order.").format(
-                    code=unit.code, label2=pgettext("value", s2), stage2=s2, label1=pgettext("value", s1),
-                    stage1=s1))
+                raise Refused("deadline.order", code=unit.code, label2=Label(s2), stage2=s2, label1=Label(s1),
+                              stage1=s1)
         if unit.parent_id is not None:
             parent_cycle = session.scalar(select(Cycle).where(
                 Cycle.campaign_id == campaign.id, Cycle.unit_id == unit.parent_id))
@@ -101,10 +91,9 @@ class DeadlineService:
                 parent = session.get(Unit, unit.parent_id)
                 bound = effective_deadlines(session, parent_cycle, parent).get("forms_submitted")
                 if bound and deadlines[stage].at > bound.at:
-                    raise Refused(_("{code}: the deadline of stage '{label}' ({stage}) may not be later than "
-                                    "the forms deadline of the parent {parent} ({bound}).").format(
-                        code=unit.code, label=pgettext("value", stage), stage=stage, parent=parent.code,
-                        bound=deadline_words(bound.rule, bound.plan_date)))
+                    raise Refused("deadline.after_parent", code=unit.code, label=Label(stage), stage=stage,
+                                  parent=parent.code, bound=Problem(f"deadline.{bound.rule or 'before'}",
+                                                                    day=f"{bound.plan_date:%d/%m/%Y}"))
         if stage == "forms_submitted":
             late_child = session.execute(
                 select(Unit.code, owed_due())
@@ -119,9 +108,8 @@ class DeadlineService:
                 .limit(1)
             ).first()
             if late_child:
-                raise Refused(_("{code}: the child unit {child} has a later forms deadline ({due}); a parent's "
-                                "deadline may not be earlier than its children's.").format(
-                    code=unit.code, child=late_child[0], due=_show(late_child[1], campaign)))
+                raise Refused("deadline.before_child", code=unit.code, child=late_child[0],
+                              due=_show(late_child[1], campaign))
 
 
 def effective_deadlines(session: Session, cycle: Cycle, unit: Unit) -> dict[str, Due]:

@@ -39,7 +39,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 
-from config.i18n import _
 from workflow.audit import record
 from workflow.clock import Clock
 from workflow.errors import NotFound
@@ -156,8 +155,7 @@ class LinkKeys:
         link = session.scalar(select(UnitLink).where(UnitLink.campaign_id == campaign.id,
                                                      UnitLink.unit_id == unit.id))
         if link is None:
-            raise NotFound(_("Unit {code} is not part of the {year} campaign.").format(
-                code=unit.code, year=campaign.year))
+            raise NotFound("link.unit_not_in_campaign", code=unit.code, year=campaign.year)
         now = self.clock()
         session.add(RevokedLink(token_hash=link.token_hash, campaign_id=campaign.id,
                                 unit_id=unit.id, revoked_at=now))

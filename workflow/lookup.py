@@ -12,7 +12,6 @@ import unicodedata
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from config.i18n import _
 from workflow.errors import NotFound
 from workflow.models import Campaign, Cycle, Unit
 
@@ -30,7 +29,7 @@ def find_unit(session: Session, code: str) -> Unit:
     """Return the unit with `code` (in any letter case), or say clearly that there is none."""
     unit = session.scalar(select(Unit).where(Unit.code == canonical_code(code)))
     if unit is None:
-        raise NotFound(_("There is no unit with code '{code}'.").format(code=code))
+        raise NotFound("unit.unknown", code=code)
     return unit
 
 
@@ -45,8 +44,7 @@ def get_campaign(session: Session, year: int | None) -> Campaign:
     query = query.where(Campaign.year == year) if year else query.order_by(Campaign.year.desc())
     campaign = session.scalars(query.limit(1)).first()
     if campaign is None:
-        raise NotFound(_("There is no campaign for {year}.").format(year=year) if year else
-                       _("There is no campaign yet: run `kiemdiem campaign create YEAR --plan FILE`."))
+        raise NotFound("campaign.unknown", year=year) if year else NotFound("campaign.none")
     return campaign
 
 
@@ -56,6 +54,5 @@ def load_cycle(session: Session, code: str, year: int | None) -> tuple[Campaign,
     unit = find_unit(session, code)
     cycle = session.scalar(select(Cycle).where(Cycle.campaign_id == campaign.id, Cycle.unit_id == unit.id))
     if cycle is None:
-        raise NotFound(_("Unit '{code}' has no cycle in the {year} campaign (inactive, outside the campaign's "
-                         "root, or added after it: run `campaign ensure`).").format(code=code, year=campaign.year))
+        raise NotFound("cycle.none", code=code, year=campaign.year)
     return campaign, unit, cycle

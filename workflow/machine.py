@@ -1,7 +1,8 @@
 """The review cycle as a `transitions` state machine, defined as data and built once.
 
 `TRANSITIONS` is the whole workflow: one forward event per stage and `reopen`. Guards are
-small named functions; each either passes or says why not, in Vietnamese. An officer may
+small named functions; each either passes or says why not, as a `workflow.errors.Problem` the
+edges word. An officer may
 override the guards marked `overridable` with `--force --reason`; the service audits which
 were overridden. The machine is built once per process and applied to one cycle at a time
 (`add_model` … `remove_model`): registering every cycle would cost O(n²).
@@ -17,7 +18,8 @@ from typing import Protocol
 
 from transitions import EventData, Machine, MachineError
 
-from config.i18n import _, ngettext, pgettext
+from config.i18n import pgettext
+from workflow.errors import Label, Problem
 from workflow.stages import EVENT_FOR, RANK, STAGES, flow, next_stage, stages_of
 
 
@@ -30,7 +32,7 @@ class Facts(Protocol):
     def parent_received(self) -> bool:
         """Whether the unit is a root or its parent has reached `forms_submitted`."""
 
-    def submit_problems(self) -> list[str]:
+    def submit_problems(self) -> list[Problem]:
         """Why the unit's results do not allow `forms_submitted` (the results gate)."""
 
 
@@ -42,8 +44,8 @@ class CycleModel:
     stages_mask: int
     facts: Facts
     force: bool = False
-    refusals: list[str] = field(default_factory=list)
-    overridden: list[str] = field(default_factory=list)
+    refusals: list[Problem] = field(default_factory=list)
+    overridden: list[Problem] = field(default_factory=list)
 
     @property
     def flow(self) -> tuple[str, ...]:
@@ -51,19 +53,21 @@ class CycleModel:
 
 
 Guard = Callable[[EventData], bool]
+#: pending children named in a refusal; the rest are counted
+SHOWN = 10
 
 
-def _guard(name: str, overridable: bool) -> Callable[[Callable[[CycleModel, str], str | None]], Guard]:
+def _guard(name: str, overridable: bool) -> Callable[[Callable[[CycleModel, str], Problem | None]], Guard]:
     """Wrap a check that returns a refusal (or None) as a transitions condition."""
 
-    def wrap(check: Callable[[CycleModel, str], str | None]) -> Guard:
+    def wrap(check: Callable[[CycleModel, str], Problem | None]) -> Guard:
         def condition(event: EventData) -> bool:
             model: CycleModel = event.model
             problem = check(model, event.transition.dest)
             if problem is None:
                 return True
             if overridable and model.force:
-                model.overridden.append(f"{name}: {problem}")
+                model.overridden.append(Problem("guard.overridden", guard=name, reason=problem))
                 return True
             model.refusals.append(problem)
             return False
@@ -76,48 +80,43 @@ def _guard(name: str, overridable: bool) -> Callable[[Callable[[CycleModel, str]
 
 
 @_guard("stage_applies", overridable=False)
-def stage_applies(model: CycleModel, dest: str) -> str | None:
+def stage_applies(model: CycleModel, dest: str) -> Problem | None:
     if dest in model.flow:
         return None
-    return _("stage '{label}' ({stage}) does not apply to this unit").format(label=pgettext("value", dest), stage=dest)
+    return Problem("guard.stage_not_applicable", label=Label(dest), stage=dest)
 
 
 @_guard("in_order", overridable=True)
-def in_order(model: CycleModel, dest: str) -> str | None:
+def in_order(model: CycleModel, dest: str) -> Problem | None:
     expected = next_stage(model.state, model.stages_mask)
     if expected == dest:
         return None
     if expected is None:
-        return _("the unit is at its last stage ({stage})").format(stage=model.state)
-    return _("the unit is at '{label}' ({stage}); its next stage is '{next_label}' ({next}), it cannot move "
-             "to {dest} yet").format(label=pgettext("value", model.state), stage=model.state,
-                                     next_label=pgettext("value", expected), next=expected, dest=dest)
+        return Problem("guard.last_stage", stage=model.state)
+    return Problem("guard.out_of_order", label=Label(model.state), stage=model.state,
+                   next_label=Label(expected), next=expected, dest=dest)
 
 
 @_guard("children_submitted", overridable=True)
-def children_submitted(model: CycleModel, dest: str) -> str | None:
+def children_submitted(model: CycleModel, dest: str) -> Problem | None:
     pending = model.facts.pending_children()
     if not pending:
         return None
-    shown = ", ".join(pending[:10])
-    if len(pending) > 10:
-        shown += _(" and {count} other units").format(count=len(pending) - 10)
-    return ngettext("{count} child unit has not submitted its reports and forms: {units}",
-                    "{count} child units have not submitted their reports and forms: {units}",
-                    len(pending)).format(count=len(pending), units=shown)
+    more = Problem("units.more", count=len(pending) - SHOWN) if len(pending) > SHOWN else ""
+    return Problem("guard.children_pending", count=len(pending), units=", ".join(pending[:SHOWN]), more=more)
 
 
 @_guard("results_valid", overridable=True)
-def results_valid(model: CycleModel, dest: str) -> str | None:
+def results_valid(model: CycleModel, dest: str) -> Problem | None:
     problems = model.facts.submit_problems()
-    return "; ".join(problems) if problems else None
+    return Problem("guard.results_invalid", reasons=problems) if problems else None
 
 
 @_guard("parent_received", overridable=True)
-def parent_received(model: CycleModel, dest: str) -> str | None:
+def parent_received(model: CycleModel, dest: str) -> Problem | None:
     if model.facts.parent_received():
         return None
-    return _("the parent has not submitted its roll-up; a unit is aggregated when its parent submits its forms")
+    return Problem("guard.parent_pending")
 
 
 def _reopen_to(stage: str) -> Guard:
@@ -163,8 +162,8 @@ def machine() -> Machine:
 class TransitionRefused(Exception):
     """The event does not apply to the cycle's state, or a guard said no."""
 
-    def __init__(self, reasons: list[str]) -> None:
-        super().__init__("; ".join(reasons))
+    def __init__(self, reasons: list[Problem]) -> None:
+        super().__init__(reasons)
         self.reasons = reasons
 
 
@@ -172,8 +171,7 @@ def apply(model: CycleModel, event: str) -> str:
     """Fire `event` on `model`; return the new state or raise `TransitionRefused`."""
     m = machine()
     if event not in m.events:
-        raise TransitionRefused([_("there is no event '{event}' (events: {events})").format(
-            event=event, events=", ".join(m.events))])
+        raise TransitionRefused([Problem("event.unknown", event=event, events=", ".join(m.events))])
     model.refusals, model.overridden = [], []
     with _lock:
         m.add_model(model, initial=model.state)
@@ -182,13 +180,12 @@ def apply(model: CycleModel, event: str) -> str:
         except MachineError:
             moved = False
             if not model.refusals:
-                model.refusals.append(_("cannot '{event}' while the unit is at '{label}' ({stage})").format(
-                    event=event, label=pgettext("value", model.state), stage=model.state))
+                model.refusals.append(Problem("event.not_now", event=event, label=Label(model.state),
+                                              stage=model.state))
         finally:
             m.remove_model(model)
     if not moved:
-        raise TransitionRefused(model.refusals or [_("'{event}' does not apply at {stage}").format(
-            event=event, stage=model.state)])
+        raise TransitionRefused(model.refusals or [Problem("event.not_applicable", event=event, stage=model.state)])
     return model.state
 
 

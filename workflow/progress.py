@@ -36,10 +36,10 @@ from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, and_, sel
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from config.i18n import _, ngettext, pgettext
+from config.i18n import _, pgettext
 from config.zone import DEFAULT_ZONE
 from workflow.db import Database, insert_rows
-from workflow.errors import BadInput, Refused
+from workflow.errors import BadInput, Conflict, Label, Problem, Refused
 from workflow.lookup import get_campaign
 from workflow.models import AuditEntry, Campaign, Cycle, Unit, UTCDateTime
 from workflow.service import CycleService
@@ -174,13 +174,13 @@ def parse_stage(value: Any) -> str | None:
     return STAGE_BY_NAME.get(header_key(unicodedata.normalize("NFC", str(value or ""))))
 
 
-def parse_entries(columns: Sequence[str], rows: Sequence[Row]) -> tuple[list[Entry], list[str]]:
-    """Read the rows; return the entries and one sentence per bad cell, naming its line."""
+def parse_entries(columns: Sequence[str], rows: Sequence[Row]) -> tuple[list[Entry], list[Problem]]:
+    """Read the rows; return the entries and one problem per bad row, naming its line."""
     missing = [c for c in REQUIRED if c not in columns]
     if missing:
-        raise BadInput(_("The file lacks the columns {columns} (needed: code, stage, date[, note] or {headers})."
-                         ).format(columns=", ".join(missing), headers=OFFICE_HEADERS))
-    entries, problems = [], []
+        raise BadInput("progress.columns_missing", columns=", ".join(missing), headers=OFFICE_HEADERS)
+    entries: list[Entry] = []
+    problems: list[Problem] = []
     for row in rows:
         values = row.values
         raw_code = values.get("code")
@@ -189,20 +189,17 @@ def parse_entries(columns: Sequence[str], rows: Sequence[Row]) -> tuple[list[Ent
         stage = parse_stage(values.get("stage"))
         bad = []
         if not code:
-            bad.append(_("no unit code"))
+            bad.append(Problem("row.no_code"))
         if stage is None:
-            bad.append(_("there is no stage '{stage}' (the stages: {stages} or their Vietnamese names)").format(
-                stage=values.get("stage") or "", stages=", ".join(STAGES[1:])))
+            bad.append(Problem("row.stage_unknown", stage=values.get("stage") or "", stages=", ".join(STAGES[1:])))
         elif stage == STAGES[0]:
-            bad.append(_("stage '{label}' is there from the campaign's creation; it needs no report").format(
-                label=pgettext("value", STAGES[0])))
+            bad.append(Problem("row.stage_initial", label=Label(STAGES[0])))
         try:
             day = parse_day(values.get("date"))
         except ValueError:
-            bad.append(_("cannot read the date '{date}' (use 2026-11-20 or 20/11/2026)").format(
-                date=values.get("date") or ""))
+            bad.append(Problem("row.date_unreadable", date=values.get("date") or ""))
         if bad:
-            problems.append(_("line {line}").format(line=row.line) + f": {'; '.join(bad)}.")
+            problems.append(Problem("row.bad", line=row.line, reasons=bad))
             continue
         note = str(values.get("note") or "").strip() or None
         entries.append(Entry(row.line, code, stage, day, note))  # type: ignore[arg-type]
@@ -239,10 +236,7 @@ class ProgressImport:
                 plan = self._plan(campaign, entries, targets, problems, report,
                                   scoped=under is not None)
                 if problems:
-                    raise BadInput(ngettext("The file has {count} wrong row; nothing written.",
-                                            "The file has {count} wrong rows; nothing written.",
-                                            len(problems)).format(count=len(problems)),
-                                   sorted(problems, key=_line_of))
+                    raise BadInput("progress.rows_wrong", sorted(problems, key=_line_of), count=len(problems))
                 self._apply_simple(session, campaign, plan, actor)
                 self._apply_guarded(session, campaign, plan, report, actor)
                 if dry_run:
@@ -250,8 +244,7 @@ class ProgressImport:
         except _DryRun:
             pass
         except StaleDataError as exc:
-            raise Refused(_("Someone else has just changed a unit of the file; nothing written, "
-                            "try again.")) from exc
+            raise Conflict("progress.changed_meanwhile") from exc
         return report
 
     def _targets(self, session: Session, campaign: Campaign, codes: set[str],
@@ -272,7 +265,7 @@ class ProgressImport:
         return found
 
     def _plan(self, campaign: Campaign, entries: list[Entry], targets: dict[str, _Target],
-              problems: list[str], report: ProgressReport, scoped: bool) -> _Plan:
+              problems: list[Problem], report: ProgressReport, scoped: bool) -> _Plan:
         now = self.clock()
         today = now.astimezone(LOCAL).date()
         by_unit: dict[str, list[Entry]] = defaultdict(list)
@@ -282,50 +275,45 @@ class ProgressImport:
         for code, rows in by_unit.items():
             target = targets.get(code)
             if target is None:
-                missing = (_("row {line}: there is no unit with code '{code}' within your scope.") if scoped
-                           else _("row {line}: there is no unit with code '{code}'."))
-                problems.extend(missing.format(line=e.line, code=code) for e in rows)
+                missing = "row.unit_unknown_in_scope" if scoped else "row.unit_unknown"
+                problems.extend(Problem(missing, line=e.line, code=code) for e in rows)
                 continue
             if target.cycle_id is None:
-                problems.extend(_("row {line}: unit {code} takes no part in the {year} campaign.").format(
-                    line=e.line, code=code, year=campaign.year) for e in rows)
+                problems.extend(Problem("row.not_in_campaign", line=e.line, code=code, year=campaign.year)
+                                for e in rows)
                 continue
             self._plan_unit(code, target, rows, now, today, problems, report, plan)
         return plan
 
     def _plan_unit(self, code: str, target: _Target, rows: list[Entry], now: datetime,
-                   today: date, problems: list[str], report: ProgressReport, plan: _Plan) -> None:
+                   today: date, problems: list[Problem], report: ProgressReport, plan: _Plan) -> None:
         flow = _flow(target.mask)
         seen: dict[str, int] = {}
         state = target.state
         previous = _local_day(target.changed_at or now)
         changed = False
         for e in sorted(rows, key=lambda r: (RANK[r.stage], r.line)) if len(rows) > 1 else rows:
-            label = f"'{pgettext('value', e.stage)}' ({e.stage})"
+            label = Problem("stage.named", label=Label(e.stage), stage=e.stage)
             if e.stage in seen:
-                problems.append(_("row {line}: stage {label} of unit {code} is already on row {other}.").format(
-                    line=e.line, label=label, code=code, other=seen[e.stage]))
+                problems.append(Problem("row.stage_repeated", line=e.line, label=label, code=code,
+                                        other=seen[e.stage]))
                 continue
             seen[e.stage] = e.line
             if e.stage not in flow:
-                problems.append(_("row {line}: unit {code} has no stage {label}.").format(
-                    line=e.line, code=code, label=label))
+                problems.append(Problem("row.stage_not_in_flow", line=e.line, code=code, label=label))
                 continue
             if e.day > today:
-                problems.append(_("row {line}: the day {day} has not come yet (today is {today}).").format(
-                    line=e.line, day=_show(e.day), today=_show(today)))
+                problems.append(Problem("row.day_future", line=e.line, day=_show(e.day), today=_show(today)))
                 continue
             if RANK[e.stage] <= RANK[state]:
                 report.already_done.append(_("row {line}: unit {code} is past stage {label}.").format(
-                    line=e.line, code=code, label=label))
+                    line=e.line, code=code, label=f"'{pgettext('value', e.stage)}' ({e.stage})"))
                 continue
             if e.day < previous:
-                what = (_("the day the campaign began") if state == STAGES[0]
-                        else _("the day the unit completed stage '{label}'").format(
-                            label=pgettext("value", state)))
-                problems.append(_("row {line}: the day {day} of unit {code} is before {what} ({previous}); "
-                                  "the stages must follow in time.").format(
-                    line=e.line, day=_show(e.day), code=code, what=what, previous=_show(previous)))
+                what = (Problem("progress.campaign_began") if state == STAGES[0]
+                        else Problem("progress.stage_completed", label=Label(state)))
+                problems.append(Problem("row.day_before", line=e.line, day=_show(e.day), code=code, what=what,
+                                        previous=_show(previous)))
                 continue
             at = _reported_at(e.day, now)
             for stage in flow[flow.index(state) + 1: flow.index(e.stage) + 1]:
@@ -359,11 +347,7 @@ class ProgressImport:
                     state_changed_at=_moves.c.changed_at, version=cycles.c.version + 1)).rowcount
         _moves.drop(connection)
         if moved != len(plan.simple):
-            raise Refused(ngettext("{count} unit of the file was changed by someone else meanwhile; "
-                                   "nothing written, try again.",
-                                   "{count} units of the file were changed by someone else meanwhile; "
-                                   "nothing written, try again.",
-                                   len(plan.simple) - moved).format(count=len(plan.simple) - moved))
+            raise Conflict("progress.units_changed", count=len(plan.simple) - moved)
         rows = _audit_rows(plan, campaign, actor, self.clock())
         while chunk := list(islice(rows, AUDIT_CHUNK)):  # a chunk at a time: 300,000 dicts weigh 400 MB
             _insert(session, AuditEntry.__table__, chunk)
@@ -373,7 +357,8 @@ class ProgressImport:
                        report: ProgressReport, actor: str) -> None:
         """The steps into `forms_submitted` (deepest units first, so children go before their
         parent) then `aggregated` (shallowest first), each through the service's guards."""
-        refusals, refused = [], set()
+        refusals: list[Problem] = []
+        refused: set[int] = set()
         steps = sorted(plan.guarded, key=lambda s: (0, -s[1].depth, s[0].line)
                        if s[2] == "forms_submitted" else (1, s[1].depth, s[0].line))
         for entry, target, stage, at in steps:
@@ -387,15 +372,13 @@ class ProgressImport:
                     session, campaign, unit, cycle, EVENT_FOR[stage], at=at, actor=actor,
                     note=entry.note, details={"source": SOURCE, "line": entry.line})
             except Refused as exc:
-                refusals.append(_("line {line}").format(line=entry.line) + f": {exc}")
+                refusals.append(Problem("row.refused", line=entry.line, reason=exc.problem))
                 refused.add(cycle.id)
                 continue
             report.steps += 1
             report.also_moved.extend(outcome.also_moved)
         if refusals:
-            raise ProgressRefused(ngettext("{count} row refused; nothing written.",
-                                           "{count} rows refused; nothing written.",
-                                           len(refusals)).format(count=len(refusals)), refusals)
+            raise ProgressRefused("progress.rows_refused", refusals, count=len(refusals))
 
 
 def _audit_rows(plan: _Plan, campaign: Campaign, actor: str, now: datetime
@@ -464,6 +447,6 @@ def _reported_at(day: date, now: datetime) -> datetime:
     return reported_at(day, now)
 
 
-def _line_of(problem: str) -> int:
-    head = problem.split(":", 1)[0].rpartition(" ")[2]  # "dòng 14" or "line 14": either language
-    return int(head) if head.isdigit() else 0
+def _line_of(problem: Problem) -> int:
+    line = problem.data.get("line")
+    return line if isinstance(line, int) else 0

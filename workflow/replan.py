@@ -25,7 +25,7 @@ from workflow.audit import record
 from workflow.campaigns import DeadlineChange, deadline_changes, read_plan, stored_deadlines
 from workflow.clock import Clock
 from workflow.db import Database
-from workflow.errors import Refused
+from workflow.errors import Problem, Refused
 from workflow.lookup import get_campaign
 from workflow.models import Campaign, Cycle, DeadlineExtension, Milestone, Unit
 from workflow.stages import RANK
@@ -99,7 +99,8 @@ def _check_extensions(session: Session, campaign: Campaign, new: dict[tuple[str,
         .order_by(Unit.code, DeadlineExtension.stage_rank)
     ).all()
     zone = plan.zone
-    blocked, superseded = [], []
+    blocked: list[Problem] = []
+    superseded = []
     for code, level, stage, due, parent_code, parent_level, parent_due in rows:
         milestone = new.get((level, stage))
         if milestone is not None and milestone.due_at >= due:
@@ -109,9 +110,9 @@ def _check_extensions(session: Session, campaign: Campaign, new: dict[tuple[str,
         if bound is None and parent_level is not None and (parent_level, "forms_submitted") in new:
             bound = new[(parent_level, "forms_submitted")].due_at
         if bound is not None and due > bound:
-            blocked.append(f"{code}: hạn riêng {stage} ({due.astimezone(zone):%d/%m/%Y %H:%M}) sẽ sau hạn "
-                           f"gửi báo cáo của cấp trên {parent_code} ({bound.astimezone(zone):%d/%m/%Y %H:%M})")
+            blocked.append(Problem("replan.extension_after_parent", code=code, stage=stage,
+                                   due=f"{due.astimezone(zone):%d/%m/%Y %H:%M}", parent=parent_code,
+                                   bound=f"{bound.astimezone(zone):%d/%m/%Y %H:%M}"))
     if blocked:
-        raise Refused(f"Kế hoạch mới mâu thuẫn với {len(blocked)} hạn riêng đã gia hạn; chưa đổi gì: "
-                      + "; ".join(blocked) + ".")
+        raise Refused("replan.blocked", count=len(blocked), extensions=blocked)
     return superseded

@@ -16,12 +16,11 @@ from sqlalchemy import and_, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from config.i18n import _
 from config.zone import DEFAULT_TIMEZONE
 from workflow.audit import record
 from workflow.clock import Clock
 from workflow.db import Database
-from workflow.errors import BadInput, Refused
+from workflow.errors import BadInput, Conflict, Problem, Refused
 from workflow.lookup import load_cycle
 from workflow.machine import CycleModel, TransitionRefused, apply
 from workflow.models import AuditEntry, Campaign, Cycle, Unit
@@ -29,7 +28,7 @@ from workflow.notices import local_iso
 from workflow.stages import EVENT_FOR, RANK, STAGE_FOR_EVENT
 
 #: A results gate: why a unit may not reach `forms_submitted` yet (empty list: it may).
-SubmitGate = Callable[[Session, Cycle, Unit], list[str]]
+SubmitGate = Callable[[Session, Cycle, Unit], list[Problem]]
 
 SUBMITTED = RANK["forms_submitted"]
 
@@ -41,7 +40,7 @@ class Outcome:
     unit: str
     from_state: str
     to_state: str
-    overridden: list[str] = field(default_factory=list)
+    overridden: list[Problem] = field(default_factory=list)
     also_moved: list[str] = field(default_factory=list)
     flagged_stale: list[str] = field(default_factory=list)
 
@@ -68,7 +67,7 @@ class _DbFacts:
             Cycle.campaign_id == self.cycle.campaign_id, Cycle.unit_id == self.unit.parent_id))
         return rank is None or rank >= SUBMITTED
 
-    def submit_problems(self) -> list[str]:
+    def submit_problems(self) -> list[Problem]:
         return [p for gate in self.gates for p in gate(self.session, self.cycle, self.unit)]
 
 
@@ -88,11 +87,10 @@ class CycleService:
         """
         event = _event_for(to, event)
         if force and not (reason and reason.strip()):
-            raise BadInput(_("--force needs --reason: say why the rule is overridden, for the audit log."))
+            raise BadInput("force.needs_reason")
         now = self.clock()
         if at is not None and at > now:
-            raise BadInput(_("{code}: {at} is in the future; give the time this stage was really reached.").format(
-                code=code, at=_local(at, DEFAULT_TIMEZONE)))
+            raise BadInput("at.in_future", code=code, at=_local(at, DEFAULT_TIMEZONE))
         try:
             with self.db.session(write=True) as session:
                 campaign, unit, cycle = load_cycle(session, code, year)
@@ -102,8 +100,7 @@ class CycleService:
                                        actor=actor, note=note, force=force, reason=reason,
                                        details={"via": via} if via else None)
         except StaleDataError as exc:
-            raise Refused(_("{code}: someone else changed the unit at the same moment; nothing was written, "
-                            "look again (`kiemdiem status`) and retry.").format(code=code)) from exc
+            raise Conflict("unit.changed_meanwhile", code=code) from exc
 
     def advance_in(self, session: Session, campaign: Campaign, unit: Unit, cycle: Cycle,
                    event: str, *, at: datetime, actor: str, note: str | None = None,
@@ -118,13 +115,13 @@ class CycleService:
         try:
             after = apply(model, event)
         except TransitionRefused as exc:
-            raise Refused(f"{unit.code}: {exc}.") from exc
+            raise Refused("cycle.refused", code=unit.code, reasons=exc.reasons) from exc
         self._set_state(cycle, after, at)
         session.flush()
         record(session, self.clock, actor, "cycle.advance", campaign_id=campaign.id,
                unit_id=unit.id, cycle_id=cycle.id, from_state=before, to_state=after,
                reason=reason if force else note,
-               details={"event": event, "forced": model.overridden or None,
+               details={"event": event, "forced": [p.data["guard"] for p in model.overridden] or None,
                         "note": note if force else None,
                         "reached_at": local_iso(at, ZoneInfo(campaign.timezone)),
                         **(details or {})},
@@ -186,7 +183,7 @@ class CycleService:
     def reopen(self, code: str, *, year: int | None = None, reason: str, actor: str) -> Outcome:
         """Send a submitted cycle back to its last meeting; flag submitted ancestors stale."""
         if not reason.strip():
-            raise BadInput(_("reopen needs --reason: say what defect requires re-classification."))
+            raise BadInput("reopen.needs_reason")
         try:
             with self.db.session(write=True) as session:
                 campaign, unit, cycle = load_cycle(session, code, year)
@@ -196,8 +193,7 @@ class CycleService:
                 try:
                     after = apply(model, "reopen")
                 except TransitionRefused as exc:
-                    raise Refused(_("{code}: only a unit that submitted its forms can be reopened; {reason}.").format(
-                        code=code, reason=exc)) from exc
+                    raise Refused("reopen.refused", code=code, reason=exc.reasons) from exc
                 self._set_state(cycle, after, self.clock())
                 cycle.stale = False
                 session.flush()
@@ -207,8 +203,7 @@ class CycleService:
                        reason=reason, details={"stale_ancestors": stale})
                 return Outcome(code, before, after, flagged_stale=stale)
         except StaleDataError as exc:
-            raise Refused(_("{code}: someone else changed the unit at the same moment; nothing was written, "
-                            "retry.").format(code=code)) from exc
+            raise Conflict("unit.changed_meanwhile", code=code) from exc
 
     def _flag_ancestors(self, session: Session, campaign: Campaign, unit: Unit) -> list[str]:
         ancestor_ids = unit.ancestor_ids
@@ -236,13 +231,11 @@ def check_reached_at(campaign: Campaign, cycle: Cycle, code: str, at: datetime) 
     """
     year_start = datetime(campaign.year, 7, 1, tzinfo=ZoneInfo(campaign.timezone))
     if at < year_start:
-        raise BadInput(_("{code}: {at} is before the {year} review year began ({start}).").format(
-            code=code, at=_local(at, campaign.timezone), year=campaign.year,
-            start=_local(year_start, campaign.timezone)))
+        raise BadInput("at.before_year", code=code, at=_local(at, campaign.timezone), year=campaign.year,
+                       start=_local(year_start, campaign.timezone))
     if cycle.state != "plan_issued" and at < cycle.state_changed_at:
-        raise BadInput(_("{code}: {at} is before the previous stage ({stage}) was recorded ({recorded}).").format(
-            code=code, at=_local(at, campaign.timezone), stage=cycle.state,
-            recorded=_local(cycle.state_changed_at, campaign.timezone)))
+        raise BadInput("at.before_previous", code=code, at=_local(at, campaign.timezone), stage=cycle.state,
+                       recorded=_local(cycle.state_changed_at, campaign.timezone))
 
 
 def _local(at: datetime, zone: str) -> str:
@@ -251,13 +244,11 @@ def _local(at: datetime, zone: str) -> str:
 
 def _event_for(to: str | None, event: str | None) -> str:
     if (to is None) == (event is None):
-        raise BadInput(_("give exactly one of --to STAGE or --event EVENT"))
+        raise BadInput("advance.to_or_event")
     if to is not None:
         if to not in EVENT_FOR:
-            raise BadInput(_("unknown stage '{stage}' (stages: {stages})").format(
-                stage=to, stages=", ".join(EVENT_FOR)))
+            raise BadInput("stage.unknown", stage=to, stages=", ".join(EVENT_FOR))
         return EVENT_FOR[to]
     if event not in STAGE_FOR_EVENT:
-        raise BadInput(_("unknown event '{event}' (events: {events}; use `reopen` to reopen)").format(
-            event=event, events=", ".join(STAGE_FOR_EVENT)))
+        raise BadInput("event.unknown_reopen", event=event, events=", ".join(STAGE_FOR_EVENT))
     return event

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from config.errors import ConfigError
-from config.i18n import _
 from config.yamlfile import load_yaml
 from workflow.errors import BadInput
 
@@ -82,10 +81,9 @@ def read_rows(path: Path, *, aliases: Mapping[str, str] | None = None,
     """
     suffix = path.suffix.lower()
     if suffix not in {".csv", ".txt", ".xlsx", ".yaml", ".yml"}:
-        raise BadInput(_("{file}: cannot read files of type '{suffix}'; use .csv, .xlsx or .yaml.").format(
-            file=path.name, suffix=suffix))
+        raise BadInput("file.type_unknown", file=path.name, suffix=suffix)
     if not path.is_file():
-        raise BadInput(_("{file}: there is no such file.").format(file=path))
+        raise BadInput("file.missing", file=path)
     if suffix in {".yaml", ".yml"}:
         return _read_yaml(path, _Header(aliases))
     table = _xlsx_table(path) if suffix == ".xlsx" else _csv_table(path, encoding)
@@ -110,7 +108,7 @@ class _Header:
 
 
 def _read_error(path: Path, exc: OSError) -> BadInput:
-    return BadInput(_("{file}: cannot read the file ({reason}).").format(file=path, reason=exc.strerror))
+    return BadInput("file.unreadable", file=path, reason=exc.strerror)
 
 
 def decode_text(path: Path, data: bytes, encoding: str | None = None) -> str:
@@ -123,13 +121,11 @@ def decode_text(path: Path, data: bytes, encoding: str | None = None) -> str:
         try:
             codecs.lookup(encoding)
         except LookupError as exc:
-            raise BadInput(_("--encoding {encoding}: unknown encoding (for example: utf-8, cp1258, utf-16).").format(
-                encoding=encoding)) from exc
+            raise BadInput("file.encoding_unknown", encoding=encoding) from exc
         try:
             return data.decode(encoding)
         except UnicodeDecodeError as exc:
-            raise BadInput(_("{file}: not text in {encoding} (byte {byte}).").format(
-                file=path.name, encoding=encoding, byte=exc.start)) from exc
+            raise BadInput("file.not_in_encoding", file=path.name, encoding=encoding, byte=exc.start) from exc
     if data.startswith(codecs.BOM_UTF8):
         encoding = "utf-8-sig"
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -138,15 +134,12 @@ def decode_text(path: Path, data: bytes, encoding: str | None = None) -> str:
         try:
             return data.decode(encoding)
         except UnicodeDecodeError as exc:
-            raise BadInput(_("{file}: the file starts with a {encoding} BOM but its content cannot be read in "
-                             "that encoding (byte {byte}).").format(file=path.name, encoding=encoding,
-                                                                    byte=exc.start)) from exc
+            raise BadInput("file.bom_mismatch", file=path.name, encoding=encoding, byte=exc.start) from exc
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    not_text = BadInput(_("{file}: not a readable text (CSV) file; save it again as CSV UTF-8 or .xlsx, "
-                          "or name its encoding with --encoding.").format(file=path.name))
+    not_text = BadInput("file.not_text", file=path.name)
     if b"\x00" in data:
         raise not_text
     from charset_normalizer import from_bytes  # only legacy files pay for the detector
@@ -166,13 +159,11 @@ def _csv_table(path: Path, encoding: str | None) -> Iterator[tuple[int, list[Any
     except OSError as exc:
         raise _read_error(path, exc) from exc
     if data.startswith(b"PK\x03\x04"):
-        raise BadInput(_("{file}: this is an Excel file (.xlsx) named {suffix}; rename it to .xlsx.").format(
-            file=path.name, suffix=path.suffix))
+        raise BadInput("file.xlsx_misnamed", file=path.name, suffix=path.suffix)
     text = decode_text(path, data, encoding)
     del data
     if CONTROL_RE.search(text):
-        raise BadInput(_("{file}: not a readable text (CSV) file: it holds control characters; save it again as "
-                         "CSV UTF-8 or .xlsx.").format(file=path.name))
+        raise BadInput("file.control_characters", file=path.name)
     delimiter = _sniff(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     line = 1
@@ -181,8 +172,7 @@ def _csv_table(path: Path, encoding: str | None) -> Iterator[tuple[int, list[Any
             yield line, cells
             line = reader.line_num + 1
     except csv.Error as exc:
-        raise BadInput(_("{file}: line {line}: cannot read the CSV line ({reason}).").format(
-            file=path.name, line=line, reason=exc)) from exc
+        raise BadInput("file.csv_line_unreadable", file=path.name, line=line, reason=exc) from exc
 
 
 def _sniff(text: str) -> str:
@@ -202,8 +192,7 @@ def _xlsx_table(path: Path) -> Iterator[tuple[int, list[Any]]]:
     except OSError as exc:
         raise _read_error(path, exc) from exc
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a bad file
-        raise BadInput(_("{file}: not a readable Excel .xlsx file ({reason}).").format(
-            file=path.name, reason=type(exc).__name__)) from exc
+        raise BadInput("file.xlsx_unreadable_type", file=path.name, reason=type(exc).__name__) from exc
     try:
         if not book.worksheets:
             return
@@ -263,8 +252,7 @@ def _check_header(path: Path, line: int, columns: list[str]) -> None:
     seen: dict[str, int] = {}
     for i, name in enumerate(columns):
         if name and name in seen:
-            raise BadInput(_("{file}: line {line}: column '{name}' appears twice (columns {first} and {second}).")
-                           .format(file=path.name, line=line, name=name, first=seen[name] + 1, second=i + 1))
+            raise BadInput("column.twice", file=path.name, line=line, name=name, first=seen[name] + 1, second=i + 1)
         seen[name] = i
 
 
@@ -272,21 +260,20 @@ def _read_yaml(path: Path, header: _Header) -> tuple[list[str], list[Row]]:
     try:
         data, lines = load_yaml(path)
     except ConfigError as exc:
-        raise BadInput(str(exc)) from exc
+        raise BadInput("config.invalid", reason=str(exc)) from exc
     if isinstance(data, dict) and len(data) == 1 and isinstance(next(iter(data.values())), list):
         key = next(iter(data))
         items, prefix = data[key], (key,)
     else:
         items, prefix = data, ()
     if not isinstance(items, list):
-        raise BadInput(_("{file}: a list of records is needed.").format(file=path.name))
+        raise BadInput("yaml.records_needed", file=path.name)
     columns: list[str] = []
     rows = []
     for i, item in enumerate(items):
         line = lines.get((*prefix, i), 0)
         if not isinstance(item, dict):
-            raise BadInput(_("{file}: line {line}: each record must be pairs of column: value.").format(
-                file=path.name, line=line))
+            raise BadInput("yaml.record_pairs", file=path.name, line=line)
         values = {header.canonical(k): _clean(v) for k, v in item.items()}
         for key in values:
             if key not in columns:

@@ -31,11 +31,10 @@ from sqlalchemy.orm import Session
 
 from config.addresses import mobile_number, normalise_email, read_phone
 from config.hierarchy import Hierarchy
-from config.i18n import _, ngettext
 from workflow.audit import record
 from workflow.clock import Clock
 from workflow.db import Database, insert_rows
-from workflow.errors import BadInput
+from workflow.errors import BadInput, Problem
 from workflow.lookup import canonical_code
 from workflow.models import Unit
 from workflow.tabular import YES_NO, Row, header_key, parse_bool, read_rows
@@ -100,7 +99,7 @@ class ImportReport:
     kept: list[tuple[str, str]] = field(default_factory=list)
     #: active units the file does not list (deactivated too with `deactivate_missing`)
     missing: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
 
     def summary(self) -> dict[str, int]:
         return {"created": len(self.created), "updated": len(self.updated),
@@ -121,15 +120,15 @@ class _Record:
 
 
 def _parse_rows(rows: list[Row], columns: list[str], hierarchy: Hierarchy,
-                problems: list[str], warnings: list[str]) -> list[_Record]:
+                problems: list[Problem], warnings: list[Problem]) -> list[_Record]:
     unknown = [c for c in columns if c and c not in COLUMNS + OPTIONAL_COLUMNS]
     if unknown:
         known = ", ".join(COLUMNS + OPTIONAL_COLUMNS)
-        problems.append(_("unknown columns: {columns} (the columns: {known}; or {headers})").format(
-            columns=", ".join(unknown), known=known, headers=OFFICE_HEADERS))
+        problems.append(Problem("units.columns_unknown", columns=", ".join(unknown), known=known,
+                                headers=OFFICE_HEADERS))
     missing = [c for c in REQUIRED if c not in columns]
     if missing:
-        problems.append(_("missing columns: {columns}").format(columns=", ".join(missing)))
+        problems.append(Problem("units.columns_missing", columns=", ".join(missing)))
         return []
     present = [c for c in COLUMNS + OPTIONAL_COLUMNS if c in columns and c not in ("code", "parent")]
     levels = {header_key(name): name for name in hierarchy.names}
@@ -139,18 +138,17 @@ def _parse_rows(rows: list[Row], columns: list[str], hierarchy: Hierarchy,
     for i, row in enumerate(rows):
         rows[i] = None  # type: ignore[call-overload]  # each row freed once read: 300,000 dicts
         v = row.values
-        where = _("line {line}").format(line=row.line)
+        where = Problem("units.at_line", line=row.line)
         if "__extra__" in v:
-            problems.append(_("{where}: more cells than columns").format(where=where))
+            problems.append(Problem("units.too_many_cells", where=where))
         raw_code = str(v.get("code") or "")
         if not raw_code:
-            problems.append(_("{where}: the unit code is empty").format(where=where))
+            problems.append(Problem("units.code_empty", where=where))
             continue
         code = canonical_code(raw_code)
         where = _at(row.line, raw_code)
         if not CODE_RE.match(code):
-            problems.append(_("{where}: code '{code}' may hold only unaccented letters, digits, '.', '_' "
-                              "and '-'").format(where=where, code=raw_code))
+            problems.append(Problem("units.code_characters", where=where, code=raw_code))
         values: dict[str, Any] = {}
         empty: set[str] = set()
         for key in present:
@@ -161,11 +159,11 @@ def _parse_rows(rows: list[Row], columns: list[str], hierarchy: Hierarchy,
             try:
                 values[key] = _cell(key, raw, levels, where, warnings)
             except ValueError as exc:
-                problems.append(f"{where}: {exc}")
+                problems.append(Problem("cell.problem", where=where, reason=_reason(exc)))
         if "name" in empty:
-            problems.append(_("{where}: the name is empty").format(where=where))
+            problems.append(Problem("units.name_empty", where=where))
         if "level" in empty:
-            problems.append(_("{where}: the level is empty").format(where=where))
+            problems.append(Problem("units.level_empty", where=where))
         parent = str(v.get("parent") or "")
         shape = frozenset(empty)  # a few shapes of empty cells recur across the whole file
         records.append(_Record(row.line, code, values, shapes.setdefault(shape, shape),
@@ -173,32 +171,36 @@ def _parse_rows(rows: list[Row], columns: list[str], hierarchy: Hierarchy,
     return records
 
 
-def _at(line: int, code: str) -> str:
+def _reason(exc: ValueError) -> Problem | str:
+    """What a cell's reader refused: our code and data, or a library's own sentence."""
+    return exc.args[0] if exc.args and isinstance(exc.args[0], Problem) else str(exc)
+
+
+def _at(line: int, code: str) -> Problem:
     """Where a problem is: "line 14 (CB01)"."""
-    return _("line {line} ({code})").format(line=line, code=code)
+    return Problem("units.at_line_code", line=line, code=code)
 
 
-def _cell(key: str, raw: Any, levels: dict[str, str], where: str, warnings: list[str]) -> Any:
+def _cell(key: str, raw: Any, levels: dict[str, str], where: Problem, warnings: list[Problem]) -> Any:
     """Read one non-empty cell of `key`; raise ValueError naming the rule it breaks."""
     if key in ("has_committee", "active"):
         try:
             return parse_bool(raw)
         except ValueError:
-            raise ValueError(_("{column} '{value}' is not yes/no ({accepted})").format(
-                column=key, value=raw, accepted=YES_NO)) from None
+            raise ValueError(Problem("units.not_yes_no", column=key, value=raw, accepted=YES_NO)) from None
     text_value = str(raw)
     if key == "level":
         level = levels.get(header_key(text_value))
         if level is None:
-            raise ValueError(_("level '{level}' is not one of {levels}").format(
-                level=text_value, levels=", ".join(sorted(set(levels.values())))))
+            raise ValueError(Problem("units.level_unknown", level=text_value,
+                                     levels=", ".join(sorted(set(levels.values())))))
         return level
     if key == "email":
         return normalise_email(text_value)
     if key == "phone":
         phone = read_phone(text_value)
         if phone.note:
-            warnings.append(f"{where}: {phone.note}")
+            warnings.append(Problem("cell.problem", where=where, reason=phone.note))
         return phone.number
     return text_value
 
@@ -214,7 +216,7 @@ def import_units(db: Database, path: Path, hierarchy: Hierarchy, clock: Clock, a
     would change and nothing is written.
     """
     columns, rows = read_rows(path, aliases=ALIASES, encoding=options.encoding)
-    problems: list[str] = []
+    problems: list[Problem] = []
     report = ImportReport()
     records = _parse_rows(rows, columns, hierarchy, problems, report.warnings)
     del rows
@@ -229,10 +231,7 @@ def import_units(db: Database, path: Path, hierarchy: Hierarchy, clock: Clock, a
                    Unit.has_committee, Unit.active))}
         plan = _plan(records, existing, hierarchy, options, report, problems)
         if problems:
-            raise BadInput(ngettext("{file}: {count} problem; nothing imported.",
-                                    "{file}: {count} problems; nothing imported.",
-                                    len(problems)).format(file=path.name, count=len(problems)),
-                           problems)
+            raise BadInput("units.problems", problems, file=path.name, count=len(problems))
         if options.dry_run:
             _diff(plan, existing, report)
             return report
@@ -281,13 +280,12 @@ def _final_row(rec: _Record, old: Any, options: ImportOptions, kept: list[tuple[
 
 
 def _plan(records: list[_Record], existing: dict[str, Any], hierarchy: Hierarchy,
-          options: ImportOptions, report: ImportReport, problems: list[str]) -> _Plan:
+          options: ImportOptions, report: ImportReport, problems: list[Problem]) -> _Plan:
     """Check codes, parents, levels and cycles across the file and the stored tree."""
     by_code: dict[str, _Record] = {}
     for rec in records:
         if rec.code in by_code:
-            problems.append(_("{where}: the same code as line {other} (codes ignore letter case)").format(
-                where=_at(rec.line, rec.code), other=by_code[rec.code].line))
+            problems.append(Problem("units.code_repeated", where=_at(rec.line, rec.code), other=by_code[rec.code].line))
             continue
         by_code[rec.code] = rec
     id_to_code = {r.id: code for code, r in existing.items()}
@@ -313,26 +311,24 @@ def _plan(records: list[_Record], existing: dict[str, Any], hierarchy: Hierarchy
         if parent is None:
             continue
         if parent == code:
-            problems.append(_("{where}: a unit cannot be its own parent").format(where=where))
+            problems.append(Problem("units.own_parent", where=where))
             continue
         if parent not in level_of:
-            problems.append(_("{where}: parent '{parent}' is neither in the file nor imported yet").format(
-                where=where, parent=parent))
+            problems.append(Problem("units.parent_unknown", where=where, parent=parent))
             continue
         level, parent_level = level_of[code], level_of[parent]
         if level in hierarchy.names and parent_level in hierarchy.names and \
                 not hierarchy.may_sit_under(level, parent_level):
-            allowed = ", ".join(hierarchy.level(level).parents) or _("none (this is the top level)")
-            problems.append(_("{where}: a '{level}' cannot sit under '{parent}', a '{parent_level}' "
-                              "(allowed parents: {allowed})").format(
-                where=where, level=level, parent=parent, parent_level=parent_level, allowed=allowed))
+            allowed = ", ".join(hierarchy.level(level).parents) or Problem("units.top_level")
+            problems.append(Problem("units.parent_level", where=where, level=level, parent=parent,
+                                    parent_level=parent_level, allowed=allowed))
     _check_cycles(by_code, parent_of, problems)
     _check_deactivations(by_code, parent_of, active, problems)
     return _Plan(by_code, parent_of, level_of, final, dropped)
 
 
 def _check_cycles(by_code: dict[str, _Record], parent_of: dict[str, str | None],
-                  problems: list[str]) -> None:
+                  problems: list[Problem]) -> None:
     state: dict[str, int] = {}  # 1: on the current walk, 2: known to reach a root
     for start in by_code:
         walk = []
@@ -344,32 +340,25 @@ def _check_cycles(by_code: dict[str, _Record], parent_of: dict[str, str | None],
         if code is not None and state.get(code) == 1:
             loop = walk[walk.index(code):]
             if any(c in by_code for c in loop):
-                lines = ", ".join(_("{code} (line {line})").format(code=c, line=by_code[c].line)
-                                  for c in loop if c in by_code)
-                problems.append(_("the parents form a loop: {loop} → {code}; lines {lines}").format(
-                    loop=" → ".join(loop), code=code, lines=lines))
+                lines = [Problem("units.code_at_line", code=c, line=by_code[c].line) for c in loop if c in by_code]
+                problems.append(Problem("units.loop", loop=" → ".join(loop), code=code, lines=lines))
         for c in walk:
             state[c] = 2
 
 
 def _check_deactivations(by_code: dict[str, _Record], parent_of: dict[str, str | None],
-                         active: dict[str, bool], problems: list[str]) -> None:
+                         active: dict[str, bool], problems: list[Problem]) -> None:
     """Refuse an active unit under an inactive one, naming the row to fix."""
     for code, parent in parent_of.items():
         if parent is None or not active.get(code) or active.get(parent, True):
             continue
         if code in by_code and parent in by_code:
-            problems.append(_("{where}: an active unit under '{parent}' (line {line}), an inactive unit")
-                            .format(where=_at(by_code[code].line, code), parent=parent,
+            problems.append(Problem("units.active_under_inactive", where=_at(by_code[code].line, code), parent=parent,
                                     line=by_code[parent].line))
         elif parent in by_code:
-            problems.append(_("{where}: cannot be deactivated while '{code}' under it is active; "
-                              "deactivate or move that unit").format(
-                where=_at(by_code[parent].line, parent), code=code))
+            problems.append(Problem("units.active_below", where=_at(by_code[parent].line, parent), code=code))
         elif code in by_code:
-            problems.append(_("{where}: parent '{parent}' is not in the file and will be deactivated "
-                              "(--deactivate-missing)").format(where=_at(by_code[code].line, code),
-                                                               parent=parent))
+            problems.append(Problem("units.parent_deactivated", where=_at(by_code[code].line, code), parent=parent))
 
 
 def _diff(plan: _Plan, existing: dict[str, Any], report: ImportReport) -> None:

@@ -16,6 +16,7 @@ from kiemdiem.app import App
 from kiemdiem.cli import pass_app
 from kiemdiem.commands import Text, TextOption, command, year_option
 from kiemdiem.timeparse import INSTANT
+from kiemdiem.wording import say
 from workflow.service import Outcome
 from workflow.stages import EVENT_FOR, STAGE_FOR_EVENT
 
@@ -59,7 +60,7 @@ def _report(outcome: Outcome) -> None:
     click.echo(f"{outcome.unit}: {outcome.from_state} → {outcome.to_state} "
                f"({pgettext('value', outcome.to_state)}).")
     for item in outcome.overridden:
-        click.echo("  " + _("guard overridden (audited): {guard}").format(guard=item))
+        click.echo("  " + _("guard overridden (audited): {guard}").format(guard=say(item)))
     if outcome.also_moved:
         click.echo("  " + _("aggregated: {units}").format(units=", ".join(outcome.also_moved)))
     if outcome.flagged_stale:

@@ -44,7 +44,7 @@ def links_show(app: App, code: str, year: int | None) -> None:
         unit = find_unit(session, code)
         token = app.links.token(session, campaign.id, unit.id)
     if token is None:
-        raise NotFound(_("Unit {code} is not part of the {year} campaign.").format(code=code, year=campaign.year))
+        raise NotFound("link.unit_not_in_campaign", code=code, year=campaign.year)
     click.echo(app.links.url(token))
 
 
@@ -73,7 +73,7 @@ def links_export(app: App, under: str | None, output: Path, year: int | None) ->
     from workflow.spreadsheet import Column, XlsxWriter  # openpyxl is slow to import: only here
 
     if output.suffix.lower() != ".xlsx":
-        raise BadInput(_("{file}: the export file must end in .xlsx.").format(file=output))
+        raise BadInput("links.export_xlsx", file=output)
     with app.ready_db().session(write=True) as session:
         campaign = get_campaign(session, year)
         parent = aliased(Unit)
@@ -93,7 +93,7 @@ def links_export(app: App, under: str | None, output: Path, year: int | None) ->
     try:
         output.write_bytes(book.save())
     except OSError as exc:
-        raise BadInput(_("cannot write {file}: {reason}.").format(file=output, reason=exc.strerror)) from exc
+        raise BadInput("file.cannot_write", file=output, reason=exc.strerror) from exc
     click.echo(_("Wrote the links of {count} units to {file}.").format(count=len(rows), file=output), err=True)
 
 

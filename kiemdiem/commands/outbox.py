@@ -51,11 +51,11 @@ def outbox(ctx: click.Context, status: str | None, as_json: bool) -> None:
 def outbox_retry(app: App, row_id: int | None, all_failed: bool) -> None:
     """Put a failed or dead row (or all of them) back in the queue, due now."""
     if (row_id is None) == (not all_failed):
-        raise BadInput(_("Give either an outbox ID or --all-failed (not both)."))
+        raise BadInput("outbox.id_or_all")
     count = requeue(app.ready_db(), now=app.clock(), ids=[row_id] if row_id is not None else [],
                     all_failed=all_failed)
     if row_id is not None and count == 0:
-        raise BadInput(_("Outbox row {id} does not exist or is not failed/dead.").format(id=row_id))
+        raise BadInput("outbox.row_not_retryable", id=row_id)
     click.echo(_("Put {count} notifications back in the queue.").format(count=count))
 
 

@@ -14,6 +14,7 @@ from kiemdiem.cli import pass_app
 from kiemdiem.commands import command, group, json_option, year_option
 from kiemdiem.output import emit, emit_json
 from kiemdiem.timeparse import DATE
+from kiemdiem.wording import say
 from workflow.errors import BadInput
 from workflow.lookup import find_unit, get_campaign
 from workflow.models import Unit
@@ -42,13 +43,13 @@ def _print(stored: Stored, done: str) -> None:
         click.echo(_("Stored with {count} violations accepted (--force); the unit cannot submit its "
                      "forms without --force on advance.").format(count=len(stored.violations)), err=True)
         for v in stored.violations:
-            click.echo(f"  - {v.code}: {v.message}", err=True)
+            click.echo(f"  - {v.code}: {say(v.message)}", err=True)
     _warn(stored.warnings)
 
 
 def _warn(warnings: list[Violation]) -> None:
     for w in warnings:
-        click.echo(_("Warning {code}: {message}").format(code=w.code, message=w.message), err=True)
+        click.echo(_("Warning {code}: {message}").format(code=w.code, message=say(w.message)), err=True)
 
 
 @group()
@@ -120,7 +121,7 @@ def results_amend(app: App, code: str, file: Path, year: int | None, force: bool
 
 
 def _violation_rows(violations: list[Violation]) -> list[dict[str, str | None]]:
-    return [{"code": v.code, "member": v.member, "message": v.message} for v in violations]
+    return [{"code": v.code, "member": v.member, "message": say(v.message)} for v in violations]
 
 
 @results.command("check")
@@ -140,7 +141,7 @@ def results_check(app: App, code: str | None, file: Path | None, unit_level: str
              title=_("The rules results are checked against"))
         return
     if code is None:
-        raise BadInput(_("give a unit code (results check CODE [FILE]) or --rules."))
+        raise BadInput("results.check_needs_code")
     violations, warnings = _service(app).check_all(code, file, year=year, unit_level=unit_level,
                                                    review_date=review_date)
     emit(_violation_rows(violations), ["code", "member", "message"], as_json,
@@ -159,7 +160,7 @@ def results_show(app: App, code: str, year: int | None, as_json: bool) -> None:
     """Show a unit's stored results and its members' ratings (confidential)."""
     summary, members = _service(app).show(code, year=year)
     if as_json:
-        emit_json({**summary, "members": members})
+        emit_json({**summary, "violations": _violation_rows(summary["violations"]), "members": members})
         return
     counts = ", ".join(f"{level} {summary[level]}" for level in ALL)
     click.echo(_("{unit} — {name} ({year}, {rule_set}): collective {level}; {counts}; {validity}{supplement}.")
@@ -185,7 +186,7 @@ def report(app: App, code: str | None, fmt: str, output: Path | None, place: str
            year: int | None) -> None:
     """The roll-up under CODE (or the whole campaign): counts and percentages per level."""
     if fmt == "pdf" and output is None:
-        raise BadInput(_("a PDF report needs a file to write: add -o FILE.pdf."))
+        raise BadInput("report.pdf_needs_file")
     with app.ready_db().session() as session:
         campaign = get_campaign(session, year)
         unit = find_unit(session, code) if code else None
@@ -203,7 +204,7 @@ def report(app: App, code: str | None, fmt: str, output: Path | None, place: str
     try:
         output.write_bytes(body)
     except OSError as exc:
-        raise BadInput(_("cannot write {file}: {reason}.").format(file=output, reason=exc.strerror)) from exc
+        raise BadInput("file.cannot_write", file=output, reason=exc.strerror) from exc
     click.echo(_("Wrote the report of {unit} ({format}) to {file}.").format(
         unit=code or data["unit_name"], format=fmt, file=output), err=True)
 

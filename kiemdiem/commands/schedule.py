@@ -82,12 +82,11 @@ def simulate_command(app: App, start: str, end: str, summary: bool, unit_code: s
     """
     first_day, last_day = _day("--from", start), _day("--to", end)
     if last_day < first_day:
-        raise BadInput(_("--to {end} is before --from {start}: the last day must not come before the first.")
-                       .format(end=f"{last_day:%d/%m/%Y}", start=f"{first_day:%d/%m/%Y}"))
+        raise BadInput("simulate.range", end=f"{last_day:%d/%m/%Y}", start=f"{first_day:%d/%m/%Y}")
     if summary and (jsonl or unit_code):
-        raise BadInput(_("--summary does not go with --jsonl or --unit: a summary counts the whole season."))
+        raise BadInput("simulate.summary_alone")
     if jsonl and as_json:
-        raise BadInput(_("choose one of --json (one array) and --jsonl (one message per line)."))
+        raise BadInput("simulate.json_or_jsonl")
     summary = summary or not (as_json or jsonl or unit_code or not sys.stdout.isatty())
     first = datetime.combine(first_day, time(0), tzinfo=app.zone)
     last = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=app.zone) - timedelta(microseconds=1)
@@ -95,7 +94,7 @@ def simulate_command(app: App, start: str, end: str, summary: bool, unit_code: s
     with _transaction(app, keep=False) as session:
         campaign = current_campaign(session)
         if campaign is None:
-            raise NotFound(_("there is no campaign to simulate yet: run `kiemdiem campaign create` first."))
+            raise NotFound("simulate.no_campaign")
         unit_id = _unit_id(session, unit_code) if unit_code else None
 
         def digest(s: Session, at: datetime) -> None:
@@ -125,19 +124,18 @@ def simulate_command(app: App, start: str, end: str, summary: bool, unit_code: s
 
 
 def _day(flag: str, value: str) -> date:
-    """A day typed after `flag`, or a Vietnamese sentence saying how to write it (exit 2)."""
+    """A day typed after `flag`, or a refusal (`day.unreadable`) saying how to write it (exit 2)."""
     try:
         return parse_date(value)
     except click.BadParameter:
-        raise BadInput(_("{flag} '{value}' is not a day: write YYYY-MM-DD, for example 2026-11-20.")
-                       .format(flag=flag, value=value)) from None
+        raise BadInput("day.unreadable", flag=flag, value=value) from None
 
 
 def _unit_id(session: Session, code: str) -> int:
     try:
         return find_unit(session, code).id
     except NotFound:
-        raise NotFound(_("no unit has the code '{code}' (see `kiemdiem units tree`).").format(code=code)) from None
+        raise NotFound("unit.unknown_see_tree", code=code) from None
 
 
 class _Counted:
@@ -258,8 +256,7 @@ def _refuse_uninitialised(app: App) -> None:
     except OperationalError:
         return
     if not current:
-        raise Refused(_("the database is not initialised or is of an old version: run `kiemdiem init` "
-                        "before `serve`."))
+        raise Refused("db.uninitialised_serve")
 
 
 COMMANDS = [remind, simulate_command, serve]

@@ -62,19 +62,19 @@ def generate_password() -> str:
 
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise BadInput(f"The password must have at least {MIN_PASSWORD_LENGTH} characters.")
+        raise BadInput("user.password_short", count=MIN_PASSWORD_LENGTH)
 
 
 def add_user(db: Database, name: str, unit_code: str, password: str, clock: Clock) -> None:
     """Create a user of `unit_code`; refused if the name is taken."""
     name = name.strip()
     if not name or len(name) > 128 or any(c.isspace() for c in name):
-        raise BadInput("A user name is 1–128 characters without spaces.")
+        raise BadInput("user.name_invalid")
     _check_password(password)
     with db.session(write=True) as session:
         unit = find_unit(session, unit_code)
         if session.scalar(select(User.id).where(User.name == name)) is not None:
-            raise Refused(f"There is already a user '{name}'; use `kiemdiem user password {name}`.")
+            raise Refused("user.exists", name=name)
         session.add(User(name=name, unit_id=unit.id, password_hash=HASHER.hash(password),
                          active=True, created_at=clock()))
 

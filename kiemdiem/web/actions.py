@@ -25,8 +25,9 @@ from kiemdiem.web.accounts import Viewer
 from kiemdiem.web.auth import csrf_ok
 from kiemdiem.web.labels import local_datetime
 from kiemdiem.web.render import flash, kiemdiem_app
+from kiemdiem.wording import WEB, say
 from notifiers.manual import remind_now
-from workflow.errors import BadInput, KiemdiemError, Refused
+from workflow.errors import BadInput, Conflict, KiemdiemError, Problem
 from workflow.extensions import DeadlineService
 from workflow.models import Cycle, Unit
 from workflow.progress import ProgressImport
@@ -34,7 +35,6 @@ from workflow.stages import LABEL, RANK, STAGES
 from workflow.tabular import Row
 
 #: "dòng 2: " in front of a progress problem: a form has no lines
-_LINE = re.compile(r"^dòng \d+: ")
 
 
 def _back(target: object, code: str) -> str:
@@ -59,36 +59,44 @@ def _text(form: FormData, name: str) -> str:
 def _stage(form: FormData) -> str:
     stage = _text(form, "stage")
     if stage not in STAGES[1:]:
-        raise BadInput("Hãy chọn một bước của quy trình.")
+        raise BadInput("web.choose_stage")
     return stage
 
 
-def _day(form: FormData, what: str) -> date:
+def _day(form: FormData, missing: str) -> date:
     try:
         return date.fromisoformat(_text(form, "date"))
     except ValueError:
-        raise BadInput(f"Hãy chọn {what} (ngày/tháng/năm).") from None
+        raise BadInput(missing) from None
 
 
 def record_stage(app: App, viewer: Viewer, unit: Unit, form: FormData) -> str:
     """Record that the unit reached a stage on a day: a one-row progress import, limited to the
     viewer's subtree, so the form and the spreadsheet follow the very same rules."""
-    stage, day = _stage(form), _day(form, "ngày hoàn thành")
+    stage, day = _stage(form), _day(form, "web.choose_done_day")
     row = Row(1, {"code": unit.code, "stage": stage, "date": day, "note": _text(form, "note")})
     try:
         report = ProgressImport(app.db, app.cycle_service()).run(
             ["code", "stage", "date", "note"], [row], actor=viewer.name, under=viewer.unit_path)
     except KiemdiemError as exc:
-        problems = exc.problems
-        if isinstance(exc, Refused) and not problems:  # a concurrent change: look again
+        if isinstance(exc, Conflict):  # a concurrent change: look again
             already = _recorded_meanwhile(app, unit, stage)
             if already:
                 return already
-        first = _LINE.sub("", problems[0]) if problems else str(exc)
-        raise (Refused(first) if isinstance(exc, Refused) else BadInput(first)) from exc
+        if not exc.problems:
+            raise
+        exc.problem, exc.problems = _row_reason(exc.problems[0]), []
+        raise
     if report.already_done:
         return f"Bước '{LABEL[stage]}' của {unit.name} đã được ghi nhận trước đó; không ghi lại."
     return f"Đã ghi nhận {unit.name} hoàn thành bước '{LABEL[stage]}' ngày {day:%d/%m/%Y}."
+
+
+def _row_reason(problem: Problem) -> Problem:
+    """What is wrong with the form's one row, without the row's number (a form has no rows)."""
+    reasons = problem.data.get("reasons") or [problem.data.get("reason")]
+    first = reasons[0] if isinstance(reasons, list) else None
+    return first if isinstance(first, Problem) else problem
 
 
 def _recorded_meanwhile(app: App, unit: Unit, stage: str) -> str | None:
@@ -103,13 +111,13 @@ def _recorded_meanwhile(app: App, unit: Unit, stage: str) -> str | None:
 
 
 def extend(app: App, viewer: Viewer, unit: Unit, form: FormData) -> str:
-    stage, day = _stage(form), _day(form, "hạn mới")
+    stage, day = _stage(form), _day(form, "web.choose_new_deadline")
     reason = _text(form, "reason")
     if not reason:
-        raise BadInput("Hãy ghi lý do gia hạn (để lưu vào nhật ký).")
+        raise BadInput("web.extend_reason")
     rule = _text(form, "rule") or None
     if rule not in (None, "before", "by"):
-        raise BadInput("Cách tính hạn không hợp lệ.")
+        raise BadInput("web.rule_invalid")
     _, new = DeadlineService(app.db, app.clock).extend(unit.code, stage, day, rule=rule,
                                                        reason=reason, actor=viewer.name)
     return f"Đã gia hạn bước '{LABEL[stage]}' của {unit.name} đến {local_datetime(new)}."
@@ -118,7 +126,7 @@ def extend(app: App, viewer: Viewer, unit: Unit, form: FormData) -> str:
 def reopen(app: App, viewer: Viewer, unit: Unit, form: FormData) -> str:
     reason = _text(form, "reason")
     if not reason:
-        raise BadInput("Hãy ghi lý do mở lại (sai sót cần xếp loại lại).")
+        raise BadInput("web.reopen_reason")
     outcome = app.cycle_service().reopen(unit.code, reason=reason, actor=viewer.name)
     stale = f"; cấp trên cần tổng hợp lại: {', '.join(outcome.flagged_stale)}" if outcome.flagged_stale else ""
     return f"Đã mở lại {unit.name} về bước '{LABEL[outcome.to_state]}'{stale}."
@@ -148,7 +156,7 @@ def _endpoint(action: Action) -> Callable[[Request], object]:
         try:
             flash(request, await run_in_threadpool(run), ok=True)
         except KiemdiemError as exc:
-            flash(request, str(exc), ok=False)
+            flash(request, say(exc, "vi", WEB), ok=False)
         return RedirectResponse(_back(form.get("next"), code), status_code=303)
 
     endpoint.__name__ = action.__name__

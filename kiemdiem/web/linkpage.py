@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from config.zone import DEFAULT_ZONE
 from workflow.audit import record, stage_reached_at
 from workflow.clock import Clock, days_late
-from workflow.errors import Refused
+from workflow.errors import Conflict, Refused
 from workflow.links import Found
 from workflow.models import AuditEntry, Campaign, Cycle, DeadlineExtension, Milestone, Unit
 from workflow.notices import Due, extended_due
@@ -172,11 +172,10 @@ def undo(session: Session, found: Found, clock: Clock, via: dict[str, str]) -> s
     """Take back the last step reported through the link (audited); return the stage undone."""
     cycle = session.scalar(select(Cycle).where(Cycle.id == found.cycle.id)) if found.cycle else None
     if cycle is None:
-        raise Refused("Đơn vị không có chu kỳ trong đợt này.")
+        raise Refused("link.no_cycle")
     entry = undoable(session, cycle, clock())
     if entry is None or entry.from_state is None:
-        raise Refused("Không thể hủy: chỉ hủy được bước vừa báo qua đường dẫn này trong vòng 24 giờ, "
-                      "khi chưa có thay đổi nào sau đó; hãy liên hệ Ban Tổ chức.")
+        raise Refused("link.undo_too_late")
     before = session.scalar(select(AuditEntry).where(
         AuditEntry.cycle_id == cycle.id, AuditEntry.id < entry.id,
         AuditEntry.to_state == entry.from_state).order_by(AuditEntry.id.desc()).limit(1))
@@ -186,7 +185,7 @@ def undo(session: Session, found: Found, clock: Clock, via: dict[str, str]) -> s
         .values(state=entry.from_state, stage_rank=RANK[entry.from_state], state_changed_at=since,
                 version=Cycle.version + 1).execution_options(synchronize_session=False)).rowcount
     if changed != 1:
-        raise Refused("Tình trạng của đơn vị vừa thay đổi; không hủy gì, hãy tải lại trang.")
+        raise Conflict("link.undo_changed")
     record(session, clock, actor_for(found.unit), "cycle.undo", campaign_id=found.campaign.id,
            unit_id=found.unit.id, cycle_id=cycle.id, from_state=entry.to_state,
            to_state=entry.from_state, reason="bí thư hủy bước vừa báo qua đường dẫn",

@@ -30,7 +30,8 @@ from kiemdiem.web import linkpage
 from kiemdiem.web.auth import client_address, csrf_ok, csrf_token
 from kiemdiem.web.calendar import unit_calendar
 from kiemdiem.web.render import flash, kiemdiem_app, page
-from workflow.errors import KiemdiemError, Refused
+from kiemdiem.wording import WEB, said_problems, say
+from workflow.errors import KiemdiemError
 from workflow.links import Found
 from workflow.results.store import ResultsService
 from workflow.stages import LABEL
@@ -197,7 +198,7 @@ def _advance(request: Request, found: Found, form: Any) -> Response:
             now_view = linkpage.build_view(session, found, app.clock())
         if now_view.next_stage != stage:
             return _render(request, found, _already(stage, now_view), status=409)
-        return _render(request, found, f"Chưa ghi nhận được: {_sentence(str(exc), found)}", status=409)
+        return _render(request, found, f"Chưa ghi nhận được: {_sentence(say(exc, 'vi', WEB), found)}", status=409)
     return _done_here(request, f"Đã ghi nhận: {LABEL[stage]} — ngày {day:%d/%m/%Y}.")
 
 
@@ -209,7 +210,7 @@ def _already(stage: str, view: linkpage.LinkView) -> str:
 
 def _parts(exc: KiemdiemError) -> tuple[str, list[str]]:
     """An error's sentence and its list of problems (rule violations, bad rows)."""
-    return str(exc), list(exc.problems)
+    return say(exc, "vi", WEB), said_problems(exc, "vi", WEB)
 
 
 def _sentence(message: str, found: Found) -> str:
@@ -248,9 +249,6 @@ def _store_results(request: Request, found: Found, body: bytes, name: str, suffi
                                                      actor=linkpage.actor_for(found.unit))
         except KiemdiemError as exc:
             message, problems = _parts(exc)
-            if isinstance(exc, Refused) and problems:  # rule violations: the CLI's hint is not for here
-                message = (f"kết quả vi phạm {len(problems)} quy định xếp loại, không lưu gì; "
-                           "sửa tệp hoặc số liệu rồi gửi lại")
             return _render(request, found, f"Chưa lưu kết quả: {_sentence(message, found)}",
                            problems, status=422)
     return _done_here(request, "Đã lưu kết quả xếp loại. Bước tiếp theo: gửi báo cáo, biểu mẫu lên cấp trên.")
@@ -270,7 +268,7 @@ def _undo(request: Request, found: Found) -> Response:
         with app.db.session(write=True) as session:
             stage = linkpage.undo(session, found, app.clock, _via(request))
     except KiemdiemError as exc:
-        return _render(request, found, str(exc), status=409)
+        return _render(request, found, say(exc, "vi", WEB), status=409)
     return _done_here(request, f"Đã hủy bước «{LABEL.get(stage, stage)}».")
 
 

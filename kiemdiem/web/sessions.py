@@ -99,7 +99,7 @@ def list_sessions(db: Database, name: str, now: datetime) -> list[dict[str, obje
     with db.session() as session:
         user_id = session.scalar(select(User.id).where(User.name == name))
         if user_id is None:
-            raise BadInput(f"There is no user '{name}'.")
+            raise BadInput("user.unknown", name=name)
         rows = session.execute(select(WebSession.created_at, WebSession.last_seen_at,
                                       WebSession.expires_at, WebSession.address, WebSession.agent)
                                .where(WebSession.user_id == user_id, WebSession.expires_at > now)
@@ -110,7 +110,7 @@ def list_sessions(db: Database, name: str, now: datetime) -> list[dict[str, obje
 def _user(session: Session, name: str) -> User:
     user = session.scalar(select(User).where(User.name == name))
     if user is None:
-        raise BadInput(f"There is no user '{name}'.")
+        raise BadInput("user.unknown", name=name)
     return user
 
 

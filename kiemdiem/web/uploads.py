@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from kiemdiem.web.auth import csrf_ok
 from kiemdiem.web.render import kiemdiem_app, page
+from kiemdiem.wording import WEB, said_problems, say
 from workflow.errors import KiemdiemError
 from workflow.progress import ALIASES, ProgressImport
 from workflow.tabular import read_rows
@@ -76,7 +77,7 @@ async def progress_upload(request: Request) -> Response:
                      "trên trang này; hãy chia nhỏ tệp hoặc nhờ văn phòng nhập bằng dòng lệnh.",
                      status=400)
     except KiemdiemError as exc:
-        return _page(request, error=str(exc), problems=exc.problems, status=400)
+        return _page(request, error=say(exc, "vi", WEB), problems=said_problems(exc, "vi", WEB), status=400)
     return _page(request, lines=lines)
 
 

@@ -9,6 +9,7 @@ names, JSON keys) and the data (unit and person names) are taken out before look
 from __future__ import annotations
 
 import csv
+import json
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -176,6 +177,9 @@ def transcript(db_url: str, tmp_path) -> list[tuple[str, str]]:  # type: ignore[
                  ["report", "GL", "--format", "docx"], ["nonexistent"], ["advance"], ["status", "--bogus"],
                  ["simulate", "--from", "2026-11-21", "--to", "2026-11-20"],
                  ["results", "check"], ["links", "export", "-o", str(tmp_path / "x.csv")],
+                 ["reopen", "GL-TS-TH", "--reason", "x"], ["campaign", "create", "2026", "--plan", str(SAMPLE_PLAN)],
+                 ["deadline", "extend", "GL-TS-THCS", "forms_submitted", "2026-11-01", "--reason", "x"],
+                 ["advance", "GL-TS", "--to", "forms_submitted"], ["user", "add", "hoa", "--unit", "GL"],
                  ["results", "show", "GL-TS-TH"], ["results", "level", "GL-TS", "BOGUS"],
                  ["units", "import", str(tmp_path / "none.csv")], ["units", "import", str(tmp_path / "x.doc")],
                  # the problems of each kind of input file, one per row
@@ -225,3 +229,31 @@ def test_the_word_lists_catch_what_they_should():
                          "plan_issued, sample.csv, aggregated") == []
     assert vietnamese_letters("Error: unit Đảng bộ tỉnh Gia Lai") == []  # a unit's name is data
     assert set(vietnamese_letters("Lỗi: không có")) == {"ỗ", "ô", "ó"}
+
+
+def test_stored_violations_are_worded_in_the_readers_language(db_url, tmp_path, monkeypatch):
+    """A violation is stored as a code and its data: accepted in Vietnamese, read back in English
+    (and the other way round), each reader sees one language."""
+    seeded(db_url)
+    for stage in ("reports_prepared", "cell_met"):
+        assert run(db_url, "advance", "GL-TS-TH", "--to", stage, "--at", "2026-11-16T09:00", now=NOW).exit_code == 0
+    path = tmp_path / "broken_rules.csv"
+    path.write_text(BAD_FILES["broken_rules.csv"], encoding="utf-8")
+    monkeypatch.delenv("KIEMDIEM_LANG", raising=False)
+    refused = run(db_url, "results", "submit", "GL-TS-TH", str(path), "--unit-level", "HTXS", now=NOW)
+    assert refused.exit_code == 1 and "Chi bộ chỉ có một người đứng đầu" in refused.stderr
+    assert english_words(refused.output) == []
+    forced = run(db_url, "results", "submit", "GL-TS-TH", str(path), "--unit-level", "HTXS", "--force",
+                 "--reason", "BTV chấp thuận", now=NOW)
+    assert forced.exit_code == 0, forced.stderr
+    monkeypatch.setenv("KIEMDIEM_LANG", "en")
+    shown = json.loads(run(db_url, "results", "show", "GL-TS-TH", "--json", now=NOW).stdout)
+    messages = [v["message"] for v in shown["violations"]]
+    assert {"code", "member", "message"} == set(shown["violations"][0])
+    assert any("A cell has one head" in m for m in messages)
+    assert vietnamese_letters(" ".join(messages)) == []
+    gate = run(db_url, "advance", "GL-TS-TH", "--to", "forms_submitted", now=NOW)
+    assert gate.exit_code == 1 and "break" in gate.stderr and vietnamese_letters(gate.output) == []
+    monkeypatch.delenv("KIEMDIEM_LANG")
+    shown = json.loads(run(db_url, "results", "show", "GL-TS-TH", "--json", now=NOW).stdout)
+    assert any("Chi bộ chỉ có một người đứng đầu" in v["message"] for v in shown["violations"])

@@ -19,12 +19,12 @@ def test_user_add_generates_or_reads_a_password_and_refuses_mistakes(db):
                                      "--password-stdin"], input="mot-mat-khau-dai\n")
     assert given.exit_code == 0 and "Mật khẩu" not in given.stdout
     again = run(db.url, "user", "add", "btc", "--unit", "GL")
-    assert again.exit_code == 1 and "already a user" in again.stderr
+    assert again.exit_code == 1 and "Đã có người dùng" in again.stderr
     unknown = run(db.url, "user", "add", "x", "--unit", "NOPE")
     assert unknown.exit_code == 2 and "NOPE" in unknown.stderr
     short = CliRunner().invoke(cli, ["--db", db.url, "user", "add", "y", "--unit", "GL",
                                      "--password-stdin"], input="ngan\n")
-    assert short.exit_code == 2 and "at least 10" in short.stderr
+    assert short.exit_code == 2 and "ít nhất 10" in short.stderr
     listed = json.loads(run(db.url, "user", "list", "--json").stdout)
     assert [(u["name"], u["unit"], u["active"]) for u in listed] == [("btc", "GL", True),
                                                                      ("pc", "GL-PC", True)]

@@ -9,8 +9,10 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
+from kiemdiem.wording import say
 from tests.helpers import SAMPLE_PLAN, SAMPLE_UNITS, run, submit_results
 from workflow.clock import fixed_clock
+from workflow.errors import Conflict
 from workflow.models import AuditEntry, Cycle, Unit
 from workflow.progress import ALIASES, ProgressImport
 from workflow.service import CycleService
@@ -212,6 +214,7 @@ def test_a_cycle_changed_between_reading_and_writing_refuses_the_whole_import(db
 
     columns, rows = read_rows(_csv(tmp_path, "GL-TS-T1,cell_met,2026-11-15,\nGL-TS-T2,cell_met,2026-11-15,\n"),
                               aliases=ALIASES)
-    with pytest.raises(Exception, match="vừa được người khác thay đổi cùng lúc"):
+    with pytest.raises(Conflict) as refused:
         Interleaved(db, service).run(columns, rows, actor="văn phòng")
+    assert "vừa được người khác thay đổi cùng lúc" in say(refused.value)
     assert _state(db, "GL-TS-T1") == "reports_prepared" and _state(db, "GL-TS-T2") == "plan_issued"

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import ast
 import inspect
+import json
+import re
+from collections import defaultdict
 from pathlib import Path
 
 import click
@@ -13,9 +16,11 @@ import pytest
 from config import i18n
 from config.i18n import LOCALE_DIR, compile_po, parse_po
 from kiemdiem.cli import cli
-from tests.e2e.test_cli_language import command_paths
+from kiemdiem.wording import WEB, say
+from tests.e2e.test_cli_language import command_paths, english_words, vietnamese_letters
+from workflow.errors import Conflict, Problem
 from workflow.results.grounds import KHT_GROUNDS
-from workflow.results.rules import CATALOG
+from workflow.results.rules import CATALOG, Violation
 
 ROOT = Path(__file__).parents[2]
 PO = '''
@@ -111,3 +116,76 @@ def test_every_message_the_code_asks_for_has_its_vietnamese() -> None:
     vietnamese = parse_po((LOCALE_DIR / "vi.po").read_text(encoding="utf-8"))
     missing = sorted(msgid for key in _asked_for() if key not in vietnamese for msgid in [key[1]])
     assert missing == []
+
+
+ERROR_CLASSES = {"BadInput", "Refused", "NotFound", "Conflict", "ProgressRefused", "KiemdiemError", "Problem"}
+
+
+def _raised_codes() -> set[tuple[str, bool]]:
+    """Every literal code a use case or an edge raises or reports, and whether it is raised by
+    the web (whose codes may be Vietnamese only, in the context `web`)."""
+    codes: set[tuple[str, bool]] = set()
+    for package in ("kiemdiem", "workflow", "config", "notifiers", "schedules"):
+        for path in (ROOT / package).rglob("*.py"):
+            web = "web" in path.relative_to(ROOT).parts
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                        and node.func.id in ERROR_CLASSES and node.args):
+                    continue
+                first = node.args[0]
+                options = [first.body, first.orelse] if isinstance(first, ast.IfExp) else [first]
+                codes.update((o.value, web) for o in options
+                             if isinstance(o, ast.Constant) and isinstance(o.value, str))
+    return codes
+
+
+def _errors(lang: str, contexts: tuple[str, ...] = ("error",)) -> dict[str, list[str]]:
+    entries = parse_po((LOCALE_DIR / f"{lang}.po").read_text(encoding="utf-8"))
+    return {msgid.split("\0")[0]: strs for (ctx, msgid), strs in entries.items() if ctx in contexts}
+
+
+def test_every_error_code_is_worded_in_both_languages() -> None:
+    vietnamese, english, web = _errors("vi"), _errors("en"), _errors("vi", ("web",))
+    codes = _raised_codes()
+    assert len(codes) > 150  # the walk finds the raise sites
+    missing = sorted({("vi", code) for code, by_web in codes if code not in vietnamese and not (by_web and code in web)}
+                     | {("en", code) for code, by_web in codes if code not in english and not by_web})
+    assert missing == []
+
+
+def test_both_languages_fill_the_same_fields_of_an_error() -> None:
+    vietnamese, english = _errors("vi"), _errors("en")
+    assert set(vietnamese) == set(english)
+    fields = re.compile(r"\{(\w+)\}")
+    differ = [code for code in vietnamese
+              if {f for s in vietnamese[code] for f in fields.findall(s)}
+              != {f for s in english[code] for f in fields.findall(s)}]
+    assert differ == []
+
+
+def test_every_error_reads_in_one_language() -> None:
+    """The word lists of the CLI language test, over every error sentence of the catalogs
+    (a version conflict or a rare refusal included, which no CLI session may reach)."""
+    blank = defaultdict(lambda: "X")
+    for code, strs in {**_errors("vi"), **{f"web:{c}": s for c, s in _errors("vi", ("web",)).items()}}.items():
+        assert [english_words(s.format_map(blank)) for s in strs] == [[]] * len(strs), code
+    for code, strs in _errors("en").items():
+        assert [vietnamese_letters(s.format_map(blank)) for s in strs] == [[]] * len(strs), code
+
+
+def test_an_error_is_worded_from_its_code_and_data_in_the_readers_language(monkeypatch) -> None:
+    refusal = Conflict("unit.changed_meanwhile", code="GL-TS")
+    monkeypatch.setenv("KIEMDIEM_LANG", "en")
+    assert say(refusal).startswith("GL-TS: someone else changed the unit at the same moment")
+    assert say(refusal, "vi", WEB).startswith("GL-TS: người khác vừa thay đổi đơn vị")  # the web: no command
+    assert "kiemdiem status" in say(refusal, "vi")
+    stored = Violation("VOTE_THRESHOLD", "Lan", Problem("rule.vote_threshold", name="Lan", level="HTXS",
+                                                         share=Problem("rule.share_over_two_thirds"),
+                                                         votes=10, voting=15, need=11)).stored()
+    assert json.loads(json.dumps(stored)) == stored
+    assert "more than 2/3" in say(Violation.from_stored(stored).message)
+    monkeypatch.setenv("KIEMDIEM_LANG", "vi")
+    assert "trên 2/3" in say(Violation.from_stored(stored).message)
+    older = {"code": "TWO_HEADS", "member": None, "message": "Chi bộ chỉ có một người đứng đầu"}
+    assert say(Violation.from_stored(older).message) == older["message"]  # stored before codes: as it was
+    assert say(Problem("no.such.code", x=1)) == "no.such.code {'x': 1}"  # never a traceback

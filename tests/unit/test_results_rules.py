@@ -7,6 +7,7 @@ from datetime import date
 
 import pytest
 
+from kiemdiem.wording import say
 from workflow.results import rules
 from workflow.results.levels import HT, HTT, HTXS, KHT, NOT_CLASSIFIED, PENDING
 from workflow.results.rules import Context, add_months, quota_allowed, tally
@@ -58,9 +59,9 @@ def test_quota_excellent(htxs, htt, quota, ok):
 
 def test_quota_message_names_the_numbers():
     [v] = rules.quota_excellent(counts_sheet(HTXS=4, HTT=15), Q124)
-    assert v.message == "Số đảng viên HTXS (4) vượt 20% số HTT (15) của chi bộ: tối đa 3"
+    assert say(v.message) == "Số đảng viên HTXS (4) vượt 20% số HTT (15) của chi bộ: tối đa 3"
     [v] = rules.quota_excellent(counts_sheet(HTXS=3, HTT=15), replace(Q124, excellent_quota=0.15))
-    assert "vượt 15% số HTT (15) của chi bộ: tối đa 2" in v.message
+    assert "vượt 15% số HTT (15) của chi bộ: tối đa 2" in say(v.message)
 
 
 def test_quota_allowed_is_exact():
@@ -102,9 +103,9 @@ def test_vote_threshold_at_least_two_thirds(votes, voting, ok):
 
 def test_vote_message_and_disciplined_kht_needs_no_vote():
     [v] = rules.vote_threshold(sheet_of(Member("Lan", HTXS, votes_for=10, full_members_voting=15)), MORE_THAN)
-    assert v.member == "Lan" and "(10/15, cần ít nhất 11)" in v.message and "trên 2/3" in v.message
+    assert v.member == "Lan" and "(10/15, cần ít nhất 11)" in say(v.message) and "trên 2/3" in say(v.message)
     [v] = rules.vote_threshold(sheet_of(Member("Lan", HTXS, votes_for=9, full_members_voting=15)), Q124)
-    assert "từ 2/3 trở lên" in v.message and "cần ít nhất 10" in v.message
+    assert "từ 2/3 trở lên" in say(v.message) and "cần ít nhất 10" in say(v.message)
     assert not list(rules.vote_threshold(
         sheet_of(Member("B", KHT, votes_for=0, full_members_voting=9, disciplined=True)), Q124))
 
@@ -238,8 +239,8 @@ def test_qd366_scores(member, found):
 
 def test_score_mismatch_names_both_levels():
     [v] = rules.score_gate(sheet_of(scored("Hà", level=HTXS, general=30, tasks=60, exceeded=2)), Q366)
-    assert v.code == "SCORE_GATE" and "nhập: HTXS" in v.message and "HTT" in v.message
-    assert "30%" in v.message and "(2/10)" in v.message
+    assert v.code == "SCORE_GATE" and "nhập: HTXS" in say(v.message) and "HTT" in say(v.message)
+    assert "30%" in say(v.message) and "(2/10)" in say(v.message)
 
 
 def test_rule_sets_differ_only_by_the_score_rules():

@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session
 
-from config.i18n import _
+from workflow.errors import Problem
 from workflow.models import Cycle, Unit
 from workflow.results.models import UnitResult
 from workflow.stages import BIT, classifies_members
@@ -19,7 +19,7 @@ from workflow.stages import BIT, classifies_members
 SHOWN = 10
 
 
-def results_ready(session: Session, cycle: Cycle) -> str | None:
+def results_ready(session: Session, cycle: Cycle) -> Problem | None:
     """None when `cycle` may reach `forms_submitted` as far as results go, else why not."""
     unit = session.get(Unit, cycle.unit_id)
     assert unit is not None
@@ -27,11 +27,9 @@ def results_ready(session: Session, cycle: Cycle) -> str | None:
         row = session.execute(select(UnitResult.valid, UnitResult.violations)
                               .where(UnitResult.cycle_id == cycle.id)).first()
         if row is None:
-            return _("the members' classification results are not entered yet (kiemdiem results submit {code} "
-                     "FILE)").format(code=unit.code)
+            return Problem("results.missing", code=unit.code)
         if not row.valid:
-            return _("the classification results break {count} rules (kiemdiem results check {code})").format(
-                count=len(row.violations), code=unit.code)
+            return Problem("results.invalid", count=len(row.violations), code=unit.code)
         return None
     valid = exists().where(and_(UnitResult.cycle_id == Cycle.id, UnitResult.valid.is_(True)))
     stored = exists().where(UnitResult.cycle_id == Cycle.id)
@@ -44,12 +42,11 @@ def results_ready(session: Session, cycle: Cycle) -> str | None:
     if not total:
         return None
     codes = list(session.scalars(missing.order_by(Unit.code).limit(SHOWN)))
-    more = _(" and {count} other units").format(count=total - SHOWN) if total > SHOWN else ""
-    return _("{count} units below have no valid classification results yet: {units}{more}").format(
-        count=total, units=", ".join(codes), more=more)
+    more = Problem("units.more", count=total - SHOWN) if total > SHOWN else ""
+    return Problem("results.missing_below", count=total, units=", ".join(codes), more=more)
 
 
-def submit_gate(session: Session, cycle: Cycle, unit: Unit) -> list[str]:
+def submit_gate(session: Session, cycle: Cycle, unit: Unit) -> list[Problem]:
     """`results_ready` in the shape of `workflow.service.SubmitGate`."""
     problem = results_ready(session, cycle)
     return [problem] if problem else []

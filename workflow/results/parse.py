@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from config.errors import ConfigError
-from config.i18n import _, ngettext
 from config.yamlfile import load_yaml
-from workflow.errors import BadInput
+from workflow.errors import BadInput, Problem
 from workflow.results.grounds import KHT_GROUNDS, LOWER_REASONS, OTHER, split_codes
 from workflow.results.levels import ALL, NOT_CLASSIFIED, PENDING, RATED, parse_level
 from workflow.results.rules import score_range_problems, tally
@@ -69,11 +68,11 @@ class _Row:
     values: dict[str, Any]
 
 
-class _Problems(list[str]):
-    def add(self, line: int | str, column: str | None, message: str) -> None:
-        where = (_("line {line}, column {column}").format(line=line, column=column) if column
-                 else _("line {line}").format(line=line))
-        self.append(f"{where}: {message}")
+class _Problems(list[Problem]):
+    def add(self, line: int | str, column: str | None, message: Problem) -> None:
+        where = (Problem("cell.at_line_column", line=line, column=column) if column
+                 else Problem("cell.at_line", line=line))
+        self.append(Problem("cell.problem", where=where, reason=message))
 
 
 def read_results(path: Path) -> Submission:
@@ -82,10 +81,9 @@ def read_results(path: Path) -> Submission:
     readers: dict[str, Callable[[Path], tuple[dict[str, Any], list[_Row], bool]]] = {
         ".csv": _csv, ".xlsx": _xlsx, ".yaml": _yaml, ".yml": _yaml}
     if suffix not in readers:
-        raise BadInput(_("{file}: cannot read '{suffix}' files; use .csv, .xlsx or .yaml").format(
-            file=path.name, suffix=suffix))
+        raise BadInput("file.results_type", file=path.name, suffix=suffix)
     if not path.is_file():
-        raise BadInput(_("{file}: there is no such file.").format(file=path))
+        raise BadInput("file.missing", file=path)
     header, rows, counts_form = readers[suffix](path)
     problems = _Problems()
     collective = _cell(problems, header.get("line", 1), "collective_level", header.get("collective_level"),
@@ -100,7 +98,7 @@ def read_results(path: Path) -> Submission:
     else:
         members = tuple(_members(rows, problems))
         if not rows:
-            problems.add(header.get("line", 1), None, _("the list of members is empty: at least one is needed"))
+            problems.add(header.get("line", 1), None, Problem("results.members_empty"))
         result = Submission(members, None, collective, founded, record)
     _raise(path, problems)
     return result
@@ -119,25 +117,24 @@ def read_levels(path: Path) -> list[Member]:
     readers = {".csv": _csv, ".xlsx": _xlsx}
     suffix = path.suffix.lower()
     if suffix not in readers:
-        raise BadInput(_("{file}: cannot read '{suffix}' files; use .csv or .xlsx").format(
-            file=path.name, suffix=suffix))
+        raise BadInput("file.levels_type", file=path.name, suffix=suffix)
     if not path.is_file():
-        raise BadInput(_("{file}: there is no such file.").format(file=path))
+        raise BadInput("file.missing", file=path)
     _header, rows, _form = readers[suffix](path, LEVEL_COLUMNS)
     problems, seen, records = _Problems(), set(), []
     for row in rows:
         code = str(row.values.get("code") or "").strip()
         level = _cell(problems, row.line, "level", row.values.get("level"), _level)
         if not code:
-            problems.add(row.line, "code", _("no unit code"))
+            problems.add(row.line, "code", Problem("levels.no_code"))
         elif code in seen:
-            problems.add(row.line, "code", _("'{code}' is repeated").format(code=code))
+            problems.add(row.line, "code", Problem("levels.code_repeated", code=code))
         if level is None and _present(code):
-            problems.add(row.line, "level", _("the collective's level is missing"))
+            problems.add(row.line, "level", Problem("levels.level_missing"))
         seen.add(code)
         records.append(_record(row, problems, code, level))
     if not rows:
-        problems.add(1, None, _("the file lists no unit"))
+        problems.add(1, None, Problem("levels.no_unit"))
     _raise(path, problems)
     return records
 
@@ -147,8 +144,7 @@ def _csv(path: Path, known: tuple[str, ...] | None = None) -> tuple[dict[str, An
         with path.open(encoding="utf-8-sig", newline="") as handle:
             table = list(csv.reader(handle))
     except (OSError, csv.Error, UnicodeDecodeError) as exc:
-        raise BadInput(_("{file}: cannot read the CSV UTF-8 file ({reason}).").format(
-            file=path.name, reason=exc)) from exc
+        raise BadInput("file.csv_unreadable", file=path.name, reason=exc) from exc
     return _table(path, [(i + 1, row) for i, row in enumerate(table)], known)
 
 
@@ -158,8 +154,7 @@ def _xlsx(path: Path, known: tuple[str, ...] | None = None) -> tuple[dict[str, A
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a bad file
-        raise BadInput(_("{file}: cannot read the Excel file ({reason}).").format(
-            file=path.name, reason=exc)) from exc
+        raise BadInput("file.xlsx_unreadable", file=path.name, reason=exc) from exc
     try:
         sheet = book.worksheets[0]
         table = [(i, list(row)) for i, row in enumerate(sheet.iter_rows(values_only=True), start=1)]
@@ -174,7 +169,7 @@ def _table(path: Path, table: list[tuple[int, list[Any]]],
     Without `known_columns` the header says which results form it is (members or counts)."""
     table = [(line, cells) for line, cells in table if any(_present(c) for c in cells)]
     if not table:
-        raise BadInput(_("{file}: the file is empty.").format(file=path.name))
+        raise BadInput("file.empty", file=path.name)
     header_line, header = table[0]
     columns = [str(c).strip().lower() if c is not None else "" for c in header]
     counts_form = known_columns is None and _is_counts(columns)
@@ -184,7 +179,7 @@ def _table(path: Path, table: list[tuple[int, list[Any]]],
         if column not in known:
             problems.add(header_line, column or f"#{i + 1}", _unknown_column(known))
         elif columns.index(column) != i:
-            problems.add(header_line, column, _("the column is repeated"))
+            problems.add(header_line, column, Problem("column.repeated"))
     _raise(path, problems)
     rows = [_Row(line, dict(zip(columns, cells, strict=False))) for line, cells in table[1:]]
     return {}, rows, counts_form
@@ -194,23 +189,21 @@ def _yaml(path: Path) -> tuple[dict[str, Any], list[_Row], bool]:
     try:
         data, lines = load_yaml(path)
     except ConfigError as exc:
-        raise BadInput(str(exc)) from exc
+        raise BadInput("config.invalid", reason=str(exc)) from exc
     if not isinstance(data, dict):
-        raise BadInput(_("{file}: the keys collective_level, founded_on and members or counts are needed.").format(
-            file=path.name))
+        raise BadInput("yaml.keys_needed", file=path.name)
     problems = _Problems()
     for key in data:
         if key not in ("collective_level", "founded_on", "collective", "members", "counts"):
-            problems.add(lines.get((key,), 1), str(key), _(
-                "unknown key (collective_level, founded_on, collective, members, counts)"))
+            problems.add(lines.get((key,), 1), str(key), Problem("yaml.unknown_key"))
     record = data.get("collective")
     if record is not None and not isinstance(record, dict):
-        problems.add(lines.get(("collective",), 1), "collective", _("pairs of column: value are needed"))
+        problems.add(lines.get(("collective",), 1), "collective", Problem("yaml.collective_pairs"))
     elif record is not None:
         record = {str(k).strip().lower(): v for k, v in record.items()}
         _unknown(problems, record, set(COLLECTIVE_COLUMNS), lines.get(("collective",), 1))
     if ("members" in data) == ("counts" in data):
-        problems.add(1, None, _("exactly one of the two keys is needed: members (a list) or counts (the numbers)"))
+        problems.add(1, None, Problem("yaml.members_or_counts"))
     _raise(path, problems)
     header = {"line": lines.get(("collective_level",), 1), "collective_level": data.get("collective_level"),
               "founded_on": data.get("founded_on"), "collective": record,
@@ -218,16 +211,14 @@ def _yaml(path: Path) -> tuple[dict[str, Any], list[_Row], bool]:
     if "counts" in data:
         counts = data["counts"]
         if not isinstance(counts, dict):
-            raise BadInput(_("{file}: line {line}: counts must be pairs of level: number").format(
-                file=path.name, line=lines.get(("counts",))))
+            raise BadInput("yaml.counts_pairs", file=path.name, line=lines.get(("counts",)))
         values = {str(k).strip().lower(): v for k, v in counts.items()}
         _unknown(problems, values, set(COUNT_COLUMNS) | set(COUNT_EXTRA), lines.get(("counts",), 1))
         _raise(path, problems)
         return header, [_Row(lines.get(("counts",), 1), values)], True
     members = data["members"]
     if not isinstance(members, list) or not all(isinstance(m, dict) for m in members):
-        raise BadInput(_("{file}: line {line}: members must be a list of records").format(
-            file=path.name, line=lines.get(("members",))))
+        raise BadInput("yaml.members_list", file=path.name, line=lines.get(("members",)))
     rows = []
     for i, item in enumerate(members):
         line = lines.get(("members", i), 0)
@@ -243,14 +234,13 @@ def _unknown(problems: _Problems, values: dict[str, Any], known: set[str], line:
         problems.add(line, column, _unknown_column(known))
 
 
-def _unknown_column(known: set[str]) -> str:
-    return _("unknown column (the columns: {known})").format(known=", ".join(sorted(known)))
+def _unknown_column(known: set[str]) -> Problem:
+    return Problem("column.unknown", known=", ".join(sorted(known)))
 
 
 def _raise(path: Path, problems: _Problems) -> None:
     if problems:
-        raise BadInput(ngettext("{file}: {count} problem, nothing stored.", "{file}: {count} problems, nothing stored.",
-                                len(problems)).format(file=path.name, count=len(problems)), list(problems))
+        raise BadInput("results.problems", list(problems), file=path.name, count=len(problems))
 
 
 def _present(value: Any) -> bool:
@@ -264,7 +254,8 @@ def _cell(problems: _Problems, line: int, column: str, value: Any, parse: Callab
     try:
         return parse(value)
     except (ValueError, TypeError) as exc:
-        problems.add(line, column, str(exc))
+        problems.add(line, column, exc.args[0] if isinstance(exc.args[0], Problem)
+                     else Problem("value.unreadable", reason=str(exc)))
         return None
 
 
@@ -272,26 +263,26 @@ def _level(value: Any) -> str:
     try:
         level = parse_level(value)
     except ValueError:
-        raise ValueError(_("'{value}' is not a level ({levels})").format(value=value, levels=", ".join(ALL))) from None
+        raise ValueError(Problem("value.not_level", value=value, levels=", ".join(ALL))) from None
     assert level is not None
     return level
 
 
 def _number(value: Any) -> float:
     if isinstance(value, bool):
-        raise ValueError(_("'{value}' is not a number").format(value=value))
+        raise ValueError(Problem("value.not_number", value=value))
     if isinstance(value, int | float):
         return float(value)
     try:
         return float(str(value).strip().replace(",", "."))
     except ValueError:
-        raise ValueError(_("'{value}' is not a number").format(value=value)) from None
+        raise ValueError(Problem("value.not_number", value=value)) from None
 
 
 def _int(value: Any) -> int:
     number = _number(value)
     if number != int(number) or number < 0:
-        raise ValueError(_("'{value}' is not a whole number of zero or more").format(value=value))
+        raise ValueError(Problem("value.not_whole", value=value))
     return int(number)
 
 
@@ -306,14 +297,14 @@ def _date(value: Any) -> date:
             return datetime.strptime(text, fmt).date()
         except ValueError:
             continue
-    raise ValueError(_("'{value}' is not a date (YYYY-MM-DD or DD/MM/YYYY)").format(value=value))
+    raise ValueError(Problem("value.not_date", value=value))
 
 
 def _bool(value: Any) -> bool:
     try:
         return parse_bool(value)
     except ValueError:
-        raise ValueError(_("'{value}' is not yes/no ({accepted})").format(value=value, accepted=YES_NO)) from None
+        raise ValueError(Problem("value.not_yes_no", value=value, accepted=YES_NO)) from None
 
 
 def _members(rows: list[_Row], problems: _Problems) -> Iterator[Member]:
@@ -324,8 +315,7 @@ def _members(rows: list[_Row], problems: _Problems) -> Iterator[Member]:
         if member is None:
             continue
         if member.name in seen:
-            problems.add(row.line, "name", _("'{name}' is already on line {other}").format(
-                name=member.name, other=seen[member.name]))
+            problems.add(row.line, "name", Problem("member.repeated", name=member.name, other=seen[member.name]))
         seen.setdefault(member.name, row.line)
         if len(problems) == before:
             yield member
@@ -352,13 +342,13 @@ def _member(row: _Row, problems: _Problems) -> Member | None:
     v, line = row.values, row.line
     name = str(v.get("name") or "").strip()
     if not name:
-        problems.add(line, "name", _("the full name is missing"))
+        problems.add(line, "name", Problem("member.name_missing"))
     parsed = _typed(row, problems, MEMBER_COLUMNS)
     level = _cell(problems, line, "level", v.get("level"), _level)
     if level is None and not _present(v.get("level")):
         level = _default_level(parsed)
         if level is None:
-            problems.add(line, "level", _("the level is missing ({levels})").format(levels=", ".join(ALL)))
+            problems.add(line, "level", Problem("member.level_missing", levels=", ".join(ALL)))
     if not name or level is None:
         return None
     role = str(v["role"]).strip() if _present(v.get("role")) else None
@@ -391,48 +381,43 @@ def _check_member(m: Member, problems: _Problems) -> None:
     """Input errors (not rule violations): numbers that cannot be true together, unknown codes."""
     for code in split_codes(m.kht_grounds):
         if code not in KHT_GROUNDS:
-            problems.add(m.line, "kht_grounds", _("'{code}' is not a KHT ground ({grounds})").format(
-                code=code, grounds=", ".join(KHT_GROUNDS)))
+            problems.add(m.line, "kht_grounds", Problem("member.kht_ground_unknown", code=code,
+                                                        grounds=", ".join(KHT_GROUNDS)))
     if m.lower_reason is not None:
         if m.lower_reason not in LOWER_REASONS:
-            problems.add(m.line, "lower_reason", _("'{reason}' is not a reason ({reasons})").format(
-                reason=m.lower_reason, reasons=", ".join(LOWER_REASONS)))
+            problems.add(m.line, "lower_reason", Problem("member.reason_unknown", reason=m.lower_reason,
+                                                         reasons=", ".join(LOWER_REASONS)))
         elif m.lower_reason == OTHER and not m.lower_reason_text:
-            problems.add(m.line, "lower_reason_text", _("the reason OTHER needs the reason written out "
-                                                        "(lower_reason_text)"))
+            problems.add(m.line, "lower_reason_text", Problem("member.other_needs_text"))
         elif m.level not in RATED and m.level:
-            problems.add(m.line, "lower_reason", _("a reason for a lower level is only for a rated member "
-                                                   "(entered: {level})").format(level=m.level))
+            problems.add(m.line, "lower_reason", Problem("member.reason_not_rated", level=m.level))
     if m.tasks_completed is not None:
         if m.tasks_total is not None and m.tasks_completed > m.tasks_total:
             problems.add(m.line, "tasks_completed", _more_than_tasks(m.tasks_completed, m.tasks_total))
         if m.tasks_on_time is not None and m.tasks_on_time > m.tasks_completed:
-            problems.add(m.line, "tasks_on_time", _("{on_time} tasks on time, more than those completed "
-                                                    "({completed})").format(on_time=m.tasks_on_time,
-                                                                            completed=m.tasks_completed))
+            problems.add(m.line, "tasks_on_time", Problem("member.on_time_over_completed", on_time=m.tasks_on_time,
+                                                          completed=m.tasks_completed))
     if m.votes_for is not None and m.full_members_voting is not None and m.votes_for > m.full_members_voting:
-        problems.add(m.line, "votes_for", _("the approving votes ({votes}) outnumber the full members "
-                                            "voting ({voting})").format(votes=m.votes_for,
-                                                                        voting=m.full_members_voting))
+        problems.add(m.line, "votes_for", Problem("member.votes_over_voting", votes=m.votes_for,
+                                                  voting=m.full_members_voting))
     for column in ("tasks_on_time", "tasks_exceeded"):
         value = getattr(m, column)
         if value is not None and m.tasks_total is not None and value > m.tasks_total:
             problems.add(m.line, column, _more_than_tasks(value, m.tasks_total))
     if m.sick_leave_months is not None and not 0 <= m.sick_leave_months <= 12:
-        problems.add(m.line, "sick_leave_months", _("{months} months, outside 0–12").format(
-            months=f"{m.sick_leave_months:g}"))
+        problems.add(m.line, "sick_leave_months", Problem("member.sick_leave_range", months=f"{m.sick_leave_months:g}"))
     for column, message in score_range_problems(m):
         problems.add(m.line, column, message)
 
 
-def _more_than_tasks(value: int, total: int | None) -> str:
-    return _("{value} is more than the number of tasks ({total})").format(value=value, total=total)
+def _more_than_tasks(value: int, total: int | None) -> Problem:
+    return Problem("member.over_tasks", value=value, total=total)
 
 
 def _counts(rows: list[_Row], problems: _Problems) -> Counts | None:
     if len(rows) != 1:
         problems.add(rows[1].line if len(rows) > 1 else 1, None,
-                     _("the counts form needs exactly one row of numbers"))
+                     Problem("counts.one_row"))
         return None
     row = rows[0]
     values = {c: _cell(problems, row.line, c, row.values.get(c), _int) or 0
@@ -441,12 +426,10 @@ def _counts(rows: list[_Row], problems: _Problems) -> Counts | None:
     reasons = {r: values[r] for r in COUNT_EXTRA[1:] if values[r]}
     counted = sum(by_level.values())
     if _present(row.values.get("total")) and values["total"] != counted:
-        problems.add(row.line, "total", _("the levels add up to {counted}, not the membership ({total})").format(
-            counted=counted, total=values["total"]))
+        problems.add(row.line, "total", Problem("counts.total_mismatch", counted=counted, total=values["total"]))
     if sum(reasons.values()) > by_level[NOT_CLASSIFIED]:
-        problems.add(row.line, "not_classified", _("the members not classified ({count}) are fewer than the "
-                                                   "reasons added up ({reasons})").format(
-            count=by_level[NOT_CLASSIFIED], reasons=sum(reasons.values())))
+        problems.add(row.line, "not_classified", Problem("counts.not_classified_short", count=by_level[NOT_CLASSIFIED],
+                                                         reasons=sum(reasons.values())))
     other = by_level[NOT_CLASSIFIED] - sum(reasons.values())
     if other > 0:
         reasons["other"] = other

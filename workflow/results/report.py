@@ -209,6 +209,5 @@ def _pdf(html: str) -> bytes:
     try:
         from weasyprint import HTML
     except OSError as exc:  # the Python package is there, the Pango library it needs is not
-        raise BadInput("không tạo được PDF: máy thiếu thư viện Pango (Debian: apt-get install "
-                       f"libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core): {exc}") from exc
+        raise BadInput("report.pango_missing", reason=str(exc)) from exc
     return HTML(string=html, base_url=str(TEMPLATES)).write_pdf()

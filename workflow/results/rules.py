@@ -1,9 +1,10 @@
 """Each classification rule (README, "The rules (codes)") as a small pure function: (sheet, context) -> violations.
 
-A rule names itself with a code (`QUOTA_EXCELLENT`, …) and reports the member, the numbers
-and a sentence in the chosen language (`config.i18n`), so a secretary can fix the file without
-reading the regulation. Thresholds are exact: votes and quotas use integer or `Fraction` arithmetic, never floats
-that round 0.29 × 100 down to 28.
+A rule names itself with a code (`QUOTA_EXCELLENT`, …) and reports the member and the numbers
+as a `Problem` (a message code and its data) that the edges word in the reader's language, so
+a secretary can fix the file without reading the regulation, and a stored violation is worded
+when it is shown, not when it was found. Thresholds are exact: votes and quotas use integer or
+`Fraction` arithmetic, never floats that round 0.29 × 100 down to 28.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 from math import floor
+from typing import Any
 
-from config.i18n import _
+from workflow.errors import Phrase, Problem, from_json, to_json
 from workflow.results.grounds import KHT_GROUNDS, LOWER_KIND, QUOTA, disciplined_in_year, kht_grounds_of
 from workflow.results.levels import HT, HTT, HTXS, KHT, NOT_CLASSIFIED, PENDING, RANK, RATED, step_down
 from workflow.results.settings import AT_LEAST, BASE, CELL
@@ -56,9 +58,24 @@ class Context:
 
 @dataclass(frozen=True)
 class Violation:
+    """A broken rule: its code, the member it is about, and what to say (worded at the edges).
+
+    A violation stored before messages were kept as codes has its sentence instead, shown as is.
+    """
+
     code: str
     member: str | None
-    message: str
+    message: Problem | str
+
+    def stored(self) -> dict[str, Any]:
+        """The JSON a results row keeps: the message as code and data, worded when shown."""
+        return {"code": self.code, "member": self.member, "said": to_json(self.message)}
+
+    @classmethod
+    def from_stored(cls, data: dict[str, Any]) -> Violation:
+        """Read back `stored()`, or an older row's worded `message`."""
+        said = data.get("said")
+        return cls(data["code"], data.get("member"), from_json(said) if said else str(data.get("message", "")))
 
 
 Rule = Callable[[Sheet, Context], Iterator[Violation]]
@@ -164,8 +181,8 @@ def quota_counts(sheet: Sheet, ctx: Context) -> tuple[int, int]:
     return htxs + ctx.peers[0], htt + ctx.peers[1]
 
 
-def _scope(ctx: Context) -> str:
-    return _("of the cell") if ctx.quota_scope == CELL or ctx.peers == (0, 0) else _("of the base organisation")
+def _scope(ctx: Context) -> Problem:
+    return Problem("rule.scope_cell") if ctx.quota_scope == CELL or ctx.peers == (0, 0) else Problem("rule.scope_base")
 
 
 @_rule("QUOTA_EXCELLENT",
@@ -178,9 +195,8 @@ def quota_excellent(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     allowed = quota_allowed(htt, ctx.excellent_quota)
     if htxs > allowed:
         yield Violation("QUOTA_EXCELLENT", None,
-                        _("HTXS members ({htxs}) exceed {percent} of the HTT ({htt}) {scope}: at most {allowed}")
-                        .format(htxs=htxs, percent=_percent(ctx.excellent_quota), htt=htt, scope=_scope(ctx),
-                                allowed=allowed))
+                        Problem("rule.quota_excellent", htxs=htxs, percent=_percent(ctx.excellent_quota), htt=htt,
+                                scope=_scope(ctx), allowed=allowed))
 
 
 def quota_binds(htxs: int, htt: int, quota: float) -> bool:
@@ -200,14 +216,10 @@ def lower_quota(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
         top = ceiling(m, ctx)[0] if determined(m, ctx) else HTXS
         if m.level != HTT or top != HTXS:
             yield Violation("LOWER_QUOTA", m.name,
-                            _("Member {name}: the reason QUOTA is only for a member who qualifies for HTXS "
-                              "and is rated HTT because of the quota (entered: {level}, highest level: {top})")
-                            .format(name=m.name, level=m.level, top=top))
+                            Problem("rule.lower_quota", name=m.name, level=m.level, top=top))
         elif not quota_binds(htxs, htt, ctx.excellent_quota):
             yield Violation("LOWER_QUOTA", m.name,
-                            _("Member {name}: the HTXS quota is not used up ({htxs} HTXS, {htt} HTT {scope}, "
-                              "at most {percent}): the reason QUOTA does not apply")
-                            .format(name=m.name, htxs=htxs, htt=htt, scope=_scope(ctx),
+                            Problem("rule.lower_quota_unused", name=m.name, htxs=htxs, htt=htt, scope=_scope(ctx),
                                     percent=_percent(ctx.excellent_quota)))
 
 
@@ -232,12 +244,13 @@ def vote_threshold(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
             continue  # a member disciplined in the year is KHT without a vote (seed 001)
         need = votes_needed(m.level, m.full_members_voting, ctx.excellent_vote)
         if m.votes_for < need:
-            share = (_("2/3 or more") if ctx.excellent_vote == AT_LEAST else _("more than 2/3")) \
-                if m.level == HTXS else _("more than 1/2")
+            if m.level != HTXS:
+                share = Problem("rule.share_over_half")
+            else:
+                share = Problem("rule.share_at_least_two_thirds" if ctx.excellent_vote == AT_LEAST
+                                else "rule.share_over_two_thirds")
             yield Violation("VOTE_THRESHOLD", m.name,
-                            _("Member {name}: level {level} needs {share} of the full members approving "
-                              "({votes}/{voting}, at least {need} needed)")
-                            .format(name=m.name, level=m.level, share=share, votes=m.votes_for,
+                            Problem("rule.vote_threshold", name=m.name, level=m.level, share=share, votes=m.votes_for,
                                     voting=m.full_members_voting, need=need))
 
 
@@ -249,9 +262,7 @@ def vote_base(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     for m in _members(sheet):
         if m.full_members_voting is not None and m.full_members_voting < present:
             yield Violation("VOTE_BASE", m.name,
-                            _("Member {name}: the full members voting ({voting}) are fewer than the full "
-                              "members present in the list ({present})")
-                            .format(name=m.name, voting=m.full_members_voting, present=present))
+                            Problem("rule.vote_base", name=m.name, voting=m.full_members_voting, present=present))
 
 
 @_rule("TWO_HEADS",
@@ -261,8 +272,7 @@ def two_heads(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     heads = [m.name for m in _members(sheet) if m.is_head]
     if len(heads) > 1:
         yield Violation("TWO_HEADS", None,
-                        _("A cell has one head (its secretary); the file names {count}: {names}")
-                        .format(count=len(heads), names=", ".join(heads)))
+                        Problem("rule.two_heads", count=len(heads), names=", ".join(heads)))
 
 
 @_rule("FEW_FULL_MEMBERS",
@@ -274,8 +284,7 @@ def few_full_members(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     full = sum(is_full_member(m, ctx.review_date) for m in sheet.members)
     if full < CELL_MIN_FULL:
         yield Violation("FEW_FULL_MEMBERS", None,
-                        _("The cell has {full} full members in the list: a cell needs at least {least} "
-                          "(the Party Statute); check the list again").format(full=full, least=CELL_MIN_FULL))
+                        Problem("rule.few_full_members", full=full, least=CELL_MIN_FULL))
 
 
 @_rule("HEAD_ABOVE_COLLECTIVE",
@@ -288,8 +297,7 @@ def head_above_collective(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     for m in _members(sheet):
         if m.is_head and m.level in RATED and RANK[m.level] > RANK[collective]:
             yield Violation("HEAD_ABOVE_COLLECTIVE", m.name,
-                            _("The head {name} is rated {level}, above the collective's level ({collective})")
-                            .format(name=m.name, level=m.level, collective=collective))
+                            Problem("rule.head_above_collective", name=m.name, level=m.level, collective=collective))
 
 
 @_rule("NEW_MEMBER_NOT_CLASSIFIED",
@@ -299,9 +307,8 @@ def new_member_not_classified(sheet: Sheet, ctx: Context) -> Iterator[Violation]
     for m in _members(sheet):
         if m.level in RATED and is_new(m.admitted_on, ctx.review_date):
             yield Violation("NEW_MEMBER_NOT_CLASSIFIED", m.name,
-                            _("Member {name} was admitted on {admitted}, less than {months} months before "
-                              "{review}: reviewed, not classified (entered: {level})")
-                            .format(name=m.name, admitted=f"{m.admitted_on:%d/%m/%Y}", months=NEW_MONTHS,
+                            Problem("rule.new_member_not_classified", name=m.name,
+                                    admitted=f"{m.admitted_on:%d/%m/%Y}", months=NEW_MONTHS,
                                     review=f"{ctx.review_date:%d/%m/%Y}", level=m.level))
 
 
@@ -311,10 +318,8 @@ def new_member_not_classified(sheet: Sheet, ctx: Context) -> Iterator[Violation]
 def new_organisation_not_classified(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     if sheet.collective_level in RATED and is_new(sheet.founded_on, ctx.review_date):
         yield Violation("NEW_ORGANISATION_NOT_CLASSIFIED", None,
-                        _("The organisation was founded on {founded}, less than {months} months before "
-                          "{review}: reviewed, not classified (entered: {level})")
-                        .format(founded=f"{sheet.founded_on:%d/%m/%Y}", months=NEW_MONTHS,
-                                review=f"{ctx.review_date:%d/%m/%Y}", level=sheet.collective_level))
+                        Problem("rule.new_organisation_not_classified", founded=f"{sheet.founded_on:%d/%m/%Y}",
+                                months=NEW_MONTHS, review=f"{ctx.review_date:%d/%m/%Y}", level=sheet.collective_level))
 
 
 @_rule("NOT_REVIEWED",
@@ -324,10 +329,9 @@ def new_organisation_not_classified(sheet: Sheet, ctx: Context) -> Iterator[Viol
 def not_reviewed(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     for m in _members(sheet):
         if (m.exempt or m.suspended) and m.level != NOT_CLASSIFIED:
-            why = _("is exempt from party work and meetings") if m.exempt else _("is suspended from party meetings")
+            why = Problem("rule.why_exempt") if m.exempt else Problem("rule.why_suspended")
             yield Violation("NOT_REVIEWED", m.name,
-                            _("Member {name} {why}: not reviewed, not classified (entered: {level})")
-                            .format(name=m.name, why=why, level=m.level))
+                            Problem("rule.not_reviewed", name=m.name, why=why, level=m.level))
 
 
 @_rule("NOT_CLASSIFIED_REASON",
@@ -338,12 +342,10 @@ def not_classified_without_reason(sheet: Sheet, ctx: Context) -> Iterator[Violat
     for m in _members(sheet):
         if m.level == NOT_CLASSIFIED and not_classified_reason(m, ctx.review_date) == "other":
             yield Violation("NOT_CLASSIFIED_REASON", m.name,
-                            _("Member {name} is not classified but is none of the cases: admitted less than "
-                              "6 months ago, exempt from or suspended from meetings").format(name=m.name))
+                            Problem("rule.not_classified_without_reason", name=m.name))
     if sheet.collective_level == NOT_CLASSIFIED and not is_new(sheet.founded_on, ctx.review_date):
         yield Violation("NOT_CLASSIFIED_REASON", None,
-                        _("The collective is not classified but is not an organisation founded less than "
-                          "6 months ago"))
+                        Problem("rule.collective_not_classified_without_reason"))
 
 
 @_rule("SICK_LEAVE_CAP",
@@ -354,9 +356,8 @@ def sick_leave_cap(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
         months = m.sick_leave_months or 0
         if months >= SICK_LEAVE_MONTHS and m.level in RATED and RANK[m.level] > RANK[HT]:
             yield Violation("SICK_LEAVE_CAP", m.name,
-                            _("Member {name} was on sick leave {months} months ({least} months or more): at "
-                              "most HT (entered: {level})").format(name=m.name, months=f"{months:g}",
-                                                                   least=SICK_LEAVE_MONTHS, level=m.level))
+                            Problem("rule.sick_leave_cap", name=m.name, months=f"{months:g}", least=SICK_LEAVE_MONTHS,
+                                    level=m.level))
 
 
 @_rule("DISCIPLINE_KHT",
@@ -367,9 +368,7 @@ def discipline_kht(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     for m in _members(sheet):
         if m.level in RATED and m.level != KHT and "DISCIPLINED" in kht_grounds_of(m, ctx.review_year):
             yield Violation("DISCIPLINE_KHT", m.name,
-                            _("Member {name} was disciplined in {year} (not discovered by the organisation "
-                              "itself): rated KHT (entered: {level})").format(name=m.name, year=ctx.review_year,
-                                                                             level=m.level))
+                            Problem("rule.discipline_kht", name=m.name, year=ctx.review_year, level=m.level))
 
 
 @_rule("KHT_GROUND",
@@ -380,10 +379,9 @@ def kht_ground(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     for m in _members(sheet):
         grounds = [g for g in kht_grounds_of(m, ctx.review_year) if g != "DISCIPLINED"]
         if m.level in RATED and m.level != KHT and grounds:
-            named = "; ".join(_(KHT_GROUNDS[g][0]) for g in grounds)
+            named = [Phrase(KHT_GROUNDS[g][0]) for g in grounds]
             yield Violation("KHT_GROUND", m.name,
-                            _("Member {name}: {grounds}: rated KHT (entered: {level})")
-                            .format(name=m.name, grounds=named, level=m.level))
+                            Problem("rule.kht_ground", name=m.name, grounds=named, level=m.level))
 
 
 @_rule("ABSENT_PENDING",
@@ -395,11 +393,10 @@ def absent_pending(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
             continue
         if m.absent and m.level != PENDING:
             yield Violation("ABSENT_PENDING", m.name,
-                            _("Member {name} was absent: classified later (PENDING) at the next cell "
-                              "meeting, not while absent (entered: {level})").format(name=m.name, level=m.level))
+                            Problem("rule.absent_pending", name=m.name, level=m.level))
         elif m.level == PENDING and not m.absent:
             yield Violation("ABSENT_PENDING", m.name,
-                            _("Member {name} was present but is not classified yet (PENDING)").format(name=m.name))
+                            Problem("rule.present_pending", name=m.name))
 
 
 @_rule("CELL_LEVEL",
@@ -411,21 +408,19 @@ def cell_level(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     kht, rated = counts[KHT], counts.rated
     if level == HTXS and kht:
         yield Violation("CELL_LEVEL", None,
-                        _("The cell is rated HTXS but has {kht} KHT members: an HTXS cell needs 100% of its "
-                          "members at HT or above").format(kht=kht))
+                        Problem("rule.cell_htxs_with_kht", kht=kht))
     if level in RATED and level != KHT and 2 * kht > rated:
         yield Violation("CELL_LEVEL", None,
-                        _("The cell has {kht}/{rated} KHT members (more than 1/2): the cell is rated KHT "
-                          "(entered: {level})").format(kht=kht, rated=rated, level=level))
+                        Problem("rule.cell_mostly_kht", kht=kht, rated=rated, level=level))
 
 
-def score_range_problems(m: Member) -> list[tuple[str, str]]:
+def score_range_problems(m: Member) -> list[tuple[str, Problem]]:
     """(column, message) for each score outside its range; `parse` reports them by cell."""
-    out = []
+    out: list[tuple[str, Problem]] = []
     for column, value, cap in (("score_general", m.score_general, GENERAL_CAP),
                                ("score_tasks", m.score_tasks, TASKS_CAP)):
         if value is not None and not 0 <= value <= cap:
-            out.append((column, _("score {value} outside 0–{cap}").format(value=f"{value:g}", cap=cap)))
+            out.append((column, Problem("rule.score_outside", value=f"{value:g}", cap=cap)))
     return out
 
 
@@ -435,8 +430,8 @@ def score_range_problems(m: Member) -> list[tuple[str, str]]:
 def score_range(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     for m in _members(sheet):
         for column, message in score_range_problems(m):
-            yield Violation("SCORE_RANGE", m.name, _("Member {name}: {column} {problem}").format(
-                name=m.name, column=column, problem=message))
+            yield Violation("SCORE_RANGE", m.name, Problem("rule.score_range", name=m.name, column=column,
+                                                           problem=message))
 
 
 def band(score: float) -> str:
@@ -444,35 +439,33 @@ def band(score: float) -> str:
     return next(level for level in RATED if score >= BAND_FLOOR[level])
 
 
-def gate_failure(m: Member, level: str, year: int) -> str | None:
+def gate_failure(m: Member, level: str, year: int) -> Problem | None:
     """Why `m`'s task record does not allow `level` under qd366, or None. Late tasks are the
     completed ones not on time; without `tasks_completed` every task counts as completed."""
     total, on_time, exceeded = m.tasks_total or 0, m.tasks_on_time or 0, m.tasks_exceeded or 0
     completed = total if m.tasks_completed is None else m.tasks_completed
     if level == HTXS and total == 0:
-        return _("HTXS needs at least one task assigned (0 tasks)")
+        return Problem("gate.no_task")
     if level in (HTXS, HTT) and on_time < total:
-        return _("{level} needs 100% of tasks on time ({on_time}/{total})").format(
-            level=level, on_time=on_time, total=total)
+        return Problem("gate.on_time", level=level, on_time=on_time, total=total)
     if level == HTXS and 10 * exceeded < 3 * total:
-        return _("HTXS needs 30% of tasks or more exceeded ({exceeded}/{total})").format(
-            exceeded=exceeded, total=total)
+        return Problem("gate.exceeded_share", exceeded=exceeded, total=total)
     if level == HTXS and disciplined_in_year(m, year):
-        return _("HTXS needs no discipline in the year")
+        return Problem("gate.htxs_disciplined")
     if level == HTXS and m.subordinates_disciplined:
-        return _("HTXS needs no child unit or member of the leadership disciplined")
+        return Problem("gate.htxs_subordinates")
     if level == HTXS and m.shortcomings_fixed is False:
-        return _("HTXS needs 100% of the shortcomings pointed out fixed")
+        return Problem("gate.htxs_shortcomings")
     if level == HTXS and m.units_target_met is False:
-        return _("HTXS needs the units in one's charge to complete 100% of their tasks, 30% or more exceeded")
+        return Problem("gate.htxs_units_target")
     if level == HT and completed < total:
-        return _("HT needs 100% of tasks completed ({completed}/{total})").format(completed=completed, total=total)
+        return Problem("gate.ht_completed", completed=completed, total=total)
     if level == HT and 5 * (completed - on_time) > total:
-        return _("HT allows at most 20% of tasks late ({late}/{total})").format(late=completed - on_time, total=total)
+        return Problem("gate.ht_late", late=completed - on_time, total=total)
     return None
 
 
-def gated_level(m: Member, year: int) -> tuple[str, list[str]]:
+def gated_level(m: Member, year: int) -> tuple[str, list[Problem]]:
     """The level `m`'s score and tasks give under qd366, and the gates that lowered it."""
     level, failed = band(m.score or 0), []
     while (why := gate_failure(m, level, year)) is not None:
@@ -483,24 +476,25 @@ def gated_level(m: Member, year: int) -> tuple[str, list[str]]:
     return level, failed
 
 
-def ceiling(m: Member, ctx: Context) -> tuple[str, list[str]]:
+def ceiling(m: Member, ctx: Context) -> tuple[str, list[Problem]]:
     """The highest level `m` may get and why it is not HTXS: the qd366 score and gates where
     given, then the caps (sick leave: HT; a KHT ground: KHT)."""
-    level, why = HTXS, []
+    level = HTXS
+    why: list[Problem] = []
     if ctx.rule_set == "qd366" and _has_scores(m):
         level, why = gated_level(m, ctx.review_year)
         if band(m.score) != HTXS:
-            why.insert(0, _("{score} points fall in level {band}").format(score=f"{m.score:g}", band=band(m.score)))
+            why.insert(0, Problem("rule.why_score_band", score=f"{m.score:g}", band=band(m.score)))
     if m.subordinates_disciplined and level == HTXS:
         level = HTT
-        why.append(_("a child unit or a member of the leadership was disciplined"))
+        why.append(Problem("rule.why_subordinates"))
     if (m.sick_leave_months or 0) >= SICK_LEAVE_MONTHS and RANK[level] > RANK[HT]:
         level = HT
-        why.append(_("sick leave of {months} months").format(months=f"{m.sick_leave_months:g}"))
+        why.append(Problem("rule.why_sick_leave", months=f"{m.sick_leave_months:g}"))
     grounds = kht_grounds_of(m, ctx.review_year)
     if grounds:
         level = KHT
-        why.extend(_(KHT_GROUNDS[g][0]) for g in grounds)
+        why.extend(Problem("rule.kht_ground_name", name=Phrase(KHT_GROUNDS[g][0])) for g in grounds)
     return level, why
 
 
@@ -526,8 +520,7 @@ def score_missing(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     for m in _members(sheet):
         if m.level in RATED and not _has_scores(m):
             yield Violation("SCORE_MISSING", m.name,
-                            _("Member {name}: Regulation 366 needs the scores (score_general, score_tasks) and "
-                              "the task counts (tasks_total, tasks_on_time) to classify").format(name=m.name))
+                            Problem("rule.score_missing", name=m.name))
 
 
 @_rule("SCORE_BAND",
@@ -539,9 +532,8 @@ def score_band(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
         by_score = band(m.score)
         if RANK[m.level] > RANK[by_score]:
             yield Violation("SCORE_BAND", m.name,
-                            _("Member {name}: {score} points fall in level {band}, short of {level} (entered: "
-                              "{level}, at most: {top})").format(name=m.name, score=f"{m.score:g}", band=by_score,
-                                                                 level=m.level, top=ceiling(m, ctx)[0]))
+                            Problem("rule.score_band", name=m.name, score=f"{m.score:g}", band=by_score, level=m.level,
+                                    top=ceiling(m, ctx)[0]))
 
 
 @_rule("SCORE_GATE",
@@ -554,19 +546,16 @@ def score_gate(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
         gated, failed = gated_level(m, ctx.review_year)
         if RANK[band(m.score)] >= RANK[m.level] > RANK[gated]:
             yield Violation("SCORE_GATE", m.name,
-                            _("Member {name}: {failed} (entered: {level}, by the score and conditions: {gated})")
-                            .format(name=m.name, failed="; ".join(failed), level=m.level, gated=gated))
+                            Problem("rule.score_gate", name=m.name, failed=failed, level=m.level, gated=gated))
 
 
-def _below(m: Member, ctx: Context, who: str, member: str | None) -> Iterator[Violation]:
+def _below(m: Member, ctx: Context, who: Problem, member: str | None) -> Iterator[Violation]:
     if m.level not in RATED or not determined(m, ctx):
         return
     top, _why = ceiling(m, ctx)
     if RANK[m.level] < RANK[top] and m.lower_reason is None:
         yield Violation("LOWER_REASON", member,
-                        _("{who}: the highest level is {top}; rating {level}, lower, needs a reason (lower_reason: "
-                          "QUOTA, a KHT ground, or OTHER with lower_reason_text)").format(
-                            who=who, top=top, level=m.level))
+                        Problem("rule.lower_needs_reason", who=who, top=top, level=m.level))
 
 
 @_rule("LOWER_REASON",
@@ -575,10 +564,10 @@ def _below(m: Member, ctx: Context, who: str, member: str | None) -> Iterator[Vi
        "[ours] levels are ceilings")
 def lower_reason(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     for m in _members(sheet):
-        yield from _below(m, ctx, _("Member {name}").format(name=m.name), m.name)
+        yield from _below(m, ctx, Problem("rule.who_member", name=m.name), m.name)
     record = collective_record(sheet)
     if record is not None:
-        yield from _below(record, ctx, _("The collective"), None)
+        yield from _below(record, ctx, Problem("rule.who_collective"), None)
 
 
 def collective_record(sheet: Sheet) -> Member | None:
@@ -600,8 +589,7 @@ def collective_ceiling(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     top, why = ceiling(record, ctx)
     if RANK[record.level] > RANK[top]:
         yield Violation("COLLECTIVE_CEILING", None,
-                        _("The collective is rated {level}, at most {top}: {why}").format(
-                            level=record.level, top=top, why="; ".join(why)))
+                        Problem("rule.collective_ceiling", level=record.level, top=top, why=why))
 
 
 @_rule("COLLECTIVE_DISCIPLINE",
@@ -620,14 +608,11 @@ def collective_discipline(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     leaders = [m.name for m in members if m.is_head or m.role]
     if level == HTXS and leaders:
         yield Violation("COLLECTIVE_DISCIPLINE", None,
-                        _("An HTXS collective needs no committee member disciplined in the year ({names})")
-                        .format(names=", ".join(leaders)))
+                        Problem("rule.collective_discipline", names=", ".join(leaders)))
     others = [m.name for m in members if not m.self_discovered]
     if ctx.rule_set == "qd124" and RANK[level] > RANK[HT] and others:
         yield Violation("COLLECTIVE_DISCIPLINE", None,
-                        _("A {level} collective needs no member disciplined in the year, unless the "
-                          "organisation discovered it itself ({names}): at most HT").format(
-                            level=level, names=", ".join(others)))
+                        Problem("rule.collective_discipline_members", level=level, names=", ".join(others)))
 
 
 _describe("COLLECTIVE_QUOTA",
@@ -645,16 +630,14 @@ def collective_quota(levels: dict[str, str | None], records: dict[str, Member], 
     htxs = sum(level == HTXS for level in levels.values())
     htt = sum(level == HTT for level in levels.values())
     allowed = quota_allowed(htt, quota)
-    out = []
+    out: list[Violation] = []
     if htxs > allowed:
         out.append(Violation("COLLECTIVE_QUOTA", None,
-                             _("HTXS collectives ({htxs}) exceed {percent} of the HTT collectives ({htt}) "
-                               "under the same parent: at most {allowed}").format(
-                                 htxs=htxs, percent=_percent(quota), htt=htt, allowed=allowed)))
+                             Problem("rule.collective_quota", htxs=htxs, percent=_percent(quota), htt=htt,
+                                     allowed=allowed)))
     for code, record in records.items():
         if record.lower_reason == QUOTA and (levels.get(code) != HTT or not quota_binds(htxs, htt, quota)):
             out.append(Violation("LOWER_QUOTA", code,
-                                 _("Collective {code}: the reason QUOTA is only for one rated HTT because the "
-                                   "HTXS quota is used up ({htxs} HTXS, {htt} HTT, at most {percent})").format(
-                                     code=code, htxs=htxs, htt=htt, percent=_percent(quota))))
+                                 Problem("rule.collective_lower_quota", code=code, htxs=htxs, htt=htt,
+                                         percent=_percent(quota))))
     return out

@@ -13,7 +13,7 @@ level) it is 31/12 of the campaign year. `--review-date` overrides both.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -22,11 +22,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from config.i18n import _, pgettext
 from workflow.audit import record
 from workflow.clock import Clock
 from workflow.db import Database
-from workflow.errors import BadInput, NotFound, Refused
+from workflow.errors import BadInput, Label, NotFound, Problem, Refused
 from workflow.lookup import load_cycle
 from workflow.models import Campaign, Cycle, Unit
 from workflow.results.levels import ALL, HT, HTT, HTXS, KHT, NOT_CLASSIFIED, PENDING, parse_level
@@ -105,7 +104,7 @@ def _collective_quotas(session: Session, campaign: Campaign, unit: Unit, level: 
         levels[unit.code] = level
         out += collective_quota(levels, {}, campaign.excellent_quota)
     children = sibling_levels(session, campaign, unit.id)
-    out += [replace(v, message=_("Child unit of {unit}: {message}").format(unit=unit.code, message=v.message))
+    out += [replace(v, message=Problem("rule.child_unit", unit=unit.code, message=v.message))
             for v in collective_quota(children, {}, campaign.excellent_quota)]
     return out
 
@@ -120,7 +119,7 @@ def collective_level(text: str | None) -> str | None:
         level = None
     if level is None or level == PENDING:
         choices = ", ".join(level for level in ALL if level != PENDING)
-        raise BadInput(_("'{text}' is not a collective's level ({choices}).").format(text=text, choices=choices))
+        raise BadInput("value.not_collective_level", text=text, choices=choices)
     return level
 
 
@@ -150,13 +149,17 @@ def _member_rows(result_id: int, members: tuple[Member, ...], supplement: set[st
              **{f: getattr(m, f) for f in MEMBER_FIELDS}} for i, m in enumerate(members)]
 
 
+def violation_problem(v: Violation) -> Problem:
+    """A violation as one line under a refusal: its rule's code, then what it says."""
+    return Problem("rule.violation", code=v.code, message=v.message)
+
+
 def _refuse_violations(code: str, violations: list[Violation], force: bool, reason: str | None) -> None:
     if violations and not force:
-        raise Refused(_("{code}: the results break {count} rules, nothing was stored (fix the file, or --force "
-                        "--reason if the competent level accepts them).").format(code=code, count=len(violations)),
-                      [f"{v.code}: {v.message}" for v in violations])
+        raise Refused("results.break_rules", [violation_problem(v) for v in violations], code=code,
+                      count=len(violations))
     if force and not (reason and reason.strip()):
-        raise BadInput(_("--force needs --reason: say why, for the audit log."))
+        raise BadInput("force.needs_reason_results")
 
 
 class ResultsService:
@@ -177,12 +180,9 @@ class ResultsService:
         with self.db.session(write=True) as session:
             campaign, unit, cycle = load_cycle(session, code, year)
             if not classifies_members(cycle.stages_mask):
-                raise Refused(_("{code} has child units: its figures are rolled up from below; enter the "
-                                "collective's level with `kiemdiem results level`.").format(code=code))
+                raise Refused("results.has_children", code=code)
             if cycle.state != "cell_met":
-                raise Refused(_("{code} is at '{label}' ({stage}): results are entered only after the cell's "
-                                "classification meeting (cell_met) and before the forms are sent.").format(
-                    code=code, label=pgettext("value", cycle.state), stage=cycle.state))
+                raise Refused("results.not_now", code=code, label=Label(cycle.state), stage=cycle.state)
             when = review_date or review_date_for(campaign, cycle)
             sheet = submission.sheet(when, level)
             if founded_on is not None:
@@ -205,7 +205,7 @@ class ResultsService:
         now = self.clock()
         row = UnitResult(cycle_id=cycle.id, form=form, collective_level=sheet.collective_level,
                          founded_on=sheet.founded_on, review_date=when, supplement=False,
-                         valid=not violations, violations=[asdict(v) for v in violations],
+                         valid=not violations, violations=[v.stored() for v in violations],
                          rule_set=campaign.rule_set, excellent_quota=campaign.excellent_quota,
                          submitted_at=now, submitted_by=actor, updated_at=now,
                          collective_record=record_json(sheet.collective), **_columns(sheet))
@@ -247,12 +247,10 @@ class ResultsService:
             campaign, parent, _cycle = load_cycle(session, code, year)
             children = {u.code: u for u in session.scalars(select(Unit).where(
                 Unit.parent_id == parent.id, Unit.active.is_(True)))}
-            strangers = [_("{where}: '{child}' is not a child unit of {code}").format(
-                             where=_("line {line}, column {column}").format(line=r.line, column="code"),
-                             child=r.name, code=code) for r in records if r.name not in children]
+            strangers = [Problem("levels.not_a_child", where=Problem("cell.at_line_column", line=r.line, column="code"),
+                                 child=r.name, code=code) for r in records if r.name not in children]
             if strangers:
-                raise BadInput(_("{file}: {count} errors, nothing was stored.").format(
-                    file=path.name, count=len(strangers)), strangers)
+                raise BadInput("results.errors", strangers, file=path.name, count=len(strangers))
             levels = sibling_levels(session, campaign, parent.id)
             planned, violations = [], []
             for record in records:
@@ -260,7 +258,8 @@ class ResultsService:
                 _campaign, _unit, cycle = load_cycle(session, unit.code, year)
                 row, sheet, ctx = self._level_sheet(session, campaign, unit, cycle, record.level,
                                                     record, None)
-                violations += [replace(v, member=v.member or unit.code, message=f"{unit.code}: {v.message}")
+                violations += [replace(v, member=v.member or unit.code, message=Problem("rule.of_unit", unit=unit.code,
+                                                                              message=v.message))
                                for v in validate(sheet, ctx)]
                 levels[unit.code] = record.level
                 planned.append((unit, cycle, row, sheet))
@@ -279,12 +278,10 @@ class ResultsService:
         """The sheet a unit's new collective level is checked on: its stored results (a cell's
         members) with the new level and record, or the level alone for a parent."""
         if cycle.state == "aggregated":
-            raise Refused(_("{code} was aggregated by its parent: reopen it before changing its level.").format(
-                code=unit.code))
+            raise Refused("results.aggregated", code=unit.code)
         row = self._row(session, cycle)
         if row is None and classifies_members(cycle.stages_mask):
-            raise Refused(_("{code} has no members' classification yet: enter it with `kiemdiem results submit`.")
-                          .format(code=unit.code))
+            raise Refused("results.no_members_yet", code=unit.code)
         if row is None:
             sheet = Sheet(Counts({}), None, level, founded_on, record)
             return None, sheet, context_for(campaign, date(campaign.year, 12, 31))
@@ -303,7 +300,7 @@ class ResultsService:
         else:
             row.collective_level, row.founded_on = sheet.collective_level, sheet.founded_on
             row.collective_record = record_json(sheet.collective)
-            row.valid, row.violations = not violations, [asdict(v) for v in violations]
+            row.valid, row.violations = not violations, [v.stored() for v in violations]
             row.updated_at = self.clock()
         self._audit(session, "results.level", campaign, unit, cycle, actor, sheet, violations, reason)
 
@@ -312,14 +309,12 @@ class ResultsService:
         """Rate the members who were absent (PENDING), at the next meeting: a supplement."""
         submission = read_results(path)
         if submission.members is None:
-            raise BadInput(_("{file}: a supplement needs the list of members (name, level, …), not counts.").format(
-                file=path.name))
+            raise BadInput("results.supplement_needs_list", file=path.name)
         with self.db.session(write=True) as session:
             campaign, unit, cycle = load_cycle(session, code, year)
             row = self._row(session, cycle)
             if row is None or row.form != "members":
-                raise Refused(_("{code} has no stored list of members to supplement (results submit with the list "
-                                "of members first).").format(code=code))
+                raise Refused("results.nothing_to_supplement", code=code)
             sheet = stored_sheet(session, row)
             amended = _amended(path, sheet.members or (), submission)
             members = tuple(amended.get(m.name, m) for m in sheet.members or ())
@@ -331,7 +326,7 @@ class ResultsService:
             session.execute(insert(MemberResult), _member_rows(row.id, members, set(amended)
                                                                | self._supplemented(session, row)))
             session.execute(update(UnitResult).where(UnitResult.id == row.id).values(
-                supplement=True, valid=not violations, violations=[asdict(v) for v in violations],
+                supplement=True, valid=not violations, violations=[v.stored() for v in violations],
                 updated_at=self.clock(), **_columns(sheet)))
             self._audit(session, "results.amend", campaign, unit, cycle, actor, sheet, violations,
                         reason if force else None, file=path.name, amended=len(amended))
@@ -361,8 +356,7 @@ class ResultsService:
             else:
                 row = self._row(session, cycle)
                 if row is None:
-                    raise NotFound(_("{code} has no classification results in the {year} campaign.").format(
-                        code=code, year=campaign.year))
+                    raise NotFound("results.none", code=code, year=campaign.year)
                 when = review_date or row.review_date
                 sheet = stored_sheet(session, row)
                 if level is not None:
@@ -376,15 +370,14 @@ class ResultsService:
             campaign, unit, cycle = load_cycle(session, code, year)
             row = self._row(session, cycle)
             if row is None:
-                raise NotFound(_("{code} has no classification results in the {year} campaign.").format(
-                    code=code, year=campaign.year))
+                raise NotFound("results.none", code=code, year=campaign.year)
             sheet = stored_sheet(session, row)
             summary = {"unit": unit.code, "name": unit.name, "year": campaign.year, "form": row.form,
                        "collective_level": row.collective_level, "review_date": row.review_date,
                        **{level: sheet.counts[level] for level in ALL},
                        "supplement": row.supplement, "valid": row.valid, "rule_set": row.rule_set,
                        "submitted_at": row.submitted_at, "submitted_by": row.submitted_by,
-                       "violations": row.violations}
+                       "violations": [Violation.from_stored(v) for v in row.violations]}
             members = [{"name": m.name, "role": m.role, "is_head": m.is_head, "level": m.level,
                         "votes": None if m.votes_for is None else f"{m.votes_for}/{m.full_members_voting}",
                         "score": m.score} for m in sheet.members or ()]
@@ -397,20 +390,18 @@ def _amended(path: Path, stored: tuple[Member, ...], submission: Submission) -> 
     problems, out = [], {}
     for new in submission.members or ():
         old = by_name.get(new.name)
-        at_name = _("line {line}, column {column}").format(line=new.line, column="name")
+        at_name = Problem("cell.at_line_column", line=new.line, column="name")
         if old is None:
-            problems.append(_("{where}: '{name}' is not among the stored results").format(where=at_name, name=new.name))
+            problems.append(Problem("supplement.not_stored", where=at_name, name=new.name))
         elif old.level != PENDING:
-            problems.append(_("{where}: '{name}' is already classified ({level}), not a member waiting to be "
-                              "classified").format(where=at_name, name=new.name, level=old.level))
+            problems.append(Problem("supplement.already_classified", where=at_name, name=new.name, level=old.level))
         elif new.level == PENDING:
-            problems.append(_("{where}: a supplement needs a level, not PENDING").format(
-                where=_("line {line}, column {column}").format(line=new.line, column="level")))
+            problems.append(Problem("supplement.needs_level", where=Problem("cell.at_line_column", line=new.line,
+                                                                            column="level")))
         else:
             given = {f.name: getattr(new, f.name) for f in fields(Member)
                      if f.name not in ("name", "line") and getattr(new, f.name) != f.default}
             out[new.name] = replace(old, **given, absent=False)
     if problems:
-        raise BadInput(_("{file}: {count} errors, nothing was stored.").format(file=path.name, count=len(problems)),
-                       problems)
+        raise BadInput("results.errors", problems, file=path.name, count=len(problems))
     return out
