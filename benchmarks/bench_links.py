@@ -6,14 +6,14 @@
 
 Loads a generated country (`benchmarks.datasets`, its own database `kiemdiem_bench_links`),
 issues every unit's link, then serves the web application with uvicorn in a child process
-(`--workers` processes, as `kiemdiem web --workers` runs it) and drives it from this one
-over loopback with
-`--clients` concurrent HTTP/1.1 connections (httpx, asyncio):
+(`--workers` processes, as `kiemdiem web --workers` runs it) and drives it over loopback
+with `--clients` concurrent HTTP/1.1 connections of `wrk` when installed (C; Debian's
+`wrk`), else of httpx clients in this process (`benchmarks.loadgen`):
 
 - GET `/r/<token>` of random cells;
-- "Đã hoàn thành": each client GETs a cell's page (untimed, for the session cookie and the
-  CSRF token), then POSTs its `reports_prepared` — every POST moves a different cycle
-  through `CycleService` (guards, optimistic version, audit).
+- "Đã hoàn thành": each cell's page is fetched before the run (for the session cookie, the
+  CSRF token and the day), then the run POSTs its `reports_prepared` — every POST moves a
+  different cycle through `CycleService` (guards, optimistic version, audit).
 
 Server time is what the application spent on a request, from a `Server-Timing` header the
 child's wrapper adds (queueing in the kernel and the client's own time excluded); the client
@@ -35,18 +35,21 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 import httpx
 
 from benchmarks.datasets import BACKENDS, loaded_database
 from benchmarks.harness import Report, Timing
+from benchmarks.loadgen import GENERATOR, Phase, Prepared, drive
+from kiemdiem.web.server import SESSION_COOKIE
 
 BENCH_DB = "kiemdiem_bench_links"
 KEY = "benchmark-links-secret-key-0123456789abcdef"
 #: requests of each kind sent one at a time per run: the service time without queueing
 SERIAL = 100
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+DAY = re.compile(r'id="date" name="date" value="([^"]+)"')
 
 
 def serve(url: str, port: int, workers: int) -> None:
@@ -77,62 +80,33 @@ def serve(url: str, port: int, workers: int) -> None:
     serve_asgi(timed, "127.0.0.1", port, workers, after_fork=lambda: app.db.engine.dispose(close=False))
 
 
-@dataclass
-class Phase:
-    """What one run of one kind of request measured."""
-
-    server_ms: list[float] = field(default_factory=list)
-    client_ms: list[float] = field(default_factory=list)
-    statuses: dict[int, int] = field(default_factory=dict)
-    seconds: float = 0.0
-
-    def add(self, response: httpx.Response, client_ms: float) -> None:
-        self.statuses[response.status_code] = self.statuses.get(response.status_code, 0) + 1
-        timing = response.headers.get("server-timing", "app;dur=0").split("dur=")[1]
-        self.server_ms.append(float(timing))
-        self.client_ms.append(client_ms)
-
-    @property
-    def rps(self) -> float:
-        return len(self.server_ms) / self.seconds
-
-    @staticmethod
-    def p95(values: list[float]) -> float:
-        return statistics.quantiles(values, n=20)[-1]
+def _gets(tokens: list[str]) -> list[Prepared]:
+    return [Prepared("GET", f"/r/{token}") for token in tokens]
 
 
-async def _drive(base: str, clients: int, work: list[str], one) -> Phase:  # type: ignore[no-untyped-def]
-    """Run `one(client, item, phase)` over `work` with `clients` concurrent connections."""
-    phase = Phase()
+async def _prepare_posts(base: str, clients: int, tokens: list[str]) -> list[Prepared]:
+    """Each cell's «Đã hoàn thành» POST, ready to send: its page is fetched first (untimed,
+    before the run) for the session cookie, the CSRF token and the day the form offers."""
     queue: asyncio.Queue[str] = asyncio.Queue()
-    for item in work:
-        queue.put_nowait(item)
+    for token in tokens:
+        queue.put_nowait(token)
+    prepared: list[Prepared] = []
 
     async def worker() -> None:
-        async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+        async with httpx.AsyncClient(base_url=base, timeout=120) as client:
             while not queue.empty():
-                await one(client, queue.get_nowait(), phase)
+                token = queue.get_nowait()
+                page = await client.get(f"/r/{token}")
+                client.cookies.clear()
+                csrf = CSRF.search(page.text).group(1)  # type: ignore[union-attr]
+                today = DAY.search(page.text).group(1)  # type: ignore[union-attr]
+                cookie = f"{SESSION_COOKIE}={page.cookies[SESSION_COOKIE]}"
+                body = urlencode({"csrf": csrf, "stage": "reports_prepared", "date": today,
+                                  "note": "benchmark"})
+                prepared.append(Prepared("POST", f"/r/{token}/xong", cookie, body))
 
-    started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(clients)))
-    phase.seconds = time.perf_counter() - started
-    return phase
-
-
-async def _get(client: httpx.AsyncClient, token: str, phase: Phase) -> None:
-    started = time.perf_counter()
-    response = await client.get(f"/r/{token}")
-    phase.add(response, (time.perf_counter() - started) * 1000)
-
-
-async def _post(client: httpx.AsyncClient, token: str, phase: Phase) -> None:
-    page = await client.get(f"/r/{token}")
-    csrf = CSRF.search(page.text).group(1)  # type: ignore[union-attr]
-    today = re.search(r'id="date" name="date" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
-    started = time.perf_counter()
-    response = await client.post(f"/r/{token}/xong", data={
-        "csrf": csrf, "stage": "reports_prepared", "date": today, "note": "benchmark"})
-    phase.add(response, (time.perf_counter() - started) * 1000)
+    return prepared
 
 
 def _tokens(url: str) -> list[str]:
@@ -191,15 +165,15 @@ def bench(backend: str, units: int, clients: int, requests: int, runs: int, work
                     f"{clients} concurrent clients, {_processes(workers)} (issue 13)", unit="ms")
     try:
         _wait(base, child)
-        asyncio.run(_drive(base, clients, random.sample(tokens, min(200, len(tokens))), _get))  # warm up
+        drive(base, clients, _gets(random.sample(tokens, min(200, len(tokens)))))  # warm up
         gets, posts, alone = [], [], []
         fresh = iter(random.sample(tokens, len(tokens)))
         for _ in range(runs):
-            gets.append(asyncio.run(_drive(base, clients, random.choices(tokens, k=requests), _get)))
-            batch = [next(fresh) for _ in range(requests)]
-            posts.append(asyncio.run(_drive(base, clients, batch, _post)))
-            alone.append((asyncio.run(_drive(base, 1, random.choices(tokens, k=SERIAL), _get)),
-                          asyncio.run(_drive(base, 1, [next(fresh) for _ in range(SERIAL)], _post))))
+            batch = asyncio.run(_prepare_posts(base, clients, [next(fresh) for _ in range(requests)]))
+            serial = asyncio.run(_prepare_posts(base, clients, [next(fresh) for _ in range(SERIAL)]))
+            gets.append(drive(base, clients, _gets(random.choices(tokens, k=requests))))
+            posts.append(drive(base, clients, batch))
+            alone.append((drive(base, 1, _gets(random.choices(tokens, k=SERIAL))), drive(base, 1, serial)))
     finally:
         child.terminate()
         child.wait(timeout=30)
@@ -209,7 +183,7 @@ def bench(backend: str, units: int, clients: int, requests: int, runs: int, work
             raise RuntimeError(f"{name}: unexpected answers {bad}")
         p95 = Timing(f"{name} p95", [Phase.p95(p.server_ms) / 1000 for p in phases])
         per_request = Timing(f"{name} 1/throughput", [1 / p.rps for p in phases])
-        client = statistics.median(Phase.p95(p.client_ms) for p in phases)
+        client = statistics.median(p.client_p95_ms() for p in phases)
         report.add(f"{name}: p95 server time", p95, limit_s=0.1,
                    note=f"client p95 {client:.0f} ms")
         report.add(f"{name}: time per request at {clients} clients", per_request, limit_s=0.005,
@@ -218,17 +192,19 @@ def bench(backend: str, units: int, clients: int, requests: int, runs: int, work
         report.add(f"{name}: p95 server time, one client at a time",
                    Timing(f"{name} serial p95", [Phase.p95(p.server_ms) / 1000 for p in serial]),
                    note=f"{statistics.median(p.rps for p in serial):.0f} requests/s")
-    report.note(f"Each run: {requests:,} requests of each kind from {clients} concurrent httpx "
-                f"clients in this process, against {_processes(workers)} (`kiemdiem web "
-                f"--workers {workers}`) on loopback; server time from the application's own "
-                "`Server-Timing` (the request in Starlette, its thread pool and the database). "
-                "Each POST moves a different cell's cycle to `reports_prepared` through "
-                "`CycleService` (guards, version, audit); its page GET (for the cookie and the "
-                "CSRF token) is not counted. With 50 requests in flight the server time includes "
-                "the wait for the thread pool and the cores (Little's law: 50 / throughput); the "
-                "one-client lines are the service time alone. The load generator shares the 2 "
-                "cores with the server and with the other sessions on this machine: the load "
-                "average is in the line above. Peak RSS is not measured here (0).")
+    report.note(f"Each run: {requests:,} requests of each kind from {clients} concurrent "
+                f"connections of {GENERATOR} on loopback, against {_processes(workers)} "
+                f"(`kiemdiem web --workers {workers}`); server time from the application's own "
+                "`Server-Timing` (the request in Starlette, its thread pool and the database), "
+                "client p95 as the load generator saw it. Each POST moves a different cell's "
+                "cycle to `reports_prepared` through `CycleService` (guards, version, audit); "
+                "its page GET (for the cookie, the CSRF token and the day) is made before the "
+                "run and not counted, so the POST throughput is POSTs alone. With 50 requests "
+                "in flight the server time includes the wait for the thread pool and the cores "
+                "(Little's law: 50 / throughput); the one-client lines are the service time "
+                "alone. The load generator shares the 2 cores with the server and with the "
+                "other sessions on this machine: the load average is in the line above. Peak "
+                "RSS is not measured here (0).")
     report.write()
 
 
