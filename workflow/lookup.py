@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from config.i18n import _
@@ -28,7 +28,7 @@ def canonical_code(code: str) -> str:
 
 def find_unit(session: Session, code: str) -> Unit:
     """Return the unit with `code` (in any letter case), or say clearly that there is none."""
-    unit = session.scalar(select(Unit).where(Unit.code == canonical_code(code)))
+    unit = session.scalar(_UNIT, {"code": canonical_code(code)})
     if unit is None:
         raise NotFound(_("There is no unit with code '{code}'.").format(code=code))
     return unit
@@ -41,9 +41,7 @@ def current_campaign(session: Session) -> Campaign | None:
 
 def get_campaign(session: Session, year: int | None) -> Campaign:
     """Return the campaign of `year`, or the latest one when no year is given."""
-    query = select(Campaign)
-    query = query.where(Campaign.year == year) if year else query.order_by(Campaign.year.desc())
-    campaign = session.scalars(query.limit(1)).first()
+    campaign = session.scalar(_OF_YEAR, {"year": year}) if year else session.scalar(_LATEST)
     if campaign is None:
         raise NotFound(_("There is no campaign for {year}.").format(year=year) if year else
                        _("There is no campaign yet: run `kiemdiem campaign create YEAR --plan FILE`."))
@@ -54,8 +52,17 @@ def load_cycle(session: Session, code: str, year: int | None) -> tuple[Campaign,
     """Return the campaign, unit and cycle a command names, or say clearly which is missing."""
     campaign = get_campaign(session, year)
     unit = find_unit(session, code)
-    cycle = session.scalar(select(Cycle).where(Cycle.campaign_id == campaign.id, Cycle.unit_id == unit.id))
+    cycle = session.scalar(_CYCLE, {"campaign_id": campaign.id, "unit_id": unit.id})
     if cycle is None:
         raise NotFound(_("Unit '{code}' has no cycle in the {year} campaign (inactive, outside the campaign's "
                          "root, or added after it: run `campaign ensure`).").format(code=code, year=campaign.year))
     return campaign, unit, cycle
+
+
+# built once with bind parameters: a statement built per call costs its construction and
+# cache key each time, more than the look-up itself on SQLite
+_UNIT = select(Unit).where(Unit.code == bindparam("code"))
+_OF_YEAR = select(Campaign).where(Campaign.year == bindparam("year")).limit(1)
+_LATEST = select(Campaign).order_by(Campaign.year.desc()).limit(1)
+_CYCLE = select(Cycle).where(Cycle.campaign_id == bindparam("campaign_id"),
+                             Cycle.unit_id == bindparam("unit_id"))
