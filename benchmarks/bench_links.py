@@ -183,7 +183,7 @@ def bench(backend: str, units: int, clients: int, requests: int, runs: int, work
             raise RuntimeError(f"{name}: unexpected answers {bad}")
         p95 = Timing(f"{name} p95", [Phase.p95(p.server_ms) / 1000 for p in phases])
         per_request = Timing(f"{name} 1/throughput", [1 / p.rps for p in phases])
-        client = statistics.median(p.client_p95_ms() for p in phases)
+        client = statistics.median(p.client_percentile(0.95) for p in phases)
         report.add(f"{name}: p95 server time", p95, limit_s=0.1,
                    note=f"client p95 {client:.0f} ms")
         report.add(f"{name}: time per request at {clients} clients", per_request, limit_s=0.005,

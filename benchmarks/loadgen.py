@@ -109,9 +109,9 @@ class Phase:
     client_ms: list[float] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
     seconds: float = 0.0
-    #: wrk reports percentiles of its own latency histogram instead of every latency
-    client_p95: float | None = None
-    client_p99: float | None = None
+    #: wrk reports percentiles of its own latency histogram (ms by share: 0.5, 0.95, 0.99,
+    #: 1.0) instead of every latency
+    client_shares: dict[float, float] = field(default_factory=dict)
 
     @property
     def rps(self) -> float:
@@ -121,8 +121,12 @@ class Phase:
     def p95(values: list[float]) -> float:
         return statistics.quantiles(values, n=20)[-1]
 
-    def client_p95_ms(self) -> float:
-        return self.client_p95 if self.client_p95 is not None else Phase.p95(self.client_ms)
+    def client_percentile(self, share: float) -> float:
+        """The client latency (ms) below which `share` of the answers came (1.0: the slowest)."""
+        if self.client_shares:
+            return self.client_shares[share]
+        ordered = sorted(self.client_ms)
+        return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
 
 
 def drive(base: str, clients: int, work: list[Prepared]) -> Phase:
@@ -153,8 +157,9 @@ def _wrk(base: str, clients: int, work: list[Prepared]) -> Phase:
         summary = json.loads(Path(f"{out}.summary").read_text())
     return Phase(server_ms=answers["server_ms"],
                  statuses={int(s): n for s, n in answers["statuses"].items()},
-                 seconds=summary["duration_us"] / 1e6, client_p95=summary["p95_us"] / 1000,
-                 client_p99=summary["p99_us"] / 1000)
+                 seconds=summary["duration_us"] / 1e6,
+                 client_shares={0.5: summary["p50_us"] / 1000, 0.95: summary["p95_us"] / 1000,
+                                0.99: summary["p99_us"] / 1000, 1.0: summary["max_us"] / 1000})
 
 
 async def _httpx(base: str, clients: int, work: list[Prepared]) -> Phase:
