@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import shutil
 import signal
 import statistics
@@ -91,6 +92,16 @@ end
 """
 
 
+#: with a rate: each connection pauses a random (exponential) think time between an answer
+#: and its next request, so `clients` connections together offer about that many requests/s
+_THINK = r"""
+local think_ms = tonumber(THINK_MS)
+function delay()
+  return math.floor(-think_ms * math.log(1 - math.random()))
+end
+"""
+
+
 @dataclass(frozen=True)
 class Prepared:
     """One request to send: method, path, the Cookie header ("" for none), a form body ("")."""
@@ -129,18 +140,21 @@ class Phase:
         return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
 
 
-def drive(base: str, clients: int, work: list[Prepared]) -> Phase:
+def drive(base: str, clients: int, work: list[Prepared], rate: float | None = None) -> Phase:
     """Send `work` (each once) over `clients` concurrent connections to `base`; every answer
-    counts, none is followed (a redirect is an answer)."""
+    counts, none is followed (a redirect is an answer). Each connection sends its next
+    request as soon as its last is answered, or, with `rate`, after a random pause that makes
+    the connections together offer about `rate` requests/s."""
+    think = clients / rate if rate else 0.0
     if WRK:
-        return _wrk(base, clients, work)
-    return asyncio.run(_httpx(base, clients, work))
+        return _wrk(base, clients, work, think)
+    return asyncio.run(_httpx(base, clients, work, think))
 
 
-def _wrk(base: str, clients: int, work: list[Prepared]) -> Phase:
+def _wrk(base: str, clients: int, work: list[Prepared], think: float) -> Phase:
     with tempfile.TemporaryDirectory(prefix="kiemdiem-wrk-") as folder:
         script, lines, out = Path(folder, "drive.lua"), Path(folder, "requests.tsv"), Path(folder, "out.json")
-        script.write_text(_SCRIPT)
+        script.write_text(_SCRIPT + (_THINK.replace("THINK_MS", repr(think * 1000)) if think else ""))
         lines.write_text("".join(f"{w.method}\t{w.path}\t{w.cookie}\t{w.body}\n" for w in work))
         wrk = subprocess.Popen([WRK, "-t1", f"-c{min(clients, len(work))}", "-d3600s", "--timeout", "120s",
                                 "-s", str(script), base, "--", str(lines), str(out)],
@@ -162,7 +176,7 @@ def _wrk(base: str, clients: int, work: list[Prepared]) -> Phase:
                                 0.99: summary["p99_us"] / 1000, 1.0: summary["max_us"] / 1000})
 
 
-async def _httpx(base: str, clients: int, work: list[Prepared]) -> Phase:
+async def _httpx(base: str, clients: int, work: list[Prepared], think: float) -> Phase:
     phase = Phase()
     queue: asyncio.Queue[Prepared] = asyncio.Queue()
     for item in work:
@@ -183,6 +197,8 @@ async def _httpx(base: str, clients: int, work: list[Prepared]) -> Phase:
     async def worker() -> None:
         async with httpx.AsyncClient(base_url=base, timeout=120) as client:
             while not queue.empty():
+                if think:
+                    await asyncio.sleep(random.expovariate(1 / think))
                 await one(client, queue.get_nowait())
 
     started = time.perf_counter()
