@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any
@@ -178,13 +179,15 @@ class Database:
                     session.flush()
             except OperationalError as exc:
                 if _is_lock_error(exc):
-                    raise Refused(
-                        _("The database is busy with another change; nothing was written, try again.")
-                    ) from exc
+                    raise _busy() from exc
                 raise
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _busy() -> Refused:
+    return Refused(_("The database is busy with another change; nothing was written, try again."))
 
 
 def _writer_lock_path(engine: Engine) -> str | None:
@@ -198,14 +201,58 @@ def _writer_lock_path(engine: Engine) -> str | None:
 
 @contextmanager
 def _writing(path: str) -> Iterator[None]:
-    """Hold the exclusive lock on `path` for the block. Each holder opens the file itself:
-    `flock` locks belong to an open file, so threads of one process queue like processes do."""
+    """Hold the exclusive lock on `path` for the block, or raise `Refused` after the busy
+    timeout, like SQLite's own wait. Each holder opens the file itself: `flock` locks belong
+    to an open file, so threads of one process queue like processes do."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    owned = True
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)  # sleeps in the kernel, without the GIL, until it is free
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            owned = _flock_within(fd, SQLITE_BUSY_TIMEOUT_MS / 1000)
+            if not owned:  # the waiting thread closes `fd` when the lock comes
+                raise _busy() from None
         yield
     finally:
-        os.close(fd)  # closing the file releases the lock
+        if owned:
+            os.close(fd)  # closing the file releases the lock
+
+
+def _flock_within(fd: int, timeout: float) -> bool:
+    """Wait up to `timeout` s for the lock on `fd`; False when it was not granted in time,
+    and `fd` then belongs to the waiting thread.
+
+    The blocking `flock` sleeps in the kernel, without the GIL, and wakes the moment the lock
+    is free; it runs in a thread of its own so that a writer that never finishes cannot hold
+    this one past the timeout. When this one gives up first, that thread closes `fd` as soon
+    as the lock comes (which releases it again).
+    """
+    settled = threading.Lock()
+    answered = threading.Event()
+    failure: list[OSError] = []
+    abandoned = False
+
+    def wait() -> None:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError as exc:
+            failure.append(exc)
+        with settled:
+            if not abandoned:
+                answered.set()
+                return
+        os.close(fd)
+
+    threading.Thread(target=wait, name="kiemdiem-writer-lock", daemon=True).start()
+    if not answered.wait(timeout):
+        with settled:
+            abandoned = not answered.is_set()
+        if abandoned:
+            return False
+    if failure:
+        raise failure[0]
+    return True
 
 
 def _is_lock_error(exc: OperationalError) -> bool:
