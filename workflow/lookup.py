@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import unicodedata
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Integer, and_, bindparam, func, select
+from sqlalchemy.orm import Session, aliased
 
 from config.i18n import _
 from workflow.errors import NotFound
@@ -49,7 +49,13 @@ def get_campaign(session: Session, year: int | None) -> Campaign:
 
 
 def load_cycle(session: Session, code: str, year: int | None) -> tuple[Campaign, Unit, Cycle]:
-    """Return the campaign, unit and cycle a command names, or say clearly which is missing."""
+    """Return the campaign, unit and cycle a command names, or say clearly which is missing.
+
+    One statement when all three exist (each moved cycle, so each round trip counts on
+    PostgreSQL); the look-ups one by one only to say which is missing."""
+    found = session.execute(_LOADED, {"code": canonical_code(code), "year": year}).first()
+    if found is not None:
+        return found.Campaign, found.Unit, found.Cycle
     campaign = get_campaign(session, year)
     unit = find_unit(session, code)
     cycle = session.scalar(_CYCLE, {"campaign_id": campaign.id, "unit_id": unit.id})
@@ -66,3 +72,12 @@ _OF_YEAR = select(Campaign).where(Campaign.year == bindparam("year")).limit(1)
 _LATEST = select(Campaign).order_by(Campaign.year.desc()).limit(1)
 _CYCLE = select(Cycle).where(Cycle.campaign_id == bindparam("campaign_id"),
                              Cycle.unit_id == bindparam("unit_id"))
+_ANY = aliased(Campaign)
+_LOADED = (
+    select(Campaign, Unit, Cycle)
+    .select_from(Unit)
+    .join(Campaign, Campaign.year == func.coalesce(bindparam("year", type_=Integer),
+                                                   select(func.max(_ANY.year)).scalar_subquery()))
+    .join(Cycle, and_(Cycle.campaign_id == Campaign.id, Cycle.unit_id == Unit.id))
+    .where(Unit.code == bindparam("code"))
+)
