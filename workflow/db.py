@@ -203,8 +203,15 @@ def _writer_lock_path(engine: Engine) -> str | None:
 def _writing(path: str) -> Iterator[None]:
     """Hold the exclusive lock on `path` for the block, or raise `Refused` after the busy
     timeout, like SQLite's own wait. Each holder opens the file itself: `flock` locks belong
-    to an open file, so threads of one process queue like processes do."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    to an open file, so threads of one process queue like processes do. Read access is all a
+    `flock` needs, so a file another account created (readable to all, like the database's
+    own WAL files) serves every writer; a file that cannot be opened at all leaves the writer
+    to SQLite's own wait."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
+    except OSError:
+        yield
+        return
     owned = True
     try:
         try:
