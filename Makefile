@@ -68,4 +68,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) kiemdiem.db kiemdiem.db-wal kiemdiem.db-shm var test-output
+	rm -rf $(VENV) kiemdiem.db kiemdiem.db-wal kiemdiem.db-shm kiemdiem.db.writer-lock var test-output

@@ -3,21 +3,21 @@
     .venv/bin/python -m benchmarks.bench_web_load [--db URL] [--concurrency 200] [--rounds 5] [--workers N]
 
 Runs `kiemdiem web --workers N` (default `KIEMDIEM_WEB_WORKERS`, else 1) as its own process
-on the database `bench_web` builds (300,440 cycles;
-`python -m benchmarks.bench_web` first), logs in as the national root's user, warms the
-page once, then sends `--rounds` waves of `--concurrency` simultaneous `GET /` from one
-asyncio client (one connection each) and reports the latency percentiles of every request
-as the client saw it. Target (issue 17): p99 under 2 s.
+on the database `bench_web` builds (300,440 cycles; `python -m benchmarks.bench_web`
+first), logs in as the national root's user, warms the page with one untimed round (every
+worker process fills its cache), then sends `--rounds` × `--concurrency` `GET /` over
+`--concurrency` connections at once, each sending its next as soon as its last is
+answered, from `wrk` when installed (C), else from httpx clients in this process
+(`benchmarks.loadgen`), and reports the latency percentiles as the client saw them.
+Target (issue 17): p99 under 2 s.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import re
 import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -25,31 +25,16 @@ import time
 import httpx
 
 from benchmarks.bench_web import NOW, PASSWORD
+from benchmarks.loadgen import GENERATOR, Prepared, drive
+from kiemdiem.web.server import SESSION_COOKIE
 
 DEFAULT_DB = "postgresql+psycopg://postgres@127.0.0.1:5432/kiemdiem_bench_web"
-
-
-async def _wave(base: str, cookies: httpx.Cookies, concurrency: int) -> list[float]:
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base, cookies=cookies, limits=limits, timeout=120) as client:
-        async def one() -> float:
-            started = time.perf_counter()
-            response = await client.get("/")
-            assert response.status_code == 200, response.status_code
-            return time.perf_counter() - started
-
-        return list(await asyncio.gather(*(one() for _ in range(concurrency))))
 
 
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
 
 
 def main() -> None:
@@ -77,21 +62,20 @@ def main() -> None:
             token = re.search(r'name="csrf" value="([^"]+)"', c.get("/login").text).group(1)
             assert c.post("/login", data={"name": args.user, "password": PASSWORD,
                                           "csrf": token}).status_code == 303
-            assert c.get("/").status_code == 200  # the first view fills the cache
-            cookies = c.cookies
-        latencies: list[float] = []
-        started = time.perf_counter()
-        for _ in range(args.rounds):
-            latencies += asyncio.run(_wave(base, cookies, args.concurrency))
-        elapsed = time.perf_counter() - started
+            cookie = f"{SESSION_COOKIE}={c.cookies[SESSION_COOKIE]}"
+        view = Prepared("GET", "/", cookie)
+        drive(base, args.concurrency, [view] * args.concurrency)  # untimed: fills every worker's cache
+        phase = drive(base, args.concurrency, [view] * (args.rounds * args.concurrency))
     finally:
         server.terminate()
         server.wait(30)
+    if set(phase.statuses) != {200}:
+        raise RuntimeError(f"unexpected answers {phase.statuses}")
     load = os.getloadavg()
-    print(f"{len(latencies)} requests in {args.rounds} waves of {args.concurrency}, {args.workers} worker(s): "
-          f"p50 {statistics.median(latencies) * 1000:.0f} ms, p99 {_percentile(latencies, 0.99) * 1000:.0f} ms, "
-          f"max {max(latencies) * 1000:.0f} ms, {len(latencies) / elapsed:.0f} requests/s; "
-          f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(f"{len(phase.server_ms)} requests over {args.concurrency} connections ({GENERATOR}), "
+          f"{args.workers} worker(s): p50 {phase.client_percentile(0.5):.0f} ms, "
+          f"p99 {phase.client_percentile(0.99):.0f} ms, max {phase.client_percentile(1.0):.0f} ms, "
+          f"{phase.rps:.0f} requests/s; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
 
 
 if __name__ == "__main__":

@@ -1,14 +1,22 @@
 """Engines and transactions for SQLite (embedded default) and PostgreSQL (psycopg 3).
 
 SQLite runs in WAL mode with foreign keys on; a writing transaction starts with
-`BEGIN IMMEDIATE` so two writers queue on the busy timeout instead of one failing half-way
-with "database is locked" when it upgrades a read lock. Nothing connects at import time.
+`BEGIN IMMEDIATE` so two writers queue instead of one failing half-way with "database is
+locked" when it upgrades a read lock. Writers of this code first take an exclusive `flock`
+on a lock file beside the database (`<file>.writer-lock`): SQLite's busy handler polls with
+sleeps of up to 100 ms, so 50 writers at once waited up to a second each, while a waiter
+on the lock file wakes the moment the writer before it is done. The busy timeout still
+guards against any other writer (the sqlite3 shell, an older process). Nothing connects at
+import time.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event, insert
@@ -145,6 +153,7 @@ class Database:
     def __init__(self, url: str, **engine_kwargs: Any) -> None:
         self.url = normalise_url(url)
         self.engine = make_engine(url, **engine_kwargs)
+        self.writer_lock = _writer_lock_path(self.engine)
 
     @property
     def dialect(self) -> str:
@@ -157,7 +166,8 @@ class Database:
         A lock the database could not grant in time becomes a clean `Refused`, never a
         traceback: the user is told to try again.
         """
-        with self.engine.connect() as conn:
+        queued = _writing(self.writer_lock) if write and self.writer_lock else nullcontext()
+        with queued, self.engine.connect() as conn:
             if write:
                 conn = conn.execution_options(kiemdiem_write=True)
             try:
@@ -166,11 +176,87 @@ class Database:
                     session.flush()
             except OperationalError as exc:
                 if _is_lock_error(exc):
-                    raise Refused("db.busy") from exc
+                    raise _busy() from exc
                 raise
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _busy() -> Refused:
+    return Refused("db.busy")
+
+
+def _writer_lock_path(engine: Engine) -> str | None:
+    """The lock file the writers of a SQLite database file queue on; None for PostgreSQL
+    (its row locks queue writers without polling) and for a database in memory."""
+    database = engine.url.database
+    if not is_sqlite(engine) or not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return f"{database}.writer-lock"
+
+
+@contextmanager
+def _writing(path: str) -> Iterator[None]:
+    """Hold the exclusive lock on `path` for the block, or raise `Refused` after the busy
+    timeout, like SQLite's own wait. Each holder opens the file itself: `flock` locks belong
+    to an open file, so threads of one process queue like processes do. Read access is all a
+    `flock` needs, so a file another account created (readable to all, like the database's
+    own WAL files) serves every writer; a file that cannot be opened at all leaves the writer
+    to SQLite's own wait."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
+    except OSError:
+        yield
+        return
+    owned = True
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            owned = _flock_within(fd, SQLITE_BUSY_TIMEOUT_MS / 1000)
+            if not owned:  # the waiting thread closes `fd` when the lock comes
+                raise _busy() from None
+        yield
+    finally:
+        if owned:
+            os.close(fd)  # closing the file releases the lock
+
+
+def _flock_within(fd: int, timeout: float) -> bool:
+    """Wait up to `timeout` s for the lock on `fd`; False when it was not granted in time,
+    and `fd` then belongs to the waiting thread.
+
+    The blocking `flock` sleeps in the kernel, without the GIL, and wakes the moment the lock
+    is free; it runs in a thread of its own so that a writer that never finishes cannot hold
+    this one past the timeout. When this one gives up first, that thread closes `fd` as soon
+    as the lock comes (which releases it again).
+    """
+    settled = threading.Lock()
+    answered = threading.Event()
+    failure: list[OSError] = []
+    abandoned = False
+
+    def wait() -> None:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError as exc:
+            failure.append(exc)
+        with settled:
+            if not abandoned:
+                answered.set()
+                return
+        os.close(fd)
+
+    threading.Thread(target=wait, name="kiemdiem-writer-lock", daemon=True).start()
+    if not answered.wait(timeout):
+        with settled:
+            abandoned = not answered.is_set()
+        if abandoned:
+            return False
+    if failure:
+        raise failure[0]
+    return True
 
 
 def _is_lock_error(exc: OperationalError) -> bool:

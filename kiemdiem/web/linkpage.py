@@ -79,6 +79,27 @@ def local_day(instant: datetime) -> date:
     return instant.astimezone(LOCAL).date()
 
 
+@dataclass(frozen=True)
+class Offer:
+    """The step "Đã hoàn thành" offers (None: nothing the secretary reports) and the days it
+    may be reported for: from what the token resolved to, without another statement, so a
+    POST checks it before its one write transaction."""
+
+    stage: str | None = None
+    earliest: date | None = None
+    today: date | None = None
+
+
+def offer(found: Found, now: datetime) -> Offer:
+    cycle, campaign = found.cycle, found.campaign
+    assert cycle is not None
+    following = next_stage(cycle.state, cycle.stages_mask)
+    if found.status != "ok" or following not in REPORTED_BY_SECRETARY:
+        return Offer()
+    return Offer(following, max(local_day(cycle.state_changed_at), local_day(campaign.created_at)),
+                 local_day(now))
+
+
 _MILESTONES = select(Milestone.stage, Milestone.rule, Milestone.plan_date, Milestone.due_at).where(
     Milestone.campaign_id == bindparam("campaign_id"), Milestone.level == bindparam("level"))
 _EXTENSIONS = select(DeadlineExtension.stage, DeadlineExtension.due_at).where(
@@ -113,11 +134,8 @@ def build_view(session: Session, found: Found, now: datetime) -> LinkView:
                     levels=[(level, LEVEL_LABEL[level]) for level in ALL])
     if found.status != "ok":
         return view
-    following = next_stage(cycle.state, cycle.stages_mask)
-    if following in REPORTED_BY_SECRETARY:
-        view.next_stage = following
-        view.today = local_day(now)
-        view.earliest = max(local_day(cycle.state_changed_at), local_day(campaign.created_at))
+    offered = offer(found, now)
+    view.next_stage, view.earliest, view.today = offered.stage, offered.earliest, offered.today
     view.takes_results = cycle.state == "cell_met" and classifies_members(cycle.stages_mask)
     stored = session.execute(_COUNTS, {"cycle_id": cycle.id}).first()
     if stored is not None:
@@ -135,13 +153,13 @@ def reached_at(day: date, now: datetime) -> datetime:
     return datetime.combine(day, time(23, 59, 59), LOCAL)
 
 
-def check_day(view: LinkView, day: date) -> str | None:
+def check_day(offered: Offer, day: date) -> str | None:
     """Why `day` cannot be the day the next stage was done (one Vietnamese sentence), or None."""
-    assert view.today is not None and view.earliest is not None
-    if day > view.today:
+    assert offered.today is not None and offered.earliest is not None
+    if day > offered.today:
         return "Ngày hoàn thành không thể ở tương lai."
-    if day < view.earliest:
-        return (f"Ngày hoàn thành không thể trước ngày {view.earliest:%d/%m/%Y} "
+    if day < offered.earliest:
+        return (f"Ngày hoàn thành không thể trước ngày {offered.earliest:%d/%m/%Y} "
                 "(ngày của bước trước hoặc ngày bắt đầu đợt kiểm điểm).")
     return None
 

@@ -174,17 +174,19 @@ async def report_done(request: Request) -> Response:
 
 
 def _advance(request: Request, found: Found, form: Any) -> Response:
+    """Check the form against what the token resolved to (no statement), then advance in one
+    write transaction; the page is read again only when the service refuses."""
     app = kiemdiem_app(request)
-    with app.db.session() as session:
-        view = linkpage.build_view(session, found, app.clock())
+    offered = linkpage.offer(found, app.clock())
+    assert found.cycle is not None
     stage = str(form.get("stage") or "")
-    if stage != view.next_stage:
-        return _render(request, found, _already(stage, view), status=409)
+    if stage != offered.stage:
+        return _render(request, found, _already(stage, found.cycle.state), status=409)
     try:
-        day = date.fromisoformat(str(form.get("date") or view.today))
+        day = date.fromisoformat(str(form.get("date") or offered.today))
     except ValueError:
         return _render(request, found, "Ngày hoàn thành không hợp lệ; hãy chọn một ngày.", status=400)
-    wrong_day = linkpage.check_day(view, day)
+    wrong_day = linkpage.check_day(offered, day)
     if wrong_day:
         return _render(request, found, wrong_day, status=400)
     note = str(form.get("note") or "").strip()[:1000] or None
@@ -197,15 +199,15 @@ def _advance(request: Request, found: Found, form: Any) -> Response:
         with app.db.session() as session:
             now_view = linkpage.build_view(session, found, app.clock())
         if now_view.next_stage != stage:
-            return _render(request, found, _already(stage, now_view), status=409)
+            return _render(request, found, _already(stage, now_view.state), status=409)
         return _render(request, found, f"Chưa ghi nhận được: {_sentence(say(exc, 'vi', WEB), found)}", status=409)
     return _done_here(request, f"Đã ghi nhận: {LABEL[stage]} — ngày {day:%d/%m/%Y}.")
 
 
-def _already(stage: str, view: linkpage.LinkView) -> str:
+def _already(stage: str, state: str) -> str:
     label = LABEL.get(stage, stage)
     return (f"Bước «{label}» đã được ghi nhận trước đó (có thể do người khác vừa báo); "
-            f"đơn vị hiện ở bước «{view.state_label}».")
+            f"đơn vị hiện ở bước «{LABEL[state]}».")
 
 
 def _parts(exc: KiemdiemError) -> tuple[str, list[str]]:

@@ -1,11 +1,19 @@
-"""Two processes advancing the same cycle at once: exactly one wins, the other is refused cleanly."""
+"""Writers at once: of processes advancing the same cycle exactly one wins and the others are
+refused cleanly; a SQLite writer queued too long is refused cleanly too."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 
+import pytest
+from sqlalchemy import text
+
+import workflow.db
 from tests.helpers import run_json, seeded
+from workflow.db import Database
+from workflow.errors import Refused
 
 
 def test_racing_processes_one_wins_and_the_rest_get_a_clean_refusal(db):
@@ -22,3 +30,33 @@ def test_racing_processes_one_wins_and_the_rest_get_a_clean_refusal(db):
             assert err.startswith("Lỗi: GL-TS-T1")
     row = next(r for r in run_json(db.url, "status", "GL-TS-T1") if r["unit"] == "GL-TS-T1")
     assert row["state"] == "reports_prepared"
+
+
+def test_a_sqlite_writer_waits_its_turn_and_is_refused_cleanly_past_the_busy_timeout(tmp_path, monkeypatch):
+    """Writers queue on the lock file beside the database: one held up longer than the busy
+    timeout gets the clean refusal, and the writer after it is not blocked by the one that
+    gave up."""
+    monkeypatch.setattr(workflow.db, "SQLITE_BUSY_TIMEOUT_MS", 300)
+    db = Database(f"sqlite:///{tmp_path / 'kiemdiem.db'}")
+    with db.session(write=True) as session:
+        session.execute(text("CREATE TABLE t (n INTEGER)"))
+    holding, release = threading.Event(), threading.Event()
+
+    def slow_writer() -> None:
+        with db.session(write=True) as session:
+            session.execute(text("INSERT INTO t VALUES (1)"))
+            holding.set()
+            release.wait(30)
+
+    writer = threading.Thread(target=slow_writer)
+    writer.start()
+    assert holding.wait(30)
+    with pytest.raises(Refused, match="đang bận ghi"), db.session(write=True) as session:
+        session.execute(text("INSERT INTO t VALUES (2)"))
+    release.set()
+    writer.join(30)
+    with db.session(write=True) as session:
+        session.execute(text("INSERT INTO t VALUES (3)"))
+    with db.session() as session:
+        assert session.execute(text("SELECT n FROM t ORDER BY n")).scalars().all() == [1, 3]
+    db.dispose()
