@@ -7,11 +7,10 @@ import subprocess
 import sys
 import threading
 
-import pytest
 from sqlalchemy import text
 
 import workflow.db
-from tests.helpers import run_json, seeded
+from tests.helpers import refused, run_json, seeded
 from workflow.db import Database
 from workflow.errors import Refused
 
@@ -51,7 +50,7 @@ def test_a_sqlite_writer_waits_its_turn_and_is_refused_cleanly_past_the_busy_tim
     writer = threading.Thread(target=slow_writer)
     writer.start()
     assert holding.wait(30)
-    with pytest.raises(Refused, match="đang bận ghi"), db.session(write=True) as session:
+    with refused(Refused, "đang bận ghi"), db.session(write=True) as session:
         session.execute(text("INSERT INTO t VALUES (2)"))
     release.set()
     writer.join(30)
