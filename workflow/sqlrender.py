@@ -32,7 +32,6 @@ from sqlalchemy import (
     type_coerce,
 )
 from sqlalchemy import text as sql_text
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.base import Executable
@@ -123,13 +122,6 @@ class Dialect:
         """Bind a calendar day as a `Date` column stores it."""
         return literal(value, Date())
 
-    def json_object(self, **pairs: Any) -> ColumnElement[Any]:
-        """Build a JSON object with the database's own function (PostgreSQL: `jsonb`)."""
-        args: list[Any] = []
-        for key, value in pairs.items():
-            args += [text(key), value]
-        return func.jsonb_build_object(*args) if self.pg else func.json_object(*args)
-
     def json_lines(self, rows: Any, keys: Sequence[str], order_by: Sequence[Any]) -> Select[Any]:
         """One compact JSON object (text) per row of the subquery `rows`, its members the
         columns `keys` in that order, the rows in `order_by` order.
@@ -146,16 +138,31 @@ class Dialect:
             args += [text(key), rows.c[key]]
         return select(func.json_object(*args).label("row")).order_by(*order_by)
 
-    def json_merge(self, part: ColumnElement[Any], **pairs: Any) -> ColumnElement[Any]:
-        """The JSON object in the text `part` (rendered in Python) with `pairs` added to it."""
+    def json_quoted(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
+        """A value as JSON text: a string quoted and escaped, a number as is, NULL as `null`."""
         if self.pg:
-            return cast(part, JSONB).op("||")(self.json_object(**pairs))
-        return func.json_patch(part, self.json_object(**pairs))
+            return func.coalesce(cast(func.to_json(value), String), "null")
+        return func.json_quote(value)
 
-    def json_payload(self, part: ColumnElement[Any], **pairs: Any) -> ColumnElement[Any]:
-        """`json_merge` typed as the outbox's JSON payload column."""
-        merged = self.json_merge(part, **pairs)
-        return cast(merged, JSON) if self.pg else type_coerce(merged, JSON)
+    def joined(self, value: ColumnElement[Any], order_by: Sequence[Any]) -> Any:
+        """The aggregate that joins text values with commas in `order_by` order.
+
+        SQLite (before 3.44) has no ORDER BY inside an aggregate: `group_concat` joins the
+        rows in the order they arrive, so the caller reads them from a sorted subquery.
+        """
+        if self.pg:
+            from sqlalchemy.dialects.postgresql import aggregate_order_by
+
+            return func.string_agg(value, aggregate_order_by(text(","), *order_by))
+        return func.group_concat(value, ",")
+
+    def bytewise(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
+        """Text to compare byte by byte: SQLite's default, PostgreSQL's `C` collation."""
+        return value.collate("C") if self.pg else value
+
+    def json_column(self, rendered: ColumnElement[Any]) -> ColumnElement[Any]:
+        """JSON text rendered by a statement, typed as a JSON column (PostgreSQL validates it)."""
+        return cast(rendered, JSON) if self.pg else type_coerce(rendered, JSON)
 
     def fenced(self, query: Select[Any]) -> Select[Any]:
         """Keep the database from inlining a subquery into the query around it.
@@ -167,13 +174,6 @@ class Dialect:
         query (a `MATERIALIZED` CTE rules them out too).
         """
         return query.offset(null()) if self.pg else query.offset(0)
-
-    def json_array_agg(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
-        return func.jsonb_agg(value) if self.pg else func.json_group_array(func.json(value))
-
-    def json_value(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
-        """Keep a JSON value JSON when it comes through a subquery (SQLite loses the subtype)."""
-        return value if self.pg else func.json(value)
 
     def whole_days_since(self, instant: ColumnElement[Any], now: datetime) -> ColumnElement[Any]:
         """Whole days from a stored instant to `now` (10 days 8 hours is 10)."""
