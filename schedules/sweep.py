@@ -272,15 +272,17 @@ class _CampaignSweep:
                     part("kind").label("kind"), part("occurrence").label("occurrence"))
              .select_from(o).join(mw, mw.c.id == o.c.milestone_id)).subquery("n")
         repeat = case((n.c.kind == "reminder", integer(0)), else_=self._late_told(n.c.cycle_id, n.c.stage))
-        shown = case((n.c.kind == "reminder", text("reminder")), (repeat == 0, text("late")),
+        # fenced: the count is probed once per row owed, not once more for what the row shows
+        w = self.d.fenced(select(n, repeat.label("repeat")).where(
+            n.c.kind.is_not(None), self._not_told(n.c.cycle_id, n.c.stage, n.c.kind, n.c.occurrence),
+            self._not_bundled_today(n.c.unit_id, "notice"))).subquery("w")
+        shown = case((w.c.kind == "reminder", text("reminder")), (w.c.repeat == 0, text("late")),
                      else_=text("repeat"))
         source = self._ledger_rows(
-            cycle_id=n.c.cycle_id, stage=n.c.stage, kind=n.c.kind, occurrence=n.c.occurrence,
-            bundle=text("notice"), to_unit_id=n.c.unit_id, shown_kind=shown, repeat=repeat,
-            milestone_id=n.c.milestone_id, extension_id=n.c.extension_id,
-        ).select_from(n).where(
-            n.c.kind.is_not(None), self._not_told(n.c.cycle_id, n.c.stage, n.c.kind, n.c.occurrence),
-            self._not_bundled_today(n.c.unit_id, "notice"))
+            cycle_id=w.c.cycle_id, stage=w.c.stage, kind=w.c.kind, occurrence=w.c.occurrence,
+            bundle=text("notice"), to_unit_id=w.c.unit_id, shown_kind=shown, repeat=w.c.repeat,
+            milestone_id=w.c.milestone_id, extension_id=w.c.extension_id,
+        ).select_from(w)
         return self._record(source)
 
     def _escalations(self, owed: Any, window: Window) -> int:
