@@ -9,13 +9,16 @@ Two steps, each set-based (no owed row passes through Python), in the caller's t
    (escalation). A recipient that already got today's bundle of that kind gets nothing new
    today: what it is owed waits for tomorrow's, if still owed. A late window is shown as
    "late" when no late notice of that stage was ever written, else as "Nhắc lại lần N" with N
-   the late notices written before — never the window's number.
+   the late notices written before — never the window's number; that count is probed in the
+   ledger's window index for the rows owed now only, so a sweep that owes nothing reads none.
 2. **Bundles.** The ledger rows this sweep wrote are grouped per recipient unit into one
    outbox row per channel (`{year}:{unit}:{notice|escalation}:{YYYYMMDD}:{channel}:{recipient}`),
    its payload the unit's fields plus one item per stage. What an item says about its
-   deadline is a `workflow.notices.DeadlineItem` built in Python once per milestone (and per
-   extension) and joined by id; the database only merges those objects with the row's kind
-   and count through its native JSON functions (`Dialect.json_merge`), no text concatenation.
+   deadline is a `workflow.notices.DeadlineItem` rendered as JSON in Python once per
+   milestone (and per extension) and joined by id; the database appends the row's kind and
+   count and the unit's values, each quoted by its own JSON quoting (`Dialect.json_quoted`),
+   and joins the items with commas: JSON text, never parsed and re-serialised per row.
+   A simulated season (`payloads=False`) writes the rows without payloads.
 
 Which window a (cycle, stage) is in comes from `schedules.deadlines.notice_windows`: ranges
 of deadlines, so the SQL compares the deadline column with bound instants, once per
@@ -32,7 +35,6 @@ The sweep never sends; dispatchers deliver the rows (the outbox contract in the 
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -385,11 +387,10 @@ class _CampaignSweep:
         r = ranked.subquery("r")
         # an item's members so far, its object left open: the deadline's, the kind, the count;
         # rendered in the aggregate, so an escalation's items past the listed ones cost nothing
-        head = (r.c.opened + text(',"kind":') + d.json_quoted(r.c.shown_kind)
-                + text(',"repeat":') + d.json_quoted(r.c.repeat))
+        head = r.c.opened + text(",") + d.json_members(kind=r.c.shown_kind, repeat=r.c.repeat)
         if escalation:  # each late child's item names the child
-            item = head + _members(d, unit_code=r.c.code, unit_name=r.c.name, level=r.c.level,
-                                   secretary=r.c.secretary) + text("}")
+            item = head + text(",") + d.json_members(unit_code=r.c.code, unit_name=r.c.name,
+                                                     level=r.c.level, secretary=r.c.secretary) + text("}")
         else:
             item = head + text("}")
         listed = d.joined(item, [r.c.listed])
@@ -428,24 +429,16 @@ class _CampaignSweep:
     def _payload(self, b: Any, escalation: bool) -> ColumnElement[Any]:
         """A bundle's payload as JSON text: its top item, the unit's members, then its items."""
         d = self.d
-        payload = b.c.head + _members(  # the top item's object, still open
-            d, year=integer(self.year), campaign_id=integer(self.campaign.id), unit_id=b.c.unit_id,
-            unit_code=b.c.code, unit_name=b.c.name, level=b.c.level, secretary=b.c.secretary,
-            day=text(self.day.isoformat()), link=unit_link(self.public_url, b.c.code))
+        payload = b.c.head + text(",") + d.json_members(  # the top item's object, still open
+            year=self.year, campaign_id=self.campaign.id, unit_id=b.c.unit_id, unit_code=b.c.code,
+            unit_name=b.c.name, level=b.c.level, secretary=b.c.secretary, day=self.day.isoformat(),
+            link=unit_link(self.public_url, b.c.code))
         listing = text("[") + func.coalesce(b.c.listing, "") + text("]")
         if escalation:
-            payload += text(',"late_units":') + listing + text(',"late_count":') + d.json_quoted(b.c.listed_count)
+            payload += text(',"late_units":') + listing + text(",") + d.json_members(late_count=b.c.listed_count)
         else:
             payload += text(',"items":') + listing
         return payload + text("}")
-
-
-def _members(d: Dialect, **values: ColumnElement[Any]) -> ColumnElement[Any]:
-    """`,"key":value` for each pair, the values quoted as JSON by the database."""
-    joined: ColumnElement[Any] = text("")
-    for key, value in values.items():
-        joined = joined + text(f",{json.dumps(key)}:") + d.json_quoted(value)
-    return joined
 
 
 def _opened(item: DeadlineItem) -> str:

@@ -9,6 +9,7 @@ daylight saving since 1975).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -134,21 +135,28 @@ class Dialect:
         """Bind a calendar day as a `Date` column stores it."""
         return literal(value, Date())
 
-    def json_lines(self, rows: Any, keys: Sequence[str], order_by: Sequence[Any]) -> Select[Any]:
-        """One compact JSON object (text) per row of the subquery `rows`, its members the
-        columns `keys` in that order, the rows in `order_by` order.
+    def json_members(self, **values: Any) -> ColumnElement[Any]:
+        """`"key":value,…` as JSON text, in the order given, to put inside an object's braces.
 
-        PostgreSQL: `row_to_json` of a lateral row of just those columns (`json_build_object`
-        would put spaces around every colon); SQLite: `json_object`.
+        A column is quoted by the database per row (`json_quoted`); a Python value is
+        rendered here, once, and the constant stretches between columns go to the statement
+        as single strings. Joining text this way is what keeps `overdue --json` of 275,000
+        rows and the sweep's 300,000 bundles fast: building each object with the database's
+        JSON functions (`row_to_json`, `jsonb` merges) cost PostgreSQL about twice as much.
         """
-        if self.pg:
-            members = select(*(rows.c[key] for key in keys)).correlate(rows).lateral("j")
-            json = cast(func.row_to_json(members.table_valued()), String)
-            return select(json.label("row")).select_from(rows).join(members, true()).order_by(*order_by)
-        args: list[Any] = []
-        for key in keys:
-            args += [text(key), rows.c[key]]
-        return select(func.json_object(*args).label("row")).order_by(*order_by)
+        pieces: list[ColumnElement[Any]] = []
+        pending = ""
+        for i, (key, value) in enumerate(values.items()):
+            pending += ("," if i else "") + json.dumps(key, ensure_ascii=False) + ":"
+            if value is None or isinstance(value, (str, int, float)):
+                pending += json.dumps(value, ensure_ascii=False)
+            else:  # a column or an expression
+                pieces += [text(pending), self.json_quoted(value)]
+                pending = ""
+        joined = pieces[0] if pieces else text(pending)
+        for piece in [*pieces[1:], *([text(pending)] if pieces and pending else [])]:
+            joined = joined + piece
+        return joined
 
     def json_quoted(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
         """A value as JSON text: a string quoted and escaped, a number as is, NULL as `null`."""
