@@ -54,7 +54,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy import text as sql_text
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from config.addresses import MOBILE_PREFIXES
@@ -230,7 +230,8 @@ class _CampaignSweep:
             .where(ms.c.campaign_id == self.campaign.id)
         return self.d.fenced(rows).subquery("mw")
 
-    def _not_bundled_today(self, to_unit: ColumnElement[Any], bundle: str) -> ColumnElement[bool]:
+    def _not_bundled_today(self, to_unit: ColumnElement[Any] | InstrumentedAttribute[Any],
+                           bundle: str) -> ColumnElement[bool]:
         """The recipient unit has no bundle of this kind today: one message a day, at most."""
         return ~exists().where(NT.c.to_unit_id == to_unit, NT.c.bundle == bundle,
                                NT.c.day == self.day)
@@ -415,7 +416,8 @@ class _CampaignSweep:
         listed = d.joined(item, [r.c.listed])
         if escalation:
             listed = listed.filter(r.c.listed <= LISTED_LATE_UNITS)
-        picked = {"cycle_id": r.c.cycle_id, "stage": r.c.stage, "shown_kind": r.c.shown_kind}
+        picked: dict[str, ColumnElement[Any]] = {"cycle_id": r.c.cycle_id, "stage": r.c.stage,
+                                                 "shown_kind": r.c.shown_kind}
         rendered = [listed.label("listing"), func.count().label("listed_count")]
         if self.payloads:
             picked["head"] = head

@@ -34,7 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import text as sql_text
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.elements import ClauseElement, ColumnElement
 
@@ -176,9 +176,9 @@ class Dialect:
             return func.string_agg(value, aggregate_order_by(text(","), *order_by))
         return func.group_concat(value, ",")
 
-    def bytewise(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
+    def bytewise(self, value: ColumnElement[Any] | InstrumentedAttribute[Any]) -> ColumnElement[Any]:
         """Text to compare byte by byte: SQLite's default, PostgreSQL's `C` collation."""
-        return value.collate("C") if self.pg else value
+        return value.expression.collate("C") if self.pg else value.expression
 
     def json_column(self, rendered: ColumnElement[Any]) -> ColumnElement[Any]:
         """JSON text rendered by a statement, typed as a JSON column (PostgreSQL validates it)."""
