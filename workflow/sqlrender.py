@@ -140,9 +140,10 @@ class Dialect:
 
         A column is quoted by the database per row (`json_quoted`); a Python value is
         rendered here, once, and the constant stretches between columns go to the statement
-        as single strings. Joining text this way is what keeps `overdue --json` of 275,000
-        rows and the sweep's 300,000 bundles fast: building each object with the database's
-        JSON functions (`row_to_json`, `jsonb` merges) cost PostgreSQL about twice as much.
+        as single strings. Text, not the database's JSON objects: parsing every item of the
+        national first day's bundles into `jsonb` to merge objects took 24 s of its 48
+        (benchmarks/RESULTS.md, `bundle`); `overdue --json` prints the same bytes this way
+        as with `row_to_json`.
         """
         pieces: list[ColumnElement[Any]] = []
         pending = ""
@@ -153,8 +154,10 @@ class Dialect:
             else:  # a column or an expression
                 pieces += [text(pending), self.json_quoted(value)]
                 pending = ""
-        joined = pieces[0] if pieces else text(pending)
-        for piece in [*pieces[1:], *([text(pending)] if pieces and pending else [])]:
+        if pending or not pieces:
+            pieces.append(text(pending))
+        joined = pieces[0]
+        for piece in pieces[1:]:
             joined = joined + piece
         return joined
 
