@@ -11,8 +11,8 @@ at 29/11/2026 09:00 each cell is late on three stages (reports, meeting, forms),
 2. the same sweep again, writing nothing                                  — target < 2 s
 3. the bare SQL finding the same owed (cycle, stage) pairs                — 2 ≤ 3× 3
 
-With `--before-tree DIR` (a checkout of the code before bundling, e.g. `git archive main`),
-the same two sweeps of that code run first on a copy of the same database, in the same run.
+With `--before-tree DIR` (a checkout of earlier code, e.g. `git archive main`), the same
+two sweeps of that code run first on a copy of the same database, in the same run.
 Writes the `bundle` section of benchmarks/RESULTS.md (only that section).
 """
 
@@ -115,9 +115,9 @@ def main(argv: list[str] | None = None) -> int:
         db.engine.dispose()  # no session may hold the template; the pool reconnects after
         copy = copy_database(args.pg, args.pg.rsplit("/", 1)[1] + "_before")
         full_before, again_before = before(args.before_tree, copy, args.repeat)
-        report.add(f"before: first sweep, {full_before.output} rows written (one per unit and stage)",
+        report.add(f"before ({args.before_tree.name}): first sweep, {full_before.output} outbox rows written",
                    full_before, limit_s=15)
-        report.add("before: repeated sweep, writes nothing", again_before, limit_s=2)
+        report.add(f"before ({args.before_tree.name}): repeated sweep, writes nothing", again_before, limit_s=2)
     written: list[int] = []
 
     def once() -> None:
@@ -154,8 +154,8 @@ owes three late notices: before bundling each was its own outbox row; now they a
 in the ledger ({notices:,}) carried by one outbox row per unit and channel ({rows:,} rows in \
 all, escalations to parents included; at most {per} per recipient, channel and kind of \
 bundle). The baseline counts the {pairs} owed (cycle, stage) pairs due by then \
-(`owed_deadlines`). "Before" is the code before bundling sweeping a copy of the same \
-database in the same run. Load average {load} at the start, {end} at the end: the machine \
+(`owed_deadlines`). "Before", when measured, is the code of `--before-tree` sweeping a \
+copy of the same database in the same run. Load average {load} at the start, {end} at the end: the machine \
 is shared by several sessions, so the figures are noisy.
 """
 

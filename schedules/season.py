@@ -1,7 +1,8 @@
 """The season on a virtual clock, at any scale: streamed message by message, or counted.
 
 `simulate` runs the real sweep (`schedules.sweep.sweep`, set-based) at every instant where
-something may fall due, inside one transaction the caller rolls back. After each virtual
+something may fall due, inside one transaction the caller rolls back; its bundles are
+written without their payload, which no simulation shows. After each virtual
 sweep, what it wrote is the outbox rows past the highest id seen before it; those rows are
 either streamed to the caller in pages (`step_rows`: the process never holds the season),
 or counted by the database (`count_step`: one GROUP BY per step, no row reaches Python).
@@ -174,7 +175,7 @@ def run_season(session: Session, start: datetime, end: datetime, channels: tuple
     for at, sweeps in season_steps(session, start, end, zone, daily):
         after = last_id(session)
         if sweeps:
-            sweep(session, at, channels, public_url)
+            sweep(session, at, channels, public_url, payloads=False)  # rows counted or listed, never read
         if after_sweep is not None:
             after_sweep(session, at)
         yield Step(at, at.astimezone(zone).date(), after)

@@ -9,13 +9,16 @@ Two steps, each set-based (no owed row passes through Python), in the caller's t
    (escalation). A recipient that already got today's bundle of that kind gets nothing new
    today: what it is owed waits for tomorrow's, if still owed. A late window is shown as
    "late" when no late notice of that stage was ever written, else as "Nhắc lại lần N" with N
-   the late notices written before — never the window's number.
+   the late notices written before — never the window's number; that count is probed in the
+   ledger's window index for the rows owed now only, so a sweep that owes nothing reads none.
 2. **Bundles.** The ledger rows this sweep wrote are grouped per recipient unit into one
    outbox row per channel (`{year}:{unit}:{notice|escalation}:{YYYYMMDD}:{channel}:{recipient}`),
    its payload the unit's fields plus one item per stage. What an item says about its
-   deadline is a `workflow.notices.DeadlineItem` built in Python once per milestone (and per
-   extension) and joined by id; the database only merges those objects with the row's kind
-   and count through its native JSON functions (`Dialect.json_merge`), no text concatenation.
+   deadline is a `workflow.notices.DeadlineItem` rendered as JSON in Python once per
+   milestone (and per extension) and joined by id; the database appends the row's kind and
+   count and the unit's values, each quoted by its own JSON quoting (`Dialect.json_quoted`),
+   and joins the items with commas: JSON text, never parsed and re-serialised per row.
+   A simulated season (`payloads=False`) writes the rows without payloads.
 
 Which window a (cycle, stage) is in comes from `schedules.deadlines.notice_windows`: ranges
 of deadlines, so the SQL compares the deadline column with bound instants, once per
@@ -51,7 +54,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy import text as sql_text
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from config.addresses import MOBILE_PREFIXES
@@ -65,6 +68,8 @@ from workflow.sqlrender import Dialect, integer, text
 from workflow.stages import RANK
 
 KINDS = ("reminder", "late", "repeat", "escalation")
+#: the kinds of a unit's own notices (the others are escalations, its parent's)
+NOTICE_KINDS = KINDS[:3]
 #: PostgreSQL memory per hash join during a sweep (SET LOCAL: this transaction only)
 SWEEP_WORK_MEM = "64MB"
 OUTBOX_COLUMNS = ["dedup_key", "kind", "channel", "recipient", "campaign_id", "cycle_id", "unit_id",
@@ -106,16 +111,25 @@ def unit_link(public_url: str, code: ColumnElement[Any]) -> ColumnElement[Any]:
     return text(public_url.rstrip("/") + "/units/") + code
 
 
-def sweep(session: Session, now: datetime, channels: tuple[str, ...], public_url: str) -> SweepReport:
-    """Write every notice owed at `now` and today's bundles into the outbox; return what was written."""
+def sweep(session: Session, now: datetime, channels: tuple[str, ...], public_url: str, *,
+          payloads: bool = True) -> SweepReport:
+    """Write every notice owed at `now` and today's bundles into the outbox; return what was written.
+
+    `payloads=False` writes each bundle's row with an empty payload (`{}`): for a season
+    simulated and rolled back (`schedules.season`), which counts and lists rows but never
+    renders one, and would otherwise spend most of its time writing JSON nobody reads.
+    """
     started = time.perf_counter()
     report = SweepReport(now)
     dialect = Dialect(session.get_bind().dialect.name)
     if dialect.pg:  # hash joins over 300,000 cycles fit in memory instead of spilling to disk
         session.execute(sql_text(f"SET LOCAL work_mem = '{SWEEP_WORK_MEM}'"))
+        # no JIT compilation: the statements' costs call for it, and compiling them took
+        # longer than running them (5 s of a 300,000-cycle repeated sweep's 9)
+        session.execute(sql_text("SET LOCAL jit = off"))
     campaign = current_campaign(session)
     if campaign is not None:
-        _CampaignSweep(session, dialect, campaign, now, channels, public_url).run(report)
+        _CampaignSweep(session, dialect, campaign, now, channels, public_url, payloads).run(report)
     report.duration_s = time.perf_counter() - started
     return report
 
@@ -124,9 +138,9 @@ class _CampaignSweep:
     """The statements of one sweep over one campaign."""
 
     def __init__(self, session: Session, dialect: Dialect, campaign: Campaign, now: datetime,
-                 channels: tuple[str, ...], public_url: str) -> None:
+                 channels: tuple[str, ...], public_url: str, payloads: bool) -> None:
         self.session, self.d, self.campaign, self.now = session, dialect, campaign, now
-        self.channels, self.public_url = channels, public_url
+        self.channels, self.public_url, self.payloads = channels, public_url, payloads
         self.plan = campaign_plan(campaign)
         self.policy = Policy.from_plan(self.plan)
         self.year = campaign.year
@@ -216,16 +230,23 @@ class _CampaignSweep:
             .where(ms.c.campaign_id == self.campaign.id)
         return self.d.fenced(rows).subquery("mw")
 
-    def _not_bundled_today(self, to_unit: ColumnElement[Any], bundle: str) -> ColumnElement[bool]:
+    def _not_bundled_today(self, to_unit: ColumnElement[Any] | InstrumentedAttribute[Any],
+                           bundle: str) -> ColumnElement[bool]:
         """The recipient unit has no bundle of this kind today: one message a day, at most."""
         return ~exists().where(NT.c.to_unit_id == to_unit, NT.c.bundle == bundle,
                                NT.c.day == self.day)
 
-    def _not_told(self, cycle: ColumnElement[Any], stage: ColumnElement[Any],
+    def _not_told(self, cycle: ColumnElement[Any], stage: ColumnElement[Any], kinds: tuple[str, ...],
                   kind: ColumnElement[Any], occurrence: ColumnElement[Any]) -> ColumnElement[bool]:
-        """This (cycle, stage) was not yet told in this window (a cheap probe of the unique key)."""
+        """This (cycle, stage) was not yet told in this window (a cheap probe of the unique key).
+
+        `kinds`, the kinds `kind` can be, is redundant with it, but lets PostgreSQL, when it
+        hashes the ledger for an anti-join, hash only the notices of those kinds: half of the
+        rows of a national first day. It is a column of the key, so a probe still reads the
+        index only.
+        """
         return ~exists().where(NT.c.cycle_id == cycle, NT.c.stage == stage, NT.c.kind == kind,
-                               NT.c.occurrence == occurrence)
+                               NT.c.occurrence == occurrence, NT.c.kind.in_(kinds))
 
     def _ledger_rows(self, **values: ColumnElement[Any]) -> Any:
         """A SELECT of ledger rows, its columns named and ordered as `NOTICE_COLUMNS`."""
@@ -238,14 +259,15 @@ class _CampaignSweep:
         return self.d.insert_staged(self.session, NT, NOTICE_COLUMNS, source,
                                     ["cycle_id", "stage", "kind", "occurrence"])
 
-    def _late_told(self) -> Any:
-        """How many late notices each (cycle, stage) of the campaign was already written.
+    def _late_told(self, cycle: ColumnElement[Any], stage: ColumnElement[Any]) -> ColumnElement[Any]:
+        """How many late notices this (cycle, stage) was already written: N of "Nhắc lại lần N".
 
-        One aggregate over the ledger, joined to the owed rows: "Nhắc lại lần N" is N of these.
+        A probe of the window key's index per row owed, not an aggregate over the campaign's
+        ledger joined to every owed row: a repeated sweep, which owes nothing, then reads none.
         """
-        return (select(NT.c.cycle_id, NT.c.stage, func.count().label("told"))
-                .where(NT.c.campaign_id == self.campaign.id, NT.c.kind.in_(("late", "repeat")))
-                .group_by(NT.c.cycle_id, NT.c.stage)).subquery("told")
+        return (select(func.count()).where(NT.c.cycle_id == cycle, NT.c.stage == stage,
+                                           NT.c.kind.in_(("late", "repeat")))
+                .scalar_subquery())
 
     def _notices(self, owed: Any, windows: list[Window]) -> int:
         """Record the reminder, late and repeat notices owed now; return how many.
@@ -263,31 +285,40 @@ class _CampaignSweep:
         n = (select(o.c.cycle_id, o.c.unit_id, o.c.stage, o.c.milestone_id, o.c.extension_id,
                     part("kind").label("kind"), part("occurrence").label("occurrence"))
              .select_from(o).join(mw, mw.c.id == o.c.milestone_id)).subquery("n")
-        told = self._late_told()
-        repeat = case((n.c.kind == "reminder", integer(0)), else_=func.coalesce(told.c.told, 0))
-        shown = case((n.c.kind == "reminder", text("reminder")), (repeat == 0, text("late")),
+        repeat = case((n.c.kind == "reminder", integer(0)), else_=self._late_told(n.c.cycle_id, n.c.stage))
+        # fenced: the count is probed once per row owed, not once more for what the row shows
+        w = self.d.fenced(select(n, repeat.label("repeat")).where(
+            n.c.kind.is_not(None), self._not_told(n.c.cycle_id, n.c.stage, NOTICE_KINDS, n.c.kind, n.c.occurrence),
+            self._not_bundled_today(n.c.unit_id, "notice"))).subquery("w")
+        shown = case((w.c.kind == "reminder", text("reminder")), (w.c.repeat == 0, text("late")),
                      else_=text("repeat"))
         source = self._ledger_rows(
-            cycle_id=n.c.cycle_id, stage=n.c.stage, kind=n.c.kind, occurrence=n.c.occurrence,
-            bundle=text("notice"), to_unit_id=n.c.unit_id, shown_kind=shown, repeat=repeat,
-            milestone_id=n.c.milestone_id, extension_id=n.c.extension_id,
-        ).select_from(n).outerjoin(told, and_(told.c.cycle_id == n.c.cycle_id, told.c.stage == n.c.stage)).where(
-            n.c.kind.is_not(None), self._not_told(n.c.cycle_id, n.c.stage, n.c.kind, n.c.occurrence),
-            self._not_bundled_today(n.c.unit_id, "notice"))
+            cycle_id=w.c.cycle_id, stage=w.c.stage, kind=w.c.kind, occurrence=w.c.occurrence,
+            bundle=text("notice"), to_unit_id=w.c.unit_id, shown_kind=shown, repeat=w.c.repeat,
+            milestone_id=w.c.milestone_id, extension_id=w.c.extension_id,
+        ).select_from(w)
         return self._record(source)
 
     def _escalations(self, owed: Any, window: Window) -> int:
-        """Record each (child, stage) whose active parent is owed word of it now; return how many."""
+        """Record each (child, stage) whose active parent is owed word of it now; return how many.
+
+        Whether a parent already had today's escalation is asked once per parent, in a
+        fenced subquery of the units that have children (a few percent of them), not once
+        per (child, stage): 900,000 probes of the ledger took 1.6–3.7 s of a national
+        repeated sweep.
+        """
         parent = aliased(Unit)
+        parents = select(Unit.parent_id).where(Unit.parent_id.is_not(None)).distinct().subquery("parents")
+        waiting = self.d.fenced(
+            select(parent.id).join(parents, parents.c.parent_id == parent.id)
+            .where(parent.active.is_(True), self._not_bundled_today(parent.id, "escalation"))).subquery("p")
         o = self._due_by(owed, window.upto).subquery("o")
         source = self._ledger_rows(
             cycle_id=o.c.cycle_id, stage=o.c.stage, kind=text("escalation"), occurrence=integer(1),
             bundle=text("escalation"), to_unit_id=o.c.parent_id, shown_kind=text("escalation"),
             repeat=integer(0), milestone_id=o.c.milestone_id, extension_id=o.c.extension_id,
-        ).select_from(o).join(parent, parent.id == o.c.parent_id).where(
-            parent.active.is_(True),
-            self._not_told(o.c.cycle_id, o.c.stage, text("escalation"), integer(1)),
-            self._not_bundled_today(o.c.parent_id, "escalation"))
+        ).select_from(o).join(waiting, waiting.c.id == o.c.parent_id).where(
+            self._not_told(o.c.cycle_id, o.c.stage, ("escalation",), text("escalation"), integer(1)))
         return self._record(source)
 
     # -- step 2: the day's bundles -------------------------------------------------------------
@@ -303,7 +334,7 @@ class _CampaignSweep:
         rows = []
         for m in milestones:
             item = DeadlineItem.build(m.stage, m.due_at, m.rule, m.plan_date, now, zone)
-            rows.append((m.id, 0, item.as_json(), _urgency(item)))
+            rows.append((m.id, 0, _opened(item), _urgency(item)))
         by_level_stage = {(m.level, m.stage): m for m in milestones}
         extensions = self.session.execute(
             select(DeadlineExtension.id, DeadlineExtension.stage, DeadlineExtension.due_at, Unit.level)
@@ -314,9 +345,9 @@ class _CampaignSweep:
             if m is None:
                 continue
             item = DeadlineItem.build(stage, due, m.rule, plan_day(due, m.rule, zone), now, zone)
-            rows.append((m.id, ext_id, item.as_json(), _urgency(item)))
+            rows.append((m.id, ext_id, _opened(item), _urgency(item)))
         return union_all(*(select(integer(m).label("milestone_id"), integer(e).label("extension_id"),
-                                  text(part).label("part"), integer(u).label("urgency"))
+                                  text(part).label("opened"), integer(u).label("urgency"))
                            for m, e, part, u in rows)).subquery("parts")
 
     def _channel_table(self, names: tuple[str, ...]) -> Any:
@@ -342,60 +373,72 @@ class _CampaignSweep:
         Each recipient unit's notices are ranked (most urgent first): the first names the
         message (its kind, stage and deadline at the payload's top level, picked in the same
         GROUP BY as the items: a join of the ranked rows to themselves was quadratic on SQLite,
-        which does not index a subquery), all of them are its
-        items — for an escalation at most `LISTED_LATE_UNITS`, all counted (`late_count`),
-        since the parent of a whole late province would otherwise get 300,000 of them.
+        which does not index a subquery), all of them are its items — for an escalation at
+        most `LISTED_LATE_UNITS`, all counted (`late_count`), since the parent of a whole late
+        province would otherwise get 300,000 of them.
+
+        The payload is JSON text joined from parts: each item's deadline members come
+        rendered by Python (`_deadline_items`), the row's kind and count are appended to
+        them, and every value taken from a unit is quoted by the database's own JSON
+        quoting (`Dialect.json_quoted`). Parsing each item into the database's JSON type to
+        merge objects cost the national first day 24 s of its 48.
         """
         d = self.d
         escalation = bundle == "escalation"
         child = aliased(Unit)
+        # a unit's own items differ in stage, so in urgency; a parent's, ties broken by the
+        # child's code compared byte by byte (as SQLite does; PostgreSQL's collation is slower)
+        order = (parts.c.urgency.desc(), *([d.bytewise(child.code)] if escalation else []))
+        rank = func.row_number().over(partition_by=NT.c.to_unit_id, order_by=order).label("listed")
         ranked = (
-            select(NT.c.to_unit_id, NT.c.cycle_id, NT.c.stage, NT.c.shown_kind, NT.c.repeat,
-                   parts.c.part, child.code, child.name, child.level, child.secretary,
-                   func.row_number().over(partition_by=NT.c.to_unit_id,
-                                          order_by=(parts.c.urgency.desc(), child.code)).label("listed"))
+            select(NT.c.to_unit_id, NT.c.cycle_id, NT.c.stage, NT.c.shown_kind, NT.c.repeat, parts.c.opened,
+                   child.code, child.name, child.level, child.secretary, rank)
             .select_from(NT)
-            .join(parts, and_(parts.c.milestone_id == NT.c.milestone_id,
-                              parts.c.extension_id == NT.c.extension_id))
+            # every notice has its part; an outer join keeps SQLite from reading this sweep's
+            # notices once per part (a loop over the few parts outside)
+            .outerjoin(parts, and_(parts.c.milestone_id == NT.c.milestone_id,
+                                   parts.c.extension_id == NT.c.extension_id))
             .join(Cycle, Cycle.id == NT.c.cycle_id).join(child, child.id == Cycle.unit_id)
             .where(NT.c.created_at == d.instant(self.now), NT.c.bundle == bundle,
                    NT.c.campaign_id == self.campaign.id)
-        ).subquery("r")
-        extra = {"unit_code": ranked.c.code, "unit_name": ranked.c.name, "level": ranked.c.level,
-                 "secretary": ranked.c.secretary} if escalation else {}
-        item = d.json_merge(ranked.c.part, kind=ranked.c.shown_kind, repeat=ranked.c.repeat, **extra)
-        listed = d.json_array_agg(item)
+        )
+        if self.payloads and not d.pg:  # `Dialect.joined`: SQLite joins the items in the order they arrive
+            ranked = ranked.order_by(NT.c.to_unit_id, rank)
+        r = ranked.subquery("r")
+        # an item's members so far, its object left open: the deadline's, the kind, the count;
+        # rendered in the aggregate, so an escalation's items past the listed ones cost nothing
+        head = r.c.opened + text(",") + d.json_members(kind=r.c.shown_kind, repeat=r.c.repeat)
+        if escalation:  # each late child's item names the child
+            item = head + text(",") + d.json_members(unit_code=r.c.code, unit_name=r.c.name,
+                                                     level=r.c.level, secretary=r.c.secretary) + text("}")
+        else:
+            item = head + text("}")
+        listed = d.joined(item, [r.c.listed])
         if escalation:
-            listed = listed.filter(ranked.c.listed <= LISTED_LATE_UNITS)
-        top = (ranked.c.cycle_id, ranked.c.stage, ranked.c.shown_kind, ranked.c.repeat, ranked.c.part)
-        grouped = (select(ranked.c.to_unit_id, listed.label("listing"), func.count().label("listed_count"),
-                          *(func.max(case((ranked.c.listed == 1, column), else_=None)).label(column.name)
-                            for column in top))
-                   .group_by(ranked.c.to_unit_id)).subquery("g")
+            listed = listed.filter(r.c.listed <= LISTED_LATE_UNITS)
+        picked: dict[str, ColumnElement[Any]] = {"cycle_id": r.c.cycle_id, "stage": r.c.stage,
+                                                 "shown_kind": r.c.shown_kind}
+        rendered = [listed.label("listing"), func.count().label("listed_count")]
+        if self.payloads:
+            picked["head"] = head
+        grouped = (select(r.c.to_unit_id,
+                          *(func.max(case((r.c.listed == 1, value), else_=None)).label(name)
+                            for name, value in picked.items()),
+                          *(rendered if self.payloads else []))
+                   .group_by(r.c.to_unit_id)).subquery("g")
         unit = aliased(Unit)
         ch = self._channel_table(self.channels)
-        b = (select(grouped.c.listing, grouped.c.listed_count, grouped.c.cycle_id, grouped.c.stage,
-                    grouped.c.shown_kind, grouped.c.repeat, grouped.c.part, unit.id.label("unit_id"),
-                    unit.code, unit.name, unit.level, unit.secretary, ch.c.channel,
-                    self._recipient(ch.c.channel, unit).label("recipient"))
+        b = (select(grouped, unit.id.label("unit_id"), unit.code, unit.name, unit.level, unit.secretary,
+                    ch.c.channel, self._recipient(ch.c.channel, unit).label("recipient"))
              .select_from(grouped)
              .join(unit, unit.id == grouped.c.to_unit_id).join(ch, true())).subquery("b")
-        members: dict[str, Any] = {
-            "year": integer(self.year), "campaign_id": integer(self.campaign.id),
-            "unit_id": b.c.unit_id, "unit_code": b.c.code, "unit_name": b.c.name, "level": b.c.level,
-            "secretary": b.c.secretary, "day": text(self.day.isoformat()),
-            "link": unit_link(self.public_url, b.c.code), "kind": b.c.shown_kind, "repeat": b.c.repeat}
-        if escalation:
-            members |= {"late_units": d.json_value(b.c.listing), "late_count": b.c.listed_count}
-        else:
-            members |= {"items": d.json_value(b.c.listing)}
-        payload = d.json_payload(b.c.part, **members)
+        payload = self._payload(b, escalation) if self.payloads else text("{}")
         sep = text(":")
         key = (text(f"{self.year}:") + b.c.code + text(f":{bundle}:{self.day:%Y%m%d}:") + b.c.channel
                + sep + b.c.recipient)
         source = select(
             key, b.c.shown_kind, b.c.channel, b.c.recipient, integer(self.campaign.id),
-            b.c.cycle_id if not escalation else _null_int(), b.c.unit_id, b.c.stage, payload,
+            b.c.cycle_id if not escalation else _null_int(), b.c.unit_id, b.c.stage, d.json_column(payload),
             text("pending"), integer(0), self._send_at(b.c.channel, self.channels),
             d.instant(self.now), d.instant(self.now),
         ).where(b.c.recipient.is_not(None))
@@ -403,6 +446,25 @@ class _CampaignSweep:
                      .on_conflict_do_nothing(index_elements=["dedup_key"])
                      .returning(Notification.__table__.c.kind))
         return Counter(self.session.execute(statement).scalars())
+
+    def _payload(self, b: Any, escalation: bool) -> ColumnElement[Any]:
+        """A bundle's payload as JSON text: its top item, the unit's members, then its items."""
+        d = self.d
+        payload = b.c.head + text(",") + d.json_members(  # the top item's object, still open
+            year=self.year, campaign_id=self.campaign.id, unit_id=b.c.unit_id, unit_code=b.c.code,
+            unit_name=b.c.name, level=b.c.level, secretary=b.c.secretary, day=self.day.isoformat(),
+            link=unit_link(self.public_url, b.c.code))
+        listing = text("[") + func.coalesce(b.c.listing, "") + text("]")
+        if escalation:
+            payload += text(',"late_units":') + listing + text(",") + d.json_members(late_count=b.c.listed_count)
+        else:
+            payload += text(',"items":') + listing
+        return payload + text("}")
+
+
+def _opened(item: DeadlineItem) -> str:
+    """An item's JSON object with its closing brace left off, for the row's members to follow."""
+    return item.as_json()[:-1]
 
 
 def _urgency(item: DeadlineItem) -> int:

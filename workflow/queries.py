@@ -33,6 +33,7 @@ from workflow.db import copy_lines, sqlite_text_as_utf8
 from workflow.models import AuditEntry, Campaign, Cycle, DeadlineExtension, Milestone, Unit
 from workflow.notices import DeadlineBook, Due
 from workflow.sqlrender import Dialect
+from workflow.sqlrender import text as sqlrender_text
 from workflow.stages import next_stage
 
 LOCAL = DEFAULT_ZONE
@@ -42,9 +43,6 @@ EX = DeadlineExtension.__table__
 
 #: PostgreSQL's memory for one listing's sort (`overdue --json` of the whole country: ~100 MB)
 LISTING_WORK_MEM = "256MB"
-#: the members of an `overdue --json` object, in order
-JSON_KEYS = ("unit", "name", "level", "stage", "deadline", "deadline_rule", "plan_date", "days_late",
-             "secretary")
 #: rows of `overdue_json` fetched and written at a time
 JSON_CHUNK = 5_000
 #: late units listed in one escalation or digest (all are counted; the link shows them all)
@@ -166,12 +164,13 @@ def overdue_count(session: Session, campaign: Campaign, as_of: datetime, under: 
 
 def overdue_json(session: Session, campaign: Campaign, as_of: datetime,
                  under: Unit | None = None) -> Iterator[bytes]:
-    """The same rows as `overdue_rows`, each a JSON object built by the database's own JSON
-    function, one per line (UTF-8), in chunks of lines (PostgreSQL streams them with COPY).
+    """The same rows as `overdue_rows`, each a compact JSON object rendered by the database,
+    one per line (UTF-8), in chunks of lines (PostgreSQL streams them with COPY).
 
     What a milestone decides (its stage, instant, rule, plan date, days late) is computed
-    here, once per milestone, and reaches the statement as constants; each row adds its
-    unit. Extensions are few and are computed in SQL (`Dialect.local_iso`, `local_plan_date`).
+    here, once per milestone, and reaches the statement as one constant stretch of JSON
+    text; each row adds its unit's values, quoted by the database (`Dialect.json_members`).
+    Extensions are few and are computed in SQL (`Dialect.local_iso`, `local_plan_date`).
     """
     d = Dialect(session.get_bind().dialect.name)
 
@@ -179,9 +178,7 @@ def overdue_json(session: Session, campaign: Campaign, as_of: datetime,
         if deadline.milestone is not None:
             m = deadline.milestone
             due = Due(m.due_at, m.rule, m.plan_date)
-            return {"stage": literal(m.stage, String), **{
-                key: literal(value, String) for key, value in due.as_json_members(LOCAL).items()},
-                "days_late": literal(days_late(m.due_at, as_of))}
+            return {"stage": m.stage, **due.as_json_members(LOCAL), "days_late": days_late(m.due_at, as_of)}
         at = deadline.due_at
         rule = func.coalesce(select(MS.c.rule).where(
             MS.c.campaign_id == campaign.id, MS.c.level == Unit.level, MS.c.stage == deadline.stage
@@ -190,13 +187,13 @@ def overdue_json(session: Session, campaign: Campaign, as_of: datetime,
                 "plan_date": d.local_plan_date(at, rule == "by"),
                 "days_late": d.whole_days_since(at, as_of)}
 
-    def as_columns(deadline: Deadline) -> list[ColumnElement[Any]]:
-        members = {"unit": Unit.code, "name": Unit.name, "level": Unit.level,
-                   **deadline_members(deadline), "secretary": Unit.secretary}
-        return [value.label(key) for key, value in members.items()]
+    def as_json(deadline: Deadline) -> list[ColumnElement[Any]]:
+        members = d.json_members(unit=Unit.code, name=Unit.name, level=Unit.level,
+                                 **deadline_members(deadline), secretary=Unit.secretary)
+        return [(sqlrender_text("{") + members + sqlrender_text("}")).label("row")]
 
-    late = _late_pairs(session, campaign, as_of, under, as_columns).order_by(None).subquery("late_rows")
-    statement = d.json_lines(late, JSON_KEYS, (late.c.due_at, late.c.code, late.c.stage_rank))
+    late = _late_pairs(session, campaign, as_of, under, as_json).subquery("late_rows")
+    statement = select(late.c.row).order_by(late.c.due_at, late.c.code, late.c.stage_rank)
     connection = session.connection()
     if d.pg:  # the sort of 275,000 rows in memory, not in temporary files (default 4 MB)
         connection.execute(text(f"SET LOCAL work_mem = '{LISTING_WORK_MEM}'"))

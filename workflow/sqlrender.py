@@ -9,6 +9,7 @@ daylight saving since 1975).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -32,9 +33,8 @@ from sqlalchemy import (
     type_coerce,
 )
 from sqlalchemy import text as sql_text
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.elements import ClauseElement, ColumnElement
 
@@ -45,6 +45,8 @@ LOCAL_OFFSET_HOURS = 7
 LOCAL_SUFFIX = "+07:00"
 #: a staged insert of at least this many rows refreshes the table's planner statistics
 ANALYZE_AFTER_ROWS = 10_000
+#: … and at least this fraction of the rows the table's statistics know (autovacuum's default)
+ANALYZE_GROWTH = 0.1
 
 
 def text(value: str) -> ColumnElement[Any]:
@@ -109,11 +111,21 @@ class Dialect:
             index_elements=conflict)
         written = max(session.execute(statement.execution_options(preserve_rowcount=True)).rowcount, 0)
         session.execute(sql_text(f"DROP TABLE {staged}"))
-        if self.pg and written >= ANALYZE_AFTER_ROWS:
+        if self.pg and written >= ANALYZE_AFTER_ROWS and written >= ANALYZE_GROWTH * self._rows_known(
+                session, target.name):
             # statistics now, not when autovacuum gets to them: the next sweep's probes of a
-            # table its statistics still call empty would be planned as nested loops
+            # table its statistics still call empty would be planned as nested loops. A table
+            # whose statistics already count it large is left to autovacuum: a simulated
+            # season writes ~20,000 notices a day, and analysing them each day cost 0.3 s a step
             session.execute(sql_text(f"ANALYZE {target.name}"))
         return written
+
+    @staticmethod
+    def _rows_known(session: Session, name: str) -> float:
+        """How many rows PostgreSQL's statistics say the table has (0 before its first ANALYZE)."""
+        known = session.scalar(sql_text("SELECT reltuples FROM pg_class WHERE oid = to_regclass(:name)"),
+                               {"name": name})
+        return max(float(known or 0), 0.0)
 
     def instant(self, value: datetime) -> ColumnElement[Any]:
         """Bind an aware instant as the column type stores it."""
@@ -123,39 +135,57 @@ class Dialect:
         """Bind a calendar day as a `Date` column stores it."""
         return literal(value, Date())
 
-    def json_object(self, **pairs: Any) -> ColumnElement[Any]:
-        """Build a JSON object with the database's own function (PostgreSQL: `jsonb`)."""
-        args: list[Any] = []
-        for key, value in pairs.items():
-            args += [text(key), value]
-        return func.jsonb_build_object(*args) if self.pg else func.json_object(*args)
+    def json_members(self, **values: Any) -> ColumnElement[Any]:
+        """`"key":value,…` as JSON text, in the order given, to put inside an object's braces.
 
-    def json_lines(self, rows: Any, keys: Sequence[str], order_by: Sequence[Any]) -> Select[Any]:
-        """One compact JSON object (text) per row of the subquery `rows`, its members the
-        columns `keys` in that order, the rows in `order_by` order.
+        A column is quoted by the database per row (`json_quoted`); a Python value is
+        rendered here, once, and the constant stretches between columns go to the statement
+        as single strings. Text, not the database's JSON objects: parsing every item of the
+        national first day's bundles into `jsonb` to merge objects took 24 s of its 48
+        (benchmarks/RESULTS.md, `bundle`); `overdue --json` prints the same bytes this way
+        as with `row_to_json`.
+        """
+        pieces: list[ColumnElement[Any]] = []
+        pending = ""
+        for i, (key, value) in enumerate(values.items()):
+            pending += ("," if i else "") + json.dumps(key, ensure_ascii=False) + ":"
+            if value is None or isinstance(value, (str, int, float)):
+                pending += json.dumps(value, ensure_ascii=False)
+            else:  # a column or an expression
+                pieces += [text(pending), self.json_quoted(value)]
+                pending = ""
+        if pending or not pieces:
+            pieces.append(text(pending))
+        joined = pieces[0]
+        for piece in pieces[1:]:
+            joined = joined + piece
+        return joined
 
-        PostgreSQL: `row_to_json` of a lateral row of just those columns (`json_build_object`
-        would put spaces around every colon); SQLite: `json_object`.
+    def json_quoted(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
+        """A value as JSON text: a string quoted and escaped, a number as is, NULL as `null`."""
+        if self.pg:
+            return func.coalesce(cast(func.to_json(value), String), "null")
+        return func.json_quote(value)
+
+    def joined(self, value: ColumnElement[Any], order_by: Sequence[Any]) -> Any:
+        """The aggregate that joins text values with commas in `order_by` order.
+
+        SQLite (before 3.44) has no ORDER BY inside an aggregate: `group_concat` joins the
+        rows in the order they arrive, so the caller reads them from a sorted subquery.
         """
         if self.pg:
-            members = select(*(rows.c[key] for key in keys)).correlate(rows).lateral("j")
-            json = cast(func.row_to_json(members.table_valued()), String)
-            return select(json.label("row")).select_from(rows).join(members, true()).order_by(*order_by)
-        args: list[Any] = []
-        for key in keys:
-            args += [text(key), rows.c[key]]
-        return select(func.json_object(*args).label("row")).order_by(*order_by)
+            from sqlalchemy.dialects.postgresql import aggregate_order_by
 
-    def json_merge(self, part: ColumnElement[Any], **pairs: Any) -> ColumnElement[Any]:
-        """The JSON object in the text `part` (rendered in Python) with `pairs` added to it."""
-        if self.pg:
-            return cast(part, JSONB).op("||")(self.json_object(**pairs))
-        return func.json_patch(part, self.json_object(**pairs))
+            return func.string_agg(value, aggregate_order_by(text(","), *order_by))
+        return func.group_concat(value, ",")
 
-    def json_payload(self, part: ColumnElement[Any], **pairs: Any) -> ColumnElement[Any]:
-        """`json_merge` typed as the outbox's JSON payload column."""
-        merged = self.json_merge(part, **pairs)
-        return cast(merged, JSON) if self.pg else type_coerce(merged, JSON)
+    def bytewise(self, value: ColumnElement[Any] | InstrumentedAttribute[Any]) -> ColumnElement[Any]:
+        """Text to compare byte by byte: SQLite's default, PostgreSQL's `C` collation."""
+        return value.expression.collate("C") if self.pg else value.expression
+
+    def json_column(self, rendered: ColumnElement[Any]) -> ColumnElement[Any]:
+        """JSON text rendered by a statement, typed as a JSON column (PostgreSQL validates it)."""
+        return cast(rendered, JSON) if self.pg else type_coerce(rendered, JSON)
 
     def fenced(self, query: Select[Any]) -> Select[Any]:
         """Keep the database from inlining a subquery into the query around it.
@@ -167,13 +197,6 @@ class Dialect:
         query (a `MATERIALIZED` CTE rules them out too).
         """
         return query.offset(null()) if self.pg else query.offset(0)
-
-    def json_array_agg(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
-        return func.jsonb_agg(value) if self.pg else func.json_group_array(func.json(value))
-
-    def json_value(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
-        """Keep a JSON value JSON when it comes through a subquery (SQLite loses the subtype)."""
-        return value if self.pg else func.json(value)
 
     def whole_days_since(self, instant: ColumnElement[Any], now: datetime) -> ColumnElement[Any]:
         """Whole days from a stored instant to `now` (10 days 8 hours is 10)."""
