@@ -18,13 +18,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from config.errors import ConfigError
 from config.i18n import _
 
 PREFIX = "KIEMDIEM_"
 CHANNELS = ("file", "email", "zalo_zns", "zalo_oa", "webhook")
+#: how the SMTP connection is secured: not at all, upgraded after connecting, or TLS from the start
+TlsMode = Literal["none", "starttls", "tls"]
 
 #: Turns a value from the environment (text) or from code (already typed) into the field's
 #: value, or raises ValueError with what is wrong in a few words.
@@ -159,7 +161,7 @@ class Settings:
     smtp_port: int = _setting(25, _number(int, ge=1, le=65535))
     smtp_user: str | None = _setting(None, _optional(_text))
     smtp_password: Secret | None = _setting(None, _optional(_secret))
-    smtp_tls: str = _setting("none", _choice("none", "starttls", "tls"))
+    smtp_tls: TlsMode = _setting("none", _choice(*get_args(TlsMode)))
     smtp_timeout: float = _setting(30.0, _number(float, gt=0))
     smtp_connections: int = _setting(4, _number(int, ge=1, le=64))
     mail_from: str = _setting("kiemdiem@localhost")

@@ -13,12 +13,15 @@ import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from config.i18n import _, pgettext
 from config.wording import deadline_words
 from config.zone import DEFAULT_ZONE
 from workflow.notices import Due
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 LOCAL = DEFAULT_ZONE
 #: columns whose values are machine names a table shows by their label (`pgettext("value", …)`)
@@ -82,7 +85,7 @@ def emit(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], as_json: boo
         console.print(_("(no rows)"))
 
 
-def literal_console():  # type: ignore[no-untyped-def]
+def literal_console() -> Console:
     """A rich console that prints names as they are: no markup, no `:emoji:` codes, no
     highlighting; piped into a file or `less`, whole rows rather than 80 columns."""
     from rich.console import Console

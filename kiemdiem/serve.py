@@ -28,7 +28,7 @@ from kiemdiem.jsonlog import timestamp, write_record
 from schedules.jobs import PeriodicTask, SweepScheduler
 from schedules.leader import leader_for
 from schedules.sweep import sweep
-from schedules.timetable import load_timetable
+from schedules.timetable import Timetable, load_timetable
 from workflow.errors import Refused, first_line
 
 
@@ -223,7 +223,7 @@ def _lead(app: App, leader: Any, stop: threading.Event, catch_up_seconds: float,
           check_seconds: float, tasks: Sequence[PeriodicTask], outage: Outage) -> None:
     """Run the scheduler until stopped or the lock is lost (then go back to waiting)."""
 
-    def timetable():  # type: ignore[no-untyped-def]
+    def timetable() -> Timetable:
         with app.db.session() as session:
             return load_timetable(session, app.clock())
 

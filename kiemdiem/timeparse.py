@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
@@ -52,7 +53,7 @@ class _Parsed(click.ParamType):
     def __init__(self, name: str, parse: Callable[[str], object], kind: type) -> None:
         self.name, self._parse, self._kind = name, parse, kind
 
-    def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, self._kind):
             return value
         try:

@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
-from workflow.db import Database
+from workflow.db import Database, affected
 from workflow.models import Notification, Unit
 
 N = Notification
@@ -228,7 +228,7 @@ def requeue(db: Database, *, now: datetime, ids: Sequence[int] = (), all_failed:
             update(N).where(*where).values(status="pending", attempts=0, next_attempt_at=now,
                                            lease_until=None, updated_at=now)
             .execution_options(synchronize_session=False))
-        return result.rowcount
+        return affected(result)
 
 
 def list_rows(db: Database, status: str | None = None) -> list[dict[str, Any]]:

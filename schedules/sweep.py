@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -292,7 +293,7 @@ class _CampaignSweep:
 
     # -- step 2: the day's bundles -------------------------------------------------------------
 
-    def _deadline_items(self, milestones: list[Milestone]) -> Any:
+    def _deadline_items(self, milestones: Sequence[Milestone]) -> Any:
         """Every deadline of the campaign as a `DeadlineItem`, built in Python, as a VALUES table.
 
         One row per milestone (extension 0) and one per extension (with its milestone's rule),
@@ -310,11 +311,11 @@ class _CampaignSweep:
             .join(Cycle, Cycle.id == DeadlineExtension.cycle_id).join(Unit, Unit.id == Cycle.unit_id)
             .where(Cycle.campaign_id == self.campaign.id))
         for ext_id, stage, due, level in extensions:
-            m = by_level_stage.get((level, stage))
-            if m is None:
+            milestone = by_level_stage.get((level, stage))
+            if milestone is None:
                 continue
-            item = DeadlineItem.build(stage, due, m.rule, plan_day(due, m.rule, zone), now, zone)
-            rows.append((m.id, ext_id, item.as_json(), _urgency(item)))
+            item = DeadlineItem.build(stage, due, milestone.rule, plan_day(due, milestone.rule, zone), now, zone)
+            rows.append((milestone.id, ext_id, item.as_json(), _urgency(item)))
         return union_all(*(select(integer(m).label("milestone_id"), integer(e).label("extension_id"),
                                   text(part).label("part"), integer(u).label("urgency"))
                            for m, e, part, u in rows)).subquery("parts")

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Protocol
+from typing import Protocol, cast
 
 from transitions import EventData, Machine, MachineError
 
@@ -53,12 +53,18 @@ class CycleModel:
 Guard = Callable[[EventData], bool]
 
 
+def _cycle(event: EventData) -> CycleModel:
+    """The cycle a guard is asked about (`transitions` types its models as plain objects)."""
+    return cast(CycleModel, event.model)
+
+
 def _guard(name: str, overridable: bool) -> Callable[[Callable[[CycleModel, str], str | None]], Guard]:
     """Wrap a check that returns a refusal (or None) as a transitions condition."""
 
     def wrap(check: Callable[[CycleModel, str], str | None]) -> Guard:
         def condition(event: EventData) -> bool:
-            model: CycleModel = event.model
+            model = _cycle(event)
+            assert event.transition is not None and event.transition.dest is not None, "guards run on moves"
             problem = check(model, event.transition.dest)
             if problem is None:
                 return True
@@ -122,7 +128,7 @@ def parent_received(model: CycleModel, dest: str) -> str | None:
 
 def _reopen_to(stage: str) -> Guard:
     def condition(event: EventData) -> bool:
-        flow = event.model.flow
+        flow = _cycle(event).flow
         earlier = [s for s in ("cell_met", "committee_met") if RANK[s] > RANK[stage]]
         return stage in flow and not any(s in flow for s in earlier)
 
@@ -178,7 +184,7 @@ def apply(model: CycleModel, event: str) -> str:
     with _lock:
         m.add_model(model, initial=model.state)
         try:
-            moved = model.trigger(event)
+            moved = m.events[event].trigger(model)
         except MachineError:
             moved = False
             if not model.refusals:
@@ -197,7 +203,7 @@ def _usual_steps() -> set[tuple[str, str]]:
 
     The diagram draws these rather than every earlier-to-later arrow a forced move allows.
     """
-    steps = set()
+    steps: set[tuple[str, str]] = set()
     for has_committee in (True, False):
         for has_children in (True, False):
             path = flow(has_committee, has_children)

@@ -8,7 +8,7 @@ models must agree with them (a test compares the two).
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -21,6 +21,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -51,6 +52,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, date: Date}
+
+    if TYPE_CHECKING:
+        # Every model is mapped to a plain table (never a join or a select), so Core
+        # statements may take `Model.__table__` where they expect a Table.
+        __table__: ClassVar[Table]
 
 
 class Unit(Base):

@@ -38,7 +38,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from config.i18n import _, ngettext, pgettext
 from config.zone import DEFAULT_ZONE
-from workflow.db import Database, insert_rows
+from workflow.db import Database, affected, driver_connection, insert_rows
 from workflow.errors import BadInput, Refused
 from workflow.lookup import get_campaign
 from workflow.models import AuditEntry, Campaign, Cycle, Unit, UTCDateTime
@@ -262,11 +262,11 @@ class ProgressImport:
         if under:
             query = query.where(Unit.path.like(under + "%"))
         found: dict[str, _Target] = {}
-        if len(codes) > 2_000:  # most of the tree: one pass beats many IN lists
-            result = session.execute(query)
-        else:
-            result = session.execute(query.where(Unit.code.in_(sorted(codes)))) if codes else []
-        for code, uid, depth, cid, state, mask, version, changed in result:
+        if not codes:
+            return found
+        if len(codes) <= 2_000:  # above, most of the tree: one pass beats many IN lists
+            query = query.where(Unit.code.in_(sorted(codes)))
+        for code, uid, depth, cid, state, mask, version, changed in session.execute(query):
             if code in codes:
                 found[code] = _Target(uid, depth, cid, state or "", mask or 0, version or 0, changed)
         return found
@@ -353,10 +353,10 @@ class ProgressImport:
             {"cycle_id": cid, "version": t.version, "state": state, "stage_rank": RANK[state],
              "changed_at": at} for cid, (t, state, at) in plan.simple.items()])
         cycles = Cycle.__table__
-        moved = session.execute(
+        moved = affected(session.execute(
             update(cycles).where(cycles.c.id == _moves.c.cycle_id, cycles.c.version == _moves.c.version)
             .values(state=_moves.c.state, stage_rank=_moves.c.stage_rank,
-                    state_changed_at=_moves.c.changed_at, version=cycles.c.version + 1)).rowcount
+                    state_changed_at=_moves.c.changed_at, version=cycles.c.version + 1)))
         _moves.drop(connection)
         if moved != len(plan.simple):
             raise Refused(ngettext("{count} unit of the file was changed by someone else meanwhile; "
@@ -429,7 +429,7 @@ def _insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
                 else _memo(table.c[c].type.bind_processor(connection.dialect))) for c in columns]
     sql = (f'INSERT INTO "{table.name}" ({", ".join(columns)}) '
            f'VALUES ({", ".join("?" for _ in columns)})')
-    connection.connection.driver_connection.executemany(
+    driver_connection(connection).executemany(
         sql, ([row[c] if f is None else f(row[c]) for c, f in convert] for row in rows))
 
 

@@ -90,7 +90,7 @@ class Deadline(NamedTuple):
     stage: ColumnElement[Any]
     due_at: ColumnElement[Any]
     #: the plan's milestone when the part is one (its values are constants), None for extensions
-    milestone: Row[Any] | None
+    milestone: Row[*tuple[Any, ...]] | None
 
 
 #: the output columns of `_late_pairs` for one part, from the unit and the part's deadline

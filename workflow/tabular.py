@@ -273,11 +273,12 @@ def _read_yaml(path: Path, header: _Header) -> tuple[list[str], list[Row]]:
         data, lines = load_yaml(path)
     except ConfigError as exc:
         raise BadInput(str(exc)) from exc
+    prefix: tuple[str, ...] = ()
     if isinstance(data, dict) and len(data) == 1 and isinstance(next(iter(data.values())), list):
         key = next(iter(data))
         items, prefix = data[key], (key,)
     else:
-        items, prefix = data, ()
+        items = data
     if not isinstance(items, list):
         raise BadInput(_("{file}: a list of records is needed.").format(file=path.name))
     columns: list[str] = []

@@ -11,7 +11,7 @@ rendered in the chosen language (`config.i18n`) each time `--help` is asked for.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
 from importlib import import_module
@@ -52,8 +52,8 @@ class TextOption(click.Option):
     """An option whose `help=` may be a `Text`: kept as given (click cleans help into a plain
     `str`, which would lose the values)."""
 
-    def __init__(self, *args: Any, help: str | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, help=help, **kwargs)
+    def __init__(self, param_decls: Sequence[str] | None = None, help: str | None = None, **kwargs: Any) -> None:
+        super().__init__(param_decls, help=help, **kwargs)
         if isinstance(help, Text):
             self.help = help
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import sys
-from datetime import date
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 from sqlalchemy.orm import Session
@@ -16,7 +18,7 @@ from kiemdiem.commands import command, group, json_option, year_option
 from kiemdiem.output import emit
 from kiemdiem.timeparse import DATE
 from kiemdiem.unitdiff import print_import
-from workflow.campaigns import CampaignReport, add_missing_cycles, create_campaign
+from workflow.campaigns import CampaignReport, DeadlineChange, add_missing_cycles, create_campaign
 from workflow.lookup import current_campaign, find_unit
 from workflow.machine import mermaid
 from workflow.queries import tree_rows
@@ -95,7 +97,7 @@ def units_tree(app: App, code: str | None, as_json: bool) -> None:
         _print_tree(rows, app)
 
 
-def _print_tree(rows, app: App) -> None:  # type: ignore[no-untyped-def]
+def _print_tree(rows: Iterable[dict[str, Any]], app: App) -> None:
     from rich.text import Text
     from rich.tree import Tree
 
@@ -130,7 +132,7 @@ def campaign() -> None:
     """Issue a year's plan to the units."""
 
 
-def _campaign_options(f):  # type: ignore[no-untyped-def]
+def _campaign_options(f: Callable[..., None]) -> Callable[..., None]:
     f = click.option("--root", default=None, help="Only units under this code (default: all).")(f)
     f = click.option("--plan", "plan_path", required=True,
                      type=click.Path(path_type=Path, dir_okay=False), help="The plan YAML file.")(f)
@@ -201,8 +203,8 @@ def campaign_update(app: App, year: int, plan_path: Path, dry_run: bool) -> None
                      "at its next sweep.").format(year=year, count=len(result.changes)))
 
 
-def _print_deadline_changes(app: App, changes, err: bool = False) -> None:  # type: ignore[no-untyped-def]
-    def show(at):  # type: ignore[no-untyped-def]
+def _print_deadline_changes(app: App, changes: Iterable[DeadlineChange], err: bool = False) -> None:
+    def show(at: datetime | None) -> str:
         return f"{at.astimezone(app.zone):%d/%m/%Y %H:%M}" if at else _("(none)")
 
     for c in changes:

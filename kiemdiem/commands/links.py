@@ -9,6 +9,7 @@ only place a link is printed: nothing of it goes to a log.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from sqlalchemy import select
@@ -22,8 +23,12 @@ from workflow.errors import BadInput, NotFound
 from workflow.lookup import find_unit, get_campaign
 from workflow.models import Cycle, Unit
 
+if TYPE_CHECKING:
+    from workflow.spreadsheet import Kind
+
 #: the spreadsheet's columns: header (a msgid), kind of cell, width
-COLUMNS = (("Unit code", "text", 16), ("Unit name", "text", 40), ("Level", "text", 12),
+COLUMNS: tuple[tuple[str, Kind, int], ...] = (
+           ("Unit code", "text", 16), ("Unit name", "text", 40), ("Level", "text", 12),
            ("Parent unit", "text", 16), ("Secretary", "text", 24), ("Email", "text", 30),
            ("Phone", "phone", 14), ("Personal link", "text", 60))
 

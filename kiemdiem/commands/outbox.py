@@ -32,6 +32,7 @@ def outbox(ctx: click.Context, status: str | None, as_json: bool) -> None:
         from notifiers.health import channel_states
 
         app = ctx.find_object(App)
+        assert app is not None, "the root command builds the App"
         db = app.ready_db()
         rows, states = list_rows(db, status), channel_states(db, app.clock())
         for row in rows:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from config.zone import DEFAULT_ZONE
 from workflow.audit import record, stage_reached_at
 from workflow.clock import Clock, days_late
+from workflow.db import affected
 from workflow.errors import Refused
 from workflow.links import Found
 from workflow.models import AuditEntry, Campaign, Cycle, DeadlineExtension, Milestone, Unit
@@ -181,10 +182,10 @@ def undo(session: Session, found: Found, clock: Clock, via: dict[str, str]) -> s
         AuditEntry.cycle_id == cycle.id, AuditEntry.id < entry.id,
         AuditEntry.to_state == entry.from_state).order_by(AuditEntry.id.desc()).limit(1))
     since = (before.reached_at or before.at) if before is not None else cycle.created_at
-    changed = session.execute(
+    changed = affected(session.execute(
         update(Cycle).where(Cycle.id == cycle.id, Cycle.version == cycle.version)
         .values(state=entry.from_state, stage_rank=RANK[entry.from_state], state_changed_at=since,
-                version=Cycle.version + 1).execution_options(synchronize_session=False)).rowcount
+                version=Cycle.version + 1).execution_options(synchronize_session=False)))
     if changed != 1:
         raise Refused("Tình trạng của đơn vị vừa thay đổi; không hủy gì, hãy tải lại trang.")
     record(session, clock, actor_for(found.unit), "cycle.undo", campaign_id=found.campaign.id,

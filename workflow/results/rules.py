@@ -486,11 +486,11 @@ def gated_level(m: Member, year: int) -> tuple[str, list[str]]:
 def ceiling(m: Member, ctx: Context) -> tuple[str, list[str]]:
     """The highest level `m` may get and why it is not HTXS: the qd366 score and gates where
     given, then the caps (sick leave: HT; a KHT ground: KHT)."""
-    level, why = HTXS, []
+    level, why = HTXS, list[str]()
     if ctx.rule_set == "qd366" and _has_scores(m):
         level, why = gated_level(m, ctx.review_year)
-        if band(m.score) != HTXS:
-            why.insert(0, _("{score} points fall in level {band}").format(score=f"{m.score:g}", band=band(m.score)))
+        if band(_score(m)) != HTXS:
+            why.insert(0, _("{score} points fall in level {band}").format(score=f"{m.score:g}", band=band(_score(m))))
     if m.subordinates_disciplined and level == HTXS:
         level = HTT
         why.append(_("a child unit or a member of the leadership was disciplined"))
@@ -511,6 +511,12 @@ def determined(m: Member, ctx: Context) -> bool:
 
 def _has_scores(m: Member) -> bool:
     return m.score is not None and m.tasks_total is not None and m.tasks_on_time is not None
+
+
+def _score(m: Member) -> float:
+    """The score of a member `_has_scores` accepted."""
+    assert m.score is not None, "only for scored members"
+    return m.score
 
 
 def _scored(sheet: Sheet) -> Iterator[Member]:
@@ -536,7 +542,7 @@ def score_missing(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
        "QĐ 366-QĐ/TW Điều 11 (tintuc.thuvienphapluat.com 100238, laodong.vn)")
 def score_band(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     for m in _scored(sheet):
-        by_score = band(m.score)
+        by_score = band(_score(m))
         if RANK[m.level] > RANK[by_score]:
             yield Violation("SCORE_BAND", m.name,
                             _("Member {name}: {score} points fall in level {band}, short of {level} (entered: "
@@ -552,7 +558,7 @@ def score_band(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
 def score_gate(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     for m in _scored(sheet):
         gated, failed = gated_level(m, ctx.review_year)
-        if RANK[band(m.score)] >= RANK[m.level] > RANK[gated]:
+        if RANK[band(_score(m))] >= RANK[m.level] > RANK[gated]:
             yield Violation("SCORE_GATE", m.name,
                             _("Member {name}: {failed} (entered: {level}, by the score and conditions: {gated})")
                             .format(name=m.name, failed="; ".join(failed), level=m.level, gated=gated))
