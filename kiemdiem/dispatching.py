@@ -92,7 +92,7 @@ def policy_from(settings: Settings) -> DispatchPolicy:
 def build_dispatcher(app: App) -> Dispatcher:
     """Build the dispatcher for `app` (call inside the event loop that will run it); its events
     (`channel_down`, `channel_up`, `gave_up`, …) are JSON lines on stdout, as `serve` logs."""
-    from kiemdiem.serve import log_event
+    from kiemdiem.jsonlog import log_event
 
     settings = app.settings
     renderer = Renderer(settings.templates_dir,

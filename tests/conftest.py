@@ -9,6 +9,7 @@ workers and several checkouts on one machine never see each other's rows.
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from kiemdiem import jsonlog
 from workflow.db import Database
 from workflow.schema import upgrade
 
@@ -104,3 +106,15 @@ def db(db_url: str) -> Iterator[Database]:
     """A migrated database on each backend."""
     with migrated(db_url) as database:
         yield database
+
+
+@pytest.fixture
+def json_log() -> Iterator[None]:
+    """The process's log set up as `serve` sets it (JSON lines on stdout; read them with capsys)."""
+    root = logging.getLogger()
+    level = root.level
+    jsonlog.configure()
+    yield
+    for handler in [h for h in root.handlers if isinstance(h, jsonlog.StdoutHandler)]:
+        root.removeHandler(handler)
+    root.setLevel(level)

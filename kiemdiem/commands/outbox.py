@@ -65,9 +65,12 @@ def outbox_retry(app: App, row_id: int | None, all_failed: bool) -> None:
 @pass_app
 def dispatch(app: App, once: bool) -> None:
     """Deliver due outbox rows through the enabled channels (KIEMDIEM_CHANNELS)."""
+    from kiemdiem import jsonlog
     from kiemdiem.dispatching import SUMMARY_COLUMNS, summary_rows
     from kiemdiem.dispatching import dispatch as run
     from notifiers.outbox import waiting
+
+    jsonlog.configure()  # the dispatcher's events (channel_down, gave_up, …) as JSON lines
 
     db = app.ready_db()
     try:

@@ -28,8 +28,8 @@ def web(app: App, host: str, port: int, workers: int) -> None:
     from kiemdiem import jsonlog
     from kiemdiem.web import run_web  # Starlette and uvicorn only when serving
 
-    jsonlog.configure()
-    click.echo(_("Monitor: http://{host}:{port}/  (Ctrl-C to stop)").format(host=host, port=port))
+    jsonlog.configure()  # stdout carries the log, one JSON object per line; the operator's note goes to stderr
+    click.echo(_("Monitor: http://{host}:{port}/  (Ctrl-C to stop)").format(host=host, port=port), err=True)
     run_web(app, host, port, workers)
 
 
