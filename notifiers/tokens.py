@@ -49,11 +49,10 @@ class TokenStore:
     """Hand out a valid access token for one Zalo app, refreshing it when needed."""
 
     def __init__(self, db: Database, *, app_id: str, secret_key: str, refresh_token: str,
-                 oauth_url: str, clock: Clock, timeout: float = 10.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 oauth_url: str, clock: Clock, timeout: float = 10.0) -> None:
         self.db, self.app_id, self.secret_key = db, app_id, secret_key
         self.seed, self.oauth_url, self.clock = refresh_token, oauth_url.rstrip("/"), clock
-        self.timeout, self.transport = timeout, transport
+        self.timeout = timeout
 
     def access_token(self, rejected: str | None = None) -> str:
         """Return a valid access token; `rejected` is one Zalo just refused (refresh past it).
@@ -81,7 +80,7 @@ class TokenStore:
     def _refresh(self, refresh_token: str) -> tuple[str, str, int]:
         """Call Zalo's OAuth endpoint; any failure is transient (the old pair stays stored)."""
         try:
-            with httpx.Client(timeout=self.timeout, transport=self.transport) as client:
+            with httpx.Client(timeout=self.timeout) as client:
                 response = client.post(
                     f"{self.oauth_url}/v4/oa/access_token",
                     headers={"secret_key": self.secret_key},

@@ -157,10 +157,6 @@ def affected(result: Result[Any]) -> int:
     return cast(CursorResult[Any], result).rowcount
 
 
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
-
-
 class Database:
     """The one handle to the store; hands out sessions bound to one transaction each."""
 

@@ -18,7 +18,7 @@ from typing import Protocol, cast
 from transitions import EventData, Machine, MachineError
 
 from config.i18n import _, ngettext, pgettext
-from workflow.stages import EVENT_FOR, RANK, STAGES, flow, next_stage, stages_of
+from workflow.stages import EVENT_FOR, RANK, STAGES, flow, next_stage, reopen_target, stages_of
 
 
 class Facts(Protocol):
@@ -128,9 +128,7 @@ def parent_received(model: CycleModel, dest: str) -> str | None:
 
 def _reopen_to(stage: str) -> Guard:
     def condition(event: EventData) -> bool:
-        flow = _cycle(event).flow
-        earlier = [s for s in ("cell_met", "committee_met") if RANK[s] > RANK[stage]]
-        return stage in flow and not any(s in flow for s in earlier)
+        return reopen_target(_cycle(event).stages_mask) == stage
 
     condition.__name__ = f"reopens_to_{stage}"
     return condition

@@ -296,10 +296,6 @@ class LateFilter:
 LATE_ORDERS = ("days", "unit", "name", "level", "stage")
 
 
-LATE_COLUMNS = ("unit", "name", "level", "stage", "deadline", "days_late", "secretary", "phone",
-                "email")
-
-
 def _late_query(campaign: Campaign, path: str, now: datetime, f: LateFilter) -> Select[Any]:
     query = owed_deadlines(campaign).where(owed_due() <= now - timedelta(days=f.min_days), _under(path))
     if f.level:
