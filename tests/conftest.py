@@ -108,13 +108,19 @@ def db(db_url: str) -> Iterator[Database]:
         yield database
 
 
-@pytest.fixture
-def json_log() -> Iterator[None]:
-    """The process's log set up as `serve` sets it (JSON lines on stdout; read them with capsys)."""
+@pytest.fixture(autouse=True)
+def _root_logger_restored() -> Iterator[None]:
+    """Undo what a command run in-process did to the root logger (`dispatch` and `serve`
+    install the JSON log), so later tests' stdout holds only what they print."""
     root = logging.getLogger()
     level = root.level
-    jsonlog.configure()
     yield
     for handler in [h for h in root.handlers if isinstance(h, jsonlog.StdoutHandler)]:
         root.removeHandler(handler)
     root.setLevel(level)
+
+
+@pytest.fixture
+def json_log(_root_logger_restored: None) -> None:
+    """The process's log set up as `serve` sets it (JSON lines on stdout; read them with capsys)."""
+    jsonlog.configure()
