@@ -184,7 +184,7 @@ class Dispatcher:
             message = self.renderer.render(kind=row.kind, channel=row.channel,
                                            recipient=row.recipient, dedup_key=row.dedup_key,
                                            payload=row.payload, outbox_id=row.id)
-            await self.channels[row.channel].send(message)
+            result = await self.channels[row.channel].send(message)
         except RenderError as exc:
             self.health.probe_ended(row.channel)
             return Outcome(row, "failed", str(exc))
@@ -195,17 +195,20 @@ class Dispatcher:
                         error=f"{type(exc).__name__}: {exc}")
             return self._failure(row, DeliveryError(f"{type(exc).__name__}: {exc}"), started)
         self.health.succeeded(row.channel, started)
-        return Outcome(row, "sent")
+        return Outcome(row, "sent", reference=result.reference, duration_ms=self._ms_since(started))
+
+    def _ms_since(self, started: float) -> float:
+        return round((self.monotonic() - started) * 1000, 1)
 
     def _failure(self, row: Claimed, exc: DeliveryError, started: float) -> Outcome:
-        error = str(exc)
+        error, took = str(exc), self._ms_since(started)
         if exc.unreachable and self.health.failed(row.channel, error, started):
-            return Outcome(row, "pending", error, self.clock(), refund=True)
+            return Outcome(row, "pending", error, self.clock(), refund=True, duration_ms=took)
         self.health.probe_ended(row.channel)
         if exc.permanent:
-            return Outcome(row, "failed", error)
+            return Outcome(row, "failed", error, duration_ms=took)
         delay = backoff_delay(row.attempts, self.policy, exc.retry_after, self.rand)
-        return Outcome(row, "pending", error, self.clock() + timedelta(seconds=delay))
+        return Outcome(row, "pending", error, self.clock() + timedelta(seconds=delay), duration_ms=took)
 
     # -- loops ----------------------------------------------------------------------------
 

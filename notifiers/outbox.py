@@ -54,7 +54,8 @@ class Outcome:
     """What became of one claimed row: `sent`, `pending` (retry at `retry_at`), `failed`.
 
     `refund` gives the attempt back: the peer could not be reached, so the row did not
-    really try (it waits for its channel to come back up, attempts unchanged).
+    really try (it waits for its channel to come back up, attempts unchanged). `reference`
+    is the peer's id for a message sent; `duration_ms` how long the attempt took.
     """
 
     row: Claimed
@@ -62,6 +63,8 @@ class Outcome:
     error: str | None = None
     retry_at: datetime | None = None
     refund: bool = False
+    reference: str | None = None
+    duration_ms: float | None = None
 
 
 def insert_ignoring_conflicts(session: Session, model: type, rows: Sequence[dict[str, Any]]) -> int:
@@ -180,14 +183,16 @@ def record(db: Database, outcomes: Sequence[Outcome], now: datetime) -> int:
     groups: dict[tuple[str, str | None, datetime | None, bool], list[dict[str, Any]]] = {}
     for outcome in outcomes:
         key = (outcome.status, outcome.error, outcome.retry_at, outcome.refund)
-        groups.setdefault(key, []).append({"rid": outcome.row.id, "ratt": outcome.row.attempts})
+        groups.setdefault(key, []).append({"rid": outcome.row.id, "ratt": outcome.row.attempts,
+                                           "rref": outcome.reference, "rms": outcome.duration_ms})
     table = N.__table__
     updated = 0
     with db.session(write=True) as session:
         connection = session.connection()
         for (status, error, retry_at, refund), params in groups.items():
             values: dict[str, Any] = dict(status=status, lease_until=None, updated_at=now,
-                                          last_error=error)
+                                          last_error=error, reference=bindparam("rref"),
+                                          duration_ms=bindparam("rms"))
             if status == "sent":
                 values["sent_at"] = now
             if retry_at is not None:
@@ -233,9 +238,10 @@ def requeue(db: Database, *, now: datetime, ids: Sequence[int] = (), all_failed:
 
 def list_rows(db: Database, status: str | None = None) -> list[dict[str, Any]]:
     """The outbox as the CLI shows it: `id,kind,unit,stage,channel,recipient,status,attempts,
-    dedup_key,last_error` (plus the times), oldest first."""
+    dedup_key,last_error` (plus the times and the last attempt's reference and duration), oldest first."""
     query = (select(N.id, N.kind, Unit.code.label("unit"), N.stage, N.channel, N.recipient,
-                    N.status, N.attempts, N.dedup_key, N.last_error, N.next_attempt_at, N.sent_at)
+                    N.status, N.attempts, N.dedup_key, N.last_error, N.next_attempt_at, N.sent_at,
+                    N.reference, N.duration_ms)
              .outerjoin(Unit, Unit.id == N.unit_id).order_by(N.id))
     if status is not None:
         query = query.where(N.status == status)

@@ -235,6 +235,10 @@ class Notification(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    #: the peer's id for the message sent (Message-ID, Zalo's msg_id, the file written)
+    reference: Mapped[str | None] = mapped_column(String(255))
+    #: how long the last attempt took, rendering included
+    duration_ms: Mapped[float | None] = mapped_column(Float)
 
 
 class Notice(Base):

@@ -16,6 +16,8 @@ from workflow.errors import BadInput
 
 COLUMNS = ("id", "kind", "unit", "stage", "channel", "recipient", "status", "attempts",
            "dedup_key", "last_error")
+#: too wide for the table: the delivery's time, the peer's reference, how long the last attempt took
+JSON_ONLY = ("sent_at", "reference", "duration_ms", "channel_state")
 
 
 @group(invoke_without_command=True)
@@ -37,7 +39,7 @@ def outbox(ctx: click.Context, status: str | None, as_json: bool) -> None:
         rows, states = list_rows(db, status), channel_states(db, app.clock())
         for row in rows:
             row["channel_state"] = states.get(row["channel"], {}).get("state", "up")
-        emit(rows, (*COLUMNS, "channel_state") if as_json else COLUMNS, as_json, title=_("Outbox"))
+        emit(rows, (*COLUMNS, *JSON_ONLY) if as_json else COLUMNS, as_json, title=_("Outbox"))
         if not as_json:
             for channel, state in sorted(states.items()):
                 click.echo(_("Channel {channel} unreachable since {since} UTC ({instances} processes): "
