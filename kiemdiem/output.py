@@ -99,7 +99,7 @@ def emit_json_lines_as_array(chunks: Iterable[bytes]) -> None:
     lines), as one JSON array.
 
     Bytes straight to stdout's buffer, a chunk at a time: decoding and re-encoding each
-    object and one write per object were a third of `overdue --json` over 275,000 rows. JSON
+    object and one write per object would cost more than the listing's query. JSON
     text holds no raw newline, so each line break becomes the array's separator.
     """
     sys.stdout.flush()

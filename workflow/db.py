@@ -86,7 +86,7 @@ def sqlite_text_as_utf8(connection: Connection) -> Iterator[None]:
     """Within the block, text columns read on SQLite `connection` arrive as UTF-8 bytes, not str.
 
     For listings the database renders and the CLI only passes through (`overdue --json`):
-    decoding 275,000 rows into str and encoding them again for stdout cost ~0.5 s.
+    decoding every row into str only to encode it again for stdout is wasted work.
     (PostgreSQL streams such listings with `copy_lines`.)
     """
     raw = driver_connection(connection)
@@ -101,9 +101,9 @@ def sqlite_text_as_utf8(connection: Connection) -> Iterator[None]:
 def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
     """Insert many rows of `table`, every row with the same keys, in the transaction of `session`.
 
-    On PostgreSQL the rows go in by `COPY … FROM STDIN`: 300,000 units took 60 s as
-    executemany (the ORM's bulk insert splits its batches wherever a row's NULLs differ, which
-    made 190,000 round trips) and take about 2 s copied. SQLite gets one Core executemany,
+    On PostgreSQL the rows go in by `COPY … FROM STDIN`, one stream instead of round trips
+    (the ORM's bulk insert splits its batches wherever a row's NULLs differ, which made most
+    rows a round trip of their own). SQLite gets one Core executemany,
     which its in-process driver runs as fast as it can.
     """
     if not rows:

@@ -184,7 +184,7 @@ class AuditEntry(Base):
     __table_args__ = (
         Index("ix_audit_unit_at", "unit_id", "at"),
         # partial in migration 0002 (WHERE action = 'cycle.reopen'): a dialect's option named
-        # here would import that dialect (PostgreSQL's: ~70 ms) in every process, even on SQLite
+        # here would import that (slow to import) dialect in every process, even on SQLite
         Index("ix_audit_reopen", "cycle_id", "id"),
     )
 
@@ -221,7 +221,7 @@ class Notification(Base):
     kind: Mapped[str] = mapped_column(String(32))
     channel: Mapped[str] = mapped_column(String(32))
     recipient: Mapped[str] = mapped_column(String(255))
-    # no foreign keys (migration 0003): checking three per row cost the 300,000-row sweep 4 s
+    # no foreign keys (migration 0003): checking three per row slowed every large sweep's insert
     campaign_id: Mapped[int | None] = mapped_column(Integer)
     cycle_id: Mapped[int | None] = mapped_column(Integer)
     unit_id: Mapped[int | None] = mapped_column(Integer)

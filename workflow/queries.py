@@ -103,9 +103,9 @@ def _late_pairs(session: Session, campaign: Campaign, as_of: datetime, under: Un
 
     One part per milestone due by `as_of` (one, early in the season; never more than the
     plan's few), its level, stage and rank written into the statement as constants, so the
-    planner knows that one level's cycles behind one rank are wanted (it guessed a tenth of
-    them through a join with the milestones, and chose plans that build the cycles' hash once
-    per worker: 1.3 s → 0.8 s on PostgreSQL); and one part for the extensions, which are few
+    planner knows that one level's cycles behind one rank are wanted (through a join with the
+    milestones it guesses far too few, and chooses plans that build the cycles' hash once per
+    worker); and one part for the extensions, which are few
     and start from their table (SQLite is told not to scan cycles by campaign for it).
     """
     def common(part: Select[Any], rank: Any) -> Select[Any]:
@@ -202,8 +202,8 @@ def overdue_json(session: Session, campaign: Campaign, as_of: datetime,
         connection.execute(text(f"SET LOCAL work_mem = '{LISTING_WORK_MEM}'"))
         yield from copy_lines(connection, statement)
         return
-    # read from the driver's cursor: the ORM's result layer cost 0.3 s over 275,000 rows,
-    # the Core's rows 0.2 s, for text that only passes through
+    # read from the driver's cursor: the text only passes through, so neither the ORM's
+    # result layer nor the Core's rows have anything to add but their cost per row
     with sqlite_text_as_utf8(connection):
         result = connection.execute(statement)
         try:

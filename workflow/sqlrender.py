@@ -86,7 +86,7 @@ class Dialect:
 
     def insert(self, table: Any) -> Any:
         """Return the dialect's INSERT, which has `on_conflict_do_nothing`."""
-        # imported here: the PostgreSQL dialect costs a SQLite listing 70 ms of start-up
+        # imported here: the PostgreSQL dialect is slow to import and a SQLite listing never needs it
         from sqlalchemy.dialects import postgresql, sqlite
 
         return (postgresql if self.pg else sqlite).insert(table)
@@ -212,7 +212,7 @@ class Dialect:
         """The calendar day in Vietnam of a stored instant (a date; ISO text on SQLite).
 
         A fixed offset, not the zone's name: on PostgreSQL converting with a named zone costs
-        a zone lookup per row, which doubled grouping 600,000 audit entries by day.
+        a zone lookup per row, which costs as much as the grouping of the audit entries by day itself.
         """
         if self.pg:
             return func.date(func.timezone(literal(timedelta(hours=LOCAL_OFFSET_HOURS)), instant))

@@ -1,6 +1,6 @@
 """The CLI's commands, one module per area, each imported only when one of its commands runs.
 
-Importing every area costs about a third of start-up (the results rules, the sweep, the
+Importing every area is a large share of start-up (the results rules, the sweep, the
 monitor), and one `advance` needs only the core: so the group knows which module holds
 which command and imports that module on first use. `--help` lists them all.
 

@@ -1,7 +1,7 @@
 """Commands that list what the database holds: status, overdue and the audit trail.
 
 Apart from the core's writing commands, so that reading a listing imports neither the plan
-nor the hierarchy models (pydantic and YAML: 0.17 s of `overdue --json`'s start-up).
+nor the hierarchy models (pydantic and YAML, slow to import for a listing).
 """
 
 from __future__ import annotations
