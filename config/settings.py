@@ -5,8 +5,9 @@ Docker-secrets convention). Secrets are `Secret`s, so they never print in a log 
 
 A frozen dataclass checked by one small parser per field, not a pydantic model: every CLI
 command builds the settings before anything else, and pydantic's import plus this model's
-schema would be a large share of the start-up budget of `advance`. Plan, hierarchy and results files, which need nested validation with line
-numbers, keep their pydantic models; they load only for the commands that read them.
+schema would be a large share of the start-up budget of `advance`. Plan, hierarchy and
+results files, which need nested validation with line numbers, keep their pydantic models;
+they load only for the commands that read them.
 """
 
 from __future__ import annotations
