@@ -50,7 +50,7 @@ class Claimed:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class DeliveryOutcome:
     """What became of one claimed row: `sent`, `pending` (retry at `retry_at`), `failed`.
 
     `refund` gives the attempt back: the peer could not be reached, so the row did not
@@ -174,7 +174,7 @@ def undelivered(session: Session, since: datetime | None) -> list[dict[str, Any]
     return [dict(row._mapping) for row in session.execute(query)]
 
 
-def record(db: Database, outcomes: Sequence[Outcome], now: datetime) -> int:
+def record_outcomes(db: Database, outcomes: Sequence[DeliveryOutcome], now: datetime) -> int:
     """Store outcomes in one transaction; return how many rows were still ours to update.
 
     Outcomes are grouped by what they set, and each group is one executemany UPDATE,

@@ -41,7 +41,8 @@ class ZaloToken(Base):
     updated_at: Mapped[datetime]
 
 
-def digest(secret: str) -> str:
+def _sha256_hex(secret: str) -> str:
+    """What is stored of the seed refresh token: enough to notice it was replaced."""
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
@@ -62,13 +63,13 @@ class TokenStore:
         now = self.clock()
         with self.db.session(write=True) as session:
             insert_ignoring_conflicts(session, ZaloToken, [dict(
-                app_id=self.app_id, refresh_token=self.seed, seed_digest=digest(self.seed),
+                app_id=self.app_id, refresh_token=self.seed, seed_digest=_sha256_hex(self.seed),
                 updated_at=now)])
             row = session.scalars(select(ZaloToken).where(ZaloToken.app_id == self.app_id)
                                   .with_for_update()).one()
-            if row.seed_digest != digest(self.seed):  # re-authorised: start from the new token
+            if row.seed_digest != _sha256_hex(self.seed):  # re-authorised: start from the new token
                 row.access_token, row.expires_at = None, None
-                row.refresh_token, row.seed_digest = self.seed, digest(self.seed)
+                row.refresh_token, row.seed_digest = self.seed, _sha256_hex(self.seed)
             fresh = row.expires_at is not None and row.expires_at - EXPIRY_MARGIN > now
             if row.access_token and fresh and row.access_token != rejected:
                 return row.access_token

@@ -18,7 +18,7 @@ from math import floor
 
 from config.i18n import _
 from workflow.results.grounds import KHT_GROUNDS, LOWER_KIND, QUOTA, disciplined_in_year, kht_grounds_of
-from workflow.results.levels import HT, HTT, HTXS, KHT, NOT_CLASSIFIED, PENDING, RANK, RATED, step_down
+from workflow.results.levels import HT, HTT, HTXS, KHT, LEVEL_RANK, NOT_CLASSIFIED, PENDING, RATED, step_down
 from workflow.results.settings import AT_LEAST, BASE, CELL
 from workflow.results.sheet import Counts, Member, Sheet
 
@@ -286,7 +286,7 @@ def head_above_collective(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     if collective not in RATED:
         return
     for m in _members(sheet):
-        if m.is_head and m.level in RATED and RANK[m.level] > RANK[collective]:
+        if m.is_head and m.level in RATED and LEVEL_RANK[m.level] > LEVEL_RANK[collective]:
             yield Violation("HEAD_ABOVE_COLLECTIVE", m.name,
                             _("The head {name} is rated {level}, above the collective's level ({collective})")
                             .format(name=m.name, level=m.level, collective=collective))
@@ -352,7 +352,7 @@ def not_classified_without_reason(sheet: Sheet, ctx: Context) -> Iterator[Violat
 def sick_leave_cap(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     for m in _members(sheet):
         months = m.sick_leave_months or 0
-        if months >= SICK_LEAVE_MONTHS and m.level in RATED and RANK[m.level] > RANK[HT]:
+        if months >= SICK_LEAVE_MONTHS and m.level in RATED and LEVEL_RANK[m.level] > LEVEL_RANK[HT]:
             yield Violation("SICK_LEAVE_CAP", m.name,
                             _("Member {name} was on sick leave {months} months ({least} months or more): at "
                               "most HT (entered: {level})").format(name=m.name, months=f"{months:g}",
@@ -494,7 +494,7 @@ def ceiling(m: Member, ctx: Context) -> tuple[str, list[str]]:
     if m.subordinates_disciplined and level == HTXS:
         level = HTT
         why.append(_("a child unit or a member of the leadership was disciplined"))
-    if (m.sick_leave_months or 0) >= SICK_LEAVE_MONTHS and RANK[level] > RANK[HT]:
+    if (m.sick_leave_months or 0) >= SICK_LEAVE_MONTHS and LEVEL_RANK[level] > LEVEL_RANK[HT]:
         level = HT
         why.append(_("sick leave of {months} months").format(months=f"{m.sick_leave_months:g}"))
     grounds = kht_grounds_of(m, ctx.review_year)
@@ -543,7 +543,7 @@ def score_missing(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
 def score_band(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     for m in _scored(sheet):
         by_score = band(_score(m))
-        if RANK[m.level] > RANK[by_score]:
+        if LEVEL_RANK[m.level] > LEVEL_RANK[by_score]:
             yield Violation("SCORE_BAND", m.name,
                             _("Member {name}: {score} points fall in level {band}, short of {level} (entered: "
                               "{level}, at most: {top})").format(name=m.name, score=f"{m.score:g}", band=by_score,
@@ -558,7 +558,7 @@ def score_band(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
 def score_gate(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     for m in _scored(sheet):
         gated, failed = gated_level(m, ctx.review_year)
-        if RANK[band(_score(m))] >= RANK[m.level] > RANK[gated]:
+        if LEVEL_RANK[band(_score(m))] >= LEVEL_RANK[m.level] > LEVEL_RANK[gated]:
             yield Violation("SCORE_GATE", m.name,
                             _("Member {name}: {failed} (entered: {level}, by the score and conditions: {gated})")
                             .format(name=m.name, failed="; ".join(failed), level=m.level, gated=gated))
@@ -568,7 +568,7 @@ def _below(m: Member, ctx: Context, who: str, member: str | None) -> Iterator[Vi
     if m.level not in RATED or not determined(m, ctx):
         return
     top, _why = ceiling(m, ctx)
-    if RANK[m.level] < RANK[top] and m.lower_reason is None:
+    if LEVEL_RANK[m.level] < LEVEL_RANK[top] and m.lower_reason is None:
         yield Violation("LOWER_REASON", member,
                         _("{who}: the highest level is {top}; rating {level}, lower, needs a reason (lower_reason: "
                           "QUOTA, a KHT ground, or OTHER with lower_reason_text)").format(
@@ -604,7 +604,7 @@ def collective_ceiling(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     if record is None:
         return
     top, why = ceiling(record, ctx)
-    if RANK[record.level] > RANK[top]:
+    if LEVEL_RANK[record.level] > LEVEL_RANK[top]:
         yield Violation("COLLECTIVE_CEILING", None,
                         _("The collective is rated {level}, at most {top}: {why}").format(
                             level=record.level, top=top, why="; ".join(why)))
@@ -629,7 +629,7 @@ def collective_discipline(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
                         _("An HTXS collective needs no committee member disciplined in the year ({names})")
                         .format(names=", ".join(leaders)))
     others = [m.name for m in members if not m.self_discovered]
-    if ctx.rule_set == "qd124" and RANK[level] > RANK[HT] and others:
+    if ctx.rule_set == "qd124" and LEVEL_RANK[level] > LEVEL_RANK[HT] and others:
         yield Violation("COLLECTIVE_DISCIPLINE", None,
                         _("A {level} collective needs no member disciplined in the year, unless the "
                           "organisation discovered it itself ({names}): at most HT").format(
