@@ -25,10 +25,8 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from kiemdiem.app import App
 from kiemdiem.jsonlog import log_event
-from schedules.jobs import SweepScheduler
 from schedules.leader import leader_for
 from schedules.sweep import sweep
-from schedules.timetable import Timetable, load_timetable
 from workflow.errors import Refused, first_line
 
 
@@ -218,11 +216,7 @@ def _lead(app: App, leader: Any, stop: threading.Event, catch_up_seconds: float,
           check_seconds: float, outage: Outage) -> None:
     """Run the scheduler until stopped or the lock is lost (then go back to waiting)."""
 
-    def timetable() -> Timetable:
-        with app.db.session() as session:
-            return load_timetable(session, app.clock())
-
-    scheduler = SweepScheduler(lambda reason: run_sweep(app, reason, outage), timetable, catch_up_seconds)
+    scheduler = app.scheduler(lambda reason: run_sweep(app, reason, outage), catch_up_seconds)
     scheduler.start()
     try:
         while not stop.wait(check_seconds):

@@ -54,7 +54,7 @@ def units() -> None:
 def units_import(app: App, file: Path, clear_empty: bool, deactivate_missing: bool, dry_run: bool,
                  encoding: str | None) -> None:
     """Import units from a CSV, XLSX or YAML file: all rows or none; re-import updates in place."""
-    db = app.ready_db()
+    db = app.db
     options = ImportOptions(clear_empty=clear_empty, deactivate_missing=deactivate_missing,
                             dry_run=dry_run, encoding=encoding)
 
@@ -87,7 +87,7 @@ def units_import(app: App, file: Path, clear_empty: bool, deactivate_missing: bo
 @pass_app
 def units_tree(app: App, code: str | None, as_json: bool) -> None:
     """Show the tree under CODE (or the whole tree)."""
-    with app.ready_db().session() as session:
+    with app.db.session() as session:
         under = find_unit(session, code) if code else None
         rows = tree_rows(session, under)
         if as_json:
@@ -144,7 +144,7 @@ def _campaign_options(f: Callable[..., None]) -> Callable[..., None]:
 @pass_app
 def campaign_create(app: App, year: int, plan_path: Path, root: str | None) -> None:
     """Create the YEAR campaign: one cycle per active unit, deadlines from the plan."""
-    report = create_campaign(app.ready_db(), year, plan_path, app.hierarchy, app.clock, app.actor,
+    report = create_campaign(app.db, year, plan_path, app.hierarchy, app.clock, app.actor,
                              root_code=root)
     _say_created(year, report)
 
@@ -159,7 +159,7 @@ def _say_created(year: int, report: CampaignReport) -> None:
 @pass_app
 def campaign_ensure(app: App, year: int, plan_path: Path, root: str | None) -> None:
     """Create the YEAR campaign if missing, else give units added since their cycles."""
-    report = create_campaign(app.ready_db(), year, plan_path, app.hierarchy, app.clock, app.actor,
+    report = create_campaign(app.db, year, plan_path, app.hierarchy, app.clock, app.actor,
                              root_code=root, if_missing=True)
     if report.created:
         _say_created(year, report)
@@ -184,7 +184,7 @@ def campaign_update(app: App, year: int, plan_path: Path, dry_run: bool) -> None
     """Change the running YEAR campaign's deadlines to the plan's, checked and audited."""
     from workflow.replan import update_plan
 
-    result = update_plan(app.ready_db(), year, plan_path, app.hierarchy, app.clock, app.actor,
+    result = update_plan(app.db, year, plan_path, app.hierarchy, app.clock, app.actor,
                          dry_run=dry_run)
     _print_deadline_changes(app, result.changes)
     for code, stage, due in result.superseded:
@@ -228,9 +228,7 @@ def deadline() -> None:
 def deadline_extend(app: App, code: str, stage: str, day: date, year: int | None,
                     rule: str | None, reason: str) -> None:
     """Give CODE its own deadline for STAGE, within its parent's deadline (audited)."""
-    from workflow.extensions import DeadlineService
-
-    old, new = DeadlineService(app.ready_db(), app.clock).extend(
+    old, new = app.deadline_service().extend(
         code, stage, day, year=year, rule=rule, reason=reason, actor=app.actor)
     click.echo(_("{code}: deadline for {stage} moved from {old} to {new}.").format(
         code=code, stage=stage, old=f"{old.astimezone(app.zone):%d/%m/%Y %H:%M}",

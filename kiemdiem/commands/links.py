@@ -44,7 +44,7 @@ def links() -> None:
 @pass_app
 def links_show(app: App, code: str, year: int | None) -> None:
     """Print a unit's personal link for the campaign (the latest by default)."""
-    with app.ready_db().session(write=True) as session:
+    with app.db.session(write=True) as session:
         campaign = get_campaign(session, year)
         unit = find_unit(session, code)
         token = app.links.token(session, campaign.id, unit.id)
@@ -59,7 +59,7 @@ def links_show(app: App, code: str, year: int | None) -> None:
 @pass_app
 def links_revoke(app: App, code: str, year: int | None) -> None:
     """Kill a unit's link and issue a new one; the old link then says it was revoked."""
-    with app.ready_db().session(write=True) as session:
+    with app.db.session(write=True) as session:
         campaign = get_campaign(session, year)
         unit = find_unit(session, code)
         token = app.links.revoke(session, campaign, unit, app.actor, "cli")
@@ -79,7 +79,7 @@ def links_export(app: App, under: str | None, output: Path, year: int | None) ->
 
     if output.suffix.lower() != ".xlsx":
         raise BadInput(_("{file}: the export file must end in .xlsx.").format(file=output))
-    with app.ready_db().session(write=True) as session:
+    with app.db.session(write=True) as session:
         campaign = get_campaign(session, year)
         parent = aliased(Unit)
         query = (select(Unit.id, Unit.code, Unit.name, Unit.level, parent.code.label("parent"),

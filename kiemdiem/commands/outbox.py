@@ -35,7 +35,7 @@ def outbox(ctx: click.Context, status: str | None, as_json: bool) -> None:
 
         app = ctx.find_object(App)
         assert app is not None, "the root command builds the App"
-        db = app.ready_db()
+        db = app.db
         rows, states = list_rows(db, status), channel_states(db, app.clock())
         for row in rows:
             row["channel_state"] = states.get(row["channel"], {}).get("state", "up")
@@ -55,7 +55,7 @@ def outbox_retry(app: App, row_id: int | None, all_failed: bool) -> None:
     """Put a failed or dead row (or all of them) back in the queue, due now."""
     if (row_id is None) == (not all_failed):
         raise BadInput(_("Give either an outbox ID or --all-failed (not both)."))
-    count = requeue(app.ready_db(), now=app.clock(), ids=[row_id] if row_id is not None else [],
+    count = requeue(app.db, now=app.clock(), ids=[row_id] if row_id is not None else [],
                     all_failed=all_failed)
     if row_id is not None and count == 0:
         raise BadInput(_("Outbox row {id} does not exist or is not failed/dead.").format(id=row_id))
@@ -74,7 +74,7 @@ def dispatch(app: App, once: bool) -> None:
 
     jsonlog.configure()  # the dispatcher's events (channel_down, gave_up, …) as JSON lines
 
-    db = app.ready_db()
+    db = app.db
     try:
         tally = asyncio.run(run(app, None if once else asyncio.Event()))
     except KeyboardInterrupt:

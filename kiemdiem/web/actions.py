@@ -27,7 +27,6 @@ from kiemdiem.web.labels import local_datetime
 from kiemdiem.web.render import flash, kiemdiem_app
 from notifiers.manual import remind_now
 from workflow.errors import BadInput, KiemdiemError, Refused
-from workflow.extensions import DeadlineService
 from workflow.models import Cycle, Unit
 from workflow.progress import ProgressImport
 from workflow.stages import LABEL, RANK, STAGES
@@ -110,7 +109,7 @@ def extend(app: App, viewer: Viewer, unit: Unit, form: FormData) -> str:
     rule = _text(form, "rule") or None
     if rule not in (None, "before", "by"):
         raise BadInput("Cách tính hạn không hợp lệ.")
-    _, new = DeadlineService(app.db, app.clock).extend(unit.code, stage, day, rule=rule,
+    _, new = app.deadline_service().extend(unit.code, stage, day, rule=rule,
                                                        reason=reason, actor=viewer.name)
     return f"Đã gia hạn bước '{LABEL[stage]}' của {unit.name} đến {local_datetime(new)}."
 

@@ -32,7 +32,6 @@ from kiemdiem.web.calendar import unit_calendar
 from kiemdiem.web.render import flash, kiemdiem_app, page
 from workflow.errors import KiemdiemError, Refused
 from workflow.links import Found
-from workflow.results.store import ResultsService
 from workflow.stages import LABEL
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
@@ -244,8 +243,8 @@ def _store_results(request: Request, found: Found, body: bytes, name: str, suffi
         path = Path(folder) / (Path(name).stem[:80] + suffix)
         path.write_bytes(body)
         try:
-            ResultsService(app.db, app.clock).submit(found.unit.code, path, year=found.campaign.year,
-                                                     actor=linkpage.actor_for(found.unit))
+            app.results_service().submit(found.unit.code, path, year=found.campaign.year,
+                                         actor=linkpage.actor_for(found.unit))
         except KiemdiemError as exc:
             message, problems = _parts(exc)
             if isinstance(exc, Refused) and problems:  # rule violations: the CLI's hint is not for here
