@@ -23,7 +23,6 @@ from workflow.notices import Due
 if TYPE_CHECKING:
     from rich.console import Console
 
-LOCAL = DEFAULT_ZONE
 #: columns whose values are machine names a table shows by their label (`pgettext("value", …)`)
 LABELLED = frozenset({"state", "next_stage", "stage", "from_state", "to_state", "level", "kind",
                       "status", "action", "role"})
@@ -33,7 +32,7 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, Due):
         value = value.at
     if isinstance(value, datetime):
-        return value.astimezone(LOCAL).isoformat()
+        return value.astimezone(DEFAULT_ZONE).isoformat()
     if isinstance(value, date):
         return value.isoformat()
     return value
@@ -49,7 +48,7 @@ def _cell(value: Any, column: str = "") -> str:
     if column in LABELLED and isinstance(value, str):
         return pgettext("value", value)
     if isinstance(value, datetime):
-        return value.astimezone(LOCAL).strftime("%d/%m/%Y %H:%M")
+        return value.astimezone(DEFAULT_ZONE).strftime("%d/%m/%Y %H:%M")
     if isinstance(value, date):
         return value.strftime("%d/%m/%Y")
     return str(value)

@@ -11,13 +11,12 @@ import click
 
 from config.zone import DEFAULT_ZONE
 
-LOCAL = DEFAULT_ZONE
 #: the years a campaign may have (a plan's `year`); outside them an instant is a typo, and
 #: year 1 or 9999 would overflow when moved to UTC
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
-def parse_instant(value: str, tz: ZoneInfo = LOCAL) -> datetime:
+def parse_instant(value: str, tz: ZoneInfo = DEFAULT_ZONE) -> datetime:
     """Read `2026-11-21`, `2026-11-21T08:00` or `2026-11-21T08:00+07:00` as an aware instant.
 
     A value without an offset is local time (Asia/Ho_Chi_Minh); a bare date is its midnight.

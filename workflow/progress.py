@@ -46,7 +46,6 @@ from workflow.service import CycleService
 from workflow.stages import EVENT_FOR, LABEL, RANK, STAGES, stages_of
 from workflow.tabular import Row, header_key
 
-LOCAL = DEFAULT_ZONE
 #: a reported day is recorded at its local noon (or now, if that is earlier)
 REPORTED_AT = time(12, 0)
 #: header cells accepted for each column (compared by `tabular.header_key`)
@@ -139,7 +138,7 @@ class _DryRun(Exception):
     """Raised inside the transaction to roll a dry run back."""
 
 
-def reported_at(day: date, now: datetime, zone: ZoneInfo = LOCAL) -> datetime:
+def reported_at(day: date, now: datetime, zone: ZoneInfo = DEFAULT_ZONE) -> datetime:
     """The instant a stage reported as done on `day` is recorded at: its local noon, or now."""
     return min(datetime.combine(day, REPORTED_AT, zone), now)
 
@@ -274,7 +273,7 @@ class ProgressImport:
     def _plan(self, campaign: Campaign, entries: list[Entry], targets: dict[str, _Target],
               problems: list[str], report: ProgressReport, scoped: bool) -> _Plan:
         now = self.clock()
-        today = now.astimezone(LOCAL).date()
+        today = now.astimezone(DEFAULT_ZONE).date()
         by_unit: dict[str, list[Entry]] = defaultdict(list)
         for e in entries:
             by_unit[e.code].append(e)
@@ -456,7 +455,7 @@ _flow = lru_cache(maxsize=None)(stages_of)
 
 @lru_cache(maxsize=4096)
 def _local_day(instant: datetime) -> date:
-    return instant.astimezone(LOCAL).date()
+    return instant.astimezone(DEFAULT_ZONE).date()
 
 
 @lru_cache(maxsize=4096)

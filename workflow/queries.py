@@ -35,7 +35,6 @@ from workflow.notices import DeadlineBook, Due
 from workflow.sqlrender import Dialect
 from workflow.stages import next_stage
 
-LOCAL = DEFAULT_ZONE
 MS = Milestone.__table__
 EX = DeadlineExtension.__table__
 
@@ -180,7 +179,7 @@ def overdue_json(session: Session, campaign: Campaign, as_of: datetime,
             m = deadline.milestone
             due = Due(m.due_at, m.rule, m.plan_date)
             return {"stage": literal(m.stage, String), **{
-                key: literal(value, String) for key, value in due.as_json_members(LOCAL).items()},
+                key: literal(value, String) for key, value in due.as_json_members(DEFAULT_ZONE).items()},
                 "days_late": literal(days_late(m.due_at, as_of))}
         at = deadline.due_at
         rule = func.coalesce(select(MS.c.rule).where(

@@ -30,7 +30,6 @@ from workflow.results.levels import ALL
 from workflow.results.models import UnitResult
 from workflow.stages import LABEL, RANK, classifies_members, next_stage, stages_of
 
-LOCAL = DEFAULT_ZONE
 #: how long a secretary may take back a step they reported through the link
 UNDO_WINDOW = timedelta(hours=24)
 #: the stages a secretary reports: `aggregated` is the parent's (or the office's) to record
@@ -77,7 +76,7 @@ class LinkView:
 
 
 def local_day(instant: datetime) -> date:
-    return instant.astimezone(LOCAL).date()
+    return instant.astimezone(DEFAULT_ZONE).date()
 
 
 _MILESTONES = select(Milestone.stage, Milestone.rule, Milestone.plan_date, Milestone.due_at).where(
@@ -133,7 +132,7 @@ def reached_at(day: date, now: datetime) -> datetime:
     """The instant a stage reported for `day` counts from: now for today, else that day's end."""
     if day == local_day(now):
         return now
-    return datetime.combine(day, time(23, 59, 59), LOCAL)
+    return datetime.combine(day, time(23, 59, 59), DEFAULT_ZONE)
 
 
 def check_day(view: LinkView, day: date) -> str | None:
