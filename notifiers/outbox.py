@@ -26,14 +26,13 @@ from sqlalchemy.orm import Session, aliased
 
 from workflow.db import Database, affected
 from workflow.models import Notification, Unit
+from workflow.notices import BUNDLED_KINDS
 
 N = Notification
 STATUSES = ("pending", "sending", "sent", "failed", "dead")
 #: what a row taken over from an expired lease says: the previous attempt's outcome is unknown
 DIED = "the instance sending it stopped before recording the outcome (lease expired)"
 SUPERSEDED = "superseded by a newer message to the same recipient about the same unit"
-#: the kinds written as a day's bundle, which the next day's bundle supersedes
-BUNDLED = ("reminder", "late", "repeat", "escalation")
 
 
 @dataclass(frozen=True)
@@ -136,7 +135,7 @@ def give_up(db: Database, *, now: datetime, channels: Iterable[str], age: timede
     waiting = or_(N.status == "pending", and_(N.status == "sending", N.lease_until < now))
     old = N.created_at < now - age
     newer = aliased(Notification)
-    superseded = and_(N.kind.in_(BUNDLED), N.unit_id.is_not(None), exists().where(
+    superseded = and_(N.kind.in_(BUNDLED_KINDS), N.unit_id.is_not(None), exists().where(
         newer.unit_id == N.unit_id, newer.created_at > N.created_at, newer.channel == N.channel,
         newer.recipient == N.recipient, _bundle(newer.kind) == _bundle(N.kind)))
     reason = case((old, literal(f"gave up after {hours} h: ")

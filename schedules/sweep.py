@@ -60,12 +60,11 @@ from schedules.deadlines import Policy, Window, escalation_window, notice_window
 from workflow.campaigns import campaign_plan
 from workflow.lookup import current_campaign
 from workflow.models import Campaign, Cycle, DeadlineExtension, Milestone, Notice, Notification, Unit
-from workflow.notices import DeadlineItem, plan_day
+from workflow.notices import BUNDLED_KINDS, DeadlineItem, plan_day
 from workflow.queries import LISTED_LATE_UNITS, owed_deadlines, owed_due
 from workflow.sqlrender import Dialect, integer, text
 from workflow.stages import RANK
 
-KINDS = ("reminder", "late", "repeat", "escalation")
 #: PostgreSQL memory per hash join during a sweep (SET LOCAL: this transaction only)
 SWEEP_WORK_MEM = "64MB"
 OUTBOX_COLUMNS = ["dedup_key", "kind", "channel", "recipient", "campaign_id", "cycle_id", "unit_id",
@@ -98,7 +97,7 @@ class SweepReport:
 
     def as_log(self) -> dict[str, Any]:
         return {"event": "sweep", "at": self.at.isoformat(), "scanned": self.scanned,
-                "written": self.total, **{k: self.written.get(k, 0) for k in KINDS},
+                "written": self.total, **{k: self.written.get(k, 0) for k in BUNDLED_KINDS},
                 "notices": self.noticed, "duration_ms": round(self.duration_s * 1000, 1)}
 
 
