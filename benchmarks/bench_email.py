@@ -138,8 +138,7 @@ def claim_and_record(outbox: FreshOutbox, batch: int = 200) -> None:
     """The dispatcher's bookkeeping alone: claim every row in batches and record it sent."""
     db = Database(outbox.url)
     now = DUE + timedelta(days=1)
-    while rows := claim(db, now=now, channels=["email"], limit=batch, lease=timedelta(minutes=5),
-                        max_attempts=8):
+    while rows := claim(db, now=now, channels=["email"], limit=batch, lease=timedelta(minutes=5)):
         record_outcomes(db, [DeliveryOutcome(row, "sent") for row in rows], now)
     db.dispose()
 

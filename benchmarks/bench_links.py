@@ -35,7 +35,9 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
@@ -62,10 +64,10 @@ def serve(url: str, port: int, workers: int) -> None:
     web = create_app(app)
     web.state.link_limiter = AddressLimiter(per_minute=10**9)  # one address drives everything
 
-    async def timed(scope, receive, send):  # type: ignore[no-untyped-def]
+    async def timed(scope: Any, receive: Any, send: Any) -> None:
         started = time.perf_counter()
 
-        async def send_timed(message):  # type: ignore[no-untyped-def]
+        async def send_timed(message: Any) -> None:
             if message["type"] == "http.response.start":
                 spent = (time.perf_counter() - started) * 1000
                 message["headers"] = [*message.get("headers", []),
@@ -101,7 +103,7 @@ class Phase:
         return statistics.quantiles(values, n=20)[-1]
 
 
-async def _drive(base: str, clients: int, work: list[str], one) -> Phase:  # type: ignore[no-untyped-def]
+async def _drive(base: str, clients: int, work: list[str], one: Callable[..., Awaitable[None]]) -> Phase:
     """Run `one(client, item, phase)` over `work` with `clients` concurrent connections."""
     phase = Phase()
     queue: asyncio.Queue[str] = asyncio.Queue()
