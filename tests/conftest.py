@@ -9,7 +9,6 @@ workers and several checkouts on one machine never see each other's rows.
 from __future__ import annotations
 
 import itertools
-import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +18,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from kiemdiem import jsonlog
+from tests.helpers import own_process_logging
 from workflow.db import Database
 from workflow.schema import upgrade
 
@@ -108,19 +108,9 @@ def db(db_url: str) -> Iterator[Database]:
         yield database
 
 
-@pytest.fixture(autouse=True)
-def _root_logger_restored() -> Iterator[None]:
-    """Undo what a command run in-process did to the root logger (`dispatch` and `serve`
-    install the JSON log), so later tests' stdout holds only what they print."""
-    root = logging.getLogger()
-    level = root.level
-    yield
-    for handler in [h for h in root.handlers if isinstance(h, jsonlog.StdoutHandler)]:
-        root.removeHandler(handler)
-    root.setLevel(level)
-
-
 @pytest.fixture
-def json_log(_root_logger_restored: None) -> None:
+def json_log() -> Iterator[None]:
     """The process's log set up as `serve` sets it (JSON lines on stdout; read them with capsys)."""
-    jsonlog.configure()
+    with own_process_logging():
+        jsonlog.configure()
+        yield
