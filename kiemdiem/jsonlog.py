@@ -17,6 +17,9 @@ from typing import Any
 
 #: the logger of kiemdiem's structured events
 EVENTS = logging.getLogger("kiemdiem.events")
+#: libraries whose INFO records narrate routine work (`transitions`: two lines per state
+#: change), logged from WARNING up only
+CHATTY = ("transitions",)
 
 
 def log_event(event: str, *, level: int = logging.INFO, exc_info: BaseException | None = None,
@@ -72,3 +75,5 @@ def configure(level: int = logging.INFO) -> None:
     handler.setFormatter(JsonFormatter())
     root.addHandler(handler)
     root.setLevel(level)
+    for name in CHATTY:
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))

@@ -33,13 +33,14 @@ def own_process_logging() -> Iterator[None]:
     command installs (`dispatch`, `serve`) is taken off again, so the next command run
     in-process does not print into it."""
     root = logging.getLogger()
-    level = root.level
+    levels = {name: logging.getLogger(name).level for name in ("", *jsonlog.CHATTY)}
     try:
         yield
     finally:
         for handler in [h for h in root.handlers if isinstance(h, jsonlog.StdoutHandler)]:
             root.removeHandler(handler)
-        root.setLevel(level)
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
 
 
 def run_json(db_url: str, *args: str, now: str | None = None) -> list[dict]:

@@ -52,6 +52,13 @@ def test_an_event_and_a_library_record_share_one_format(capsys, json_log):
     assert record["logger"] == "uvicorn.error"
 
 
+def test_a_state_change_is_not_narrated_in_the_log(capsys, json_log):
+    logging.getLogger("transitions.core").info("Finished processing state plan_issued exit callbacks.")
+    logging.getLogger("transitions.core").warning("Model has no trigger named 'x'")
+    (line,) = capsys.readouterr().out.splitlines()
+    assert json.loads(line)["level"] == "warning"
+
+
 def test_an_outage_is_one_line_when_it_starts_and_one_when_it_ends(capsys, json_log):
     outage = Outage("dispatch")
     outage.report(None)
