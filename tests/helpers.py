@@ -33,11 +33,12 @@ def own_process_logging() -> Iterator[None]:
     command installs (`dispatch`, `serve`) is taken off again, so the next command run
     in-process does not print into it."""
     root = logging.getLogger()
+    before = list(root.handlers)
     levels = {name: logging.getLogger(name).level for name in ("", *jsonlog.CHATTY)}
     try:
         yield
     finally:
-        for handler in [h for h in root.handlers if isinstance(h, jsonlog.StdoutHandler)]:
+        for handler in [h for h in root.handlers if h not in before and isinstance(h, jsonlog.StdoutHandler)]:
             root.removeHandler(handler)
         for name, level in levels.items():
             logging.getLogger(name).setLevel(level)
