@@ -27,8 +27,8 @@ run: $(STAMP)
 	@echo "Trang theo dõi: http://$${KIEMDIEM_WEB_HOST:-127.0.0.1}:$${KIEMDIEM_WEB_PORT:-8080}/ (tài khoản admin; thư trong $${KIEMDIEM_OUTBOX_DIR:-var/outbox}/)"
 	$(BIN)/kiemdiem --db $(DB) serve
 
-## test: install, make sure PostgreSQL is up, run every test on SQLite and PostgreSQL
-test: $(STAMP) services browser
+## test: install, lint (ruff and mypy), make sure PostgreSQL is up, run every test on SQLite and PostgreSQL
+test: lint $(STAMP) services browser
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 $(BENCH_STAMP): $(STAMP)
@@ -64,8 +64,10 @@ container-check: services
 browser:
 	@scripts/ensure-browser
 
+## lint: ruff, then mypy over the packages [tool.mypy] names in pyproject.toml
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) kiemdiem.db kiemdiem.db-wal kiemdiem.db-shm kiemdiem.db.writer-lock var test-output

@@ -35,7 +35,7 @@ from kiemdiem.app import App
 from kiemdiem.dispatching import dispatch
 from notifiers.base import Message
 from notifiers.mime import MimeBuilder
-from notifiers.outbox import Outcome, claim, record
+from notifiers.outbox import DeliveryOutcome, claim, record_outcomes
 from notifiers.render import Renderer
 from tests.notify_fixtures import free_port
 from tests.notify_helpers import add_rows, payload
@@ -138,9 +138,8 @@ def claim_and_record(outbox: FreshOutbox, batch: int = 200) -> None:
     """The dispatcher's bookkeeping alone: claim every row in batches and record it sent."""
     db = Database(outbox.url)
     now = DUE + timedelta(days=1)
-    while rows := claim(db, now=now, channels=["email"], limit=batch, lease=timedelta(minutes=5),
-                        max_attempts=8):
-        record(db, [Outcome(row, "sent") for row in rows], now)
+    while rows := claim(db, now=now, channels=["email"], limit=batch, lease=timedelta(minutes=5)):
+        record_outcomes(db, [DeliveryOutcome(row, "sent") for row in rows], now)
     db.dispose()
 
 

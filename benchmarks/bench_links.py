@@ -37,6 +37,7 @@ import statistics
 import subprocess
 import sys
 import time
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -67,10 +68,10 @@ def serve(url: str, port: int, workers: int) -> None:
     web = create_app(app)
     web.state.link_limiter = AddressLimiter(per_minute=10**9)  # one address drives everything
 
-    async def timed(scope, receive, send):  # type: ignore[no-untyped-def]
+    async def timed(scope: Any, receive: Any, send: Any) -> None:
         started = time.perf_counter()
 
-        async def send_timed(message):  # type: ignore[no-untyped-def]
+        async def send_timed(message: Any) -> None:
             if message["type"] == "http.response.start":
                 spent = (time.perf_counter() - started) * 1000
                 message["headers"] = [*message.get("headers", []),
@@ -169,7 +170,10 @@ def bench(backend: str, units: int, clients: int, requests: int, runs: int, work
     try:
         _wait(base, child)
         drive(base, clients, _gets(random.sample(tokens, min(200, len(tokens)))))  # warm up
-        gets, posts, alone, paced = [], [], [], []
+        gets: list[Phase] = []
+        posts: list[Phase] = []
+        alone: list[tuple[Phase, Phase]] = []
+        paced: list[tuple[Phase, Phase]] = []
         fresh = iter(random.sample(tokens, len(tokens)))
         for _ in range(runs):
             batch, serial, offered = (
@@ -200,10 +204,10 @@ def bench(backend: str, units: int, clients: int, requests: int, runs: int, work
                    Timing(f"{name} paced p95", [Phase.p95(p.server_ms) / 1000 for p in at_rate]),
                    limit_s=0.1, note=f"{statistics.median(p.rps for p in at_rate):.0f} requests/s "
                    f"answered, client p95 {statistics.median(p.client_percentile(0.95) for p in at_rate):.0f} ms")
-        serial = [pair[0 if ok == 200 else 1] for pair in alone]
+        one_at_a_time = [pair[0 if ok == 200 else 1] for pair in alone]
         report.add(f"{name}: p95 server time, one client at a time",
-                   Timing(f"{name} serial p95", [Phase.p95(p.server_ms) / 1000 for p in serial]),
-                   note=f"{statistics.median(p.rps for p in serial):.0f} requests/s")
+                   Timing(f"{name} serial p95", [Phase.p95(p.server_ms) / 1000 for p in one_at_a_time]),
+                   note=f"{statistics.median(p.rps for p in one_at_a_time):.0f} requests/s")
     report.note(f"Each run: {requests:,} requests of each kind from {clients} concurrent "
                 f"connections of {GENERATOR} on loopback, against {_processes(workers)} "
                 f"(`kiemdiem web --workers {workers}`); server time from the application's own "

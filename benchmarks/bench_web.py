@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from sqlalchemy import Engine, create_engine, event, text
@@ -83,7 +84,7 @@ SEASON = [  # (stage, rank, share in %, first day, days spread)
 def generate(db: Database) -> None:
     upgrade(db)
     rows = _units()
-    raw = db.engine.raw_connection()
+    raw: Any = db.engine.raw_connection()  # psycopg's own connection: `copy` and cursors as contexts
     try:
         with raw.cursor() as cur, cur.copy(
                 "COPY units (id, code, name, level, parent_id, path, depth, secretary, email, "
@@ -131,11 +132,12 @@ class Statements:
     """
 
     def __init__(self, engine: Engine, url: str) -> None:
-        self.engine, self.sent = engine, []
+        self.engine = engine
+        self.sent: list[tuple[str, Any]] = []
         self.raw = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"))
 
     def capture(self, fn: Callable[[], object]) -> int:
-        def keep(_conn, _cursor, statement, parameters, _context, _many) -> None:  # type: ignore[no-untyped-def]
+        def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
             self.sent.append((statement, parameters))
 
         self.sent = []

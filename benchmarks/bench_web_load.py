@@ -59,7 +59,9 @@ def main() -> None:
             except httpx.TransportError:
                 time.sleep(0.1)
         with httpx.Client(base_url=base, timeout=60) as c:
-            token = re.search(r'name="csrf" value="([^"]+)"', c.get("/login").text).group(1)
+            found = re.search(r'name="csrf" value="([^"]+)"', c.get("/login").text)
+            assert found, "the login page has no CSRF token"
+            token = found.group(1)
             assert c.post("/login", data={"name": args.user, "password": PASSWORD,
                                           "csrf": token}).status_code == 303
             cookie = f"{SESSION_COOKIE}={c.cookies[SESSION_COOKIE]}"

@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 RESULTS = Path(__file__).parent / "RESULTS.md"
@@ -75,7 +76,7 @@ def time_command(argv: Sequence[str], runs: int = 3, *, label: str | None = None
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
             started = time.perf_counter()
             proc = subprocess.Popen(list(argv), stdout=out, stderr=err, env=full_env, cwd=cwd)
-            with _Peak(lambda pid=proc.pid: _status_kb(pid, "VmHWM")) as hwm:
+            with _Peak(partial(_status_kb, proc.pid, "VmHWM")) as hwm:
                 proc.wait()
             elapsed = time.perf_counter() - started
             out.seek(0)
@@ -167,9 +168,9 @@ def machine() -> str:
     try:
         match = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.M)
         cpu = match.group(1).strip() if match else platform.processor() or "?"
-        mem_kb = int(re.search(r"^MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text(), re.M).group(1))
-        memory = f"{mem_kb / 1024 / 1024:.1f} GiB RAM"
-    except (OSError, AttributeError):
+        total = re.search(r"^MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text(), re.M)
+        memory = f"{int(total.group(1)) / 1024 / 1024:.1f} GiB RAM" if total else "? RAM"
+    except OSError:
         memory = "? RAM"
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     return (f"{os.cpu_count()} cores ({cpu}), {memory}, {platform.system()} {platform.release()}, "

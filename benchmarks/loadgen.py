@@ -152,6 +152,7 @@ def drive(base: str, clients: int, work: list[Prepared], rate: float | None = No
 
 
 def _wrk(base: str, clients: int, work: list[Prepared], think: float) -> Phase:
+    assert WRK is not None, "drive() calls this only when wrk is installed"
     with tempfile.TemporaryDirectory(prefix="kiemdiem-wrk-") as folder:
         script, lines, out = Path(folder, "drive.lua"), Path(folder, "requests.tsv"), Path(folder, "out.json")
         script.write_text(_SCRIPT + (_THINK.replace("THINK_MS", repr(think * 1000)) if think else ""))

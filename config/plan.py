@@ -242,16 +242,16 @@ class Plan(BaseModel):
                         level=level, later=later.stage, later_date=later.plan_date.describe(),
                         earlier=earlier.stage, earlier_date=earlier.plan_date.describe()))
         submitted = {m.level: m for m in self.milestones(working_day) if m.stage == "forms_submitted"}
-        for level in hierarchy.levels:
-            child = submitted.get(level.name)
+        for child_level in hierarchy.levels:
+            child = submitted.get(child_level.name)
             if child is None:
                 continue
-            for parent_name in level.parents:
+            for parent_name in child_level.parents:
                 parent = submitted.get(parent_name)
                 if parent is not None and child.due_at > parent.due_at:
                     problems.append(_("deadlines.{level}.forms_submitted ({date}) falls due after "
                                       "deadlines.{parent}.forms_submitted ({parent_date}), the level above it")
-                                    .format(level=level.name, date=child.plan_date.describe(), parent=parent_name,
+                                    .format(level=child_level.name, date=child.plan_date.describe(), parent=parent_name,
                                             parent_date=parent.plan_date.describe()))
         if problems:
             raise ConfigError(_("the plan contradicts itself: {problems}").format(problems="; ".join(problems)))

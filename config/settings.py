@@ -5,9 +5,9 @@ Docker-secrets convention). Secrets are `Secret`s, so they never print in a log 
 
 A frozen dataclass checked by one small parser per field, not a pydantic model: every CLI
 command builds the settings before anything else, and pydantic's import plus this model's
-schema cost 0.16 s of start-up on a 2-core machine — a third of the 0.5 s budget of
-`advance`. Plan, hierarchy and results files, which need nested validation with line
-numbers, keep their pydantic models; they load only for the commands that read them.
+schema would be a large share of the start-up budget of `advance`. Plan, hierarchy and
+results files, which need nested validation with line numbers, keep their pydantic models;
+they load only for the commands that read them.
 """
 
 from __future__ import annotations
@@ -18,13 +18,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from config.errors import ConfigError
 from config.i18n import _
 
 PREFIX = "KIEMDIEM_"
 CHANNELS = ("file", "email", "zalo_zns", "zalo_oa", "webhook")
+#: how the SMTP connection is secured: not at all, upgraded after connecting, or TLS from the start
+TlsMode = Literal["none", "starttls", "tls"]
 
 #: Turns a value from the environment (text) or from code (already typed) into the field's
 #: value, or raises ValueError with what is wrong in a few words.
@@ -159,7 +161,7 @@ class Settings:
     smtp_port: int = _setting(25, _number(int, ge=1, le=65535))
     smtp_user: str | None = _setting(None, _optional(_text))
     smtp_password: Secret | None = _setting(None, _optional(_secret))
-    smtp_tls: str = _setting("none", _choice("none", "starttls", "tls"))
+    smtp_tls: TlsMode = _setting("none", _choice(*get_args(TlsMode)))
     smtp_timeout: float = _setting(30.0, _number(float, gt=0))
     smtp_connections: int = _setting(4, _number(int, ge=1, le=64))
     mail_from: str = _setting("kiemdiem@localhost")

@@ -12,6 +12,7 @@ import getpass
 import os
 import sys
 from datetime import datetime
+from typing import Any
 
 import click
 from sqlalchemy.engine import make_url
@@ -40,7 +41,7 @@ class KiemdiemGroup(commands.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         return commands.load(cmd_name)
 
-    def invoke(self, ctx: click.Context):  # type: ignore[no-untyped-def]
+    def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except KiemdiemError as exc:

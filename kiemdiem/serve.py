@@ -24,11 +24,9 @@ from typing import Any, Protocol
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from kiemdiem.app import App
-from kiemdiem.jsonlog import timestamp, write_record
-from schedules.jobs import PeriodicTask, SweepScheduler
+from kiemdiem.jsonlog import log_event
 from schedules.leader import leader_for
 from schedules.sweep import sweep
-from schedules.timetable import load_timetable
 from workflow.errors import Refused, first_line
 
 
@@ -110,13 +108,6 @@ def write_due_digest(app: App) -> int:
     return written
 
 
-def log_event(event: str, **fields: Any) -> None:
-    """Write one structured log line (JSON) to stdout (`jsonlog.write_record`)."""
-    write_record({"ts": timestamp(), "event": event, **fields})
-
-
-log = logging.getLogger(__name__)
-
 #: errors that mean the database cannot be reached (a restart, a network cut), not a bug
 UNREACHABLE = (OperationalError, InterfaceError, OSError)
 
@@ -127,7 +118,7 @@ class Outage:
     `report(error)` is called after every attempt: the first failure to reach the database
     logs `database_unreachable`, the next success `database_reconnected` with how long it
     lasted; the retries in between log nothing (a dispatcher polls every few seconds). Any
-    other error is a bug, not an outage: it goes to stderr with its traceback.
+    other error is a bug, not an outage: it is logged as an error with its traceback.
     """
 
     def __init__(self, part: str) -> None:
@@ -136,10 +127,11 @@ class Outage:
 
     def report(self, error: BaseException | None) -> None:
         if error is not None and not isinstance(error, UNREACHABLE):
-            log.error("%s failed", self.part, exc_info=error)
+            log_event(f"{self.part}_failed", level=logging.ERROR, exc_info=error,
+                      error=f"{type(error).__name__}: {error}")
         elif error is not None and self.since is None:
             self.since = time.monotonic()
-            log_event("database_unreachable", during=self.part, error=first_line(error))
+            log_event("database_unreachable", level=logging.WARNING, during=self.part, error=first_line(error))
         elif error is None and self.since is not None:
             log_event("database_reconnected", during=self.part,
                       after_s=round(time.monotonic() - self.since, 1))
@@ -153,9 +145,10 @@ def run_sweep(app: App, reason: str, outage: Outage) -> None:
             report = sweep(session, app.clock(), app.settings.channels, app.settings.public_url)
     except UNREACHABLE as exc:  # the database is down or the connection broke
         outage.report(exc)
-        log_event("sweep_failed", reason=reason, error=first_line(exc))
+        log_event("sweep_failed", level=logging.WARNING, reason=reason, error=first_line(exc))
     except Exception as exc:  # noqa: BLE001 - the scheduler thread must survive a bad sweep
-        log_event("sweep_failed", reason=reason, error=f"{type(exc).__name__}: {exc}")
+        log_event("sweep_failed", level=logging.ERROR, exc_info=exc, reason=reason,
+                  error=f"{type(exc).__name__}: {exc}")
     else:
         outage.report(None)
         log_event(**report.as_log() | {"reason": reason})
@@ -163,9 +156,9 @@ def run_sweep(app: App, reason: str, outage: Outage) -> None:
             write_due_digest(app)
         except UNREACHABLE as exc:
             outage.report(exc)
-            log_event("digest_failed", error=first_line(exc))
+            log_event("digest_failed", level=logging.WARNING, error=first_line(exc))
         except Exception as exc:  # noqa: BLE001 - the scheduler thread must survive a bad digest
-            log_event("digest_failed", error=f"{type(exc).__name__}: {exc}")
+            log_event("digest_failed", level=logging.ERROR, exc_info=exc, error=f"{type(exc).__name__}: {exc}")
 
 
 def stop_on_signals(*signums: int) -> threading.Event:
@@ -191,7 +184,7 @@ def stop_on_signals(*signums: int) -> threading.Event:
 
 
 def serve(app: App, catch_up_seconds: float, lock_retry_seconds: float,
-          hooks: Sequence[ServeHook] = (), tasks: Sequence[PeriodicTask] = ()) -> None:
+          hooks: Sequence[ServeHook] = ()) -> None:
     """Run until SIGTERM or SIGINT: hooks always, the scheduler while this process leads."""
     stop = stop_on_signals(signal.SIGTERM, signal.SIGINT)
     leader = leader_for(app.settings.database_url, lock_retry_seconds)
@@ -209,7 +202,7 @@ def serve(app: App, catch_up_seconds: float, lock_retry_seconds: float,
             if not leader.acquire(stop):
                 break
             log_event("leader", detail="this process runs the scheduler")
-            _lead(app, leader, stop, catch_up_seconds, lock_retry_seconds, tasks, outage)
+            _lead(app, leader, stop, catch_up_seconds, lock_retry_seconds, outage)
     finally:
         stop.set()
         leader.release()
@@ -219,20 +212,15 @@ def serve(app: App, catch_up_seconds: float, lock_retry_seconds: float,
 
 
 def _lead(app: App, leader: Any, stop: threading.Event, catch_up_seconds: float,
-          check_seconds: float, tasks: Sequence[PeriodicTask], outage: Outage) -> None:
+          check_seconds: float, outage: Outage) -> None:
     """Run the scheduler until stopped or the lock is lost (then go back to waiting)."""
 
-    def timetable():  # type: ignore[no-untyped-def]
-        with app.db.session() as session:
-            return load_timetable(session, app.clock())
-
-    scheduler = SweepScheduler(lambda reason: run_sweep(app, reason, outage), timetable,
-                               catch_up_seconds, tasks)
+    scheduler = app.scheduler(lambda reason: run_sweep(app, reason, outage), catch_up_seconds)
     scheduler.start()
     try:
         while not stop.wait(check_seconds):
             if not leader.holds():
-                log_event("leadership_lost")
+                log_event("leadership_lost", level=logging.WARNING)
                 return
     finally:
         started = time.perf_counter()

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
 
 from config.zone import DEFAULT_ZONE
 
-LOCAL = DEFAULT_ZONE
 #: the years a campaign may have (a plan's `year`); outside them an instant is a typo, and
 #: year 1 or 9999 would overflow when moved to UTC
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
-def parse_instant(value: str, tz: ZoneInfo = LOCAL) -> datetime:
+def parse_instant(value: str, tz: ZoneInfo = DEFAULT_ZONE) -> datetime:
     """Read `2026-11-21`, `2026-11-21T08:00` or `2026-11-21T08:00+07:00` as an aware instant.
 
     A value without an offset is local time (Asia/Ho_Chi_Minh); a bare date is its midnight.
@@ -52,7 +52,7 @@ class _Parsed(click.ParamType):
     def __init__(self, name: str, parse: Callable[[str], object], kind: type) -> None:
         self.name, self._parse, self._kind = name, parse, kind
 
-    def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, self._kind):
             return value
         try:

@@ -34,7 +34,7 @@ from typing import Any
 
 from notifiers.base import Channel, DeliveryError
 from notifiers.health import EventLog, Health
-from notifiers.outbox import Claimed, Outcome, claim, give_up, record, renew
+from notifiers.outbox import Claimed, DeliveryOutcome, claim, give_up, record_outcomes, renew
 from notifiers.render import Renderer, RenderError
 from workflow.clock import Clock, system_clock
 from workflow.db import Database
@@ -155,7 +155,7 @@ class Dispatcher:
                             recipient=row["recipient"], attempts=row["attempts"],
                             created_at=row["created_at"], error=row["last_error"])
 
-    def _release(self, outcomes: list[Outcome]) -> None:
+    def _release(self, outcomes: list[DeliveryOutcome]) -> None:
         for outcome in outcomes:
             self.held.pop(outcome.row.id, None)
             self.tally[(outcome.row.channel, TALLIED[outcome.status])] += 1
@@ -177,17 +177,17 @@ class Dispatcher:
         await asyncio.to_thread(self.health.flush)
         return started > 0
 
-    async def deliver(self, row: Claimed) -> Outcome:
+    async def deliver(self, row: Claimed) -> DeliveryOutcome:
         """Render and send one claimed row; return what should become of it."""
         started = self.monotonic()
         try:
             message = self.renderer.render(kind=row.kind, channel=row.channel,
                                            recipient=row.recipient, dedup_key=row.dedup_key,
                                            payload=row.payload, outbox_id=row.id)
-            await self.channels[row.channel].send(message)
+            result = await self.channels[row.channel].send(message)
         except RenderError as exc:
             self.health.probe_ended(row.channel)
-            return Outcome(row, "failed", str(exc))
+            return DeliveryOutcome(row, "failed", str(exc))
         except DeliveryError as exc:
             return self._failure(row, exc, started)
         except Exception as exc:  # noqa: BLE001 - a channel bug must not stop the others
@@ -195,17 +195,20 @@ class Dispatcher:
                         error=f"{type(exc).__name__}: {exc}")
             return self._failure(row, DeliveryError(f"{type(exc).__name__}: {exc}"), started)
         self.health.succeeded(row.channel, started)
-        return Outcome(row, "sent")
+        return DeliveryOutcome(row, "sent", reference=result.reference, duration_ms=self._ms_since(started))
 
-    def _failure(self, row: Claimed, exc: DeliveryError, started: float) -> Outcome:
-        error = str(exc)
+    def _ms_since(self, started: float) -> float:
+        return round((self.monotonic() - started) * 1000, 1)
+
+    def _failure(self, row: Claimed, exc: DeliveryError, started: float) -> DeliveryOutcome:
+        error, took = str(exc), self._ms_since(started)
         if exc.unreachable and self.health.failed(row.channel, error, started):
-            return Outcome(row, "pending", error, self.clock(), refund=True)
+            return DeliveryOutcome(row, "pending", error, self.clock(), refund=True, duration_ms=took)
         self.health.probe_ended(row.channel)
         if exc.permanent:
-            return Outcome(row, "failed", error)
+            return DeliveryOutcome(row, "failed", error, duration_ms=took)
         delay = backoff_delay(row.attempts, self.policy, exc.retry_after, self.rand)
-        return Outcome(row, "pending", error, self.clock() + timedelta(seconds=delay))
+        return DeliveryOutcome(row, "pending", error, self.clock() + timedelta(seconds=delay), duration_ms=took)
 
     # -- loops ----------------------------------------------------------------------------
 
@@ -273,13 +276,13 @@ class _Recorder:
     """Write outcomes as they arrive, coalescing those that arrive during a write; tell
     `written` which were written, so their senders are free again."""
 
-    def __init__(self, db: Database, clock: Clock, written: Callable[[list[Outcome]], None],
+    def __init__(self, db: Database, clock: Clock, written: Callable[[list[DeliveryOutcome]], None],
                  events: EventLog, writes: asyncio.Lock) -> None:
         self.db, self.clock, self.written, self.events, self.writes = db, clock, written, events, writes
-        self.waiting: list[Outcome] = []
+        self.waiting: list[DeliveryOutcome] = []
         self.task: asyncio.Task[None] | None = None
 
-    def add(self, outcome: Outcome) -> None:
+    def add(self, outcome: DeliveryOutcome) -> None:
         self.waiting.append(outcome)
         if self.task is None or self.task.done():
             self.task = asyncio.create_task(self._flush())
@@ -289,7 +292,7 @@ class _Recorder:
             batch, self.waiting = self.waiting, []
             try:
                 async with self.writes:
-                    await asyncio.to_thread(record, self.db, batch, self.clock())
+                    await asyncio.to_thread(record_outcomes, self.db, batch, self.clock())
             except Exception as exc:  # noqa: BLE001 - the database went away
                 # the rows stay `sending`: whoever claims them after their lease sends them again
                 self.events("record_failed", rows=len(batch), error=first_line(exc))

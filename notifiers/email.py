@@ -23,15 +23,14 @@ import re
 import socket
 import ssl
 from email.utils import parseaddr
-from typing import Literal
 
 import aiosmtplib
 
+from config.settings import TlsMode
 from notifiers.base import DeliveryError, DeliveryResult, Message
 from notifiers.mime import MimeBuilder
 from workflow.clock import Clock, system_clock
 
-TlsMode = Literal["none", "starttls", "tls"]
 #: errors on a session that may simply have been closed by the server while idle
 STALE_SESSION = (aiosmtplib.SMTPServerDisconnected, ConnectionError)
 #: what a local part or a domain label may not contain (RFC 5321 dot-atoms, unquoted)

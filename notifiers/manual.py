@@ -30,7 +30,6 @@ from workflow.stages import LABEL, next_stage
 
 KIND = "manual"
 EVERY = timedelta(hours=1)
-LOCAL = DEFAULT_ZONE
 
 
 def recipients(unit: Unit, channels: tuple[str, ...]) -> dict[str, str]:
@@ -88,11 +87,11 @@ def _payload(year: int, unit: Unit, stage: str, deadline: Due | None,
     due = deadline.at if deadline else None
     return {"year": year, "unit_code": unit.code, "unit_name": unit.name, "level": unit.level,
             "secretary": unit.secretary, "stage": stage, "stage_label": LABEL[stage],
-            **(deadline.as_json_members(LOCAL) if deadline else {"deadline": None}),
+            **(deadline.as_json_members(DEFAULT_ZONE) if deadline else {"deadline": None}),
             "deadline_text": str(deadline) if deadline else "",
             "days_late": days_late(due, now) if due and due < now else None,
             "sender": actor, "link": f"{public_url.rstrip('/')}/units/{unit.code}"}
 
 
 def _hhmm(instant: datetime) -> str:
-    return f"{instant.astimezone(LOCAL):%H:%M}"
+    return f"{instant.astimezone(DEFAULT_ZONE):%H:%M}"

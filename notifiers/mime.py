@@ -5,8 +5,8 @@ The email channel sends these bytes; the file channel writes the very same bytes
 
 Every message has the same shape, so it is written directly instead of through
 `email.mime` and a generator: the standard library re-folds every header of a message
-through `email.header.Header` when flattening it, which cost ~0.8 ms a message and made
-the dispatcher slower than the SMTP server it feeds. Only the subject and a display name
+through `email.header.Header` when flattening it, which made the dispatcher slower than
+the SMTP server it feeds. Only the subject and a display name
 need RFC 2047 encoding (`encoded_words` for the subject, `formataddr` for names); bodies
 are base64 (encoded in C), whose alphabet can never contain the boundary's `=_`. Lines end in LF, as
 `as_bytes()` wrote them; aiosmtplib turns them into CRLF on the wire. Every byte is ASCII

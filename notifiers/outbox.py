@@ -24,16 +24,15 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
-from workflow.db import Database
+from workflow.db import Database, affected
 from workflow.models import Notification, Unit
+from workflow.notices import BUNDLED_KINDS
 
 N = Notification
 STATUSES = ("pending", "sending", "sent", "failed", "dead")
 #: what a row taken over from an expired lease says: the previous attempt's outcome is unknown
 DIED = "the instance sending it stopped before recording the outcome (lease expired)"
 SUPERSEDED = "superseded by a newer message to the same recipient about the same unit"
-#: the kinds written as a day's bundle, which the next day's bundle supersedes
-BUNDLED = ("reminder", "late", "repeat", "escalation")
 
 
 @dataclass(frozen=True)
@@ -50,11 +49,12 @@ class Claimed:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class DeliveryOutcome:
     """What became of one claimed row: `sent`, `pending` (retry at `retry_at`), `failed`.
 
     `refund` gives the attempt back: the peer could not be reached, so the row did not
-    really try (it waits for its channel to come back up, attempts unchanged).
+    really try (it waits for its channel to come back up, attempts unchanged). `reference`
+    is the peer's id for a message sent; `duration_ms` how long the attempt took.
     """
 
     row: Claimed
@@ -62,6 +62,8 @@ class Outcome:
     error: str | None = None
     retry_at: datetime | None = None
     refund: bool = False
+    reference: str | None = None
+    duration_ms: float | None = None
 
 
 def insert_ignoring_conflicts(session: Session, model: type, rows: Sequence[dict[str, Any]]) -> int:
@@ -133,7 +135,7 @@ def give_up(db: Database, *, now: datetime, channels: Iterable[str], age: timede
     waiting = or_(N.status == "pending", and_(N.status == "sending", N.lease_until < now))
     old = N.created_at < now - age
     newer = aliased(Notification)
-    superseded = and_(N.kind.in_(BUNDLED), N.unit_id.is_not(None), exists().where(
+    superseded = and_(N.kind.in_(BUNDLED_KINDS), N.unit_id.is_not(None), exists().where(
         newer.unit_id == N.unit_id, newer.created_at > N.created_at, newer.channel == N.channel,
         newer.recipient == N.recipient, _bundle(newer.kind) == _bundle(N.kind)))
     reason = case((old, literal(f"gave up after {hours} h: ")
@@ -171,7 +173,7 @@ def undelivered(session: Session, since: datetime | None) -> list[dict[str, Any]
     return [dict(row._mapping) for row in session.execute(query)]
 
 
-def record(db: Database, outcomes: Sequence[Outcome], now: datetime) -> int:
+def record_outcomes(db: Database, outcomes: Sequence[DeliveryOutcome], now: datetime) -> int:
     """Store outcomes in one transaction; return how many rows were still ours to update.
 
     Outcomes are grouped by what they set, and each group is one executemany UPDATE,
@@ -180,14 +182,16 @@ def record(db: Database, outcomes: Sequence[Outcome], now: datetime) -> int:
     groups: dict[tuple[str, str | None, datetime | None, bool], list[dict[str, Any]]] = {}
     for outcome in outcomes:
         key = (outcome.status, outcome.error, outcome.retry_at, outcome.refund)
-        groups.setdefault(key, []).append({"rid": outcome.row.id, "ratt": outcome.row.attempts})
+        groups.setdefault(key, []).append({"rid": outcome.row.id, "ratt": outcome.row.attempts,
+                                           "rref": outcome.reference, "rms": outcome.duration_ms})
     table = N.__table__
     updated = 0
     with db.session(write=True) as session:
         connection = session.connection()
         for (status, error, retry_at, refund), params in groups.items():
             values: dict[str, Any] = dict(status=status, lease_until=None, updated_at=now,
-                                          last_error=error)
+                                          last_error=error, reference=bindparam("rref"),
+                                          duration_ms=bindparam("rms"))
             if status == "sent":
                 values["sent_at"] = now
             if retry_at is not None:
@@ -228,14 +232,15 @@ def requeue(db: Database, *, now: datetime, ids: Sequence[int] = (), all_failed:
             update(N).where(*where).values(status="pending", attempts=0, next_attempt_at=now,
                                            lease_until=None, updated_at=now)
             .execution_options(synchronize_session=False))
-        return result.rowcount
+        return affected(result)
 
 
 def list_rows(db: Database, status: str | None = None) -> list[dict[str, Any]]:
     """The outbox as the CLI shows it: `id,kind,unit,stage,channel,recipient,status,attempts,
-    dedup_key,last_error` (plus the times), oldest first."""
+    dedup_key,last_error` (plus the times and the last attempt's reference and duration), oldest first."""
     query = (select(N.id, N.kind, Unit.code.label("unit"), N.stage, N.channel, N.recipient,
-                    N.status, N.attempts, N.dedup_key, N.last_error, N.next_attempt_at, N.sent_at)
+                    N.status, N.attempts, N.dedup_key, N.last_error, N.next_attempt_at, N.sent_at,
+                    N.reference, N.duration_ms)
              .outerjoin(Unit, Unit.id == N.unit_id).order_by(N.id))
     if status is not None:
         query = query.where(N.status == status)

@@ -26,7 +26,6 @@ from notifiers.base import ZALO_MAX_CHARS, Message
 from workflow.notices import plan_day
 
 BUILTIN_TEMPLATES = Path(__file__).parent / "templates"
-LOCAL = DEFAULT_ZONE
 KINDS = ("reminder", "late", "repeat", "escalation", "digest", "manual")
 ELLIPSIS = "…"
 
@@ -47,7 +46,7 @@ def deadline_text(data: Mapping[str, Any]) -> str:
     if not deadline:
         return ""
     rule = data.get("deadline_rule") or "before"
-    day = data.get("plan_date") or plan_day(datetime.fromisoformat(deadline), rule, LOCAL)
+    day = data.get("plan_date") or plan_day(datetime.fromisoformat(deadline), rule, DEFAULT_ZONE)
     return deadline_phrase(rule, day)
 
 

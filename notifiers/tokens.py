@@ -41,7 +41,8 @@ class ZaloToken(Base):
     updated_at: Mapped[datetime]
 
 
-def digest(secret: str) -> str:
+def _sha256_hex(secret: str) -> str:
+    """What is stored of the seed refresh token: enough to notice it was replaced."""
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
@@ -49,11 +50,10 @@ class TokenStore:
     """Hand out a valid access token for one Zalo app, refreshing it when needed."""
 
     def __init__(self, db: Database, *, app_id: str, secret_key: str, refresh_token: str,
-                 oauth_url: str, clock: Clock, timeout: float = 10.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 oauth_url: str, clock: Clock, timeout: float = 10.0) -> None:
         self.db, self.app_id, self.secret_key = db, app_id, secret_key
         self.seed, self.oauth_url, self.clock = refresh_token, oauth_url.rstrip("/"), clock
-        self.timeout, self.transport = timeout, transport
+        self.timeout = timeout
 
     def access_token(self, rejected: str | None = None) -> str:
         """Return a valid access token; `rejected` is one Zalo just refused (refresh past it).
@@ -63,13 +63,13 @@ class TokenStore:
         now = self.clock()
         with self.db.session(write=True) as session:
             insert_ignoring_conflicts(session, ZaloToken, [dict(
-                app_id=self.app_id, refresh_token=self.seed, seed_digest=digest(self.seed),
+                app_id=self.app_id, refresh_token=self.seed, seed_digest=_sha256_hex(self.seed),
                 updated_at=now)])
             row = session.scalars(select(ZaloToken).where(ZaloToken.app_id == self.app_id)
                                   .with_for_update()).one()
-            if row.seed_digest != digest(self.seed):  # re-authorised: start from the new token
+            if row.seed_digest != _sha256_hex(self.seed):  # re-authorised: start from the new token
                 row.access_token, row.expires_at = None, None
-                row.refresh_token, row.seed_digest = self.seed, digest(self.seed)
+                row.refresh_token, row.seed_digest = self.seed, _sha256_hex(self.seed)
             fresh = row.expires_at is not None and row.expires_at - EXPIRY_MARGIN > now
             if row.access_token and fresh and row.access_token != rejected:
                 return row.access_token
@@ -81,7 +81,7 @@ class TokenStore:
     def _refresh(self, refresh_token: str) -> tuple[str, str, int]:
         """Call Zalo's OAuth endpoint; any failure is transient (the old pair stays stored)."""
         try:
-            with httpx.Client(timeout=self.timeout, transport=self.transport) as client:
+            with httpx.Client(timeout=self.timeout) as client:
                 response = client.post(
                     f"{self.oauth_url}/v4/oa/access_token",
                     headers={"secret_key": self.secret_key},

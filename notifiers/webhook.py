@@ -55,10 +55,9 @@ def event_body(message: Message, timestamp: str) -> bytes:
 class WebhookChannel:
     """POST each message to one URL, signed with the shared secret."""
 
-    def __init__(self, url: str, secret: str, timeout: float = 10.0,
-                 clock: Clock = system_clock, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(self, url: str, secret: str, timeout: float = 10.0, clock: Clock = system_clock) -> None:
         self.url, self.key, self.clock = url, secret_bytes(secret), clock
-        self.client = httpx.AsyncClient(timeout=timeout, transport=transport)
+        self.client = httpx.AsyncClient(timeout=timeout)
 
     async def send(self, message: Message) -> DeliveryResult:
         now = self.clock()

@@ -27,15 +27,14 @@ ZNS_PATH = "/message/template"
 OA_PATH = "/v3.0/oa/message/cs"
 #: access token invalid or expired (ZNS, OA): refresh and try once more
 TOKEN_REJECTED = frozenset({-124, -216})
-#: try again later: system error, rate limit, quota, outside permitted hours
-TRANSIENT = frozenset({-1, -32, -100, -115, -131, -133, -144})
 #: Zalo's own system errors: Zalo is down, not the message wrong (the channel pauses)
 SYSTEM_ERRORS = frozenset({-1})
-#: never deliverable: bad parameters, phone, template (unknown, not approved, bad data),
-#: recipient not on Zalo / cannot receive / not a follower / no recent interaction
 #: the OA button that opens the unit's personal link (Zalo: a button title ≤ 100 characters)
 OA_BUTTON_TITLE = "Báo cáo tiến độ"
 OA_MAX_URL_CHARS = 1000
+#: never deliverable: bad parameters, phone, template (unknown, not approved, bad data),
+#: recipient not on Zalo / cannot receive / not a follower / no recent interaction; any
+#: other code (system error, rate limit, quota, outside permitted hours…) is tried again later
 PERMANENT = frozenset({-108, -109, -111, -112, -113, -114, -117, -118, -119, -139,
                        -201, -213, -230})
 
@@ -77,10 +76,9 @@ def oa_message(message: Message) -> dict[str, Any]:
 class ZaloClient:
     """Calls Zalo with a cached access token, refreshing it through the `TokenStore`."""
 
-    def __init__(self, tokens: TokenStore, timeout: float = 10.0, clock: Clock = system_clock,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(self, tokens: TokenStore, timeout: float = 10.0, clock: Clock = system_clock) -> None:
         self.tokens, self.clock = tokens, clock
-        self.client = httpx.AsyncClient(timeout=timeout, transport=transport)
+        self.client = httpx.AsyncClient(timeout=timeout)
         self._token: str | None = None
         self._lock = asyncio.Lock()
 

@@ -176,17 +176,6 @@ def milestone_instants(deadline: datetime, policy: Policy, level: str) -> list[d
     return sorted(instants)
 
 
-def next_event(deadline: datetime, policy: Policy, level: str, now: datetime) -> datetime | None:
-    """Return the first instant after `now` at which this deadline owes something new.
-
-    With no `max_repeats` there is always one: repeats go on while the unit stays late.
-    """
-    start = late_at(deadline, policy, level)
-    repeats = [start + o for o in policy.repeat_offsets(max(now - start, timedelta(0)))]
-    later = [i for i in (*milestone_instants(deadline, policy, level), *repeats) if i > now]
-    return min(later) if later else None
-
-
 def send_time(at: datetime, policy: Policy, channel: str) -> datetime:
     """Return when a message written at `at` may go out: quiet hours push it to their end."""
     quiet = policy.quiet_hours

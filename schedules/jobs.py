@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -34,24 +33,14 @@ MILESTONE_PREFIX = "milestone:"
 MISFIRES = {"coalesce": True, "misfire_grace_time": None}
 
 
-@dataclass(frozen=True)
-class PeriodicTask:
-    """Extra work the composition root hands the scheduler (e.g. the daily digest)."""
-
-    name: str
-    every_seconds: float
-    run: Callable[[], object]
-
-
 class SweepScheduler:
     """Runs `sweep(reason)` at every milestone instant and every `catch_up_seconds`."""
 
     def __init__(self, sweep: Callable[[str], object], timetable: Callable[[], Timetable],
-                 catch_up_seconds: float = 300, extra: Sequence[PeriodicTask] = (),
+                 catch_up_seconds: float = 300,
                  wall: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self._sweep, self._timetable, self._wall = sweep, timetable, wall
         self.catch_up_seconds = catch_up_seconds
-        self._extra = tuple(extra)
         self._running = threading.Lock()  # held by the job in progress
         self._stopping = threading.Event()
         self.scheduler = BackgroundScheduler(
@@ -64,9 +53,6 @@ class SweepScheduler:
         self.scheduler.add_job(self._guarded(self.catch_up), "interval", seconds=self.catch_up_seconds,
                                id=CATCH_UP_ID, replace_existing=True,
                                next_run_time=datetime.now(UTC), **MISFIRES)
-        for task in self._extra:
-            self.scheduler.add_job(self._guarded(task.run), "interval", seconds=task.every_seconds,
-                                   id=f"task:{task.name}", replace_existing=True)
 
     def shutdown(self, wait: bool = True) -> None:
         """Stop; with `wait` a sweep in progress finishes (it is one transaction either way).

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -62,14 +63,13 @@ from schedules.deadlines import Policy, Window, escalation_window, notice_window
 from workflow.campaigns import campaign_plan
 from workflow.lookup import current_campaign
 from workflow.models import Campaign, Cycle, DeadlineExtension, Milestone, Notice, Notification, Unit
-from workflow.notices import DeadlineItem, plan_day
+from workflow.notices import BUNDLED_KINDS, DeadlineItem, plan_day
 from workflow.queries import LISTED_LATE_UNITS, owed_deadlines, owed_due
 from workflow.sqlrender import Dialect, integer, text
 from workflow.stages import RANK
 
-KINDS = ("reminder", "late", "repeat", "escalation")
 #: the kinds of a unit's own notices (the others are escalations, its parent's)
-NOTICE_KINDS = KINDS[:3]
+NOTICE_KINDS = BUNDLED_KINDS[:3]
 #: PostgreSQL memory per hash join during a sweep (SET LOCAL: this transaction only)
 SWEEP_WORK_MEM = "64MB"
 OUTBOX_COLUMNS = ["dedup_key", "kind", "channel", "recipient", "campaign_id", "cycle_id", "unit_id",
@@ -102,7 +102,7 @@ class SweepReport:
 
     def as_log(self) -> dict[str, Any]:
         return {"event": "sweep", "at": self.at.isoformat(), "scanned": self.scanned,
-                "written": self.total, **{k: self.written.get(k, 0) for k in KINDS},
+                "written": self.total, **{k: self.written.get(k, 0) for k in BUNDLED_KINDS},
                 "notices": self.noticed, "duration_ms": round(self.duration_s * 1000, 1)}
 
 
@@ -323,7 +323,7 @@ class _CampaignSweep:
 
     # -- step 2: the day's bundles -------------------------------------------------------------
 
-    def _deadline_items(self, milestones: list[Milestone]) -> Any:
+    def _deadline_items(self, milestones: Sequence[Milestone]) -> Any:
         """Every deadline of the campaign as a `DeadlineItem`, built in Python, as a VALUES table.
 
         One row per milestone (extension 0) and one per extension (with its milestone's rule),
@@ -341,11 +341,11 @@ class _CampaignSweep:
             .join(Cycle, Cycle.id == DeadlineExtension.cycle_id).join(Unit, Unit.id == Cycle.unit_id)
             .where(Cycle.campaign_id == self.campaign.id))
         for ext_id, stage, due, level in extensions:
-            m = by_level_stage.get((level, stage))
-            if m is None:
+            milestone = by_level_stage.get((level, stage))
+            if milestone is None:
                 continue
-            item = DeadlineItem.build(stage, due, m.rule, plan_day(due, m.rule, zone), now, zone)
-            rows.append((m.id, ext_id, _opened(item), _urgency(item)))
+            item = DeadlineItem.build(stage, due, milestone.rule, plan_day(due, milestone.rule, zone), now, zone)
+            rows.append((milestone.id, ext_id, _opened(item), _urgency(item)))
         return union_all(*(select(integer(m).label("milestone_id"), integer(e).label("extension_id"),
                                   text(part).label("opened"), integer(u).label("urgency"))
                            for m, e, part, u in rows)).subquery("parts")

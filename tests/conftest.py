@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from kiemdiem import jsonlog
+from tests.helpers import own_process_logging
 from workflow.db import Database
 from workflow.schema import upgrade
 
@@ -104,3 +106,11 @@ def db(db_url: str) -> Iterator[Database]:
     """A migrated database on each backend."""
     with migrated(db_url) as database:
         yield database
+
+
+@pytest.fixture
+def json_log() -> Iterator[None]:
+    """The process's log set up as `serve` sets it (JSON lines on stdout; read them with capsys)."""
+    with own_process_logging():
+        jsonlog.configure()
+        yield

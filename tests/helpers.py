@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import tempfile
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from kiemdiem import jsonlog
 from kiemdiem.cli import cli
 from kiemdiem.wording import say
 from workflow.errors import KiemdiemError
@@ -25,7 +27,25 @@ HEADER = "code,name,level,parent,secretary,email,zalo_user_id,phone,has_committe
 def run(db_url: str, *args: str, now: str | None = None) -> Result:
     """Run `kiemdiem --db URL [--now NOW] ARGS…` in-process and return its result."""
     prefix = ["--db", db_url] + (["--now", now] if now else [])
-    return CliRunner().invoke(cli, [*prefix, *args], catch_exceptions=False)
+    with own_process_logging():
+        return CliRunner().invoke(cli, [*prefix, *args], catch_exceptions=False)
+
+
+@contextmanager
+def own_process_logging() -> Iterator[None]:
+    """Within the block, the root logger as a process of its own would leave it: the JSON log a
+    command installs (`dispatch`, `serve`) is taken off again, so the next command run
+    in-process does not print into it."""
+    root = logging.getLogger()
+    before = list(root.handlers)
+    levels = {name: logging.getLogger(name).level for name in ("", *jsonlog.CHATTY)}
+    try:
+        yield
+    finally:
+        for handler in [h for h in root.handlers if h not in before and isinstance(h, jsonlog.StdoutHandler)]:
+            root.removeHandler(handler)
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
 
 
 def run_json(db_url: str, *args: str, now: str | None = None) -> list[dict]:

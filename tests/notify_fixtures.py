@@ -72,14 +72,21 @@ class Recorder:
 
     def message_ids(self) -> list[str]:
         with self.lock:
-            return [MESSAGE_ID.search(r).group(1).decode() for r in self.raw]
+            return [_message_id(r) for r in self.raw]
 
+
+
+def _message_id(raw: bytes) -> str:
+    found = MESSAGE_ID.search(raw)
+    assert found is not None, "a message without a Message-ID"
+    return found.group(1).decode()
 
 class SmtpServer:
     """A loopback SMTP server that can be stopped and started again on the same port."""
 
     def __init__(self, port: int, smtputf8: bool = False, handler: Recorder | None = None) -> None:
-        self.port, self.recorder, self.controller = port, handler or Recorder(), None
+        self.port, self.recorder = port, handler or Recorder()
+        self.controller: Controller | None = None
         self.smtputf8 = smtputf8
 
     def start(self) -> None:

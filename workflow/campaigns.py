@@ -20,7 +20,7 @@ from config.hierarchy import Hierarchy
 from config.plan import Plan, load_plan
 from workflow.audit import record
 from workflow.clock import Clock
-from workflow.db import Database
+from workflow.db import Database, affected
 from workflow.errors import BadInput, Refused
 from workflow.lookup import find_unit
 from workflow.models import Campaign, Cycle, Milestone, Unit
@@ -147,7 +147,7 @@ def add_missing_cycles(session: Session, campaign: Campaign, clock: Clock) -> in
     result = session.execute(insert(Cycle.__table__).from_select(
         ["campaign_id", "unit_id", "state", "stage_rank", "stages_mask", "stale", "version",
          "state_changed_at", "created_at"], source).execution_options(preserve_rowcount=True))
-    return result.rowcount
+    return affected(result)
 
 
 def campaign_plan(campaign: Campaign) -> Plan:

@@ -17,13 +17,13 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, Table, create_engine, event, insert
+from sqlalchemy import Connection, CursorResult, Engine, Result, Table, create_engine, event, insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.expression import Executable
+from sqlalchemy.sql.expression import ClauseElement
 
 from workflow.errors import BadInput, Refused
 
@@ -76,15 +76,25 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def driver_connection(connection: Connection) -> Any:
+    """The driver's own connection (sqlite3 or psycopg) under `connection`, for what only it does.
+
+    Typed optional by SQLAlchemy because a closed connection has none; ours are open here.
+    """
+    raw = connection.connection.driver_connection
+    assert raw is not None, "the connection was closed"
+    return raw
+
+
 @contextmanager
 def sqlite_text_as_utf8(connection: Connection) -> Iterator[None]:
     """Within the block, text columns read on SQLite `connection` arrive as UTF-8 bytes, not str.
 
     For listings the database renders and the CLI only passes through (`overdue --json`):
-    decoding 275,000 rows into str and encoding them again for stdout cost ~0.5 s.
+    decoding every row into str only to encode it again for stdout is wasted work.
     (PostgreSQL streams such listings with `copy_lines`.)
     """
-    raw = connection.connection.driver_connection
+    raw = driver_connection(connection)
     before = raw.text_factory
     raw.text_factory = bytes
     try:
@@ -96,9 +106,9 @@ def sqlite_text_as_utf8(connection: Connection) -> Iterator[None]:
 def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
     """Insert many rows of `table`, every row with the same keys, in the transaction of `session`.
 
-    On PostgreSQL the rows go in by `COPY … FROM STDIN`: 300,000 units took 60 s as
-    executemany (the ORM's bulk insert splits its batches wherever a row's NULLs differ, which
-    made 190,000 round trips) and take about 2 s copied. SQLite gets one Core executemany,
+    On PostgreSQL the rows go in by `COPY … FROM STDIN`, one stream instead of round trips
+    (the ORM's bulk insert splits its batches wherever a row's NULLs differ, which made most
+    rows a round trip of their own). SQLite gets one Core executemany,
     which its in-process driver runs as fast as it can.
     """
     if not rows:
@@ -111,13 +121,13 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     # the columns' own conversions (UTCDateTime refuses a naive instant), as an INSERT applies them
     convert = [(c, table.c[c].type.bind_processor(connection.dialect)) for c in columns]
     names = ", ".join(f'"{c}"' for c in columns)
-    with connection.connection.driver_connection.cursor() as cursor, \
+    with driver_connection(connection).cursor() as cursor, \
             cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
         for row in rows:
             copy.write_row([row[c] if f is None else f(row[c]) for c, f in convert])
 
 
-def copy_lines(connection: Connection, statement: Executable) -> Iterator[bytes]:
+def copy_lines(connection: Connection, statement: ClauseElement) -> Iterator[bytes]:
     """The rows of a one-column text `statement` on PostgreSQL, as UTF-8 lines in chunks.
 
     `COPY (…) TO STDOUT` streams the rows as PostgreSQL produces them: the client writes
@@ -129,7 +139,7 @@ def copy_lines(connection: Connection, statement: Executable) -> Iterator[bytes]
     from psycopg import ClientCursor
 
     compiled = statement.compile(dialect=connection.dialect)
-    raw = connection.connection.driver_connection
+    raw = driver_connection(connection)
     query = ClientCursor(raw).mogrify(str(compiled), compiled.params)
     lines: list[bytes] = []
     with raw.cursor() as cursor, cursor.copy(
@@ -143,8 +153,13 @@ def copy_lines(connection: Connection, statement: Executable) -> Iterator[bytes]
         yield b"".join(lines)
 
 
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
+def affected(result: Result[Any]) -> int:
+    """The rows an INSERT, UPDATE or DELETE touched.
+
+    `Session.execute` is typed to return a plain `Result`; for a DML statement it is a
+    `CursorResult`, which alone carries `rowcount`.
+    """
+    return cast(CursorResult[Any], result).rowcount
 
 
 class Database:
@@ -191,7 +206,7 @@ def _writer_lock_path(engine: Engine) -> str | None:
     """The lock file the writers of a SQLite database file queue on; None for PostgreSQL
     (its row locks queue writers without polling) and for a database in memory."""
     database = engine.url.database
-    if not is_sqlite(engine) or not database or database == ":memory:" or database.startswith("file:"):
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
         return None
     return f"{database}.writer-lock"
 

@@ -88,7 +88,7 @@ class DeadlineService:
             parent_cycle = session.scalar(select(Cycle).where(
                 Cycle.campaign_id == campaign.id, Cycle.unit_id == unit.parent_id))
             if parent_cycle is not None:
-                parent = session.get(Unit, unit.parent_id)
+                parent = session.get_one(Unit, unit.parent_id)
                 bound = effective_deadlines(session, parent_cycle, parent).get("forms_submitted")
                 if bound and deadlines[stage].at > bound.at:
                     raise Refused("deadline.after_parent", code=unit.code, label=Label(stage), stage=stage,
@@ -118,7 +118,7 @@ def effective_deadlines(session: Session, cycle: Cycle, unit: Unit) -> dict[str,
     A milestone keeps the plan's stored date; an extension's date follows from its instant
     and the milestone's rule (`workflow.notices.extended_due`).
     """
-    zone = ZoneInfo(session.get(Campaign, cycle.campaign_id).timezone)
+    zone = ZoneInfo(session.get_one(Campaign, cycle.campaign_id).timezone)
     out = {m.stage: Due(m.due_at, m.rule, m.plan_date) for m in session.scalars(
         select(Milestone).where(Milestone.campaign_id == cycle.campaign_id, Milestone.level == unit.level))}
     for ext in session.scalars(select(DeadlineExtension).where(DeadlineExtension.cycle_id == cycle.id)):

@@ -202,7 +202,8 @@ def _insert_ignoring_conflicts(session: Session, rows: list[dict[str, Any]]) -> 
     if not rows:
         return
     if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+        session.execute(pg_insert(UnitLink).on_conflict_do_nothing(), rows)
     else:
-        from sqlalchemy.dialects.sqlite import insert
-    session.execute(insert(UnitLink).on_conflict_do_nothing(), rows)
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+        session.execute(sqlite_insert(UnitLink).on_conflict_do_nothing(), rows)

@@ -14,13 +14,13 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Protocol
+from typing import Protocol, cast
 
 from transitions import EventData, Machine, MachineError
 
 from config.i18n import pgettext
 from workflow.errors import Label, Problem
-from workflow.stages import EVENT_FOR, RANK, STAGES, flow, next_stage, stages_of
+from workflow.stages import EVENT_FOR, RANK, STAGES, flow, next_stage, reopen_target, stages_of
 
 
 class Facts(Protocol):
@@ -57,12 +57,18 @@ Guard = Callable[[EventData], bool]
 SHOWN = 10
 
 
+def _cycle(event: EventData) -> CycleModel:
+    """The cycle a guard is asked about (`transitions` types its models as plain objects)."""
+    return cast(CycleModel, event.model)
+
+
 def _guard(name: str, overridable: bool) -> Callable[[Callable[[CycleModel, str], Problem | None]], Guard]:
     """Wrap a check that returns a refusal (or None) as a transitions condition."""
 
     def wrap(check: Callable[[CycleModel, str], Problem | None]) -> Guard:
         def condition(event: EventData) -> bool:
-            model: CycleModel = event.model
+            model = _cycle(event)
+            assert event.transition is not None and event.transition.dest is not None, "guards run on moves"
             problem = check(model, event.transition.dest)
             if problem is None:
                 return True
@@ -121,9 +127,7 @@ def parent_received(model: CycleModel, dest: str) -> Problem | None:
 
 def _reopen_to(stage: str) -> Guard:
     def condition(event: EventData) -> bool:
-        flow = event.model.flow
-        earlier = [s for s in ("cell_met", "committee_met") if RANK[s] > RANK[stage]]
-        return stage in flow and not any(s in flow for s in earlier)
+        return reopen_target(_cycle(event).stages_mask) == stage
 
     condition.__name__ = f"reopens_to_{stage}"
     return condition
@@ -176,7 +180,7 @@ def apply(model: CycleModel, event: str) -> str:
     with _lock:
         m.add_model(model, initial=model.state)
         try:
-            moved = model.trigger(event)
+            moved = m.events[event].trigger(model)
         except MachineError:
             moved = False
             if not model.refusals:
@@ -194,7 +198,7 @@ def _usual_steps() -> set[tuple[str, str]]:
 
     The diagram draws these rather than every earlier-to-later arrow a forced move allows.
     """
-    steps = set()
+    steps: set[tuple[str, str]] = set()
     for has_committee in (True, False):
         for has_children in (True, False):
             path = flow(has_committee, has_children)

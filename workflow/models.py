@@ -8,7 +8,7 @@ models must agree with them (a test compares the two).
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -21,6 +21,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -51,6 +52,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, date: Date}
+
+    if TYPE_CHECKING:
+        # Every model is mapped to a plain table (never a join or a select), so Core
+        # statements may take `Model.__table__` where they expect a Table.
+        __table__: ClassVar[Table]
 
 
 class Unit(Base):
@@ -178,7 +184,7 @@ class AuditEntry(Base):
     __table_args__ = (
         Index("ix_audit_unit_at", "unit_id", "at"),
         # partial in migration 0002 (WHERE action = 'cycle.reopen'): a dialect's option named
-        # here would import that dialect (PostgreSQL's: ~70 ms) in every process, even on SQLite
+        # here would import that (slow to import) dialect in every process, even on SQLite
         Index("ix_audit_reopen", "cycle_id", "id"),
     )
 
@@ -215,7 +221,7 @@ class Notification(Base):
     kind: Mapped[str] = mapped_column(String(32))
     channel: Mapped[str] = mapped_column(String(32))
     recipient: Mapped[str] = mapped_column(String(255))
-    # no foreign keys (migration 0003): checking three per row cost the 300,000-row sweep 4 s
+    # no foreign keys (migration 0003): checking three per row slowed every large sweep's insert
     campaign_id: Mapped[int | None] = mapped_column(Integer)
     cycle_id: Mapped[int | None] = mapped_column(Integer)
     unit_id: Mapped[int | None] = mapped_column(Integer)
@@ -229,6 +235,10 @@ class Notification(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    #: the peer's id for the message sent (Message-ID, Zalo's msg_id, the file written)
+    reference: Mapped[str | None] = mapped_column(String(255))
+    #: how long the last attempt took, rendering included
+    duration_ms: Mapped[float | None] = mapped_column(Float)
 
 
 class Notice(Base):

@@ -21,6 +21,10 @@ from config.wording import deadline_phrase
 from workflow.clock import DAY, days_late
 from workflow.stages import LABEL
 
+#: the kinds of outbox row the sweep writes, each a recipient's bundle of a day, which the
+#: next day's bundle supersedes (the outbox gives up the older one)
+BUNDLED_KINDS = ("reminder", "late", "repeat", "escalation")
+
 
 def plan_day(due_at: datetime, rule: str, zone: ZoneInfo) -> date:
     """The day a plan names for a deadline instant: its local date, the day before for `by`.

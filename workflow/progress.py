@@ -38,7 +38,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from config.i18n import _, pgettext
 from config.zone import DEFAULT_ZONE
-from workflow.db import Database, insert_rows
+from workflow.db import Database, affected, driver_connection, insert_rows
 from workflow.errors import BadInput, Conflict, Label, Problem, Refused
 from workflow.lookup import get_campaign
 from workflow.models import AuditEntry, Campaign, Cycle, Unit, UTCDateTime
@@ -46,7 +46,6 @@ from workflow.service import CycleService
 from workflow.stages import EVENT_FOR, LABEL, RANK, STAGES, stages_of
 from workflow.tabular import Row, header_key
 
-LOCAL = DEFAULT_ZONE
 #: a reported day is recorded at its local noon (or now, if that is earlier)
 REPORTED_AT = time(12, 0)
 #: header cells accepted for each column (compared by `tabular.header_key`)
@@ -139,7 +138,7 @@ class _DryRun(Exception):
     """Raised inside the transaction to roll a dry run back."""
 
 
-def reported_at(day: date, now: datetime, zone: ZoneInfo = LOCAL) -> datetime:
+def reported_at(day: date, now: datetime, zone: ZoneInfo = DEFAULT_ZONE) -> datetime:
     """The instant a stage reported as done on `day` is recorded at: its local noon, or now."""
     return min(datetime.combine(day, REPORTED_AT, zone), now)
 
@@ -255,11 +254,11 @@ class ProgressImport:
         if under:
             query = query.where(Unit.path.like(under + "%"))
         found: dict[str, _Target] = {}
-        if len(codes) > 2_000:  # most of the tree: one pass beats many IN lists
-            result = session.execute(query)
-        else:
-            result = session.execute(query.where(Unit.code.in_(sorted(codes)))) if codes else []
-        for code, uid, depth, cid, state, mask, version, changed in result:
+        if not codes:
+            return found
+        if len(codes) <= 2_000:  # above, most of the tree: one pass beats many IN lists
+            query = query.where(Unit.code.in_(sorted(codes)))
+        for code, uid, depth, cid, state, mask, version, changed in session.execute(query):
             if code in codes:
                 found[code] = _Target(uid, depth, cid, state or "", mask or 0, version or 0, changed)
         return found
@@ -267,7 +266,7 @@ class ProgressImport:
     def _plan(self, campaign: Campaign, entries: list[Entry], targets: dict[str, _Target],
               problems: list[Problem], report: ProgressReport, scoped: bool) -> _Plan:
         now = self.clock()
-        today = now.astimezone(LOCAL).date()
+        today = now.astimezone(DEFAULT_ZONE).date()
         by_unit: dict[str, list[Entry]] = defaultdict(list)
         for e in entries:
             by_unit[e.code].append(e)
@@ -341,10 +340,10 @@ class ProgressImport:
             {"cycle_id": cid, "version": t.version, "state": state, "stage_rank": RANK[state],
              "changed_at": at} for cid, (t, state, at) in plan.simple.items()])
         cycles = Cycle.__table__
-        moved = session.execute(
+        moved = affected(session.execute(
             update(cycles).where(cycles.c.id == _moves.c.cycle_id, cycles.c.version == _moves.c.version)
             .values(state=_moves.c.state, stage_rank=_moves.c.stage_rank,
-                    state_changed_at=_moves.c.changed_at, version=cycles.c.version + 1)).rowcount
+                    state_changed_at=_moves.c.changed_at, version=cycles.c.version + 1)))
         _moves.drop(connection)
         if moved != len(plan.simple):
             raise Conflict("progress.units_changed", count=len(plan.simple) - moved)
@@ -412,7 +411,7 @@ def _insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
                 else _memo(table.c[c].type.bind_processor(connection.dialect))) for c in columns]
     sql = (f'INSERT INTO "{table.name}" ({", ".join(columns)}) '
            f'VALUES ({", ".join("?" for _ in columns)})')
-    connection.connection.driver_connection.executemany(
+    driver_connection(connection).executemany(
         sql, ([row[c] if f is None else f(row[c]) for c, f in convert] for row in rows))
 
 
@@ -439,7 +438,7 @@ _flow = lru_cache(maxsize=None)(stages_of)
 
 @lru_cache(maxsize=4096)
 def _local_day(instant: datetime) -> date:
-    return instant.astimezone(LOCAL).date()
+    return instant.astimezone(DEFAULT_ZONE).date()
 
 
 @lru_cache(maxsize=4096)

@@ -36,7 +36,6 @@ from workflow.sqlrender import Dialect
 from workflow.sqlrender import text as sqlrender_text
 from workflow.stages import next_stage
 
-LOCAL = DEFAULT_ZONE
 MS = Milestone.__table__
 EX = DeadlineExtension.__table__
 
@@ -88,7 +87,7 @@ class Deadline(NamedTuple):
     stage: ColumnElement[Any]
     due_at: ColumnElement[Any]
     #: the plan's milestone when the part is one (its values are constants), None for extensions
-    milestone: Row[Any] | None
+    milestone: Row[*tuple[Any, ...]] | None
 
 
 #: the output columns of `_late_pairs` for one part, from the unit and the part's deadline
@@ -101,9 +100,9 @@ def _late_pairs(session: Session, campaign: Campaign, as_of: datetime, under: Un
 
     One part per milestone due by `as_of` (one, early in the season; never more than the
     plan's few), its level, stage and rank written into the statement as constants, so the
-    planner knows that one level's cycles behind one rank are wanted (it guessed a tenth of
-    them through a join with the milestones, and chose plans that build the cycles' hash once
-    per worker: 1.3 s → 0.8 s on PostgreSQL); and one part for the extensions, which are few
+    planner knows that one level's cycles behind one rank are wanted (through a join with the
+    milestones it guesses far too few, and chooses plans that build the cycles' hash once per
+    worker); and one part for the extensions, which are few
     and start from their table (SQLite is told not to scan cycles by campaign for it).
     """
     def common(part: Select[Any], rank: Any) -> Select[Any]:
@@ -178,7 +177,7 @@ def overdue_json(session: Session, campaign: Campaign, as_of: datetime,
         if deadline.milestone is not None:
             m = deadline.milestone
             due = Due(m.due_at, m.rule, m.plan_date)
-            return {"stage": m.stage, **due.as_json_members(LOCAL), "days_late": days_late(m.due_at, as_of)}
+            return {"stage": m.stage, **due.as_json_members(DEFAULT_ZONE), "days_late": days_late(m.due_at, as_of)}
         at = deadline.due_at
         rule = func.coalesce(select(MS.c.rule).where(
             MS.c.campaign_id == campaign.id, MS.c.level == Unit.level, MS.c.stage == deadline.stage
@@ -199,8 +198,8 @@ def overdue_json(session: Session, campaign: Campaign, as_of: datetime,
         connection.execute(text(f"SET LOCAL work_mem = '{LISTING_WORK_MEM}'"))
         yield from copy_lines(connection, statement)
         return
-    # read from the driver's cursor: the ORM's result layer cost 0.3 s over 275,000 rows,
-    # the Core's rows 0.2 s, for text that only passes through
+    # read from the driver's cursor: the text only passes through, so neither the ORM's
+    # result layer nor the Core's rows have anything to add but their cost per row
     with sqlite_text_as_utf8(connection):
         result = connection.execute(statement)
         try:

@@ -24,7 +24,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -120,7 +120,7 @@ class XlsxWriter:
         ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{count + 1}"
         return count
 
-    def _header(self, ws: Any, text: str) -> WriteOnlyCell:
+    def _header(self, ws: Any, text: str) -> Cell:
         cell = WriteOnlyCell(ws, value=text)
         cell.font = Font(bold=True)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
@@ -136,7 +136,9 @@ class XlsxWriter:
             cell.number_format = column.number_format
             return cell
         if column.kind in ("date", "datetime") and isinstance(value, date):
-            cell = WriteOnlyCell(ws, value=_local(value, self.zone) if isinstance(value, datetime) else value)
+            # openpyxl writes a date as well as a datetime; its stubs name only datetime
+            when: Any = _local(value, self.zone) if isinstance(value, datetime) else value
+            cell = WriteOnlyCell(ws, value=when)
             cell.number_format = DATETIME_FORMAT if column.kind == "datetime" else DATE_FORMAT
             return cell
         cell = WriteOnlyCell(ws, value=str(value))

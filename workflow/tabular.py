@@ -261,11 +261,12 @@ def _read_yaml(path: Path, header: _Header) -> tuple[list[str], list[Row]]:
         data, lines = load_yaml(path)
     except ConfigError as exc:
         raise BadInput("config.invalid", reason=str(exc)) from exc
+    prefix: tuple[str, ...] = ()
     if isinstance(data, dict) and len(data) == 1 and isinstance(next(iter(data.values())), list):
         key = next(iter(data))
         items, prefix = data[key], (key,)
     else:
-        items, prefix = data, ()
+        items = data
     if not isinstance(items, list):
         raise BadInput("yaml.records_needed", file=path.name)
     columns: list[str] = []

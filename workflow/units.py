@@ -458,8 +458,3 @@ def _move_subtree(session: Session, old: str, new: str, listed: set[str]) -> Non
                 depth=t.c.depth + (new.count("/") - old.count("/")))
         .execution_options(synchronize_session=False)
     )
-
-
-def subtree(unit: Unit):  # type: ignore[no-untyped-def]
-    """Return the SQL condition "is `unit` or under it" on the units table."""
-    return Unit.path.like(unit.path + "%")

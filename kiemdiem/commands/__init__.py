@@ -1,6 +1,6 @@
 """The CLI's commands, one module per area, each imported only when one of its commands runs.
 
-Importing every area costs about a third of start-up (the results rules, the sweep, the
+Importing every area is a large share of start-up (the results rules, the sweep, the
 monitor), and one `advance` needs only the core: so the group knows which module holds
 which command and imports that module on first use. `--help` lists them all.
 
@@ -11,7 +11,7 @@ rendered in the chosen language (`config.i18n`) each time `--help` is asked for.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
 from importlib import import_module
@@ -52,8 +52,8 @@ class TextOption(click.Option):
     """An option whose `help=` may be a `Text`: kept as given (click cleans help into a plain
     `str`, which would lose the values)."""
 
-    def __init__(self, *args: Any, help: str | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, help=help, **kwargs)
+    def __init__(self, param_decls: Sequence[str] | None = None, help: str | None = None, **kwargs: Any) -> None:
+        super().__init__(param_decls, help=help, **kwargs)
         if isinstance(help, Text):
             self.help = help
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import sys
-from datetime import date
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 from sqlalchemy.orm import Session
@@ -16,7 +18,7 @@ from kiemdiem.commands import command, group, json_option, year_option
 from kiemdiem.output import emit
 from kiemdiem.timeparse import DATE
 from kiemdiem.unitdiff import print_import
-from workflow.campaigns import CampaignReport, add_missing_cycles, create_campaign
+from workflow.campaigns import CampaignReport, DeadlineChange, add_missing_cycles, create_campaign
 from workflow.lookup import current_campaign, find_unit
 from workflow.machine import mermaid
 from workflow.queries import tree_rows
@@ -52,7 +54,7 @@ def units() -> None:
 def units_import(app: App, file: Path, clear_empty: bool, deactivate_missing: bool, dry_run: bool,
                  encoding: str | None) -> None:
     """Import units from a CSV, XLSX or YAML file: all rows or none; re-import updates in place."""
-    db = app.ready_db()
+    db = app.db
     options = ImportOptions(clear_empty=clear_empty, deactivate_missing=deactivate_missing,
                             dry_run=dry_run, encoding=encoding)
 
@@ -85,7 +87,7 @@ def units_import(app: App, file: Path, clear_empty: bool, deactivate_missing: bo
 @pass_app
 def units_tree(app: App, code: str | None, as_json: bool) -> None:
     """Show the tree under CODE (or the whole tree)."""
-    with app.ready_db().session() as session:
+    with app.db.session() as session:
         under = find_unit(session, code) if code else None
         rows = tree_rows(session, under)
         if as_json:
@@ -95,7 +97,7 @@ def units_tree(app: App, code: str | None, as_json: bool) -> None:
         _print_tree(rows, app)
 
 
-def _print_tree(rows, app: App) -> None:  # type: ignore[no-untyped-def]
+def _print_tree(rows: Iterable[dict[str, Any]], app: App) -> None:
     from rich.text import Text
     from rich.tree import Tree
 
@@ -130,7 +132,7 @@ def campaign() -> None:
     """Issue a year's plan to the units."""
 
 
-def _campaign_options(f):  # type: ignore[no-untyped-def]
+def _campaign_options(f: Callable[..., None]) -> Callable[..., None]:
     f = click.option("--root", default=None, help="Only units under this code (default: all).")(f)
     f = click.option("--plan", "plan_path", required=True,
                      type=click.Path(path_type=Path, dir_okay=False), help="The plan YAML file.")(f)
@@ -142,7 +144,7 @@ def _campaign_options(f):  # type: ignore[no-untyped-def]
 @pass_app
 def campaign_create(app: App, year: int, plan_path: Path, root: str | None) -> None:
     """Create the YEAR campaign: one cycle per active unit, deadlines from the plan."""
-    report = create_campaign(app.ready_db(), year, plan_path, app.hierarchy, app.clock, app.actor,
+    report = create_campaign(app.db, year, plan_path, app.hierarchy, app.clock, app.actor,
                              root_code=root)
     _say_created(year, report)
 
@@ -157,7 +159,7 @@ def _say_created(year: int, report: CampaignReport) -> None:
 @pass_app
 def campaign_ensure(app: App, year: int, plan_path: Path, root: str | None) -> None:
     """Create the YEAR campaign if missing, else give units added since their cycles."""
-    report = create_campaign(app.ready_db(), year, plan_path, app.hierarchy, app.clock, app.actor,
+    report = create_campaign(app.db, year, plan_path, app.hierarchy, app.clock, app.actor,
                              root_code=root, if_missing=True)
     if report.created:
         _say_created(year, report)
@@ -182,7 +184,7 @@ def campaign_update(app: App, year: int, plan_path: Path, dry_run: bool) -> None
     """Change the running YEAR campaign's deadlines to the plan's, checked and audited."""
     from workflow.replan import update_plan
 
-    result = update_plan(app.ready_db(), year, plan_path, app.hierarchy, app.clock, app.actor,
+    result = update_plan(app.db, year, plan_path, app.hierarchy, app.clock, app.actor,
                          dry_run=dry_run)
     _print_deadline_changes(app, result.changes)
     for code, stage, due in result.superseded:
@@ -201,8 +203,8 @@ def campaign_update(app: App, year: int, plan_path: Path, dry_run: bool) -> None
                      "at its next sweep.").format(year=year, count=len(result.changes)))
 
 
-def _print_deadline_changes(app: App, changes, err: bool = False) -> None:  # type: ignore[no-untyped-def]
-    def show(at):  # type: ignore[no-untyped-def]
+def _print_deadline_changes(app: App, changes: Iterable[DeadlineChange], err: bool = False) -> None:
+    def show(at: datetime | None) -> str:
         return f"{at.astimezone(app.zone):%d/%m/%Y %H:%M}" if at else _("(none)")
 
     for c in changes:
@@ -226,9 +228,7 @@ def deadline() -> None:
 def deadline_extend(app: App, code: str, stage: str, day: date, year: int | None,
                     rule: str | None, reason: str) -> None:
     """Give CODE its own deadline for STAGE, within its parent's deadline (audited)."""
-    from workflow.extensions import DeadlineService
-
-    old, new = DeadlineService(app.ready_db(), app.clock).extend(
+    old, new = app.deadline_service().extend(
         code, stage, day, year=year, rule=rule, reason=reason, actor=app.actor)
     click.echo(_("{code}: deadline for {stage} moved from {old} to {new}.").format(
         code=code, stage=stage, old=f"{old.astimezone(app.zone):%d/%m/%Y %H:%M}",

@@ -38,7 +38,6 @@ def advance(app: App, code: str, year: int | None, to: str | None, event: str | 
             at: datetime | None, by: str | None, note: str | None, force: bool,
             reason: str | None) -> None:
     """Move one unit's cycle to its next stage; refused with the reason when a guard fails."""
-    app.ready_db()
     outcome = app.cycle_service().advance(code, year=year, to=to, event=event, at=at,
                                           actor=by or app.actor, note=note, force=force,
                                           reason=reason)
@@ -52,7 +51,6 @@ def advance(app: App, code: str, year: int | None, to: str | None, event: str | 
 @pass_app
 def reopen(app: App, code: str, year: int | None, reason: str) -> None:
     """Send a submitted unit back to re-classification; its parents' roll-ups become stale."""
-    app.ready_db()
     _report(app.cycle_service().reopen(code, year=year, reason=reason, actor=app.actor))
 
 

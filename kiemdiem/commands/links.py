@@ -9,6 +9,7 @@ only place a link is printed: nothing of it goes to a log.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from sqlalchemy import select
@@ -22,8 +23,12 @@ from workflow.errors import BadInput, NotFound
 from workflow.lookup import find_unit, get_campaign
 from workflow.models import Cycle, Unit
 
+if TYPE_CHECKING:
+    from workflow.spreadsheet import Kind
+
 #: the spreadsheet's columns: header (a msgid), kind of cell, width
-COLUMNS = (("Unit code", "text", 16), ("Unit name", "text", 40), ("Level", "text", 12),
+COLUMNS: tuple[tuple[str, Kind, int], ...] = (
+           ("Unit code", "text", 16), ("Unit name", "text", 40), ("Level", "text", 12),
            ("Parent unit", "text", 16), ("Secretary", "text", 24), ("Email", "text", 30),
            ("Phone", "phone", 14), ("Personal link", "text", 60))
 
@@ -39,7 +44,7 @@ def links() -> None:
 @pass_app
 def links_show(app: App, code: str, year: int | None) -> None:
     """Print a unit's personal link for the campaign (the latest by default)."""
-    with app.ready_db().session(write=True) as session:
+    with app.db.session(write=True) as session:
         campaign = get_campaign(session, year)
         unit = find_unit(session, code)
         token = app.links.token(session, campaign.id, unit.id)
@@ -54,7 +59,7 @@ def links_show(app: App, code: str, year: int | None) -> None:
 @pass_app
 def links_revoke(app: App, code: str, year: int | None) -> None:
     """Kill a unit's link and issue a new one; the old link then says it was revoked."""
-    with app.ready_db().session(write=True) as session:
+    with app.db.session(write=True) as session:
         campaign = get_campaign(session, year)
         unit = find_unit(session, code)
         token = app.links.revoke(session, campaign, unit, app.actor, "cli")
@@ -74,7 +79,7 @@ def links_export(app: App, under: str | None, output: Path, year: int | None) ->
 
     if output.suffix.lower() != ".xlsx":
         raise BadInput("links.export_xlsx", file=output)
-    with app.ready_db().session(write=True) as session:
+    with app.db.session(write=True) as session:
         campaign = get_campaign(session, year)
         parent = aliased(Unit)
         query = (select(Unit.id, Unit.code, Unit.name, Unit.level, parent.code.label("parent"),

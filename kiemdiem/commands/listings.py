@@ -1,7 +1,7 @@
 """Commands that list what the database holds: status, overdue and the audit trail.
 
 Apart from the core's writing commands, so that reading a listing imports neither the plan
-nor the hierarchy models (pydantic and YAML: 0.17 s of `overdue --json`'s start-up).
+nor the hierarchy models (pydantic and YAML, slow to import for a listing).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ _DEADLINE_JSON = {True: ("deadline_rule", "plan_date"), False: ()}
 @pass_app
 def status(app: App, code: str | None, year: int | None, as_json: bool) -> None:
     """CODE and every unit under it: state, next stage, deadline, lateness."""
-    with app.ready_db().session() as session:
+    with app.db.session() as session:
         camp = get_campaign(session, year)
         under = find_unit(session, code) if code else None
         emit(status_rows(session, camp, app.clock(), under),
@@ -47,7 +47,7 @@ def status(app: App, code: str | None, year: int | None, as_json: bool) -> None:
 @pass_app
 def overdue(app: App, code: str | None, as_of: datetime | None, year: int | None, as_json: bool) -> None:
     """One row per late (unit, stage), most late first."""
-    with app.ready_db().session() as session:
+    with app.db.session() as session:
         camp = get_campaign(session, year)
         under = find_unit(session, code) if code else None
         if as_json:
@@ -66,7 +66,7 @@ def overdue(app: App, code: str | None, as_of: datetime | None, year: int | None
 @pass_app
 def audit(app: App, code: str | None, limit: int, as_json: bool) -> None:
     """Who changed what and why, newest first, for CODE and the units under it."""
-    with app.ready_db().session() as session:
+    with app.db.session() as session:
         under = find_unit(session, code) if code else None
         rows = list(audit_rows(session, under, limit))
     if as_json:

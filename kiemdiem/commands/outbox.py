@@ -16,6 +16,8 @@ from workflow.errors import BadInput
 
 COLUMNS = ("id", "kind", "unit", "stage", "channel", "recipient", "status", "attempts",
            "dedup_key", "last_error")
+#: too wide for the table: the delivery's time, the peer's reference, how long the last attempt took
+JSON_ONLY = ("sent_at", "reference", "duration_ms", "channel_state")
 
 
 @group(invoke_without_command=True)
@@ -32,11 +34,12 @@ def outbox(ctx: click.Context, status: str | None, as_json: bool) -> None:
         from notifiers.health import channel_states
 
         app = ctx.find_object(App)
-        db = app.ready_db()
+        assert app is not None, "the root command builds the App"
+        db = app.db
         rows, states = list_rows(db, status), channel_states(db, app.clock())
         for row in rows:
             row["channel_state"] = states.get(row["channel"], {}).get("state", "up")
-        emit(rows, (*COLUMNS, "channel_state") if as_json else COLUMNS, as_json, title=_("Outbox"))
+        emit(rows, (*COLUMNS, *JSON_ONLY) if as_json else COLUMNS, as_json, title=_("Outbox"))
         if not as_json:
             for channel, state in sorted(states.items()):
                 click.echo(_("Channel {channel} unreachable since {since} UTC ({instances} processes): "
@@ -52,7 +55,7 @@ def outbox_retry(app: App, row_id: int | None, all_failed: bool) -> None:
     """Put a failed or dead row (or all of them) back in the queue, due now."""
     if (row_id is None) == (not all_failed):
         raise BadInput("outbox.id_or_all")
-    count = requeue(app.ready_db(), now=app.clock(), ids=[row_id] if row_id is not None else [],
+    count = requeue(app.db, now=app.clock(), ids=[row_id] if row_id is not None else [],
                     all_failed=all_failed)
     if row_id is not None and count == 0:
         raise BadInput("outbox.row_not_retryable", id=row_id)
@@ -64,11 +67,14 @@ def outbox_retry(app: App, row_id: int | None, all_failed: bool) -> None:
 @pass_app
 def dispatch(app: App, once: bool) -> None:
     """Deliver due outbox rows through the enabled channels (KIEMDIEM_CHANNELS)."""
+    from kiemdiem import jsonlog
     from kiemdiem.dispatching import SUMMARY_COLUMNS, summary_rows
     from kiemdiem.dispatching import dispatch as run
     from notifiers.outbox import waiting
 
-    db = app.ready_db()
+    jsonlog.configure()  # the dispatcher's events (channel_down, gave_up, …) as JSON lines
+
+    db = app.db
     try:
         tally = asyncio.run(run(app, None if once else asyncio.Event()))
     except KeyboardInterrupt:

@@ -26,7 +26,7 @@ def progress() -> None:
 def progress_import(app: App, file: Path, year: int | None, dry_run: bool) -> None:
     """Record the stages in FILE (CSV/XLSX columns `code`, `stage`, `date`[, `note`]); all rows or none."""
     columns, rows = read_rows(file, aliases=ALIASES)
-    report = ProgressImport(app.ready_db(), app.cycle_service()).run(
+    report = ProgressImport(app.db, app.cycle_service()).run(
         columns, rows, actor=app.actor, year=year, dry_run=dry_run)
     for line in report.lines():
         click.echo(line)

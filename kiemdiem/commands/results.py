@@ -22,17 +22,13 @@ from workflow.results.levels import ALL
 from workflow.results.report import FORMATS, Heading, place_of, render, report_data
 from workflow.results.rollup import rollup
 from workflow.results.rules import Violation
-from workflow.results.store import ResultsService, Stored
+from workflow.results.store import Stored
 from workflow.results.validator import rule_table
 
 file_argument = click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 force_option = click.option("--force", is_flag=True,
                             help="Store despite rule violations (needs --reason; audited).")
 reason_option = click.option("--reason", default=None, help="Why the violations are accepted.")
-
-
-def _service(app: App) -> ResultsService:
-    return ResultsService(app.ready_db(), app.clock)
 
 
 def _print(stored: Stored, done: str) -> None:
@@ -72,7 +68,7 @@ def results() -> None:
 def results_submit(app: App, code: str, file: Path, unit_level: str | None, founded_on: date | None,
                    review_date: date | None, year: int | None, force: bool, reason: str | None) -> None:
     """Store a cell's results (members CSV/XLSX/YAML, or counts) after its meeting."""
-    stored = _service(app).submit(code, file, actor=app.actor, year=year, unit_level=unit_level,
+    stored = app.results_service().submit(code, file, actor=app.actor, year=year, unit_level=unit_level,
                                   founded_on=founded_on, review_date=review_date, force=force, reason=reason)
     _print(stored, _("Stored the classification results of {unit}: {counts}{level}."))
 
@@ -88,7 +84,7 @@ def results_submit(app: App, code: str, file: Path, unit_level: str | None, foun
 def results_level(app: App, code: str, level: str, founded_on: date | None, year: int | None,
                   force: bool, reason: str | None) -> None:
     """Set a unit's collective level (HTXS, HTT, HT, KHT, NOT_CLASSIFIED), re-checking its members."""
-    stored = _service(app).set_level(code, level, actor=app.actor, year=year, founded_on=founded_on,
+    stored = app.results_service().set_level(code, level, actor=app.actor, year=year, founded_on=founded_on,
                                      force=force, reason=reason)
     _print(stored, _("Stored the collective level of {unit}: {counts}{level}."))
 
@@ -103,7 +99,7 @@ def results_level(app: App, code: str, level: str, founded_on: date | None, year
 def results_levels(app: App, code: str, file: Path, year: int | None, force: bool, reason: str | None) -> None:
     """CODE enters its children's levels from FILE (code, level and each collective's record),
     checked together, the collectives' quota included."""
-    for stored in _service(app).set_levels(code, file, actor=app.actor, year=year, force=force, reason=reason):
+    for stored in app.results_service().set_levels(code, file, actor=app.actor, year=year, force=force, reason=reason):
         _print(stored, _("Stored the collective level of {unit}: {counts}{level}."))
 
 
@@ -116,7 +112,7 @@ def results_levels(app: App, code: str, file: Path, year: int | None, force: boo
 @pass_app
 def results_amend(app: App, code: str, file: Path, year: int | None, force: bool, reason: str | None) -> None:
     """Rate members who were absent (PENDING): re-validated and sent up as a supplement."""
-    stored = _service(app).amend(code, file, actor=app.actor, year=year, force=force, reason=reason)
+    stored = app.results_service().amend(code, file, actor=app.actor, year=year, force=force, reason=reason)
     _print(stored, _("Supplemented the classification results of {unit}: {counts}{level}."))
 
 
@@ -142,7 +138,7 @@ def results_check(app: App, code: str | None, file: Path | None, unit_level: str
         return
     if code is None:
         raise BadInput("results.check_needs_code")
-    violations, warnings = _service(app).check_all(code, file, year=year, unit_level=unit_level,
+    violations, warnings = app.results_service().check_all(code, file, year=year, unit_level=unit_level,
                                                    review_date=review_date)
     emit(_violation_rows(violations), ["code", "member", "message"], as_json,
          title=_("Classification rule violations: {unit}").format(unit=code))
@@ -158,7 +154,7 @@ def results_check(app: App, code: str | None, file: Path | None, unit_level: str
 @pass_app
 def results_show(app: App, code: str, year: int | None, as_json: bool) -> None:
     """Show a unit's stored results and its members' ratings (confidential)."""
-    summary, members = _service(app).show(code, year=year)
+    summary, members = app.results_service().show(code, year=year)
     if as_json:
         emit_json({**summary, "violations": _violation_rows(summary["violations"]), "members": members})
         return
@@ -187,7 +183,7 @@ def report(app: App, code: str | None, fmt: str, output: Path | None, place: str
     """The roll-up under CODE (or the whole campaign): counts and percentages per level."""
     if fmt == "pdf" and output is None:
         raise BadInput("report.pdf_needs_file")
-    with app.ready_db().session() as session:
+    with app.db.session() as session:
         campaign = get_campaign(session, year)
         unit = find_unit(session, code) if code else None
         data = report_data(rollup(session, campaign, unit, app.clock()))

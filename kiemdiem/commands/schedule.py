@@ -31,7 +31,7 @@ from workflow.lookup import current_campaign, find_unit
 @contextmanager
 def _transaction(app: App, keep: bool) -> Iterator[Session]:
     """One writing transaction, committed only if `keep` (dry runs and simulations roll back)."""
-    with app.ready_db().engine.connect() as conn:
+    with app.db.engine.connect() as conn:
         conn = conn.execution_options(kiemdiem_write=True)
         tx = conn.begin()
         try:
@@ -252,7 +252,7 @@ def _refuse_uninitialised(app: App) -> None:
     from workflow.schema import is_current
 
     try:
-        current = is_current(app.ready_db())
+        current = is_current(app.db)
     except OperationalError:
         return
     if not current:

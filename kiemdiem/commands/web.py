@@ -28,8 +28,8 @@ def web(app: App, host: str, port: int, workers: int) -> None:
     from kiemdiem import jsonlog
     from kiemdiem.web import run_web  # Starlette and uvicorn only when serving
 
-    jsonlog.configure()
-    click.echo(_("Monitor: http://{host}:{port}/  (Ctrl-C to stop)").format(host=host, port=port))
+    jsonlog.configure()  # stdout carries the log, one JSON object per line; the operator's note goes to stderr
+    click.echo(_("Monitor: http://{host}:{port}/  (Ctrl-C to stop)").format(host=host, port=port), err=True)
     run_web(app, host, port, workers)
 
 
@@ -57,12 +57,12 @@ def user_add(app: App, name: str, unit_code: str, password_stdin: bool, if_missi
     """Create an account that sees the subtree of UNIT; prints a generated password."""
     from kiemdiem.web.accounts import add_user, list_users
 
-    if if_missing and any(u["name"] == name for u in list_users(app.ready_db())):
+    if if_missing and any(u["name"] == name for u in list_users(app.db)):
         click.echo(_("Account {name} exists; reset its password with `kiemdiem user password {name}`.").format(
             name=name))
         return
     password, generated = _password(password_stdin)
-    add_user(app.ready_db(), name, unit_code, password, app.clock)
+    add_user(app.db, name, unit_code, password, app.clock)
     click.echo(_("Created account {name} (unit {unit}).").format(name=name, unit=unit_code))
     if generated:
         click.echo(_("Password: {password}").format(password=password))
@@ -77,7 +77,7 @@ def user_password(app: App, name: str, password_stdin: bool) -> None:
     from kiemdiem.web.sessions import set_password
 
     password, generated = _password(password_stdin)
-    ended = set_password(app.ready_db(), name, password)
+    ended = set_password(app.db, name, password)
     click.echo(_("Set a new password for {name}; ended {count} sessions.").format(name=name, count=ended))
     if generated:
         click.echo(_("Password: {password}").format(password=password))
@@ -90,7 +90,7 @@ def user_list(app: App, as_json: bool) -> None:
     """The accounts: name, unit, active, last login."""
     from kiemdiem.web.accounts import list_users
 
-    emit(list_users(app.ready_db()), ["name", "unit", "unit_name", "active", "last_login_at"],
+    emit(list_users(app.db), ["name", "unit", "unit_name", "active", "last_login_at"],
          as_json, title=_("Monitor accounts"))
 
 
@@ -101,7 +101,7 @@ def user_disable(app: App, name: str) -> None:
     """Disable NAME: ends its sessions and refuses its logins until `enable`."""
     from kiemdiem.web.sessions import set_active
 
-    ended = set_active(app.ready_db(), name, False)
+    ended = set_active(app.db, name, False)
     click.echo(_("Disabled account {name}; ended {count} sessions.").format(name=name, count=ended))
 
 
@@ -112,7 +112,7 @@ def user_enable(app: App, name: str) -> None:
     """Enable NAME again (its password is unchanged)."""
     from kiemdiem.web.sessions import set_active
 
-    set_active(app.ready_db(), name, True)
+    set_active(app.db, name, True)
     click.echo(_("Enabled account {name}.").format(name=name))
 
 
@@ -124,7 +124,7 @@ def user_sessions(app: App, name: str, as_json: bool) -> None:
     """The live sessions of NAME: started, last seen, ends, address, browser."""
     from kiemdiem.web.sessions import list_sessions
 
-    emit(list_sessions(app.ready_db(), name, app.clock()),
+    emit(list_sessions(app.db, name, app.clock()),
          ["created_at", "last_seen_at", "expires_at", "address", "agent"], as_json,
          title=_("Sessions of {name}").format(name=name))
 

@@ -28,7 +28,6 @@ from kiemdiem.web.render import flash, kiemdiem_app
 from kiemdiem.wording import WEB, say
 from notifiers.manual import remind_now
 from workflow.errors import BadInput, Conflict, KiemdiemError, Problem
-from workflow.extensions import DeadlineService
 from workflow.models import Cycle, Unit
 from workflow.progress import ProgressImport
 from workflow.stages import LABEL, RANK, STAGES
@@ -118,7 +117,7 @@ def extend(app: App, viewer: Viewer, unit: Unit, form: FormData) -> str:
     rule = _text(form, "rule") or None
     if rule not in (None, "before", "by"):
         raise BadInput("web.rule_invalid")
-    _, new = DeadlineService(app.db, app.clock).extend(unit.code, stage, day, rule=rule,
+    _, new = app.deadline_service().extend(unit.code, stage, day, rule=rule,
                                                        reason=reason, actor=viewer.name)
     return f"Đã gia hạn bước '{LABEL[stage]}' của {unit.name} đến {local_datetime(new)}."
 

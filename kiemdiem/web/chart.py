@@ -8,7 +8,7 @@ is HTML beside it (long Vietnamese labels wrap there, not in SVG).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -85,7 +85,7 @@ def progress_svg(series: Mapping[str, Sequence[tuple[date, int]]], totals: Mappi
 
 
 def _step_path(points: Sequence[tuple[date, int]], total: int, start: date, last: date,
-               x, y) -> str:  # type: ignore[no-untyped-def]
+               x: Callable[[date], float], y: Callable[[float], float]) -> str:
     """A step line from 0% at `start` through each day's cumulative share, held until `last`."""
     share = 0.0
     parts = [f"M{x(start)},{y(0)}"]

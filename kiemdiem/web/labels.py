@@ -9,8 +9,6 @@ from config.zone import DEFAULT_ZONE
 from workflow.notices import Due
 from workflow.stages import LABEL as STAGE_LABEL
 
-LOCAL = DEFAULT_ZONE
-
 KIND = {"reminder": "Nhắc trước hạn", "late": "Báo trễ hạn", "repeat": "Nhắc lại khi trễ",
         "escalation": "Báo cấp trên", "digest": "Tổng hợp hằng ngày", "manual": "Cán bộ nhắc"}
 STATUS = {"pending": "Chờ gửi", "sending": "Đang gửi", "sent": "Đã gửi", "failed": "Lỗi",
@@ -31,12 +29,12 @@ def stage_label(stage: str | None) -> str:
 
 def local_date(instant: datetime | None) -> str:
     """dd/mm/yyyy in Vietnam time ('' for none)."""
-    return "" if instant is None else f"{instant.astimezone(LOCAL):%d/%m/%Y}"
+    return "" if instant is None else f"{instant.astimezone(DEFAULT_ZONE):%d/%m/%Y}"
 
 
 def local_datetime(instant: datetime | None) -> str:
     """dd/mm/yyyy HH:MM in Vietnam time ('' for none)."""
-    return "" if instant is None else f"{instant.astimezone(LOCAL):%d/%m/%Y %H:%M}"
+    return "" if instant is None else f"{instant.astimezone(DEFAULT_ZONE):%d/%m/%Y %H:%M}"
 
 
 #: the workflow's events and guards as an officer reads them on the plan page

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from config.zone import DEFAULT_ZONE
 from workflow.audit import record, stage_reached_at
 from workflow.clock import Clock, days_late
+from workflow.db import affected
 from workflow.errors import Conflict, Refused
 from workflow.links import Found
 from workflow.models import AuditEntry, Campaign, Cycle, DeadlineExtension, Milestone, Unit
@@ -29,7 +30,6 @@ from workflow.results.levels import ALL
 from workflow.results.models import UnitResult
 from workflow.stages import LABEL, RANK, classifies_members, next_stage, stages_of
 
-LOCAL = DEFAULT_ZONE
 #: how long a secretary may take back a step they reported through the link
 UNDO_WINDOW = timedelta(hours=24)
 #: the stages a secretary reports: `aggregated` is the parent's (or the office's) to record
@@ -76,7 +76,7 @@ class LinkView:
 
 
 def local_day(instant: datetime) -> date:
-    return instant.astimezone(LOCAL).date()
+    return instant.astimezone(DEFAULT_ZONE).date()
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,7 @@ def reached_at(day: date, now: datetime) -> datetime:
     """The instant a stage reported for `day` counts from: now for today, else that day's end."""
     if day == local_day(now):
         return now
-    return datetime.combine(day, time(23, 59, 59), LOCAL)
+    return datetime.combine(day, time(23, 59, 59), DEFAULT_ZONE)
 
 
 def check_day(offered: Offer, day: date) -> str | None:
@@ -198,10 +198,10 @@ def undo(session: Session, found: Found, clock: Clock, via: dict[str, str]) -> s
         AuditEntry.cycle_id == cycle.id, AuditEntry.id < entry.id,
         AuditEntry.to_state == entry.from_state).order_by(AuditEntry.id.desc()).limit(1))
     since = (before.reached_at or before.at) if before is not None else cycle.created_at
-    changed = session.execute(
+    changed = affected(session.execute(
         update(Cycle).where(Cycle.id == cycle.id, Cycle.version == cycle.version)
         .values(state=entry.from_state, stage_rank=RANK[entry.from_state], state_changed_at=since,
-                version=Cycle.version + 1).execution_options(synchronize_session=False)).rowcount
+                version=Cycle.version + 1).execution_options(synchronize_session=False)))
     if changed != 1:
         raise Conflict("link.undo_changed")
     record(session, clock, actor_for(found.unit), "cycle.undo", campaign_id=found.campaign.id,

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    ColumnExpressionArgument,
     Select,
     String,
     and_,
@@ -71,7 +72,7 @@ class Overview:
 
 
 def _band(due: datetime, now: datetime) -> int:
-    late_days = days_late(due, now)
+    late_days = days_late(due, now) or 0  # `_owed_by` yields stages past due only
     return sum(1 for limit in LATE_BANDS if late_days >= limit)
 
 
@@ -147,6 +148,8 @@ def scan(session: Session, campaign: Campaign, path: str, bulk_level: str | None
     everything = covers_everything(session, path)
     if not everything:
         scope.append(_under(path))
+    level: ColumnExpressionArgument[str]
+    active: ColumnExpressionArgument[bool]
     if everything and bulk_level:
         level, active = func.coalesce(Unit.level, bulk_level), func.coalesce(Unit.active, true())
         joined = select().select_from(Cycle).outerjoin(Unit, and_(
@@ -158,15 +161,15 @@ def scan(session: Session, campaign: Campaign, path: str, bulk_level: str | None
         joined.add_columns(level, active, Cycle.state, Cycle.stages_mask, func.count()).where(*scope)
         .group_by(*(literal_column(str(i)) for i in range(1, 5))))]
     extended: dict[int, tuple[str, str, int, dict[str, datetime]]] = {}
-    for cycle_id, level, state, mask, stage, due in session.execute(
+    for cycle_id, unit_level, state, mask, stage, due in session.execute(
             select(Cycle.id, Unit.level, Cycle.state, Cycle.stages_mask, DeadlineExtension.stage,
                    DeadlineExtension.due_at)
             .select_from(DeadlineExtension).join(Cycle, Cycle.id == DeadlineExtension.cycle_id)
             .join(Unit, Unit.id == Cycle.unit_id).where(*scope, Unit.active.is_(True))):
-        own = extended.setdefault(cycle_id, (level, state, mask, dict(deadlines[level])))[3]
+        own = extended.setdefault(cycle_id, (unit_level, state, mask, dict(deadlines[unit_level])))[3]
         if stage in own:
             own[stage] = due
-    return Scan(dict(deadlines), groups, list(extended.values()))  # type: ignore[arg-type]
+    return Scan(dict(deadlines), groups, list(extended.values()))
 
 
 def overview(data: Scan, now: datetime, levels_order: tuple[str, ...]) -> Overview:
@@ -291,10 +294,6 @@ class LateFilter:
 
 #: what the late list may be sorted by: its columns (`days` and `deadline` are the same order)
 LATE_ORDERS = ("days", "unit", "name", "level", "stage")
-
-
-LATE_COLUMNS = ("unit", "name", "level", "stage", "deadline", "days_late", "secretary", "phone",
-                "email")
 
 
 def _late_query(campaign: Campaign, path: str, now: datetime, f: LateFilter) -> Select[Any]:
@@ -458,7 +457,7 @@ def _late_by_child(session: Session, campaign: Campaign, unit: Unit, now: dateti
     child = func.substr(rest, 1, slash - 1)
     rows = session.execute(select(child, func.count(func.distinct(late.c.unit_id)), func.min(late.c.due_at))
                            .join_from(late, below, below.id == late.c.unit_id).group_by(child))
-    return {int(c): (n, days_late(due, now)) for c, n, due in rows}
+    return {int(c): (n, days_late(due, now) or 0) for c, n, due in rows}  # late units only: due <= now
 
 
 def _timeline(session: Session, cycle: Cycle, unit: Unit, now: datetime) -> list[Step]:

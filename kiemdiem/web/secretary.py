@@ -33,7 +33,6 @@ from kiemdiem.web.render import flash, kiemdiem_app, page
 from kiemdiem.wording import WEB, said_problems, say
 from workflow.errors import KiemdiemError
 from workflow.links import Found
-from workflow.results.store import ResultsService
 from workflow.stages import LABEL
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
@@ -247,8 +246,8 @@ def _store_results(request: Request, found: Found, body: bytes, name: str, suffi
         path = Path(folder) / (Path(name).stem[:80] + suffix)
         path.write_bytes(body)
         try:
-            ResultsService(app.db, app.clock).submit(found.unit.code, path, year=found.campaign.year,
-                                                     actor=linkpage.actor_for(found.unit))
+            app.results_service().submit(found.unit.code, path, year=found.campaign.year,
+                                         actor=linkpage.actor_for(found.unit))
         except KiemdiemError as exc:
             message, problems = _parts(exc)
             return _render(request, found, f"Chưa lưu kết quả: {_sentence(message, found)}",

@@ -18,7 +18,7 @@ from sqlalchemy import ForeignKey, String, bindparam, delete, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from kiemdiem.web.accounts import User, Viewer, hash_password
-from workflow.db import Database
+from workflow.db import Database, affected
 from workflow.errors import BadInput
 from workflow.models import Base, Unit
 
@@ -126,7 +126,7 @@ def set_password(db: Database, name: str, password: str, keep: str | None = None
         query = delete(WebSession).where(WebSession.user_id == user.id)
         if keep is not None:
             query = query.where(WebSession.id != keep)
-        return session.execute(query).rowcount or 0
+        return affected(session.execute(query))
 
 
 def set_active(db: Database, name: str, active: bool) -> int:
@@ -136,4 +136,4 @@ def set_active(db: Database, name: str, active: bool) -> int:
         user.active = active
         if active:
             return 0
-        return session.execute(delete(WebSession).where(WebSession.user_id == user.id)).rowcount or 0
+        return affected(session.execute(delete(WebSession).where(WebSession.user_id == user.id)))

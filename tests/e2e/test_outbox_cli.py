@@ -33,8 +33,12 @@ def test_dispatch_once_writes_files_and_outbox_lists_them(db, tmp_path, monkeypa
     rows = run_json(db.url, "outbox", "--status", "sent", now=NOW)
     assert len(rows) == 3
     assert list(rows[0]) == ["id", "kind", "unit", "stage", "channel", "recipient", "status",
-                             "attempts", "dedup_key", "last_error", "channel_state"]
+                             "attempts", "dedup_key", "last_error", "sent_at", "reference", "duration_ms",
+                             "channel_state"]
     assert rows[0]["status"] == "sent" and rows[0]["attempts"] == 1 and rows[0]["channel_state"] == "up"
+    # the file channel's reference is the file it wrote; each attempt's duration is kept
+    assert sorted(row["reference"] for row in rows) == [str(f) for f in files]
+    assert all(row["duration_ms"] >= 0 and row["sent_at"] for row in rows)
     assert run_json(db.url, "outbox", "--status", "failed", now=NOW) == []
 
 

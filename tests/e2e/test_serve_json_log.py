@@ -40,7 +40,8 @@ def test_every_stdout_line_of_serve_is_json_and_a_crash_is_one_line(db, tmp_path
     events = serve.events
     # `Serve` parses each stdout line as JSON: a plain-text line would have stopped its reader
     assert events[-1]["event"] == "stopped"
-    assert all(isinstance(e, dict) and "ts" in e and "event" in e for e in events)
+    assert all(isinstance(e, dict) and {"ts", "level", "logger", "event"} <= e.keys() for e in events)
+    assert {e["logger"] for e in events if e["event"] in ("start", "leader", "sweep")} == {"kiemdiem.events"}
     crashes = [e for e in events if e.get("traceback")]
     assert len(crashes) == 1 and "web_sessions" in crashes[0]["traceback"]
     assert crashes[0]["logger"].startswith("uvicorn")

@@ -99,7 +99,7 @@ def test_the_next_digest_says_how_many_messages_could_not_be_delivered_and_why(d
     assert latest["undelivered_count"] == 0
 
 
-def test_the_first_sweep_from_the_digest_time_on_writes_the_digest_once_whoever_leads(db, capsys):
+def test_the_first_sweep_from_the_digest_time_on_writes_the_digest_once_whoever_leads(db, capsys, json_log):
     seeded(db.url)
     before = datetime(2026, 11, 25, 0, 29, tzinfo=UTC)  # 07:29 local
     leaders = [App(settings=Settings.from_env({}, database_url=db.url, channels="email"),

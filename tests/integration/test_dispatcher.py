@@ -12,7 +12,7 @@ from sqlalchemy import func, insert, select, update
 from notifiers.base import DeliveryError, DeliveryResult, Message
 from notifiers.dispatcher import Dispatcher, DispatchPolicy, backoff_delay
 from notifiers.health import ChannelHealth, Health, channel_states
-from notifiers.outbox import DIED, SUPERSEDED, claim, record, requeue
+from notifiers.outbox import DIED, SUPERSEDED, claim, record_outcomes, requeue
 from notifiers.render import Renderer
 from tests.notify_fixtures import Clock
 from tests.notify_helpers import T0, add_rows, payload
@@ -140,9 +140,9 @@ def test_expired_lease_is_claimed_again_and_a_stale_outcome_is_ignored(db):
     later = T0 + timedelta(minutes=6)
     second = claim(db, now=later, channels=["email"], limit=10, lease=timedelta(minutes=5))
     assert [c.attempts for c in second] == [2]
-    from notifiers.outbox import Outcome
-    assert record(db, [Outcome(first[0], "failed", "late answer")], later) == 0  # fenced out
-    assert record(db, [Outcome(second[0], "sent")], later) == 1
+    from notifiers.outbox import DeliveryOutcome
+    assert record_outcomes(db, [DeliveryOutcome(first[0], "failed", "late answer")], later) == 0  # fenced out
+    assert record_outcomes(db, [DeliveryOutcome(second[0], "sent")], later) == 1
     assert rows(db)[0].status == "sent"
 
 

@@ -17,7 +17,6 @@ from schedules.deadlines import (
     escalation_owed,
     late_at,
     milestone_instants,
-    next_event,
     notice_windows,
     owed_notice,
     send_time,
@@ -154,15 +153,10 @@ def test_a_holiday_shift_moves_every_instant_with_the_deadline():
                        local(2026, 12, 20, 12)) == Owed("reminder", 1, local(2026, 12, 20))
 
 
-def test_milestone_instants_and_the_next_event():
+def test_milestone_instants():
     assert milestone_instants(BEFORE_20, POLICY, "cell") == [
         local(2026, 11, 13), local(2026, 11, 17), local(2026, 11, 19), local(2026, 11, 20),
         local(2026, 11, 23)]
-    assert next_event(BEFORE_20, POLICY, "cell", local(2026, 11, 1)) == local(2026, 11, 13)
-    assert next_event(BEFORE_20, POLICY, "cell", local(2026, 11, 20)) == local(2026, 11, 22)
-    assert next_event(BEFORE_20, POLICY, "cell", local(2026, 11, 22, 5)) == local(2026, 11, 23)
-    assert next_event(BEFORE_20, POLICY, "cell", local(2026, 11, 23)) == local(2026, 11, 24)
-    assert next_event(BEFORE_20, Policy(max_repeats=1), "cell", local(2026, 11, 23)) is None
 
 
 QUIET = Policy(quiet_hours=QuietHours(start=time(21), end=time(7), exempt_channels=("email",)))

@@ -25,7 +25,7 @@ NAME: dict[str, str] = {
 }
 
 #: Higher is better; only the four rated levels are comparable.
-RANK: dict[str, int] = {HTXS: 4, HTT: 3, HT: 2, KHT: 1}
+LEVEL_RANK: dict[str, int] = {HTXS: 4, HTT: 3, HT: 2, KHT: 1}
 
 #: Spellings offices use in their spreadsheets, mapped to the codes.
 _ALIASES: dict[str, str] = {

@@ -20,7 +20,7 @@ from typing import Any
 
 from workflow.errors import Phrase, Problem, from_json, to_json
 from workflow.results.grounds import KHT_GROUNDS, LOWER_KIND, QUOTA, disciplined_in_year, kht_grounds_of
-from workflow.results.levels import HT, HTT, HTXS, KHT, NOT_CLASSIFIED, PENDING, RANK, RATED, step_down
+from workflow.results.levels import HT, HTT, HTXS, KHT, LEVEL_RANK, NOT_CLASSIFIED, PENDING, RATED, step_down
 from workflow.results.settings import AT_LEAST, BASE, CELL
 from workflow.results.sheet import Counts, Member, Sheet
 
@@ -295,7 +295,7 @@ def head_above_collective(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     if collective not in RATED:
         return
     for m in _members(sheet):
-        if m.is_head and m.level in RATED and RANK[m.level] > RANK[collective]:
+        if m.is_head and m.level in RATED and LEVEL_RANK[m.level] > LEVEL_RANK[collective]:
             yield Violation("HEAD_ABOVE_COLLECTIVE", m.name,
                             Problem("rule.head_above_collective", name=m.name, level=m.level, collective=collective))
 
@@ -354,7 +354,7 @@ def not_classified_without_reason(sheet: Sheet, ctx: Context) -> Iterator[Violat
 def sick_leave_cap(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     for m in _members(sheet):
         months = m.sick_leave_months or 0
-        if months >= SICK_LEAVE_MONTHS and m.level in RATED and RANK[m.level] > RANK[HT]:
+        if months >= SICK_LEAVE_MONTHS and m.level in RATED and LEVEL_RANK[m.level] > LEVEL_RANK[HT]:
             yield Violation("SICK_LEAVE_CAP", m.name,
                             Problem("rule.sick_leave_cap", name=m.name, months=f"{months:g}", least=SICK_LEAVE_MONTHS,
                                     level=m.level))
@@ -483,12 +483,12 @@ def ceiling(m: Member, ctx: Context) -> tuple[str, list[Problem]]:
     why: list[Problem] = []
     if ctx.rule_set == "qd366" and _has_scores(m):
         level, why = gated_level(m, ctx.review_year)
-        if band(m.score) != HTXS:
-            why.insert(0, Problem("rule.why_score_band", score=f"{m.score:g}", band=band(m.score)))
+        if band(_score(m)) != HTXS:
+            why.insert(0, Problem("rule.why_score_band", score=f"{m.score:g}", band=band(_score(m))))
     if m.subordinates_disciplined and level == HTXS:
         level = HTT
         why.append(Problem("rule.why_subordinates"))
-    if (m.sick_leave_months or 0) >= SICK_LEAVE_MONTHS and RANK[level] > RANK[HT]:
+    if (m.sick_leave_months or 0) >= SICK_LEAVE_MONTHS and LEVEL_RANK[level] > LEVEL_RANK[HT]:
         level = HT
         why.append(Problem("rule.why_sick_leave", months=f"{m.sick_leave_months:g}"))
     grounds = kht_grounds_of(m, ctx.review_year)
@@ -505,6 +505,12 @@ def determined(m: Member, ctx: Context) -> bool:
 
 def _has_scores(m: Member) -> bool:
     return m.score is not None and m.tasks_total is not None and m.tasks_on_time is not None
+
+
+def _score(m: Member) -> float:
+    """The score of a member `_has_scores` accepted."""
+    assert m.score is not None, "only for scored members"
+    return m.score
 
 
 def _scored(sheet: Sheet) -> Iterator[Member]:
@@ -529,8 +535,8 @@ def score_missing(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
        "QĐ 366-QĐ/TW Điều 11 (tintuc.thuvienphapluat.com 100238, laodong.vn)")
 def score_band(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     for m in _scored(sheet):
-        by_score = band(m.score)
-        if RANK[m.level] > RANK[by_score]:
+        by_score = band(_score(m))
+        if LEVEL_RANK[m.level] > LEVEL_RANK[by_score]:
             yield Violation("SCORE_BAND", m.name,
                             Problem("rule.score_band", name=m.name, score=f"{m.score:g}", band=by_score, level=m.level,
                                     top=ceiling(m, ctx)[0]))
@@ -544,7 +550,7 @@ def score_band(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
 def score_gate(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     for m in _scored(sheet):
         gated, failed = gated_level(m, ctx.review_year)
-        if RANK[band(m.score)] >= RANK[m.level] > RANK[gated]:
+        if LEVEL_RANK[band(_score(m))] >= LEVEL_RANK[m.level] > LEVEL_RANK[gated]:
             yield Violation("SCORE_GATE", m.name,
                             Problem("rule.score_gate", name=m.name, failed=failed, level=m.level, gated=gated))
 
@@ -553,7 +559,7 @@ def _below(m: Member, ctx: Context, who: Problem, member: str | None) -> Iterato
     if m.level not in RATED or not determined(m, ctx):
         return
     top, _why = ceiling(m, ctx)
-    if RANK[m.level] < RANK[top] and m.lower_reason is None:
+    if LEVEL_RANK[m.level] < LEVEL_RANK[top] and m.lower_reason is None:
         yield Violation("LOWER_REASON", member,
                         Problem("rule.lower_needs_reason", who=who, top=top, level=m.level))
 
@@ -587,7 +593,7 @@ def collective_ceiling(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
     if record is None:
         return
     top, why = ceiling(record, ctx)
-    if RANK[record.level] > RANK[top]:
+    if LEVEL_RANK[record.level] > LEVEL_RANK[top]:
         yield Violation("COLLECTIVE_CEILING", None,
                         Problem("rule.collective_ceiling", level=record.level, top=top, why=why))
 
@@ -610,7 +616,7 @@ def collective_discipline(sheet: Sheet, ctx: Context) -> Iterator[Violation]:
         yield Violation("COLLECTIVE_DISCIPLINE", None,
                         Problem("rule.collective_discipline", names=", ".join(leaders)))
     others = [m.name for m in members if not m.self_discovered]
-    if ctx.rule_set == "qd124" and RANK[level] > RANK[HT] and others:
+    if ctx.rule_set == "qd124" and LEVEL_RANK[level] > LEVEL_RANK[HT] and others:
         yield Violation("COLLECTIVE_DISCIPLINE", None,
                         Problem("rule.collective_discipline_members", level=level, names=", ".join(others)))
 

@@ -91,7 +91,7 @@ def record_json(record: Member | None) -> dict[str, Any] | None:
 def record_from(data: dict[str, Any] | None, name: str) -> Member | None:
     if data is None:
         return None
-    values = {k: date.fromisoformat(v) if k == "disciplined_on" else v for k, v in data.items()}
+    values: dict[str, Any] = {k: date.fromisoformat(v) if k == "disciplined_on" else v for k, v in data.items()}
     return Member(name=name, level="", **values)
 
 
