@@ -33,7 +33,8 @@ def record(session: Session, clock: Clock, actor: str, action: str, *,
     One prepared statement with the entry as parameters: `insert().values(...)` built the
     statement and its cache key from the values on every call (~1 ms of a link's POST)."""
     if isinstance(reason, Problem):
-        reason, details = None, said(reason, details)
+        details = said(reason, details)
+        reason = None
     session.execute(_INSERT, {
         "at": clock(), "actor": actor, "action": action, "campaign_id": campaign_id,
         "unit_id": unit_id, "cycle_id": cycle_id, "from_state": from_state, "to_state": to_state,
