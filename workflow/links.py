@@ -41,7 +41,7 @@ from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 
 from workflow.audit import record
 from workflow.clock import Clock
-from workflow.errors import NotFound
+from workflow.errors import NotFound, Problem
 from workflow.models import Base, Campaign, Cycle, Unit
 
 #: links issued per INSERT when a campaign's missing links are filled in
@@ -163,7 +163,7 @@ class LinkKeys:
         session.execute(update(UnitLink).where(UnitLink.id == link.id).values(
             nonce=nonce, token_hash=token_hash(token_for(self.key, nonce)), issued_at=now))
         record(session, self.clock, actor, "link.revoke", campaign_id=campaign.id, unit_id=unit.id,
-               reason="cấp đường dẫn mới, đường dẫn cũ hết hiệu lực", details={"via": how})
+               reason=Problem("audit.link_reissued"), details={"via": how})
         return token_for(self.key, nonce)
 
     def resolve(self, session: Session, token: str) -> Found | None:

@@ -36,7 +36,6 @@ from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, and_, sel
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from config.i18n import _, pgettext
 from config.zone import DEFAULT_ZONE
 from workflow.db import Database, affected, driver_connection, insert_rows
 from workflow.errors import BadInput, Conflict, Label, Problem, Refused
@@ -99,39 +98,17 @@ class _Target:
 
 @dataclass
 class ProgressReport:
-    """What an import did (or, dry, would do)."""
+    """What an import did (or, dry, would do): counts and codes the edge words
+    (`kiemdiem.reports.progress_lines`), in the reader's language."""
 
     rows: int = 0
     units: int = 0
     steps: int = 0
     moves: Counter[tuple[str, str]] = field(default_factory=Counter)   # (from, to) -> units
-    already_done: list[str] = field(default_factory=list)              # one sentence per row
+    already_done: list[Problem] = field(default_factory=list)          # one per row
     changes: list[tuple[int, str, str, str]] = field(default_factory=list)  # the first SHOWN steps
     also_moved: list[str] = field(default_factory=list)
     dry_run: bool = False
-
-    def lines(self) -> list[str]:
-        """The outcome in the chosen language: what moved (or would), what was already done."""
-        said = (_("Would record {steps} steps of {units} units from {rows} rows (dry run, nothing written).")
-                if self.dry_run else _("Recorded {steps} steps of {units} units from {rows} rows."))
-        lines = [said.format(steps=self.steps, units=self.units, rows=self.rows)]
-        if self.dry_run:
-            lines += ["  " + _("row {line}: {code}: {before} → {after} ({label})").format(
-                line=line, code=code, before=before, after=after, label=pgettext("value", after))
-                for line, code, before, after in self.changes[:SHOWN]]
-            if self.steps > SHOWN:
-                lines.append("  " + _("… and {count} more steps.").format(
-                    count=self.steps - len(self.changes[:SHOWN])))
-        lines += ["  " + _("{count} units: {before} → {after}").format(count=n, before=before, after=after)
-                  for (before, after), n in sorted(self.moves.items())]
-        if self.also_moved:
-            lines.append("  " + _("aggregated with their parent: {count} units").format(count=len(self.also_moved)))
-        if self.already_done:
-            lines.append(_("Done before ({count} rows, not recorded again):").format(count=len(self.already_done)))
-            lines += [f"  {sentence}" for sentence in self.already_done[:SHOWN]]
-            if len(self.already_done) > SHOWN:
-                lines.append("  " + _("… and {count} more rows.").format(count=len(self.already_done) - SHOWN))
-        return lines
 
 
 class _DryRun(Exception):
@@ -305,8 +282,7 @@ class ProgressImport:
                 problems.append(Problem("row.day_future", line=e.line, day=_show(e.day), today=_show(today)))
                 continue
             if RANK[e.stage] <= RANK[state]:
-                report.already_done.append(_("row {line}: unit {code} is past stage {label}.").format(
-                    line=e.line, code=code, label=f"'{pgettext('value', e.stage)}' ({e.stage})"))
+                report.already_done.append(Problem("progress.row_done", line=e.line, code=code, label=label))
                 continue
             if e.day < previous:
                 what = (Problem("progress.campaign_began") if state == STAGES[0]

@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from config.zone import DEFAULT_ZONE
+from workflow.audit import reason_of
 from workflow.clock import days_late
 from workflow.db import copy_lines, sqlite_text_as_utf8
 from workflow.models import AuditEntry, Campaign, Cycle, DeadlineExtension, Milestone, Unit
@@ -265,7 +266,8 @@ def tree_rows(session: Session, under: Unit | None = None) -> Iterator[dict[str,
 
 def audit_rows(session: Session, under: Unit | None = None, limit: int | None = None
                ) -> Iterator[dict[str, Any]]:
-    """Audit entries, newest first, for a unit and everything under it (or all)."""
+    """Audit entries, newest first, for a unit and everything under it (or all); a reason the
+    system gave itself is a `Problem` for the edge to word."""
     query = (select(AuditEntry, Unit.code).outerjoin(Unit, Unit.id == AuditEntry.unit_id)
              .order_by(AuditEntry.id.desc()))
     if under is not None:
@@ -275,5 +277,5 @@ def audit_rows(session: Session, under: Unit | None = None, limit: int | None = 
     for entry, code in session.execute(query):
         yield {"at": entry.at, "actor": entry.actor, "action": entry.action, "unit": code,
                "from_state": entry.from_state, "to_state": entry.to_state,
-               "reason": entry.reason, "details": entry.details}
+               "reason": reason_of(entry.reason, entry.details), "details": entry.details}
 

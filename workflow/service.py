@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from config.zone import DEFAULT_TIMEZONE
-from workflow.audit import record
+from workflow.audit import record, said
 from workflow.clock import Clock
 from workflow.db import Database
 from workflow.errors import BadInput, Conflict, Problem, Refused
@@ -149,7 +149,7 @@ class CycleService:
                 session.flush()
                 record(session, self.clock, actor, "cycle.aggregate", campaign_id=campaign.id,
                        unit_id=unit.id, cycle_id=cycle.id, from_state="forms_submitted",
-                       to_state="aggregated", reason="bổ sung vào báo cáo tổng hợp của cấp trên")
+                       to_state="aggregated", reason=Problem("audit.joined_parent_aggregate"))
                 moved.append(unit.code)
         return moved
 
@@ -174,8 +174,8 @@ class CycleService:
         session.execute(insert(AuditEntry), [
             {"at": now, "actor": actor, "action": "cycle.aggregate", "campaign_id": campaign.id,
              "unit_id": unit_id, "cycle_id": cycle_id, "from_state": "forms_submitted",
-             "to_state": "aggregated", "reason": f"{unit.code} đã gửi báo cáo tổng hợp",
-             "details": None}
+             "to_state": "aggregated", "reason": None,
+             "details": said(Problem("audit.parent_aggregated", code=unit.code))}
             for cycle_id, unit_id, _ in children
         ])
         return [c[2] for c in children]

@@ -422,7 +422,7 @@ def _write(session: Session, plan: _Plan, existing: dict[str, Any], clock: Clock
             continue
         if code in report.changes:
             changed_rows.append({**row, "b_id": old.id})
-            reason = "không có trong tệp" if code in dropped else None
+            reason = Problem("audit.not_in_file") if code in dropped else None
             record(session, clock, actor, "unit.deactivate" if code in deactivated else "unit.update",
                    unit_id=old.id, reason=reason,
                    details={"code": code, "changes": report.changes[code]})

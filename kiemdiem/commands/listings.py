@@ -16,6 +16,7 @@ from kiemdiem.cli import pass_app
 from kiemdiem.commands import command, json_option, year_option
 from kiemdiem.output import emit, emit_json, emit_json_lines_as_array
 from kiemdiem.timeparse import INSTANT
+from kiemdiem.wording import say
 from workflow.lookup import find_unit, get_campaign
 from workflow.queries import audit_rows, overdue_json, overdue_rows, status_rows
 
@@ -68,7 +69,8 @@ def audit(app: App, code: str | None, limit: int, as_json: bool) -> None:
     """Who changed what and why, newest first, for CODE and the units under it."""
     with app.db.session() as session:
         under = find_unit(session, code) if code else None
-        rows = list(audit_rows(session, under, limit))
+        rows = [{**row, "reason": say(row["reason"]) if row["reason"] is not None else None}
+                for row in audit_rows(session, under, limit)]
     if as_json:
         emit_json([{k: v for k, v in r.items()} for r in rows])
         return

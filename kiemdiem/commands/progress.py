@@ -9,6 +9,7 @@ import click
 from kiemdiem.app import App
 from kiemdiem.cli import pass_app
 from kiemdiem.commands import group, year_option
+from kiemdiem.reports import progress_lines
 from workflow.progress import ALIASES, ProgressImport
 from workflow.tabular import read_rows
 
@@ -28,7 +29,7 @@ def progress_import(app: App, file: Path, year: int | None, dry_run: bool) -> No
     columns, rows = read_rows(file, aliases=ALIASES)
     report = ProgressImport(app.db, app.cycle_service()).run(
         columns, rows, actor=app.actor, year=year, dry_run=dry_run)
-    for line in report.lines():
+    for line in progress_lines(report):
         click.echo(line)
 
 

@@ -6,6 +6,9 @@ import re
 from datetime import datetime
 
 from config.zone import DEFAULT_ZONE
+from kiemdiem.wording import WEB, say
+from workflow.audit import reason_of
+from workflow.models import AuditEntry
 from workflow.notices import Due
 from workflow.stages import LABEL as STAGE_LABEL
 
@@ -25,6 +28,12 @@ ACTION = {"campaign.create": "Ban hành kế hoạch", "cycle.advance": "Chuyể
 
 def stage_label(stage: str | None) -> str:
     return STAGE_LABEL.get(stage or "", stage or "")
+
+
+def audit_reason(entry: AuditEntry) -> str:
+    """An audit entry's reason: the system's own worded from its code, a person's as typed."""
+    reason = reason_of(entry.reason, entry.details)
+    return "" if reason is None else say(reason, "vi", WEB)
 
 
 def local_date(instant: datetime | None) -> str:

@@ -22,7 +22,7 @@ from config.zone import DEFAULT_ZONE
 from workflow.audit import record, stage_reached_at
 from workflow.clock import Clock, days_late
 from workflow.db import affected
-from workflow.errors import Conflict, Refused
+from workflow.errors import Conflict, Problem, Refused
 from workflow.links import Found
 from workflow.models import AuditEntry, Campaign, Cycle, DeadlineExtension, Milestone, Unit
 from workflow.notices import Due, extended_due
@@ -206,7 +206,7 @@ def undo(session: Session, found: Found, clock: Clock, via: dict[str, str]) -> s
         raise Conflict("link.undo_changed")
     record(session, clock, actor_for(found.unit), "cycle.undo", campaign_id=found.campaign.id,
            unit_id=found.unit.id, cycle_id=cycle.id, from_state=entry.to_state,
-           to_state=entry.from_state, reason="bí thư hủy bước vừa báo qua đường dẫn",
+           to_state=entry.from_state, reason=Problem("audit.link_undone"),
            details={"undone_entry": entry.id, "via": via})
     return entry.to_state or ""
 

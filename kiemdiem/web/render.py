@@ -17,7 +17,7 @@ TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 # the templates ship with the code: no stat() of every template file on every page
 TEMPLATES.env.auto_reload = False
 TEMPLATES.env.filters.update(d=labels.local_date, dt=labels.local_datetime, stage=labels.stage_label,
-                             deadline=labels.deadline)
+                             deadline=labels.deadline, reason=labels.audit_reason)
 TEMPLATES.env.globals.update(KIND=labels.KIND, STATUS=labels.STATUS, CHANNEL=labels.CHANNEL,
                              ACTION=labels.ACTION, deadline_phrase=deadline_phrase)
 

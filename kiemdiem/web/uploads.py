@@ -16,11 +16,12 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
+from kiemdiem.reports import progress_lines
 from kiemdiem.web.auth import csrf_ok
 from kiemdiem.web.render import kiemdiem_app, page
 from kiemdiem.wording import WEB, said_problems, say
 from workflow.errors import KiemdiemError
-from workflow.progress import ALIASES, ProgressImport
+from workflow.progress import ALIASES, ProgressImport, ProgressReport
 from workflow.tabular import read_rows
 
 MAX_BYTES = 10 * 1024 * 1024
@@ -60,7 +61,7 @@ async def progress_upload(request: Request) -> Response:
     app, viewer = kiemdiem_app(request), request.state.viewer
     dry_run = form.get("dry_run") == "1"
 
-    def run() -> list[str]:
+    def run() -> ProgressReport:
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / f"tien-do{suffix}"
             path.write_bytes(data)
@@ -68,17 +69,17 @@ async def progress_upload(request: Request) -> Response:
         if len(rows) > MAX_ROWS:
             raise _TooManyRows(len(rows))
         return ProgressImport(app.db, app.cycle_service()).run(
-            columns, rows, actor=viewer.name, dry_run=dry_run, under=viewer.unit_path).lines()
+            columns, rows, actor=viewer.name, dry_run=dry_run, under=viewer.unit_path)
 
     try:
-        lines = await run_in_threadpool(run)
+        report = await run_in_threadpool(run)
     except _TooManyRows as exc:
         return _page(request, error=f"Tệp có {_n(exc.rows)} dòng, quá {_n(MAX_ROWS)} dòng cho phép "
                      "trên trang này; hãy chia nhỏ tệp hoặc nhờ văn phòng nhập bằng dòng lệnh.",
                      status=400)
     except KiemdiemError as exc:
         return _page(request, error=say(exc, "vi", WEB), problems=said_problems(exc, "vi", WEB), status=400)
-    return _page(request, lines=lines)
+    return _page(request, lines=progress_lines(report, "vi", WEB))
 
 
 def _n(count: int) -> str:

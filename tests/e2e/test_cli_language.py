@@ -19,7 +19,7 @@ import pytest
 
 from config.settings import CHANNELS
 from kiemdiem.cli import cli
-from tests.helpers import SAMPLE_PLAN, SAMPLE_UNITS, run, seeded
+from tests.helpers import SAMPLE_PLAN, SAMPLE_UNITS, run, run_json, seeded, submit_results
 from workflow.stages import EVENT_FOR, STAGE_FOR_EVENT
 
 NOW = "2026-11-20T08:00:00+07:00"
@@ -257,3 +257,44 @@ def test_stored_violations_are_worded_in_the_readers_language(db_url, tmp_path, 
     monkeypatch.delenv("KIEMDIEM_LANG")
     shown = json.loads(run(db_url, "results", "show", "GL-TS-TH", "--json", now=NOW).stdout)
     assert any("Chi bộ chỉ có một người đứng đầu" in v["message"] for v in shown["violations"])
+
+
+def test_reasons_the_system_writes_and_import_summaries_read_in_the_readers_language(db_url, tmp_path, monkeypatch):
+    """The audit reasons the system gives itself (units aggregated with their parent, a late
+    cell joining the aggregate, a link reissued) are stored as codes, and a progress import
+    returns counts: each reads in the language of whoever runs the command."""
+    seeded(db_url)
+    monkeypatch.setenv("KIEMDIEM_SECRET_KEY", "khoa-bi-mat-chi-dung-trong-thu-nghiem-0123456789")
+    for cell in ("GL-PC-CH-T1", "GL-PC-CH-T2"):
+        for stage in ("reports_prepared", "cell_met"):
+            assert run(db_url, "advance", cell, "--to", stage, now=NOW).exit_code == 0
+        submit_results(db_url, cell, now=NOW)
+    for stage in ("reports_prepared", "committee_met"):
+        assert run(db_url, "advance", "GL-PC-CH", "--to", stage, now=NOW).exit_code == 0
+    path = tmp_path / "progress.csv"
+    path.write_text("code,stage,date\nGL-PC-CH-T1,forms_submitted,2026-11-20\nGL-PC-CH-T2,forms_submitted,2026-11-20\n"
+                    "GL-PC-CH,forms_submitted,2026-11-20\n", encoding="utf-8")
+    summaries = {}
+    for lang, args in (("vi", ["--dry-run"]), ("en", ["--dry-run"]), ("en", []), ("en", []), ("vi", [])):
+        monkeypatch.setenv("KIEMDIEM_LANG", lang)
+        result = run(db_url, "progress", "import", str(path), *args, now=NOW)
+        assert result.exit_code == 0, result.stderr
+        summaries.setdefault(lang, []).append(result.output)
+    assert "Sẽ ghi" in summaries["vi"][0] and "Đã hoàn thành từ trước (3 dòng" in summaries["vi"][1]
+    assert "Would record" in summaries["en"][0] and "aggregated with their parent: 2 units" in summaries["en"][1]
+    assert "Done before (3 rows, not recorded again)" in summaries["en"][2]
+    assert "row 4: unit GL-PC-CH is past stage" in summaries["en"][2]
+    assert run(db_url, "reopen", "GL-PC-CH-T1", "--reason", "x", now=NOW).exit_code == 0
+    assert run(db_url, "advance", "GL-PC-CH-T1", "--to", "forms_submitted", now=NOW).exit_code == 0
+    assert run(db_url, "links", "revoke", "GL-PC-CH-T2").exit_code == 0
+    audits = {}
+    for lang in ("en", "vi"):
+        monkeypatch.setenv("KIEMDIEM_LANG", lang)
+        summaries[lang].append(run(db_url, "audit", "GL-PC-CH").output)
+        audits[lang] = {e["reason"] for e in run_json(db_url, "audit", "GL-PC-CH")}
+    assert {"GL-PC-CH submitted its aggregate report", "added to the parent's aggregate report",
+            "a new link issued; the old link no longer works"} <= audits["en"]
+    assert {"GL-PC-CH đã gửi báo cáo tổng hợp", "bổ sung vào báo cáo tổng hợp của cấp trên",
+            "cấp đường dẫn mới, đường dẫn cũ hết hiệu lực"} <= audits["vi"]
+    assert [vietnamese_letters(out) for out in summaries["en"]] == [[]] * len(summaries["en"])
+    assert [english_words(out) for out in summaries["vi"]] == [[]] * len(summaries["vi"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from tests.helpers import run_json
 from tests.integration.test_web_routes import logged_in
 from tests.linkdata import csrf_of, link_app, link_of, path_of, phone
 from workflow.links import RevokedLink, UnitLink
@@ -116,7 +117,7 @@ def test_results_with_an_error_are_listed_by_row_and_nothing_is_stored_until_val
     assert "Nguyễn Văn A" not in stored.text
 
 
-def test_a_step_reported_through_the_link_can_be_taken_back_within_a_day(db):
+def test_a_step_reported_through_the_link_can_be_taken_back_within_a_day(db, monkeypatch):
     app, browser, path, csrf = _reported(db, "GL-TS-T2", "reports_prepared", "2026-11-21")
     page = browser.get(path)
     assert 'id="undo"' in page.text
@@ -130,6 +131,12 @@ def test_a_step_reported_through_the_link_can_be_taken_back_within_a_day(db):
     timeline = logged_in(app, "traso").get("/units/GL-TS-T2").text
     row = timeline.split("<td>Chuẩn bị báo cáo kiểm điểm</td>", 1)[1].split("</tr>", 1)[0]
     assert "chưa xong, trễ" in row and "21/11/2026" not in row
+    # the undo's reason is stored as a code: the page words it in Vietnamese, the CLI in the reader's language
+    assert "<td>bí thư hủy bước vừa báo qua đường dẫn</td>" in timeline
+    monkeypatch.setenv("KIEMDIEM_LANG", "en")
+    reasons = [e["reason"] for e in run_json(db.url, "audit", "GL-TS-T2") if e["action"] == "cycle.undo"]
+    assert reasons == ["the secretary undid the step just reported through the link"]
+    monkeypatch.delenv("KIEMDIEM_LANG")
     assert "hoàn thành ngày 21/11" not in browser.get(path).text.lower()
 
 

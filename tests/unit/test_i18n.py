@@ -18,6 +18,7 @@ from config.i18n import LOCALE_DIR, compile_po, parse_po
 from kiemdiem.cli import cli
 from kiemdiem.wording import WEB, say
 from tests.e2e.test_cli_language import command_paths, english_words, vietnamese_letters
+from workflow.audit import reason_of, said
 from workflow.errors import Conflict, Problem
 from workflow.results.grounds import KHT_GROUNDS
 from workflow.results.rules import CATALOG, Violation
@@ -189,3 +190,13 @@ def test_an_error_is_worded_from_its_code_and_data_in_the_readers_language(monke
     older = {"code": "TWO_HEADS", "member": None, "message": "Chi bộ chỉ có một người đứng đầu"}
     assert say(Violation.from_stored(older).message) == older["message"]  # stored before codes: as it was
     assert say(Problem("no.such.code", x=1)) == "no.such.code {'x': 1}"  # never a traceback
+
+
+def test_an_audit_reason_the_system_wrote_is_worded_when_read_an_older_one_as_stored(monkeypatch) -> None:
+    details = said(Problem("audit.parent_aggregated", code="GL-TS"), {"via": "cli"})
+    assert json.loads(json.dumps(details)) == details and details["via"] == "cli"
+    monkeypatch.setenv("KIEMDIEM_LANG", "en")
+    assert say(reason_of(None, details)) == "GL-TS submitted its aggregate report"
+    assert say(reason_of(None, details), "vi") == "GL-TS đã gửi báo cáo tổng hợp"
+    assert reason_of("bí thư hủy bước vừa báo qua đường dẫn", None) == "bí thư hủy bước vừa báo qua đường dẫn"
+    assert reason_of(None, None) is None
