@@ -51,10 +51,10 @@ from sqlalchemy import (
     func,
     null,
     select,
+    text,
     true,
     union_all,
 )
-from sqlalchemy import text as sql_text
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -65,7 +65,7 @@ from workflow.lookup import current_campaign
 from workflow.models import Campaign, Cycle, DeadlineExtension, Milestone, Notice, Notification, Unit
 from workflow.notices import BUNDLED_KINDS, DeadlineItem, plan_day
 from workflow.queries import LISTED_LATE_UNITS, owed_deadlines, owed_due
-from workflow.sqlrender import Dialect, integer, text
+from workflow.sqlrender import Dialect, integer, string
 from workflow.stages import RANK
 
 #: the kinds of a unit's own notices (the others are escalations, its parent's)
@@ -108,7 +108,7 @@ class SweepReport:
 
 def unit_link(public_url: str, code: ColumnElement[Any]) -> ColumnElement[Any]:
     """The public page of a unit, as SQL: `{public_url}/units/{code}`."""
-    return text(public_url.rstrip("/") + "/units/") + code
+    return string(public_url.rstrip("/") + "/units/") + code
 
 
 def sweep(session: Session, now: datetime, channels: tuple[str, ...], public_url: str, *,
@@ -123,10 +123,10 @@ def sweep(session: Session, now: datetime, channels: tuple[str, ...], public_url
     report = SweepReport(now)
     dialect = Dialect(session.get_bind().dialect.name)
     if dialect.pg:  # hash joins over 300,000 cycles fit in memory instead of spilling to disk
-        session.execute(sql_text(f"SET LOCAL work_mem = '{SWEEP_WORK_MEM}'"))
+        session.execute(text(f"SET LOCAL work_mem = '{SWEEP_WORK_MEM}'"))
         # no JIT compilation: the statements' costs call for it, and compiling them took
         # longer than running them (5 s of a 300,000-cycle repeated sweep's 9)
-        session.execute(sql_text("SET LOCAL jit = off"))
+        session.execute(text("SET LOCAL jit = off"))
     campaign = current_campaign(session)
     if campaign is not None:
         _CampaignSweep(session, dialect, campaign, now, channels, public_url, payloads).run(report)
@@ -214,7 +214,7 @@ class _CampaignSweep:
             upper = due <= d.instant(w.upto)
             return upper if w.after is None else and_(due > d.instant(w.after), upper)
 
-        return {"kind": case(*((holds(w), text(w.kind)) for w in windows), else_=None),
+        return {"kind": case(*((holds(w), string(w.kind)) for w in windows), else_=None),
                 "occurrence": case(*((holds(w), integer(w.occurrence)) for w in windows), else_=None)}
 
     def _milestone_windows(self, windows: list[Window]) -> Any:
@@ -290,11 +290,11 @@ class _CampaignSweep:
         w = self.d.fenced(select(n, repeat.label("repeat")).where(
             n.c.kind.is_not(None), self._not_told(n.c.cycle_id, n.c.stage, NOTICE_KINDS, n.c.kind, n.c.occurrence),
             self._not_bundled_today(n.c.unit_id, "notice"))).subquery("w")
-        shown = case((w.c.kind == "reminder", text("reminder")), (w.c.repeat == 0, text("late")),
-                     else_=text("repeat"))
+        shown = case((w.c.kind == "reminder", string("reminder")), (w.c.repeat == 0, string("late")),
+                     else_=string("repeat"))
         source = self._ledger_rows(
             cycle_id=w.c.cycle_id, stage=w.c.stage, kind=w.c.kind, occurrence=w.c.occurrence,
-            bundle=text("notice"), to_unit_id=w.c.unit_id, shown_kind=shown, repeat=w.c.repeat,
+            bundle=string("notice"), to_unit_id=w.c.unit_id, shown_kind=shown, repeat=w.c.repeat,
             milestone_id=w.c.milestone_id, extension_id=w.c.extension_id,
         ).select_from(w)
         return self._record(source)
@@ -314,11 +314,11 @@ class _CampaignSweep:
             .where(parent.active.is_(True), self._not_bundled_today(parent.id, "escalation"))).subquery("p")
         o = self._due_by(owed, window.upto).subquery("o")
         source = self._ledger_rows(
-            cycle_id=o.c.cycle_id, stage=o.c.stage, kind=text("escalation"), occurrence=integer(1),
-            bundle=text("escalation"), to_unit_id=o.c.parent_id, shown_kind=text("escalation"),
+            cycle_id=o.c.cycle_id, stage=o.c.stage, kind=string("escalation"), occurrence=integer(1),
+            bundle=string("escalation"), to_unit_id=o.c.parent_id, shown_kind=string("escalation"),
             repeat=integer(0), milestone_id=o.c.milestone_id, extension_id=o.c.extension_id,
         ).select_from(o).join(waiting, waiting.c.id == o.c.parent_id).where(
-            self._not_told(o.c.cycle_id, o.c.stage, ("escalation",), text("escalation"), integer(1)))
+            self._not_told(o.c.cycle_id, o.c.stage, ("escalation",), string("escalation"), integer(1)))
         return self._record(source)
 
     # -- step 2: the day's bundles -------------------------------------------------------------
@@ -347,11 +347,11 @@ class _CampaignSweep:
             item = DeadlineItem.build(stage, due, milestone.rule, plan_day(due, milestone.rule, zone), now, zone)
             rows.append((milestone.id, ext_id, _opened(item), _urgency(item)))
         return union_all(*(select(integer(m).label("milestone_id"), integer(e).label("extension_id"),
-                                  text(part).label("opened"), integer(u).label("urgency"))
+                                  string(part).label("opened"), integer(u).label("urgency"))
                            for m, e, part, u in rows)).subquery("parts")
 
     def _channel_table(self, names: tuple[str, ...]) -> Any:
-        rows = [select(text(name).label("channel")) for name in names]
+        rows = [select(string(name).label("channel")) for name in names]
         return (union_all(*rows) if len(rows) > 1 else rows[0]).subquery("ch")
 
     def _send_at(self, channel: ColumnElement[Any], names: tuple[str, ...]) -> ColumnElement[Any]:
@@ -407,12 +407,12 @@ class _CampaignSweep:
         r = ranked.subquery("r")
         # an item's members so far, its object left open: the deadline's, the kind, the count;
         # rendered in the aggregate, so an escalation's items past the listed ones cost nothing
-        head = r.c.opened + text(",") + d.json_members(kind=r.c.shown_kind, repeat=r.c.repeat)
+        head = r.c.opened + string(",") + d.json_members(kind=r.c.shown_kind, repeat=r.c.repeat)
         if escalation:  # each late child's item names the child
-            item = head + text(",") + d.json_members(unit_code=r.c.code, unit_name=r.c.name,
-                                                     level=r.c.level, secretary=r.c.secretary) + text("}")
+            item = head + string(",") + d.json_members(unit_code=r.c.code, unit_name=r.c.name,
+                                                     level=r.c.level, secretary=r.c.secretary) + string("}")
         else:
-            item = head + text("}")
+            item = head + string("}")
         listed = d.joined(item, [r.c.listed])
         if escalation:
             listed = listed.filter(r.c.listed <= LISTED_LATE_UNITS)
@@ -432,14 +432,14 @@ class _CampaignSweep:
                     ch.c.channel, self._recipient(ch.c.channel, unit).label("recipient"))
              .select_from(grouped)
              .join(unit, unit.id == grouped.c.to_unit_id).join(ch, true())).subquery("b")
-        payload = self._payload(b, escalation) if self.payloads else text("{}")
-        sep = text(":")
-        key = (text(f"{self.year}:") + b.c.code + text(f":{bundle}:{self.day:%Y%m%d}:") + b.c.channel
+        payload = self._payload(b, escalation) if self.payloads else string("{}")
+        sep = string(":")
+        key = (string(f"{self.year}:") + b.c.code + string(f":{bundle}:{self.day:%Y%m%d}:") + b.c.channel
                + sep + b.c.recipient)
         source = select(
             key, b.c.shown_kind, b.c.channel, b.c.recipient, integer(self.campaign.id),
             b.c.cycle_id if not escalation else _null_int(), b.c.unit_id, b.c.stage, d.json_column(payload),
-            text("pending"), integer(0), self._send_at(b.c.channel, self.channels),
+            string("pending"), integer(0), self._send_at(b.c.channel, self.channels),
             d.instant(self.now), d.instant(self.now),
         ).where(b.c.recipient.is_not(None))
         statement = (d.insert(Notification.__table__).from_select(OUTBOX_COLUMNS, source)
@@ -450,16 +450,16 @@ class _CampaignSweep:
     def _payload(self, b: Any, escalation: bool) -> ColumnElement[Any]:
         """A bundle's payload as JSON text: its top item, the unit's members, then its items."""
         d = self.d
-        payload = b.c.head + text(",") + d.json_members(  # the top item's object, still open
+        payload = b.c.head + string(",") + d.json_members(  # the top item's object, still open
             year=self.year, campaign_id=self.campaign.id, unit_id=b.c.unit_id, unit_code=b.c.code,
             unit_name=b.c.name, level=b.c.level, secretary=b.c.secretary, day=self.day.isoformat(),
             link=unit_link(self.public_url, b.c.code))
-        listing = text("[") + func.coalesce(b.c.listing, "") + text("]")
+        listing = string("[") + func.coalesce(b.c.listing, "") + string("]")
         if escalation:
-            payload += text(',"late_units":') + listing + text(",") + d.json_members(late_count=b.c.listed_count)
+            payload += string(',"late_units":') + listing + string(",") + d.json_members(late_count=b.c.listed_count)
         else:
-            payload += text(',"items":') + listing
-        return payload + text("}")
+            payload += string(',"items":') + listing
+        return payload + string("}")
 
 
 def _opened(item: DeadlineItem) -> str:

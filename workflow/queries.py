@@ -33,8 +33,7 @@ from workflow.clock import days_late
 from workflow.db import copy_lines, sqlite_text_as_utf8
 from workflow.models import AuditEntry, Campaign, Cycle, DeadlineExtension, Milestone, Unit
 from workflow.notices import DeadlineBook, Due
-from workflow.sqlrender import Dialect
-from workflow.sqlrender import text as sqlrender_text
+from workflow.sqlrender import Dialect, string
 from workflow.stages import next_stage
 
 MS = Milestone.__table__
@@ -190,7 +189,7 @@ def overdue_json(session: Session, campaign: Campaign, as_of: datetime,
     def as_json(deadline: Deadline) -> list[ColumnElement[Any]]:
         members = d.json_members(unit=Unit.code, name=Unit.name, level=Unit.level,
                                  **deadline_members(deadline), secretary=Unit.secretary)
-        return [(sqlrender_text("{") + members + sqlrender_text("}")).label("row")]
+        return [(string("{") + members + string("}")).label("row")]
 
     late = _late_pairs(session, campaign, as_of, under, as_json).subquery("late_rows")
     statement = select(late.c.row).order_by(late.c.due_at, late.c.code, late.c.stage_rank)

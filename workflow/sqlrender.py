@@ -30,10 +30,10 @@ from sqlalchemy import (
     null,
     select,
     table,
+    text,
     true,
     type_coerce,
 )
-from sqlalchemy import text as sql_text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.base import Executable
@@ -51,7 +51,7 @@ ANALYZE_AFTER_ROWS = 10_000
 ANALYZE_GROWTH = 0.1
 
 
-def text(value: str) -> ColumnElement[Any]:
+def string(value: str) -> ColumnElement[Any]:
     """A string parameter with an explicit type (PostgreSQL cannot infer one inside JSON)."""
     return cast(literal(value), String)
 
@@ -113,20 +113,20 @@ class Dialect:
         statement = self.insert(target).from_select(columns, rows).on_conflict_do_nothing(
             index_elements=conflict)
         written = max(affected(session.execute(statement.execution_options(preserve_rowcount=True))), 0)
-        session.execute(sql_text(f"DROP TABLE {staged}"))
+        session.execute(text(f"DROP TABLE {staged}"))
         if self.pg and written >= ANALYZE_AFTER_ROWS and written >= ANALYZE_GROWTH * self._rows_known(
                 session, target.name):
             # statistics now, not when autovacuum gets to them: the next sweep's probes of a
             # table its statistics still call empty would be planned as nested loops. A table
             # whose statistics already count it large is left to autovacuum: a simulated
             # season writes ~20,000 notices a day, and analysing them each day cost 0.3 s a step
-            session.execute(sql_text(f"ANALYZE {target.name}"))
+            session.execute(text(f"ANALYZE {target.name}"))
         return written
 
     @staticmethod
     def _rows_known(session: Session, name: str) -> float:
         """How many rows PostgreSQL's statistics say the table has (0 before its first ANALYZE)."""
-        known = session.scalar(sql_text("SELECT reltuples FROM pg_class WHERE oid = to_regclass(:name)"),
+        known = session.scalar(text("SELECT reltuples FROM pg_class WHERE oid = to_regclass(:name)"),
                                {"name": name})
         return max(float(known or 0), 0.0)
 
@@ -155,10 +155,10 @@ class Dialect:
             if value is None or isinstance(value, (str, int, float)):
                 pending += json.dumps(value, ensure_ascii=False)
             else:  # a column or an expression
-                pieces += [text(pending), self.json_quoted(value)]
+                pieces += [string(pending), self.json_quoted(value)]
                 pending = ""
         if pending or not pieces:
-            pieces.append(text(pending))
+            pieces.append(string(pending))
         joined = pieces[0]
         for piece in pieces[1:]:
             joined = joined + piece
@@ -179,7 +179,7 @@ class Dialect:
         if self.pg:
             from sqlalchemy.dialects.postgresql import aggregate_order_by
 
-            return func.string_agg(value, aggregate_order_by(text(","), *order_by))
+            return func.string_agg(value, aggregate_order_by(string(","), *order_by))
         return func.group_concat(value, ",")
 
     def bytewise(self, value: ColumnElement[Any] | InstrumentedAttribute[Any]) -> ColumnElement[Any]:
