@@ -191,28 +191,15 @@ The baseline is the bare SQL that finds the same {cycles} late (cycle, stage) pa
 query for what any sweep must at least find. Outbox after the runs: {outbox:,} rows; the \
 scheduler's timetable from 1/11 holds {jobs} jobs (target < 200).
 
-Where the time goes (EXPLAIN ANALYZE). On PostgreSQL the notice statement is preceded by a \
-`SELECT count(*)` of the rows it would insert, the anti-join against the outbox included: \
-PostgreSQL never runs an `INSERT … SELECT` on parallel workers, but it runs that count on two \
-(parallel hash joins of cycles × units × milestones, a parallel hash anti-join on the outbox's \
-keys), and when it is 0 the insert is skipped. So the repeated sweep is that count — the bare \
-query's join plus each row's dedup key and its probe of the outbox — and three statements of \
-milliseconds: the escalations, bounded by the last stage due by the escalation window \
-(`stage_rank < constant`: the planner reads from the rank statistics that only a few hundred \
-cycles are left and looks them up by index). A fence matters here: the per-milestone parts \
-below sit in a subquery that must not be inlined, and `OFFSET 0` — which PostgreSQL parses as a \
-cast to bigint, not a constant, so it takes it for a real offset — ruled out a parallel plan \
-for the whole count; `OFFSET NULL` fences without that. In the full sweep the count costs about \
-0.5 s more; then what each notice takes from its deadline alone (kind, occurrence, label, \
-deadline text, plan date, days late: two `to_char` and a time-zone conversion) is rendered once \
-per milestone and each row concatenates its unit's members into the same JSON text \
-(`json_build_object` also looked up each argument's type on every row), and the outbox has no \
-foreign keys since migration `0003` (three checks per row, each locking the row it points at: \
-about 4–5 s). Of the insert's ~6.8 s under EXPLAIN ANALYZE, about 1 s is the join, 1.6 s the \
-keys, payloads and anti-join, and the rest writing 300,000 rows to the heap, its four indexes \
-and the WAL. Tried and left: a structured anti-join on `(cycle_id, stage, kind, occurrence, \
-channel, recipient)` (it needs an `occurrence` column on the outbox) measured within noise of \
-the key anti-join, as the outbox hash is built from the same heap scan either way.
+Where the time goes. A sweep is two set-based steps in one transaction. First the day's owed \
+notices (each (cycle, stage) whose reminder, late or repeat window holds, less those the \
+`notices` ledger already has: an index probe per owed row) are staged in a temporary table \
+and added to the ledger. Then one bundle per recipient, channel and local day goes to the \
+outbox: its payload is JSON text joined from deadline items rendered once per milestone in \
+Python and the unit's values quoted by the database. A repeated sweep finds every owed row \
+already told and writes nothing, so it costs about the bare query's join plus those probes. \
+JIT is off for the sweep's transaction on PostgreSQL: compiling the staged selects took longer \
+than running them.
 """
 
 
