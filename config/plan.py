@@ -19,12 +19,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from config.addresses import normalise_email
-from config.errors import ConfigError
+from config.errors import ConfigError, Problem
 from config.hierarchy import Hierarchy
 from config.i18n import _
 from config.stages import STAGE_ORDER
 from config.wording import deadline_words
-from config.yamlfile import describe_validation_error, load_yaml
+from config.yamlfile import invalid_file, load_yaml
 from config.zone import DEFAULT_TIMEZONE
 
 RULE_SETS = ("qd124", "qd366")
@@ -229,18 +229,16 @@ class Plan(BaseModel):
         problems = []
         for level in self.deadlines:
             if level not in hierarchy.names:
-                problems.append(_("deadlines.{level}: unknown level (levels: {levels})").format(
-                    level=level, levels=", ".join(hierarchy.names)))
+                problems.append(Problem("plan.unknown_level", level=level, levels=", ".join(hierarchy.names)))
         by_level: dict[str, list[Milestone]] = {}
         for m in self.milestones(working_day):
             by_level.setdefault(m.level, []).append(m)
         for level, items in by_level.items():
             for earlier, later in zip(items, items[1:], strict=False):
                 if later.due_at < earlier.due_at:
-                    problems.append(_("deadlines.{level}.{later} ({later_date}) falls due before "
-                                      "deadlines.{level}.{earlier} ({earlier_date})").format(
-                        level=level, later=later.stage, later_date=later.plan_date.describe(),
-                        earlier=earlier.stage, earlier_date=earlier.plan_date.describe()))
+                    problems.append(Problem("plan.stage_before", level=level, later=later.stage,
+                                            later_date=later.plan_date.describe(), earlier=earlier.stage,
+                                            earlier_date=earlier.plan_date.describe()))
         submitted = {m.level: m for m in self.milestones(working_day) if m.stage == "forms_submitted"}
         for child_level in hierarchy.levels:
             child = submitted.get(child_level.name)
@@ -249,12 +247,11 @@ class Plan(BaseModel):
             for parent_name in child_level.parents:
                 parent = submitted.get(parent_name)
                 if parent is not None and child.due_at > parent.due_at:
-                    problems.append(_("deadlines.{level}.forms_submitted ({date}) falls due after "
-                                      "deadlines.{parent}.forms_submitted ({parent_date}), the level above it")
-                                    .format(level=child_level.name, date=child.plan_date.describe(), parent=parent_name,
+                    problems.append(Problem("plan.after_parent", level=child_level.name,
+                                            date=child.plan_date.describe(), parent=parent_name,
                                             parent_date=parent.plan_date.describe()))
         if problems:
-            raise ConfigError(_("the plan contradicts itself: {problems}").format(problems="; ".join(problems)))
+            raise ConfigError("plan.contradicts_itself", problems)
 
 
 def load_plan(path: str | Path) -> Plan:
@@ -262,8 +259,8 @@ def load_plan(path: str | Path) -> Plan:
     path = Path(path)
     data, lines = load_yaml(path)
     if not isinstance(data, dict):
-        raise ConfigError(_("{file}: a plan is a YAML mapping with year, title and deadlines").format(file=path))
+        raise ConfigError("plan.not_mapping", file=str(path))
     try:
         return Plan.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(describe_validation_error(path, exc, lines)) from exc
+        raise invalid_file(path, exc, lines) from exc

@@ -14,7 +14,6 @@ import secrets
 from pathlib import Path
 
 from config.errors import ConfigError
-from config.i18n import _
 from config.settings import Settings
 
 DEFAULT_KEY_FILE = Path("var/secret.key")
@@ -27,20 +26,17 @@ def secret_key(settings: Settings, path: Path = DEFAULT_KEY_FILE) -> bytes:
     if settings.secret_key is not None:
         value = settings.secret_key.get_secret_value()
         if len(value) < MIN_KEY_CHARS:
-            raise ConfigError(_("KIEMDIEM_SECRET_KEY: should be at least {count} characters ({command})").format(
-                count=MIN_KEY_CHARS, command="`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"))
+            raise ConfigError("secret_key.short_setting", chars=MIN_KEY_CHARS,
+                              command="`python -c 'import secrets; print(secrets.token_urlsafe(32))'`")
         return value.encode()
     try:
         if not path.exists():
             _generate(path)
         value = path.read_text(encoding="ascii").strip()
     except OSError as exc:
-        raise ConfigError(_("KIEMDIEM_SECRET_KEY is not set and {path} cannot be made or read ({reason}); set "
-                            "KIEMDIEM_SECRET_KEY or KIEMDIEM_SECRET_KEY_FILE").format(
-            path=path, reason=exc.strerror)) from exc
+        raise ConfigError("secret_key.no_file", path=str(path), reason=exc.strerror) from exc
     if len(value) < MIN_KEY_CHARS:
-        raise ConfigError(_("{path}: the secret key is too short (at least {count} characters)").format(
-            path=path, count=MIN_KEY_CHARS))
+        raise ConfigError("secret_key.short_file", path=str(path), chars=MIN_KEY_CHARS)
     return value.encode()
 
 

@@ -20,7 +20,7 @@ from datetime import time
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from config.errors import ConfigError
+from config.errors import ConfigError, Problem
 from config.i18n import _
 
 PREFIX = "KIEMDIEM_"
@@ -208,7 +208,7 @@ class Settings:
         env = os.environ if environ is None else environ
         unknown = sorted(set(overrides) - set(cls.names()))
         if unknown:
-            raise ConfigError(_("unknown setting(s): {names}").format(names=", ".join(unknown)))
+            raise ConfigError("settings.unknown", names=", ".join(unknown))
         values: dict[str, object] = {}
         for name in cls.names():
             key = PREFIX + name.upper()
@@ -219,8 +219,8 @@ class Settings:
                 try:
                     values[name] = path.read_text(encoding="utf-8").strip()
                 except OSError as exc:
-                    raise ConfigError(_("{key}_FILE: cannot read {path} ({reason})").format(
-                        key=key, path=path, reason=exc.strerror)) from exc
+                    raise ConfigError("settings.file_unreadable", key=key, path=str(path),
+                                      reason=exc.strerror) from exc
         values.update({k: v for k, v in overrides.items() if v is not None})
         parsed, problems = {}, []
         for f in fields(cls):
@@ -228,7 +228,7 @@ class Settings:
                 try:
                     parsed[f.name] = f.metadata["parse"](values[f.name])
                 except ValueError as exc:
-                    problems.append(f"{PREFIX}{f.name.upper()}: {exc}")
+                    problems.append(Problem("settings.bad_value", key=PREFIX + f.name.upper(), problem=str(exc)))
         if problems:
-            raise ConfigError(_("bad setting: {problems}").format(problems="; ".join(problems)))
+            raise ConfigError("settings.bad", problems)
         return cls(**parsed)

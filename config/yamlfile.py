@@ -8,8 +8,8 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from config.errors import ConfigError
-from config.i18n import _, pgettext
+from config.errors import ConfigError, Phrase, Problem
+from config.i18n import pgettext
 
 Loc = tuple[str | int, ...]
 M = TypeVar("M", bound=BaseModel)
@@ -30,18 +30,16 @@ def load_yaml(path: Path) -> tuple[Any, dict[Loc, int]]:
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except OSError as exc:
-        raise ConfigError(_("{file}: cannot read the file ({reason})").format(file=path, reason=exc.strerror)) from exc
+        raise ConfigError("config.unreadable", file=str(path), reason=exc.strerror) from exc
     except UnicodeDecodeError as exc:
-        raise ConfigError(_("{file}: not UTF-8 text (byte {byte}); save the YAML file in UTF-8").format(
-            file=path, byte=exc.start)) from exc
+        raise ConfigError("config.not_utf8", file=str(path), byte=exc.start) from exc
     try:
         node = yaml.compose(text, Loader=_Loader)
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = _("line {line}").format(line=mark.line + 1) if mark else _("somewhere")
-        raise ConfigError(_("{file}: not valid YAML at {where}: {problem}").format(
-            file=path, where=where, problem=getattr(exc, "problem", exc))) from exc
+        raise ConfigError("config.not_yaml", file=str(path), line=mark.line + 1 if mark else "?",
+                          problem=str(getattr(exc, "problem", exc))) from exc
     lines: dict[Loc, int] = {}
     if node is not None:
         _index(node, (), lines)
@@ -69,15 +67,17 @@ def line_of(lines: dict[Loc, int], loc: Loc) -> int | None:
     return None
 
 
-def describe_validation_error(path: Path, exc: Any, lines: dict[Loc, int]) -> str:
-    """Turn a pydantic ValidationError into one line per problem: file:line: key: message."""
-    out = []
+def invalid_file(path: Path, exc: Any, lines: dict[Loc, int]) -> ConfigError:
+    """A pydantic ValidationError as one problem per key (`config.key`: file, line, key, what is
+    wrong). What is wrong is still worded here, in the running language: the models' own checks
+    raise translated sentences (see `_problem`)."""
+    problems = []
     for err in exc.errors():
         loc = tuple(err["loc"])
-        line = line_of(lines, loc)
-        key = ".".join(str(p) for p in loc) or _("(top level)")
-        out.append(f"{path}:{line or '?'}: {key}: {_problem(err)}")
-    return "\n".join(out)
+        key = ".".join(str(p) for p in loc) or Phrase("(top level)")
+        problems.append(Problem("config.key", file=str(path), line=line_of(lines, loc) or "?", key=key,
+                                problem=_problem(err)))
+    return ConfigError("config.invalid", problems, file=str(path))
 
 
 def _problem(err: Any) -> str:
@@ -96,10 +96,9 @@ def load_named(name_or_path: str | Path, directory: Path, model: type[M], what: 
     path = candidate if candidate.suffix in {".yaml", ".yml"} else directory / f"{name_or_path}.yaml"
     if not path.exists():
         known = ", ".join(sorted(p.stem for p in directory.glob("*.yaml")))
-        raise ConfigError(_("unknown {what} '{name}' (known: {known})").format(what=what, name=name_or_path,
-                                                                               known=known))
+        raise ConfigError("config.unknown_name", what=what, name=str(name_or_path), known=known)
     data, lines = load_yaml(path)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(describe_validation_error(path, exc, lines)) from exc
+        raise invalid_file(path, exc, lines) from exc

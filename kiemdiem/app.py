@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from config.errors import ConfigError
-from config.i18n import _
 from config.settings import Settings
 from config.zone import DEFAULT_ZONE
 from workflow.clock import Clock, system_clock
@@ -191,8 +190,7 @@ def _secret(value: object) -> str | None:
 def _require(settings: Settings, channel: str, *names: str) -> None:
     missing = [f"KIEMDIEM_{n.upper()}" for n in names if getattr(settings, n) in (None, "")]
     if missing:
-        raise ConfigError(_("the {channel} channel needs {settings}").format(channel=channel,
-                                                                            settings=", ".join(missing)))
+        raise ConfigError("channel.needs_settings", channel=channel, settings=", ".join(missing))
 
 
 def _results_gate(session: Session, cycle: Cycle, unit: Unit) -> list[Problem]:

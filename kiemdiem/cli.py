@@ -44,10 +44,8 @@ class KiemdiemGroup(commands.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except KiemdiemError as exc:
+        except (KiemdiemError, ConfigError) as exc:
             _fail(say(exc), said_problems(exc), exc.exit_code)
-        except ConfigError as exc:
-            _fail(str(exc), [], 2)
         except DBAPIError as exc:
             if _schema_missing(exc):
                 _fail(_("the database schema is missing or old: run `kiemdiem init` first."), [], 1)
@@ -80,7 +78,7 @@ def cli(ctx: click.Context, db_url: str | None, now: datetime | None, actor: str
     try:
         settings = Settings.from_env(database_url=db_url)
     except ConfigError as exc:
-        _fail(str(exc), [], 2)
+        _fail(say(exc), said_problems(exc), exc.exit_code)
     ctx.obj = App(
         settings=settings,
         clock=fixed_clock(now) if now else system_clock,

@@ -12,18 +12,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from config.i18n import language, translations
-from workflow.errors import KiemdiemError, Label, Phrase, Problem
+from workflow.errors import Label, Phrase, Problem, ProblemError
 
 CLI = ("error",)
 WEB = ("web", "error")
 
 
-def say(problem: Problem | KiemdiemError | str, lang: str | None = None, contexts: Sequence[str] = CLI) -> str:
+def say(problem: Problem | ProblemError | str, lang: str | None = None, contexts: Sequence[str] = CLI) -> str:
     """`problem` as one sentence in `lang` (the reader's by default); a finished sentence
     passes as is."""
     if isinstance(problem, str):
         return problem
-    if isinstance(problem, KiemdiemError):
+    if isinstance(problem, ProblemError):
         problem = problem.problem
     catalog = translations(lang or language())
     data = {key: _value(value, lang, contexts) for key, value in problem.data.items()}
@@ -38,7 +38,7 @@ def say(problem: Problem | KiemdiemError | str, lang: str | None = None, context
     return f"{problem.code} {data}" if data else problem.code
 
 
-def said_problems(error: KiemdiemError, lang: str | None = None, contexts: Sequence[str] = CLI) -> list[str]:
+def said_problems(error: ProblemError, lang: str | None = None, contexts: Sequence[str] = CLI) -> list[str]:
     """The problems under an error's sentence, one sentence each."""
     return [say(p, lang, contexts) for p in error.problems]
 

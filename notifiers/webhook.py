@@ -18,7 +18,6 @@ import json
 import httpx
 
 from config.errors import ConfigError
-from config.i18n import _
 from config.zone import DEFAULT_ZONE
 from notifiers.base import DeliveryResult, Message
 from notifiers.http import status_error, transport_error
@@ -34,7 +33,7 @@ def secret_bytes(secret: str) -> bytes:
     try:
         return base64.b64decode(raw, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise ConfigError(_("KIEMDIEM_WEBHOOK_SECRET must be 'whsec_' followed by base64")) from exc
+        raise ConfigError("webhook.bad_secret") from exc
 
 
 def sign(key: bytes, msg_id: str, timestamp: int, body: bytes) -> str:

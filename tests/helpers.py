@@ -15,8 +15,8 @@ from click.testing import CliRunner, Result
 
 from kiemdiem import jsonlog
 from kiemdiem.cli import cli
-from kiemdiem.wording import say
-from workflow.errors import KiemdiemError
+from kiemdiem.wording import said_problems, say
+from workflow.errors import ProblemError
 
 ROOT = Path(__file__).parents[1]
 SAMPLE_UNITS = ROOT / "config" / "units" / "sample.csv"
@@ -79,8 +79,14 @@ def submit_results(db_url: str, code: str, counts: str = "1,5,3,0,0,0", now: str
 
 
 @contextmanager
-def refused(kind: type[KiemdiemError], saying: str) -> Iterator[None]:
-    """Expect the block to raise `kind`, worded (as the CLI words it) to match `saying`."""
+def refused(kind: type[ProblemError], saying: str) -> Iterator[None]:
+    """Expect the block to raise `kind`, worded (as the CLI words it: the sentence, then its
+    problems one per line) to match `saying`."""
     with pytest.raises(kind) as caught:
         yield
-    assert re.search(saying, say(caught.value)), say(caught.value)
+    assert re.search(saying, worded(caught.value)), worded(caught.value)
+
+
+def worded(error: ProblemError) -> str:
+    """An error as the CLI prints it: its sentence, then its problems one per line."""
+    return "\n".join([say(error), *said_problems(error)])

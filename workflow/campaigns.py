@@ -72,7 +72,7 @@ def read_plan(path: Path, year: int, hierarchy: Hierarchy) -> Plan:
         plan = load_plan(path)
         plan.check_against(hierarchy)
     except ConfigError as exc:
-        raise BadInput("config.invalid", reason=str(exc)) from exc
+        raise BadInput(exc.code, exc.problems, **exc.data) from exc
     if plan.year != year:
         raise BadInput("plan.wrong_year", file=path.name, plan_year=plan.year, year=year)
     return plan

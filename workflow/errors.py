@@ -9,42 +9,12 @@ terminal word the same refusal each in its own way.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
+from config.errors import Label, Phrase, Problem, ProblemError
 
-class Label(str):
-    """A machine name (a stage, a level) that the edge shows translated (`pgettext("value", …)`)."""
-
-    __slots__ = ()
-
-
-class Phrase(str):
-    """An English msgid kept as data (a KHT ground's name) that the edge translates (`_`)."""
-
-    __slots__ = ()
-
-
-class Problem:
-    """One thing wrong: a code (an `error`-context msgid of the catalogs) and the data its
-    sentence quotes. A value may itself be a `Problem` (a reason inside a sentence), a `Label`,
-    or a list of either, each worded in turn."""
-
-    __slots__ = ("code", "data")
-
-    def __init__(self, code: str, /, **data: object) -> None:
-        self.code = code
-        self.data = data
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Problem) and (self.code, self.data) == (other.code, other.data)
-
-    def __hash__(self) -> int:
-        return hash(self.code)
-
-    def __repr__(self) -> str:
-        args = "".join(f", {k}={v!r}" for k, v in self.data.items())
-        return f"Problem({self.code!r}{args})"
+__all__ = ["BadInput", "Conflict", "KiemdiemError", "Label", "NotFound", "Phrase", "Problem", "Refused",
+           "first_line", "from_json", "to_json"]
 
 
 def to_json(value: object) -> object:
@@ -73,31 +43,10 @@ def from_json(value: Any) -> Any:
     return value
 
 
-class KiemdiemError(Exception):
-    """Base of the errors a user may see: a `Problem` (`code`, `data`) and the exit code.
-
-    `problems` lists every problem found (each naming its row, field or rule), so a user can
-    fix a whole file in one pass; the edges word them one per line under the sentence.
-    """
+class KiemdiemError(ProblemError):
+    """Base of the errors a use case raises: a `Problem`, the problems under it, the exit code."""
 
     exit_code = 1
-
-    def __init__(self, code: str, /, problems: Iterable[Problem] = (), **data: object) -> None:
-        super().__init__(code)
-        self.problem = Problem(code, **data)
-        self.problems = list(problems)
-
-    @property
-    def code(self) -> str:
-        return self.problem.code
-
-    @property
-    def data(self) -> dict[str, object]:
-        return self.problem.data
-
-    def __str__(self) -> str:
-        """The code and data, for logs (a person reads `kiemdiem.wording.say(error)`)."""
-        return f"{self.code} {self.data}" if self.data else self.code
 
 
 class Refused(KiemdiemError):

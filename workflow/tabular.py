@@ -260,7 +260,7 @@ def _read_yaml(path: Path, header: _Header) -> tuple[list[str], list[Row]]:
     try:
         data, lines = load_yaml(path)
     except ConfigError as exc:
-        raise BadInput("config.invalid", reason=str(exc)) from exc
+        raise BadInput(exc.code, exc.problems, **exc.data) from exc
     prefix: tuple[str, ...] = ()
     if isinstance(data, dict) and len(data) == 1 and isinstance(next(iter(data.values())), list):
         key = next(iter(data))

@@ -119,7 +119,8 @@ def test_every_message_the_code_asks_for_has_its_vietnamese() -> None:
     assert missing == []
 
 
-ERROR_CLASSES = {"BadInput", "Refused", "NotFound", "Conflict", "ProgressRefused", "KiemdiemError", "Problem"}
+ERROR_CLASSES = {"BadInput", "Refused", "NotFound", "Conflict", "ProgressRefused", "KiemdiemError", "Problem",
+                 "ConfigError"}
 
 
 def _raised_codes() -> set[tuple[str, bool]]:

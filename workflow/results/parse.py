@@ -189,7 +189,7 @@ def _yaml(path: Path) -> tuple[dict[str, Any], list[_Row], bool]:
     try:
         data, lines = load_yaml(path)
     except ConfigError as exc:
-        raise BadInput("config.invalid", reason=str(exc)) from exc
+        raise BadInput(exc.code, exc.problems, **exc.data) from exc
     if not isinstance(data, dict):
         raise BadInput("yaml.keys_needed", file=path.name)
     problems = _Problems()
