@@ -298,3 +298,27 @@ def test_reasons_the_system_writes_and_import_summaries_read_in_the_readers_lang
             "cấp đường dẫn mới, đường dẫn cũ hết hiệu lực"} <= audits["vi"]
     assert [vietnamese_letters(out) for out in summaries["en"]] == [[]] * len(summaries["en"])
     assert [english_words(out) for out in summaries["vi"]] == [[]] * len(summaries["vi"])
+
+
+def test_a_configuration_error_reads_in_the_readers_language(db_url, tmp_path, monkeypatch):
+    """A bad plan file and a bad setting are codes and data worded by the CLI: each names the
+    file, the line and the key (or the variable), in Vietnamese by default and in English with
+    KIEMDIEM_LANG=en, exit 2 either way."""
+    seeded(db_url)
+    plan = tmp_path / "bad_plan.yaml"
+    plan.write_text("year: 2027\ntitle: x\nbogus: 1\ndeadlines:\n  cell:\n    cell_met: {by: 2027-13-40}\n",
+                    encoding="utf-8")
+    said = {}
+    for lang in ("vi", "en"):
+        monkeypatch.setenv("KIEMDIEM_LANG", lang)
+        bad_plan = run(db_url, "campaign", "create", "2027", "--plan", str(plan), now=NOW)
+        monkeypatch.setenv("KIEMDIEM_SMTP_PORT", "x")
+        bad_setting = run(db_url, "status", now=NOW)
+        monkeypatch.delenv("KIEMDIEM_SMTP_PORT")
+        assert (bad_plan.exit_code, bad_setting.exit_code) == (2, 2), bad_plan.output + bad_setting.output
+        assert f"{plan}:3: bogus:" in bad_plan.stderr and f"{plan}:6: deadlines.cell.cell_met.by:" in bad_plan.stderr
+        assert "KIEMDIEM_SMTP_PORT: " in bad_setting.stderr
+        said[lang] = bad_plan.stderr + bad_setting.stderr
+    assert english_words(said["vi"]) == [], said["vi"]
+    assert vietnamese_letters(said["en"]) == [], said["en"]
+    assert "some keys are wrong" in said["en"] and "bad settings" in said["en"]
