@@ -42,6 +42,7 @@ from workflow.errors import BadInput, Conflict, Label, Problem, Refused
 from workflow.lookup import get_campaign
 from workflow.models import AuditEntry, Campaign, Cycle, Unit, UTCDateTime
 from workflow.service import CycleService
+from workflow.sqlrender import Dialect
 from workflow.stages import EVENT_FOR, LABEL, RANK, STAGES, stages_of
 from workflow.tabular import Row, header_key
 
@@ -379,7 +380,7 @@ def _insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
     SQLAlchemy's per-row work (half the import's time at 300,000 rows). A JSON column's
     values are already its text."""
     connection = session.connection()
-    if connection.dialect.name != "sqlite" or not rows:
+    if Dialect.of(connection).pg or not rows:
         insert_rows(session, table, rows)
         return
     columns = list(rows[0])
