@@ -33,7 +33,7 @@ from config.addresses import mobile_number, normalise_email, read_phone
 from config.hierarchy import Hierarchy
 from workflow.audit import record
 from workflow.clock import Clock
-from workflow.db import Database, insert_rows
+from workflow.db import Database
 from workflow.errors import BadInput, Problem
 from workflow.lookup import canonical_code
 from workflow.models import Unit
@@ -434,7 +434,7 @@ def _write(session: Session, plan: _Plan, existing: dict[str, Any], clock: Clock
     if new_rows:
         new_rows.sort(key=lambda r: r["depth"])  # parents first: foreign keys are immediate
         for start in range(0, len(new_rows), WRITE_BATCH):
-            insert_rows(session, Unit.__table__, new_rows[start:start + WRITE_BATCH])
+            Dialect.of(session).insert_rows(session, Unit.__table__, new_rows[start:start + WRITE_BATCH])
             if progress:
                 progress("write", min(start + WRITE_BATCH, len(new_rows)), len(new_rows))
         Dialect.of(session).reset_sequence(session, "units")
