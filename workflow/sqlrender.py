@@ -172,7 +172,7 @@ class Dialect:
 
     def position(self, haystack: ColumnElement[Any], needle: str) -> ColumnElement[Any]:
         """Where `needle` first occurs in `haystack`, counted from 1 (0 when it does not)."""
-        return func.strpos(haystack, needle) if self.pg else func.instr(haystack, needle)
+        return (func.strpos if self.pg else func.instr)(haystack, needle, type_=Integer)
 
     def insert(self, table: Any) -> Any:
         """Return the dialect's INSERT, which has `on_conflict_do_nothing`."""
