@@ -20,13 +20,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, case, exists, func, literal, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
 from workflow.db import Database, affected
 from workflow.models import Notification, Unit
 from workflow.notices import BUNDLED_KINDS
+from workflow.sqlrender import Dialect
 
 N = Notification
 STATUSES = ("pending", "sending", "sent", "failed", "dead")
@@ -69,9 +68,8 @@ class DeliveryOutcome:
 def insert_ignoring_conflicts(session: Session, model: type, rows: Sequence[dict[str, Any]]) -> int:
     """INSERT a few rows, skipping any that collide with a unique key; return how many went in."""
     connection = session.connection()
-    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
     keys = model.__table__.primary_key.columns  # type: ignore[attr-defined]
-    statement = insert(model).on_conflict_do_nothing().returning(*keys)
+    statement = Dialect.of(connection).insert(model).on_conflict_do_nothing().returning(*keys)
     return sum(len(connection.execute(statement.values(**row)).all()) for row in rows)
 
 
@@ -92,11 +90,8 @@ def claim(db: Database, *, now: datetime, channels: Iterable[str], limit: int,
                           updated_at=now, last_error=taken_over)
     with db.session(write=True) as session:
         candidates = select(N.id).where(_due(now, channels)).order_by(N.next_attempt_at, N.id).limit(limit)
-        # PostgreSQL: rows another dispatcher holds are skipped, those selected stay locked until
-        # commit. SQLite: the write transaction (BEGIN IMMEDIATE) already excludes every other
-        # writer, so the rows selected are still due when they are updated.
-        if db.dialect == "postgresql":
-            candidates = candidates.with_for_update(skip_locked=True)
+        # rows another dispatcher holds are skipped, those selected stay locked until commit
+        candidates = Dialect.of(session).skip_locked(candidates)
         ids = list(session.scalars(candidates))
         if not ids:
             return []
@@ -143,8 +138,7 @@ def give_up(db: Database, *, now: datetime, channels: Iterable[str], age: timede
                           else_=func.coalesce(N.last_error, "never attempted"))),
                   else_=literal(SUPERSEDED))
     candidates = select(N.id).where(waiting, N.channel.in_(list(channels)), or_(old, superseded))
-    if db.dialect == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)  # another instance's are its own
+    candidates = Dialect.of(db).skip_locked(candidates)  # another instance's are its own
     with db.session(write=True) as session:
         ids = list(session.scalars(candidates))
         if not ids:

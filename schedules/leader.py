@@ -23,6 +23,7 @@ from sqlalchemy.pool import NullPool
 
 from workflow.db import normalise_url
 from workflow.errors import Refused
+from workflow.sqlrender import Dialect
 
 #: the advisory lock key: "kiemdiem" read as an integer, stable across versions
 LOCK_KEY = int.from_bytes(b"kiemdiem", "big") & 0x7FFF_FFFF_FFFF_FFFF
@@ -138,8 +139,7 @@ class SqliteLeader:
 
 def leader_for(url: str, retry_seconds: float = 5.0) -> Leader:
     """Return the leadership that fits the database behind `url`."""
-    parsed = make_url(normalise_url(url))
-    if parsed.get_backend_name() == "postgresql":
+    if Dialect.of_url(url).pg:
         return PostgresLeader(url, retry_seconds)
-    database = parsed.database
+    database = make_url(normalise_url(url)).database
     return SqliteLeader(database if database and database != ":memory:" else None)

@@ -51,7 +51,6 @@ from sqlalchemy import (
     func,
     null,
     select,
-    text,
     true,
     union_all,
 )
@@ -121,12 +120,12 @@ def sweep(session: Session, now: datetime, channels: tuple[str, ...], public_url
     """
     started = time.perf_counter()
     report = SweepReport(now)
-    dialect = Dialect(session.get_bind().dialect.name)
-    if dialect.pg:  # hash joins over 300,000 cycles fit in memory instead of spilling to disk
-        session.execute(text(f"SET LOCAL work_mem = '{SWEEP_WORK_MEM}'"))
-        # no JIT compilation: the statements' costs call for it, and compiling them took
-        # longer than running them (5 s of a 300,000-cycle repeated sweep's 9)
-        session.execute(text("SET LOCAL jit = off"))
+    dialect = Dialect.of(session)
+    # hash joins over 300,000 cycles fit in memory instead of spilling to disk
+    dialect.set_work_mem(session, SWEEP_WORK_MEM)
+    # no JIT compilation: the statements' costs call for it, and compiling them took
+    # longer than running them (5 s of a 300,000-cycle repeated sweep's 9)
+    dialect.no_jit(session)
     campaign = current_campaign(session)
     if campaign is not None:
         _CampaignSweep(session, dialect, campaign, now, channels, public_url, payloads).run(report)

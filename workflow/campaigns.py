@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import and_, case, exists, func, insert, literal, select, text
+from sqlalchemy import and_, case, exists, func, insert, literal, select
 from sqlalchemy.orm import Session, aliased
 
 from config.errors import ConfigError
@@ -24,6 +24,7 @@ from workflow.db import Database, affected
 from workflow.errors import BadInput, Refused
 from workflow.lookup import find_unit
 from workflow.models import Campaign, Cycle, Milestone, Unit
+from workflow.sqlrender import Dialect
 from workflow.stages import RANK, flow, mask
 
 #: the flow of `workflow.stages.flow` in SQL: every unit's stages, then what each kind adds
@@ -116,10 +117,9 @@ def create_campaign(db: Database, year: int, plan_path: Path, hierarchy: Hierarc
         record(session, clock, actor, "campaign.create", campaign_id=campaign.id,
                details={"year": year, "plan": plan_path.name, "cycles": added,
                         "root": root_code, "rule_set": campaign.rule_set})
-        if db.dialect == "postgresql":
-            # statistics now, not when autovacuum gets to them: planned on none, the season's
-            # first `overdue` over 300,000 new cycles chose nested loops and took twice as long
-            session.execute(text("ANALYZE units, cycles, milestones"))
+        # statistics now, not when autovacuum gets to them: planned on none, the season's
+        # first `overdue` over 300,000 new cycles chose nested loops and took twice as long
+        Dialect.of(session).analyze(session, "units", "cycles", "milestones")
         return CampaignReport(year, True, added, len(milestones))
 
 

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any, cast
 
-from sqlalchemy import Connection, CursorResult, Engine, Result, Table, create_engine, event, insert
+from sqlalchemy import Connection, CursorResult, Engine, Result, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session
@@ -101,30 +101,6 @@ def sqlite_text_as_utf8(connection: Connection) -> Iterator[None]:
         yield
     finally:
         raw.text_factory = before
-
-
-def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert many rows of `table`, every row with the same keys, in the transaction of `session`.
-
-    On PostgreSQL the rows go in by `COPY … FROM STDIN`, one stream instead of round trips
-    (the ORM's bulk insert splits its batches wherever a row's NULLs differ, which made most
-    rows a round trip of their own). SQLite gets one Core executemany,
-    which its in-process driver runs as fast as it can.
-    """
-    if not rows:
-        return
-    columns = list(rows[0])
-    if session.get_bind().dialect.name != "postgresql":
-        session.execute(insert(table), rows)
-        return
-    connection = session.connection()
-    # the columns' own conversions (UTCDateTime refuses a naive instant), as an INSERT applies them
-    convert = [(c, table.c[c].type.bind_processor(connection.dialect)) for c in columns]
-    names = ", ".join(f'"{c}"' for c in columns)
-    with driver_connection(connection).cursor() as cursor, \
-            cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
-        for row in rows:
-            copy.write_row([row[c] if f is None else f(row[c]) for c, f in convert])
 
 
 def copy_lines(connection: Connection, statement: ClauseElement) -> Iterator[bytes]:

@@ -43,6 +43,7 @@ from workflow.audit import record
 from workflow.clock import Clock
 from workflow.errors import NotFound, Problem
 from workflow.models import Base, Campaign, Cycle, Unit
+from workflow.sqlrender import Dialect
 
 #: links issued per INSERT when a campaign's missing links are filled in
 ISSUE_BATCH = 5_000
@@ -201,9 +202,4 @@ _RESOLVE = (
 def _insert_ignoring_conflicts(session: Session, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-        session.execute(pg_insert(UnitLink).on_conflict_do_nothing(), rows)
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-        session.execute(sqlite_insert(UnitLink).on_conflict_do_nothing(), rows)
+    session.execute(Dialect.of(session).insert(UnitLink).on_conflict_do_nothing(), rows)

@@ -22,7 +22,6 @@ from sqlalchemy import (
     func,
     literal,
     select,
-    text,
     union_all,
 )
 from sqlalchemy.orm import Session, aliased
@@ -171,7 +170,7 @@ def overdue_json(session: Session, campaign: Campaign, as_of: datetime,
     text; each row adds its unit's values, quoted by the database (`Dialect.json_members`).
     Extensions are few and are computed in SQL (`Dialect.local_iso`, `local_plan_date`).
     """
-    d = Dialect(session.get_bind().dialect.name)
+    d = Dialect.of(session)
 
     def deadline_members(deadline: Deadline) -> dict[str, Any]:
         if deadline.milestone is not None:
@@ -195,7 +194,7 @@ def overdue_json(session: Session, campaign: Campaign, as_of: datetime,
     statement = select(late.c.row).order_by(late.c.due_at, late.c.code, late.c.stage_rank)
     connection = session.connection()
     if d.pg:  # the sort of 275,000 rows in memory, not in temporary files (default 4 MB)
-        connection.execute(text(f"SET LOCAL work_mem = '{LISTING_WORK_MEM}'"))
+        d.set_work_mem(connection, LISTING_WORK_MEM)
         yield from copy_lines(connection, statement)
         return
     # read from the driver's cursor: the text only passes through, so neither the ORM's

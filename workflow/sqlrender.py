@@ -21,11 +21,13 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
+    Table,
     case,
     cast,
     column,
     extract,
     func,
+    insert,
     literal,
     null,
     select,
@@ -34,13 +36,14 @@ from sqlalchemy import (
     true,
     type_coerce,
 )
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.elements import ClauseElement, ColumnElement
 
 from config.zone import DEFAULT_TIMEZONE
-from workflow.db import affected
+from workflow.db import Database, affected, driver_connection, normalise_url
 from workflow.models import UTCDateTime
 
 LOCAL_OFFSET_HOURS = 7
@@ -75,23 +78,112 @@ def _create_temp_table_as(element: CreateTempTableAs, compiler: Any, **kw: Any) 
 
 
 class Dialect:
-    """SQL builders for one backend (`postgresql` or `sqlite`)."""
+    """Everything that differs between the backends (`postgresql` or `sqlite`), as named methods.
+
+    Domain modules ask `Dialect.of(...)` and call a method; they never compare backend
+    names nor send a PostgreSQL-only statement themselves, so a difference is found, and
+    changed, here alone. A statement one backend has no use for is a no-op on the other.
+    """
 
     def __init__(self, name: str) -> None:
         if name not in ("postgresql", "sqlite"):
             raise ValueError(f"unsupported dialect {name}")
         self.name = name
 
+    @classmethod
+    def of(cls, bind: Session | Connection | Engine | Database) -> Dialect:
+        """The dialect of the database behind a session, connection, engine or `Database`."""
+        if isinstance(bind, Session):
+            name = bind.get_bind().dialect.name
+        elif isinstance(bind, Database):
+            name = bind.engine.dialect.name
+        else:
+            name = bind.dialect.name
+        return _DIALECTS[name]
+
+    @classmethod
+    def of_url(cls, url: str) -> Dialect:
+        """The dialect of the database `url` names, before any engine connects to it."""
+        return _DIALECTS[make_url(normalise_url(url)).get_backend_name()]
+
     @property
     def pg(self) -> bool:
         return self.name == "postgresql"
 
+    def set_work_mem(self, executor: Session | Connection, size: str) -> None:
+        """Give this transaction's sorts and hash joins `size` of memory each (PostgreSQL's
+        `work_mem`); SQLite has no such limit."""
+        if self.pg:
+            executor.execute(text(f"SET LOCAL work_mem = '{size}'"))
+
+    def no_jit(self, executor: Session | Connection) -> None:
+        """Turn PostgreSQL's JIT compilation off for this transaction (SQLite has none)."""
+        if self.pg:
+            executor.execute(text("SET LOCAL jit = off"))
+
+    def analyze(self, session: Session, *tables: str) -> None:
+        """Refresh the planner statistics of `tables` now (SQLite's planner keeps none we rely on)."""
+        if self.pg:
+            session.execute(text(f"ANALYZE {', '.join(tables)}"))
+
+    def lock_table(self, session: Session, table: str, mode: str) -> None:
+        """Lock `table` in PostgreSQL's lock `mode` until the transaction ends. SQLite's write
+        transaction already excludes every other writer."""
+        if self.pg:
+            session.execute(text(f"LOCK TABLE {table} IN {mode} MODE"))
+
+    def reset_sequence(self, session: Session, table: str, column: str = "id") -> None:
+        """Move the sequence behind `table.column` to its largest value, after rows were written
+        with their ids given (PostgreSQL's sequences do not see those; SQLite's rowid does)."""
+        if self.pg:
+            session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "
+                                 f"(SELECT max({column}) FROM {table}))"))
+
+    def insert_rows(self, session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+        """Insert many rows of `table`, every row with the same keys, in the transaction of `session`.
+
+        On PostgreSQL the rows go in by `COPY … FROM STDIN`, one stream instead of round trips
+        (the ORM's bulk insert splits its batches wherever a row's NULLs differ, which made most
+        rows a round trip of their own). SQLite gets one Core executemany,
+        which its in-process driver runs as fast as it can.
+        """
+        if not rows:
+            return
+        columns = list(rows[0])
+        if not self.pg:
+            session.execute(insert(table), rows)
+            return
+        connection = session.connection()
+        # the columns' own conversions (UTCDateTime refuses a naive instant), as an INSERT applies them
+        convert = [(c, table.c[c].type.bind_processor(connection.dialect)) for c in columns]
+        names = ", ".join(f'"{c}"' for c in columns)
+        with driver_connection(connection).cursor() as cursor, \
+                cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row([row[c] if f is None else f(row[c]) for c, f in convert])
+
+    def skip_locked(self, query: Select[Any]) -> Select[Any]:
+        """Lock the rows `query` selects, skipping those another transaction holds (PostgreSQL).
+
+        SQLite's write transaction (BEGIN IMMEDIATE) already excludes every other writer, so
+        the rows selected are still there when they are updated.
+        """
+        return query.with_for_update(skip_locked=True) if self.pg else query
+
+    def position(self, haystack: ColumnElement[Any], needle: str) -> ColumnElement[Any]:
+        """Where `needle` first occurs in `haystack`, counted from 1 (0 when it does not)."""
+        return (func.strpos if self.pg else func.instr)(haystack, needle, type_=Integer)
+
     def insert(self, table: Any) -> Any:
         """Return the dialect's INSERT, which has `on_conflict_do_nothing`."""
         # imported here: the PostgreSQL dialect is slow to import and a SQLite listing never needs it
-        from sqlalchemy.dialects import postgresql, sqlite
+        if self.pg:
+            from sqlalchemy.dialects import postgresql
 
-        return (postgresql if self.pg else sqlite).insert(table)
+            return postgresql.insert(table)
+        from sqlalchemy.dialects import sqlite
+
+        return sqlite.insert(table)
 
     def insert_staged(self, session: Session, target: Any, columns: list[str], source: Select[Any],
                       conflict: list[str]) -> int:
@@ -120,7 +212,7 @@ class Dialect:
             # table its statistics still call empty would be planned as nested loops. A table
             # whose statistics already count it large is left to autovacuum: a simulated
             # season writes ~20,000 notices a day, and analysing them each day cost 0.3 s a step
-            session.execute(text(f"ANALYZE {target.name}"))
+            self.analyze(session, target.name)
         return written
 
     @staticmethod
@@ -240,3 +332,6 @@ class Dialect:
         if self.pg:
             return func.date(func.timezone(literal(timedelta(hours=LOCAL_OFFSET_HOURS)), instant))
         return func.date(instant, f"+{LOCAL_OFFSET_HOURS} hours")
+
+
+_DIALECTS = {name: Dialect(name) for name in ("postgresql", "sqlite")}

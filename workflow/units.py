@@ -26,17 +26,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from config.addresses import mobile_number, normalise_email, read_phone
 from config.hierarchy import Hierarchy
 from workflow.audit import record
 from workflow.clock import Clock
-from workflow.db import Database, insert_rows
+from workflow.db import Database
 from workflow.errors import BadInput, Problem
 from workflow.lookup import canonical_code
 from workflow.models import Unit
+from workflow.sqlrender import Dialect
 from workflow.tabular import YES_NO, Row, header_key, parse_bool, read_rows
 
 COLUMNS = ("code", "name", "level", "parent", "secretary", "email", "zalo_user_id", "phone",
@@ -223,8 +224,8 @@ def import_units(db: Database, path: Path, hierarchy: Hierarchy, clock: Clock, a
     if progress:
         progress("read", len(records), len(records))
     with db.session(write=not options.dry_run) as session:
-        if db.dialect == "postgresql" and not options.dry_run:
-            session.execute(text("LOCK TABLE units IN SHARE ROW EXCLUSIVE MODE"))
+        if not options.dry_run:
+            Dialect.of(session).lock_table(session, "units", "SHARE ROW EXCLUSIVE")
         existing = {canonical_code(r.code): r for r in session.execute(
             select(Unit.id, Unit.code, Unit.level, Unit.parent_id, Unit.path, Unit.name,
                    Unit.secretary, Unit.email, Unit.zalo_user_id, Unit.phone,
@@ -433,12 +434,10 @@ def _write(session: Session, plan: _Plan, existing: dict[str, Any], clock: Clock
     if new_rows:
         new_rows.sort(key=lambda r: r["depth"])  # parents first: foreign keys are immediate
         for start in range(0, len(new_rows), WRITE_BATCH):
-            insert_rows(session, Unit.__table__, new_rows[start:start + WRITE_BATCH])
+            Dialect.of(session).insert_rows(session, Unit.__table__, new_rows[start:start + WRITE_BATCH])
             if progress:
                 progress("write", min(start + WRITE_BATCH, len(new_rows)), len(new_rows))
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(text("SELECT setval(pg_get_serial_sequence('units', 'id'), "
-                                 "(SELECT max(id) FROM units))"))
+        Dialect.of(session).reset_sequence(session, "units")
     written = (*CONTACT_FIELDS, "code", "parent_id", "path", "depth", "updated_at")
     if changed_rows:
         stmt = (update(Unit.__table__).where(Unit.__table__.c.id == bindparam("b_id"))

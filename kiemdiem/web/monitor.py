@@ -228,7 +228,7 @@ def reached_days(session: Session, campaign: Campaign, path: str, level: str | N
     had already got there once, and the chart shows when units first did each stage.
     """
     reopened = aliased(AuditEntry)
-    day = Dialect(session.get_bind().dialect.name).local_day(AuditEntry.reached_at)
+    day = Dialect.of(session).local_day(AuditEntry.reached_at)
     query = (
         select(AuditEntry.to_state, day.label("day"), func.count().label("n"))
         .where(AuditEntry.campaign_id == campaign.id, AuditEntry.action == "cycle.advance",
@@ -452,8 +452,7 @@ def _late_by_child(session: Session, campaign: Campaign, unit: Unit, now: dateti
     late = _late_query(campaign, unit.path, now, LateFilter()).where(Unit.id != unit.id).subquery()
     below = aliased(Unit)
     rest = func.substr(below.path, len(unit.path) + 1)  # "<child id>/…/"
-    slash = func.strpos(rest, "/") if session.get_bind().dialect.name == "postgresql" \
-        else func.instr(rest, "/")
+    slash = Dialect.of(session).position(rest, "/")
     child = func.substr(rest, 1, slash - 1)
     rows = session.execute(select(child, func.count(func.distinct(late.c.unit_id)), func.min(late.c.due_at))
                            .join_from(late, below, below.id == late.c.unit_id).group_by(child))

@@ -75,7 +75,7 @@ def _name_key(name: str) -> str:
 
 def _count(session: Session, key: str, now: datetime, only_if_free: bool) -> int | None:
     """Count one try of `key` atomically; None when `only_if_free` and the key must still wait."""
-    insert = Dialect(session.get_bind().dialect.name).insert(LoginCounter)
+    insert = Dialect.of(session).insert(LoginCounter)
     table = LoginCounter.__table__
     stmt = insert.values(key=key, tries=1, last_at=now, blocked_until=now).on_conflict_do_update(
         index_elements=[table.c.key],
@@ -89,7 +89,7 @@ def _count(session: Session, key: str, now: datetime, only_if_free: bool) -> int
 def reserve(db: Database, name: str, address: str, now: datetime) -> Verdict:
     """Count a login try of `name` from `address`; say whether its password may be checked."""
     pair = _pair_key(name, address)
-    with _SQLITE_WRITES if db.dialect == "sqlite" else nullcontext(), db.session(write=True) as session:
+    with nullcontext() if Dialect.of(db).pg else _SQLITE_WRITES, db.session(write=True) as session:
         tries = _count(session, pair, now, only_if_free=True)
         if tries is None:
             until = session.scalar(select(LoginCounter.blocked_until).where(LoginCounter.key == pair))

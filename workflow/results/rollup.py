@@ -19,10 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, and_, case, func, literal, select
-from sqlalchemy.ext.compiler import compiles
+from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.orm import Session, aliased
-from sqlalchemy.sql.functions import FunctionElement
 
 from workflow.clock import days_late
 from workflow.models import Campaign, Cycle, Milestone, Unit
@@ -33,27 +31,11 @@ from workflow.results.rules import quota_allowed
 from workflow.results.scope import BASE_LEVEL
 from workflow.results.sheet import REASONS
 from workflow.results.store import COUNT_COLUMN, LOWER_COLUMN, REASON_COLUMN
+from workflow.sqlrender import Dialect
 from workflow.stages import BIT, RANK
 
 KINDS = ("cells", "bases")
 MISSING = "MISSING"
-
-
-class _strpos(FunctionElement[int]):
-    """1-based position of a substring: `instr` on SQLite, `strpos` on PostgreSQL."""
-
-    type = Integer()
-    inherit_cache = True
-
-
-@compiles(_strpos)
-def _strpos_sqlite(element: _strpos, compiler: Any, **kw: Any) -> str:
-    return f"instr({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(_strpos, "postgresql")
-def _strpos_pg(element: _strpos, compiler: Any, **kw: Any) -> str:
-    return f"strpos({compiler.process(element.clauses, **kw)})"
 
 
 def _zero() -> dict[str, int]:
@@ -115,7 +97,7 @@ def _grouped(session: Session, campaign: Campaign, prefix: str) -> list[Any]:
     parent = aliased(Unit)
     start = len(prefix)
     rest = func.substr(Unit.path, start + 1)
-    child_path = func.substr(Unit.path, 1, literal(start) + _strpos(rest, "/"))
+    child_path = func.substr(Unit.path, 1, literal(start) + Dialect.of(session).position(rest, "/"))
     leaf = Cycle.stages_mask.op("&")(BIT["cell_met"]) != 0
     kind = case((Unit.level == BASE_LEVEL, "bases"),
                 (and_(leaf, parent.level == BASE_LEVEL), "cells"),
