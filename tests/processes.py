@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -49,6 +50,23 @@ def wait_until(condition: Callable[[], object], timeout: float = 60.0, what: str
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(0.02)
+
+
+def frozen_when(proc: subprocess.Popen, condition: Callable[[], object], timeout: float = 60.0,
+                what: str = "condition") -> None:
+    """Stop `proc` (SIGSTOP) at a moment when `condition` holds, and check it again once stopped.
+
+    A test that kills a process in a given state (mid-delivery: rows claimed, not yet
+    recorded) must kill it in that state; between the poll that sees it and the kill, the
+    process may finish the step. So it is frozen first and looked at again, and let go to try
+    again if it moved on. The caller kills it (SIGKILL ends a stopped process)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        wait_until(condition, max(deadline - time.monotonic(), 0.1), what)
+        proc.send_signal(signal.SIGSTOP)
+        if condition():
+            return
+        proc.send_signal(signal.SIGCONT)
 
 
 class Serve:

@@ -19,7 +19,7 @@ from tests import notify_fixtures
 from tests.conftest import migrated
 from tests.faults.ledger import outbox_statuses
 from tests.notify_helpers import add_rows
-from tests.processes import kiemdiem, smtp_env, wait_until
+from tests.processes import frozen_when, kiemdiem, smtp_env
 from workflow.db import Database
 
 smtp = notify_fixtures.smtp  # the loopback SMTP server fixture
@@ -47,8 +47,8 @@ def test_killed_dispatcher_loses_nothing_and_repeats_only_what_was_in_flight(db,
     proc = dispatcher(db.url, smtp.port)
     try:
         # kill it mid-batch: some messages sent, some claimed and not yet recorded
-        wait_until(lambda: smtp.recorder.count() >= 600 and outbox_statuses(db).get("sending", 0) > 0,
-                   BOUND_S, "the dispatcher to be mid-delivery")
+        frozen_when(proc, lambda: smtp.recorder.count() >= 600 and outbox_statuses(db).get("sending", 0) > 0,
+                    BOUND_S, "the dispatcher to be mid-delivery")
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()

@@ -25,7 +25,7 @@ from notifiers.mime import sender_domain
 from tests import notify_fixtures
 from tests.faults.ledger import account, outbox_keys, outbox_statuses, swept_keys
 from tests.notify_helpers import add_rows
-from tests.processes import MAIL_FROM, Serve, smtp_env, wait_until
+from tests.processes import MAIL_FROM, Serve, frozen_when, smtp_env, wait_until
 from workflow.campaigns import create_campaign
 from workflow.clock import system_clock
 from workflow.db import Database
@@ -125,8 +125,8 @@ def test_serve_killed_during_delivery_loses_nothing_and_repeats_only_what_was_in
     env = smtp_env(smtp.port)
     with Serve(db.url, args=["--no-web"], env=env) as first:
         # some messages sent, a batch claimed and not yet recorded
-        wait_until(lambda: smtp.recorder.count() >= MESSAGES // 3
-                   and outbox_statuses(db).get("sending", 0) > 0, BOUND_S, "serve to be mid-delivery")
+        frozen_when(first.proc, lambda: smtp.recorder.count() >= MESSAGES // 3
+                    and outbox_statuses(db).get("sending", 0) > 0, BOUND_S, "serve to be mid-delivery")
         first.kill()
     in_flight = outbox_statuses(db).get("sending", 0)
     before = Counter(smtp.recorder.message_ids())
