@@ -43,6 +43,17 @@ def said_problems(error: ProblemError, lang: str | None = None, contexts: Sequen
     return [say(p, lang, contexts) for p in error.problems]
 
 
+def on_page(problem: Problem | ProblemError | str) -> str:
+    """`problem` as a web page words it: in Vietnamese whatever the server's language, the
+    web's own context first (a page names no command or flag); a finished sentence passes."""
+    return say(problem, "vi", WEB)
+
+
+def problems_on_page(error: ProblemError) -> list[str]:
+    """The problems under an error's sentence as a web page words them, one sentence each."""
+    return said_problems(error, "vi", WEB)
+
+
 def _value(value: object, lang: str | None, contexts: Sequence[str]) -> object:
     if isinstance(value, Label):
         return translations(lang or language()).pgettext("value", value)

@@ -25,7 +25,7 @@ from kiemdiem.web.accounts import Viewer
 from kiemdiem.web.auth import csrf_ok
 from kiemdiem.web.labels import local_datetime
 from kiemdiem.web.render import flash, kiemdiem_app
-from kiemdiem.wording import WEB, say
+from kiemdiem.wording import on_page
 from notifiers.manual import remind_now
 from workflow.errors import BadInput, Conflict, KiemdiemError, Problem
 from workflow.models import Cycle, Unit
@@ -155,7 +155,7 @@ def _endpoint(action: Action) -> Callable[[Request], object]:
         try:
             flash(request, await run_in_threadpool(run), ok=True)
         except KiemdiemError as exc:
-            flash(request, say(exc, "vi", WEB), ok=False)
+            flash(request, on_page(exc), ok=False)
         return RedirectResponse(_back(form.get("next"), code), status_code=303)
 
     endpoint.__name__ = action.__name__

@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 
 from config.zone import DEFAULT_ZONE
-from kiemdiem.wording import WEB, say
+from kiemdiem.wording import on_page
 from workflow.audit import reason_of
 from workflow.models import AuditEntry
 from workflow.notices import Due
@@ -33,7 +33,7 @@ def stage_label(stage: str | None) -> str:
 def audit_reason(entry: AuditEntry) -> str:
     """An audit entry's reason: the system's own worded from its code, a person's as typed."""
     reason = reason_of(entry.reason, entry.details)
-    return "" if reason is None else say(reason, "vi", WEB)
+    return "" if reason is None else on_page(reason)
 
 
 def local_date(instant: datetime | None) -> str:

@@ -30,7 +30,7 @@ from kiemdiem.web import linkpage
 from kiemdiem.web.auth import client_address, csrf_ok, csrf_token
 from kiemdiem.web.calendar import unit_calendar
 from kiemdiem.web.render import flash, kiemdiem_app, page
-from kiemdiem.wording import WEB, said_problems, say
+from kiemdiem.wording import on_page, problems_on_page
 from workflow.errors import KiemdiemError
 from workflow.links import Found
 from workflow.stages import LABEL
@@ -199,7 +199,7 @@ def _advance(request: Request, found: Found, form: Any) -> Response:
             now_view = linkpage.build_view(session, found, app.clock())
         if now_view.next_stage != stage:
             return _render(request, found, _already(stage, now_view.state), status=409)
-        return _render(request, found, f"Chưa ghi nhận được: {_sentence(say(exc, 'vi', WEB), found)}", status=409)
+        return _render(request, found, f"Chưa ghi nhận được: {_sentence(on_page(exc), found)}", status=409)
     return _done_here(request, f"Đã ghi nhận: {LABEL[stage]} — ngày {day:%d/%m/%Y}.")
 
 
@@ -211,7 +211,7 @@ def _already(stage: str, state: str) -> str:
 
 def _parts(exc: KiemdiemError) -> tuple[str, list[str]]:
     """An error's sentence and its list of problems (rule violations, bad rows)."""
-    return say(exc, "vi", WEB), said_problems(exc, "vi", WEB)
+    return on_page(exc), problems_on_page(exc)
 
 
 def _sentence(message: str, found: Found) -> str:
@@ -269,7 +269,7 @@ def _undo(request: Request, found: Found) -> Response:
         with app.db.session(write=True) as session:
             stage = linkpage.undo(session, found, app.clock, _via(request))
     except KiemdiemError as exc:
-        return _render(request, found, say(exc, "vi", WEB), status=409)
+        return _render(request, found, on_page(exc), status=409)
     return _done_here(request, f"Đã hủy bước «{LABEL.get(stage, stage)}».")
 
 

@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from kiemdiem.web import monitor
 from kiemdiem.web.auth import csrf_ok
 from kiemdiem.web.render import kiemdiem_app
-from kiemdiem.wording import WEB, say
+from kiemdiem.wording import on_page
 from workflow.errors import NotFound
 from workflow.lookup import get_campaign
 
@@ -36,7 +36,7 @@ async def revoke(request: Request) -> Response:
                 campaign = get_campaign(session, None)
                 app.links.revoke(session, campaign, unit, viewer.name, "monitor")
             except NotFound as exc:
-                raise HTTPException(409, say(exc, "vi", WEB)) from exc
+                raise HTTPException(409, on_page(exc)) from exc
 
     await run_in_threadpool(run)
     return RedirectResponse(f"/units/{code}?duong-dan=moi", status_code=303)

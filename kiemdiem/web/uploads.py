@@ -19,7 +19,7 @@ from starlette.responses import Response
 from kiemdiem.reports import progress_lines
 from kiemdiem.web.auth import csrf_ok
 from kiemdiem.web.render import kiemdiem_app, page
-from kiemdiem.wording import WEB, said_problems, say
+from kiemdiem.wording import WEB, on_page, problems_on_page
 from workflow.errors import KiemdiemError
 from workflow.progress import ALIASES, ProgressImport, ProgressReport
 from workflow.tabular import read_rows
@@ -78,7 +78,7 @@ async def progress_upload(request: Request) -> Response:
                      "trên trang này; hãy chia nhỏ tệp hoặc nhờ văn phòng nhập bằng dòng lệnh.",
                      status=400)
     except KiemdiemError as exc:
-        return _page(request, error=say(exc, "vi", WEB), problems=said_problems(exc, "vi", WEB), status=400)
+        return _page(request, error=on_page(exc), problems=problems_on_page(exc), status=400)
     return _page(request, lines=progress_lines(report, "vi", WEB))
 
 
