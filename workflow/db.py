@@ -167,15 +167,11 @@ class Database:
                     session.flush()
             except OperationalError as exc:
                 if _is_lock_error(exc):
-                    raise _busy() from exc
+                    raise Refused("db.busy") from exc
                 raise
 
     def dispose(self) -> None:
         self.engine.dispose()
-
-
-def _busy() -> Refused:
-    return Refused("db.busy")
 
 
 def _writer_lock_path(engine: Engine) -> str | None:
@@ -207,7 +203,7 @@ def _writing(path: str) -> Iterator[None]:
         except BlockingIOError:
             owned = _flock_within(fd, SQLITE_BUSY_TIMEOUT_MS / 1000)
             if not owned:  # the waiting thread closes `fd` when the lock comes
-                raise _busy() from None
+                raise Refused("db.busy") from None
         yield
     finally:
         if owned:
