@@ -110,6 +110,12 @@ class Dialect:
     def pg(self) -> bool:
         return self.name == "postgresql"
 
+    @property
+    def alters_by_copying(self) -> bool:
+        """Say whether altering a table means copying it into a new one (SQLite, whose ALTER
+        TABLE cannot drop a constraint: Alembic's batch mode); PostgreSQL alters in place."""
+        return not self.pg
+
     def set_work_mem(self, executor: Session | Connection, size: str) -> None:
         """Give this transaction's sorts and hash joins `size` of memory each (PostgreSQL's
         `work_mem`); SQLite has no such limit."""
@@ -161,6 +167,30 @@ class Dialect:
                 cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
             for row in rows:
                 copy.write_row([row[c] if f is None else f(row[c]) for c, f in convert])
+
+    def try_advisory_lock(self, connection: Connection, key: int) -> bool:
+        """Take the session-level advisory lock `key` on `connection` if no other session holds
+        it; say whether it was granted. PostgreSQL alone has these locks: leadership on SQLite
+        is a file lock (`schedules/leader.py`)."""
+        self._require_pg("advisory locks")
+        return bool(connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar())
+
+    def holds_advisory_lock(self, connection: Connection, key: int) -> bool:
+        """Say whether the session of `connection` still holds the advisory lock `key`."""
+        self._require_pg("advisory locks")
+        held = connection.execute(text(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND pid = pg_backend_pid() AND ((classid::bigint << 32) | objid::bigint) = :k"),
+            {"k": key}).scalar()
+        return bool(held)
+
+    def release_advisory_lock(self, connection: Connection, key: int) -> None:
+        self._require_pg("advisory locks")
+        connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+
+    def _require_pg(self, what: str) -> None:
+        if not self.pg:
+            raise ValueError(f"{self.name} has no {what}")
 
     def skip_locked(self, query: Select[Any]) -> Select[Any]:
         """Lock the rows `query` selects, skipping those another transaction holds (PostgreSQL).

@@ -15,6 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from workflow.sqlrender import Dialect
+
 revision = "0002_audit_reached_at"
 down_revision = "0001_core"
 branch_labels = None
@@ -40,7 +42,7 @@ BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END
 
 def upgrade() -> None:
     op.add_column("audit_log", sa.Column("reached_at", sa.DateTime(timezone=True)))
-    if op.get_bind().dialect.name == "postgresql":
+    if Dialect.of(op.get_bind()).pg:
         op.execute("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_change")
         op.execute(BACKFILL_PG)
         op.execute("ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_change")

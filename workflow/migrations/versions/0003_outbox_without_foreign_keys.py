@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from alembic import op
 
+from workflow.sqlrender import Dialect
+
 revision = "0003_outbox_without_foreign_keys"
 down_revision = "0002_audit_reached_at"
 branch_labels = None
@@ -31,7 +33,7 @@ def _name(column: str) -> str:
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
+    if Dialect.of(op.get_bind()).pg:
         for column, _, _ in KEYS:
             op.drop_constraint(_name(column), "notifications", type_="foreignkey")
         return
@@ -42,7 +44,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Put the keys back; this fails if rows point at campaigns, cycles or units deleted meanwhile."""
-    if op.get_bind().dialect.name == "postgresql":
+    if Dialect.of(op.get_bind()).pg:
         for column, table, ondelete in KEYS:
             op.create_foreign_key(_name(column), "notifications", table, [column], ["id"],
                                   ondelete=ondelete)
