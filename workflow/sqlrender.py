@@ -240,8 +240,8 @@ class Dialect:
                 session, target.name):
             # statistics now, not when autovacuum gets to them: the next sweep's probes of a
             # table its statistics still call empty would be planned as nested loops. A table
-            # whose statistics already count it large is left to autovacuum: a simulated
-            # season writes ~20,000 notices a day, and analysing them each day cost 0.3 s a step
+            # whose statistics already count it large is left to autovacuum: its plans no
+            # longer change, and analysing it after every day's sweep would only add the work
             self.analyze(session, target.name)
         return written
 

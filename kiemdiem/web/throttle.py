@@ -33,8 +33,8 @@ NAME_CEILING = 30
 NAME_SLOWDOWN = 3.0  # seconds
 
 #: On SQLite the counting writes of one process queue here rather than on the database's busy
-#: timeout, which sleeps in steps of up to 100 ms while holding a pooled connection: 40 tries
-#: at once then took every connection from the pages for seconds.
+#: timeout, which sleeps while holding a pooled connection: a burst of tries would hold every
+#: connection the pages need until the burst has been counted.
 _SQLITE_WRITES = threading.Lock()
 
 

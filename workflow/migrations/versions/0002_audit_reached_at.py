@@ -1,8 +1,8 @@
 """Audit log: `reached_at` as a real column, and an index of the reopen entries.
 
 The monitor's progress chart counts, per stage and local day, the advances of a campaign:
-reading `details->>'reached_at'` out of a `json` column and casting it cost ~350 ms of the
-~1 s national overview on PostgreSQL. Existing `cycle.advance` entries are backfilled from
+reading `details->>'reached_at'` out of a `json` column and casting it meant parsing every
+advance's JSON on each view of the national overview. Existing `cycle.advance` entries are backfilled from
 their details (or their time when the details have none); the append-only trigger refusing
 UPDATE is lifted for the backfill only, inside this migration's transaction.
 

@@ -2,8 +2,8 @@
 
 A full sweep inserts a notice per late cycle — 300,000 rows in one `INSERT … SELECT` — and
 PostgreSQL checked each row's three foreign keys one by one, locking the campaign, cycle and
-unit rows it pointed at (`FOR KEY SHARE`): about 4 s of the 300,000-cycle sweep, whose
-target is 15 s. The sweep takes those ids from the very rows it joins, and nothing deletes
+unit rows it pointed at (`FOR KEY SHARE`): three look-ups and locks per notice, on the
+sweep's critical path. The sweep takes those ids from the very rows it joins, and nothing deletes
 campaigns, cycles or units (units are deactivated), so the keys guarded nothing the outbox
 needs; their `ON DELETE CASCADE` is gone with them. SQLite rebuilds the table (batch mode).
 
