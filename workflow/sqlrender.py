@@ -27,7 +27,6 @@ from sqlalchemy import (
     column,
     extract,
     func,
-    insert,
     literal,
     null,
     select,
@@ -61,6 +60,24 @@ def string(value: str) -> ColumnElement[Any]:
 
 def integer(value: int) -> ColumnElement[Any]:
     return cast(literal(value), Integer)
+
+
+def _remembered(process: Any) -> Any:
+    """A column's conversion remembered per value (instants repeat: one per reported day)."""
+    if process is None:
+        return None
+    seen: dict[Any, Any] = {}
+
+    def convert(value: Any) -> Any:
+        try:
+            return seen[value]
+        except KeyError:
+            seen[value] = out = process(value)
+            return out
+        except TypeError:  # unhashable
+            return process(value)
+
+    return convert
 
 
 class CreateTempTableAs(Executable, ClauseElement):
@@ -148,25 +165,30 @@ class Dialect:
     def insert_rows(self, session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
         """Insert many rows of `table`, every row with the same keys, in the transaction of `session`.
 
-        On PostgreSQL the rows go in by `COPY … FROM STDIN`, one stream instead of round trips
-        (the ORM's bulk insert splits its batches wherever a row's NULLs differ, which made most
-        rows a round trip of their own). SQLite gets one Core executemany,
-        which its in-process driver runs as fast as it can.
+        The rows go to the driver without SQLAlchemy's per-row work, which a national import
+        would repeat per row: on PostgreSQL by `COPY … FROM STDIN`, one stream instead of round
+        trips (the ORM's bulk insert splits its batches wherever a row's NULLs differ, which
+        made most rows a round trip of their own); on SQLite by one executemany of its
+        in-process driver. Each column's own conversion applies, as an INSERT applies it
+        (`UTCDateTime` refuses a naive instant), once per distinct value; a JSON column's
+        values are given as JSON text.
         """
         if not rows:
             return
-        columns = list(rows[0])
-        if not self.pg:
-            session.execute(insert(table), rows)
-            return
         connection = session.connection()
-        # the columns' own conversions (UTCDateTime refuses a naive instant), as an INSERT applies them
-        convert = [(c, table.c[c].type.bind_processor(connection.dialect)) for c in columns]
+        columns = list(rows[0])
+        convert = [(c, None if isinstance(table.c[c].type, JSON)
+                    else _remembered(table.c[c].type.bind_processor(connection.dialect))) for c in columns]
+        values = ([row[c] if f is None else f(row[c]) for c, f in convert] for row in rows)
         names = ", ".join(f'"{c}"' for c in columns)
+        if not self.pg:
+            driver_connection(connection).executemany(
+                f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join("?" for _ in columns)})', values)
+            return
         with driver_connection(connection).cursor() as cursor, \
                 cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
-            for row in rows:
-                copy.write_row([row[c] if f is None else f(row[c]) for c, f in convert])
+            for row in values:
+                copy.write_row(row)
 
     def try_advisory_lock(self, connection: Connection, key: int) -> bool:
         """Take the session-level advisory lock `key` on `connection` if no other session holds
