@@ -21,11 +21,9 @@ from config.settings import Settings
 from config.zone import DEFAULT_ZONE
 from workflow.clock import Clock, system_clock
 from workflow.db import Database
-from workflow.errors import Problem
 from workflow.service import CycleService
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
 
     from config.hierarchy import Hierarchy
     from notifiers.base import Channel
@@ -35,7 +33,6 @@ if TYPE_CHECKING:
     from schedules.timetable import Timetable
     from workflow.extensions import DeadlineService
     from workflow.links import LinkKeys
-    from workflow.models import Cycle, Unit
     from workflow.results.store import ResultsService
 
 
@@ -71,8 +68,10 @@ class App:
         return LinkKeys(secret_key(self.settings), self.settings.public_url, self.clock)
 
     def cycle_service(self) -> CycleService:
+        from workflow.results.gate import submit_gate
+
         # the results gate: a unit reaches forms_submitted only with valid results (issue 5)
-        return CycleService(self.db, self.clock, [_results_gate])
+        return CycleService(self.db, self.clock, [submit_gate])
 
     def deadline_service(self) -> DeadlineService:
         from workflow.extensions import DeadlineService
@@ -191,11 +190,3 @@ def _require(settings: Settings, channel: str, *names: str) -> None:
     missing = [f"KIEMDIEM_{n.upper()}" for n in names if getattr(settings, n) in (None, "")]
     if missing:
         raise ConfigError("channel.needs_settings", channel=channel, settings=", ".join(missing))
-
-
-def _results_gate(session: Session, cycle: Cycle, unit: Unit) -> list[Problem]:
-    """The results gate, imported when a submission first asks it: every other move of a
-    cycle would pay for the results models at start-up (`advance` has 0.5 s in all)."""
-    from workflow.results.gate import submit_gate
-
-    return submit_gate(session, cycle, unit)

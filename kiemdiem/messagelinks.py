@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import bindparam, select
 
 from workflow.db import Database
-from workflow.links import LinkKeys, UnitLink, token_for
-from workflow.models import Campaign, Unit
+from workflow.links import LinkKeys, token_for
+from workflow.models import Campaign, Unit, UnitLink
 
 #: the `unit_code` the sweep gives the office's escalations
 OFFICE_CODE = "office"

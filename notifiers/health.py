@@ -28,12 +28,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, Text, delete, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import delete, select
 
 from notifiers.outbox import insert_ignoring_conflicts
 from workflow.db import Database
-from workflow.models import Base
+from workflow.models import ChannelHealth
 
 #: told each `channel_down` / `channel_up` (and the dispatcher's other events) as JSON fields
 EventLog = Callable[..., None]
@@ -44,19 +43,6 @@ STALE_AFTER = timedelta(minutes=30)
 def instance_name() -> str:
     """Who this dispatcher is in `channel_health`: host and process id."""
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-class ChannelHealth(Base):
-    """A channel one instance considers down (no row: up), refreshed at each of its probes."""
-
-    __tablename__ = "channel_health"
-
-    instance: Mapped[str] = mapped_column(String(255), primary_key=True)
-    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
-    down_since: Mapped[datetime]
-    error: Mapped[str] = mapped_column(Text)
-    next_probe_at: Mapped[datetime]
-    updated_at: Mapped[datetime]
 
 
 @dataclass

@@ -11,34 +11,19 @@ waited for the lock finds a fresh token already there and uses it without callin
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import httpx
-from sqlalchemy import String, Text, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import select
 
 from notifiers.base import DeliveryError
 from notifiers.outbox import insert_ignoring_conflicts
 from workflow.clock import Clock
 from workflow.db import Database
-from workflow.models import Base
+from workflow.models import ZaloToken
 
 #: refresh a little before Zalo says the access token expires
 EXPIRY_MARGIN = timedelta(minutes=5)
-
-
-class ZaloToken(Base):
-    """The current token pair of one Zalo app; `seed_digest` notes which configured refresh
-    token it descends from, so configuring a new one (after re-authorising) replaces it."""
-
-    __tablename__ = "zalo_tokens"
-
-    app_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    access_token: Mapped[str | None] = mapped_column(Text)
-    refresh_token: Mapped[str] = mapped_column(Text)
-    seed_digest: Mapped[str] = mapped_column(String(64))
-    expires_at: Mapped[datetime | None]
-    updated_at: Mapped[datetime]
 
 
 def _sha256_hex(secret: str) -> str:

@@ -16,7 +16,7 @@ import threading
 from pathlib import Path
 from typing import IO, Protocol
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
@@ -48,6 +48,7 @@ class PostgresLeader:
             "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
             "keepalives_count": 3, "application_name": "kiemdiem-scheduler"})
         self.retry_seconds, self.key = retry_seconds, key
+        self.dialect = Dialect.of(self.engine)
         self._conn: Connection | None = None
 
     def acquire(self, stop: threading.Event) -> bool:
@@ -63,7 +64,7 @@ class PostgresLeader:
         except DBAPIError:
             return False  # the database is down: try again later
         try:
-            granted = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}).scalar()
+            granted = self.dialect.try_advisory_lock(conn, self.key)
         except DBAPIError:
             conn.close()
             return False
@@ -77,11 +78,7 @@ class PostgresLeader:
         if self._conn is None:
             return False
         try:
-            held = self._conn.execute(text(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
-                "AND pid = pg_backend_pid() AND ((classid::bigint << 32) | objid::bigint) = :k"),
-                {"k": self.key}).scalar()
-            return bool(held)
+            return self.dialect.holds_advisory_lock(self._conn, self.key)
         except DBAPIError:
             self._close()
             return False
@@ -89,7 +86,7 @@ class PostgresLeader:
     def release(self) -> None:
         if self._conn is not None:
             try:
-                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
+                self.dialect.release_advisory_lock(self._conn, self.key)
             except DBAPIError:
                 pass  # the session is gone, and the lock with it
             self._close()

@@ -30,8 +30,9 @@ def record(session: Session, clock: Clock, actor: str, action: str, *,
     """Append one entry; the caller's transaction commits it with the change it describes.
     A `Problem` reason goes into the details (`said`).
 
-    One prepared statement with the entry as parameters: `insert().values(...)` built the
-    statement and its cache key from the values on every call (~1 ms of a link's POST)."""
+    One prepared statement with the entry as parameters: `insert().values(...)` would build
+    the statement and its cache key from the values on every call, and every advance writes
+    an entry."""
     if isinstance(reason, Problem):
         details = said(reason, details)
         reason = None

@@ -118,7 +118,7 @@ def create_campaign(db: Database, year: int, plan_path: Path, hierarchy: Hierarc
                details={"year": year, "plan": plan_path.name, "cycles": added,
                         "root": root_code, "rule_set": campaign.rule_set})
         # statistics now, not when autovacuum gets to them: planned on none, the season's
-        # first `overdue` over 300,000 new cycles chose nested loops and took twice as long
+        # first `overdue` over the new cycles would be planned as nested loops
         Dialect.of(session).analyze(session, "units", "cycles", "milestones")
         return CampaignReport(year, True, added, len(milestones))
 

@@ -4,8 +4,8 @@ SQLite runs in WAL mode with foreign keys on; a writing transaction starts with
 `BEGIN IMMEDIATE` so two writers queue instead of one failing half-way with "database is
 locked" when it upgrades a read lock. Writers of this code first take an exclusive `flock`
 on a lock file beside the database (`<file>.writer-lock`): SQLite's busy handler polls with
-sleeps of up to 100 ms, so 50 writers at once waited up to a second each, while a waiter
-on the lock file wakes the moment the writer before it is done. The busy timeout still
+growing sleeps, so a waiter may sleep on long after the writer before it is done, while a
+waiter on the lock file wakes the moment it is. The busy timeout still
 guards against any other writer (the sqlite3 shell, an older process). Nothing connects at
 import time.
 """

@@ -25,10 +25,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    ForeignKey,
-    Integer,
-    String,
-    UniqueConstraint,
     and_,
     bindparam,
     func,
@@ -37,41 +33,16 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
+from sqlalchemy.orm import Session, aliased
 
 from workflow.audit import record
 from workflow.clock import Clock
 from workflow.errors import NotFound, Problem
-from workflow.models import Base, Campaign, Cycle, Unit
+from workflow.models import Campaign, Cycle, RevokedLink, Unit, UnitLink
 from workflow.sqlrender import Dialect
 
 #: links issued per INSERT when a campaign's missing links are filled in
 ISSUE_BATCH = 5_000
-
-
-class UnitLink(Base):
-    """The current link of one unit in one campaign: its nonce and its token's hash."""
-
-    __tablename__ = "unit_links"
-    __table_args__ = (UniqueConstraint("campaign_id", "unit_id"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
-    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
-    nonce: Mapped[str] = mapped_column(String(32))
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    issued_at: Mapped[datetime]
-
-
-class RevokedLink(Base):
-    """A link that was replaced: its page says so instead of answering "not found"."""
-
-    __tablename__ = "revoked_links"
-
-    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
-    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
-    revoked_at: Mapped[datetime]
 
 
 def token_for(key: bytes, nonce: str) -> str:

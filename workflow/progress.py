@@ -12,7 +12,7 @@ import does not call `advance` per row. It applies the same rules set-based:
 - the optimistic version: one `UPDATE … FROM` a temporary table of moves matches each cycle
   on its id *and* the version read, and must change exactly as many rows as planned;
 - the audit trail: one `cycle.advance` entry per step, as `advance` writes them, inserted
-  at once (COPY on PostgreSQL).
+  at once (`Dialect.insert_rows`).
 Steps into `forms_submitted` and `aggregated` have guards that read other units (children
 submitted, results valid, parent received) and side effects (the roll-up), so they go
 through `CycleService.advance_in` itself, one by one, children before parents, in the same
@@ -32,12 +32,12 @@ from itertools import islice
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, and_, select, update
+from sqlalchemy import Column, Integer, MetaData, String, Table, and_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from config.zone import DEFAULT_ZONE
-from workflow.db import Database, affected, driver_connection
+from workflow.db import Database, affected
 from workflow.errors import BadInput, Conflict, Label, Problem, Refused
 from workflow.lookup import get_campaign
 from workflow.models import AuditEntry, Campaign, Cycle, Unit, UTCDateTime
@@ -134,7 +134,7 @@ def parse_day(value: Any) -> date:
         return value
     text = str(value or "").strip()
     try:
-        return date.fromisoformat(text)  # the common case, ten times faster than strptime
+        return date.fromisoformat(text)  # the common case, without strptime's format parsing
     except ValueError:
         pass
     for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y"):
@@ -313,7 +313,7 @@ class ProgressImport:
             return
         connection = session.connection()
         _moves.create(connection)
-        _insert(session, _moves, [
+        Dialect.of(session).insert_rows(session, _moves, [
             {"cycle_id": cid, "version": t.version, "state": state, "stage_rank": RANK[state],
              "changed_at": at} for cid, (t, state, at) in plan.simple.items()])
         cycles = Cycle.__table__
@@ -326,7 +326,7 @@ class ProgressImport:
             raise Conflict("progress.units_changed", count=len(plan.simple) - moved)
         rows = _audit_rows(plan, campaign, actor, self.clock())
         while chunk := list(islice(rows, AUDIT_CHUNK)):  # a chunk at a time: 300,000 dicts weigh 400 MB
-            _insert(session, AuditEntry.__table__, chunk)
+            Dialect.of(session).insert_rows(session, AuditEntry.__table__, chunk)
         session.expire_all()
 
     def _apply_guarded(self, session: Session, campaign: Campaign, plan: _Plan,
@@ -373,42 +373,6 @@ def _audit_rows(plan: _Plan, campaign: Campaign, actor: str, now: datetime
                "to_state": after, "reason": entry.note, "details": f"{head}{entry.line}}}",
                "reached_at": at}
 
-
-def _insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert many rows: `Dialect.insert_rows` (COPY) on PostgreSQL; on SQLite one executemany on the
-    driver with the columns' own conversions applied (once per distinct instant), without
-    SQLAlchemy's per-row work (half the import's time at 300,000 rows). A JSON column's
-    values are already its text."""
-    connection = session.connection()
-    dialect = Dialect.of(connection)
-    if dialect.pg or not rows:
-        dialect.insert_rows(session, table, rows)
-        return
-    columns = list(rows[0])
-    convert = [(c, None if isinstance(table.c[c].type, JSON)
-                else _memo(table.c[c].type.bind_processor(connection.dialect))) for c in columns]
-    sql = (f'INSERT INTO "{table.name}" ({", ".join(columns)}) '
-           f'VALUES ({", ".join("?" for _ in columns)})')
-    driver_connection(connection).executemany(
-        sql, ([row[c] if f is None else f(row[c]) for c, f in convert] for row in rows))
-
-
-def _memo(process: Any) -> Any:
-    """A column's conversion remembered per value (instants repeat: one per reported day)."""
-    if process is None:
-        return None
-    seen: dict[Any, Any] = {}
-
-    def convert(value: Any) -> Any:
-        try:
-            return seen[value]
-        except KeyError:
-            seen[value] = out = process(value)
-            return out
-        except TypeError:  # unhashable
-            return process(value)
-
-    return convert
 
 
 _flow = lru_cache(maxsize=None)(stages_of)

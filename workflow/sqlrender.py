@@ -27,7 +27,6 @@ from sqlalchemy import (
     column,
     extract,
     func,
-    insert,
     literal,
     null,
     select,
@@ -61,6 +60,24 @@ def string(value: str) -> ColumnElement[Any]:
 
 def integer(value: int) -> ColumnElement[Any]:
     return cast(literal(value), Integer)
+
+
+def _remembered(process: Any) -> Any:
+    """A column's conversion remembered per value (instants repeat: one per reported day)."""
+    if process is None:
+        return None
+    seen: dict[Any, Any] = {}
+
+    def convert(value: Any) -> Any:
+        try:
+            return seen[value]
+        except KeyError:
+            seen[value] = out = process(value)
+            return out
+        except TypeError:  # unhashable
+            return process(value)
+
+    return convert
 
 
 class CreateTempTableAs(Executable, ClauseElement):
@@ -110,6 +127,12 @@ class Dialect:
     def pg(self) -> bool:
         return self.name == "postgresql"
 
+    @property
+    def alters_by_copying(self) -> bool:
+        """Say whether altering a table means copying it into a new one (SQLite, whose ALTER
+        TABLE cannot drop a constraint: Alembic's batch mode); PostgreSQL alters in place."""
+        return not self.pg
+
     def set_work_mem(self, executor: Session | Connection, size: str) -> None:
         """Give this transaction's sorts and hash joins `size` of memory each (PostgreSQL's
         `work_mem`); SQLite has no such limit."""
@@ -142,25 +165,54 @@ class Dialect:
     def insert_rows(self, session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
         """Insert many rows of `table`, every row with the same keys, in the transaction of `session`.
 
-        On PostgreSQL the rows go in by `COPY … FROM STDIN`, one stream instead of round trips
-        (the ORM's bulk insert splits its batches wherever a row's NULLs differ, which made most
-        rows a round trip of their own). SQLite gets one Core executemany,
-        which its in-process driver runs as fast as it can.
+        The rows go to the driver without SQLAlchemy's per-row work, which a national import
+        would repeat per row: on PostgreSQL by `COPY … FROM STDIN`, one stream instead of round
+        trips (the ORM's bulk insert splits its batches wherever a row's NULLs differ, which
+        made most rows a round trip of their own); on SQLite by one executemany of its
+        in-process driver. Each column's own conversion applies, as an INSERT applies it
+        (`UTCDateTime` refuses a naive instant), once per distinct value; a JSON column's
+        values are given as JSON text.
         """
         if not rows:
             return
-        columns = list(rows[0])
-        if not self.pg:
-            session.execute(insert(table), rows)
-            return
         connection = session.connection()
-        # the columns' own conversions (UTCDateTime refuses a naive instant), as an INSERT applies them
-        convert = [(c, table.c[c].type.bind_processor(connection.dialect)) for c in columns]
+        columns = list(rows[0])
+        convert = [(c, None if isinstance(table.c[c].type, JSON)
+                    else _remembered(table.c[c].type.bind_processor(connection.dialect))) for c in columns]
+        values = ([row[c] if f is None else f(row[c]) for c, f in convert] for row in rows)
         names = ", ".join(f'"{c}"' for c in columns)
+        if not self.pg:
+            driver_connection(connection).executemany(
+                f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join("?" for _ in columns)})', values)
+            return
         with driver_connection(connection).cursor() as cursor, \
                 cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
-            for row in rows:
-                copy.write_row([row[c] if f is None else f(row[c]) for c, f in convert])
+            for row in values:
+                copy.write_row(row)
+
+    def try_advisory_lock(self, connection: Connection, key: int) -> bool:
+        """Take the session-level advisory lock `key` on `connection` if no other session holds
+        it; say whether it was granted. PostgreSQL alone has these locks: leadership on SQLite
+        is a file lock (`schedules/leader.py`)."""
+        self._require_pg("advisory locks")
+        return bool(connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar())
+
+    def holds_advisory_lock(self, connection: Connection, key: int) -> bool:
+        """Say whether the session of `connection` still holds the advisory lock `key`."""
+        self._require_pg("advisory locks")
+        held = connection.execute(text(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND pid = pg_backend_pid() AND ((classid::bigint << 32) | objid::bigint) = :k"),
+            {"k": key}).scalar()
+        return bool(held)
+
+    def release_advisory_lock(self, connection: Connection, key: int) -> None:
+        self._require_pg("advisory locks")
+        connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+
+    def _require_pg(self, what: str) -> None:
+        if not self.pg:
+            raise ValueError(f"{self.name} has no {what}")
 
     def skip_locked(self, query: Select[Any]) -> Select[Any]:
         """Lock the rows `query` selects, skipping those another transaction holds (PostgreSQL).
@@ -210,8 +262,8 @@ class Dialect:
                 session, target.name):
             # statistics now, not when autovacuum gets to them: the next sweep's probes of a
             # table its statistics still call empty would be planned as nested loops. A table
-            # whose statistics already count it large is left to autovacuum: a simulated
-            # season writes ~20,000 notices a day, and analysing them each day cost 0.3 s a step
+            # whose statistics already count it large is left to autovacuum: its plans no
+            # longer change, and analysing it after every day's sweep would only add the work
             self.analyze(session, target.name)
         return written
 

@@ -9,37 +9,21 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
 from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Boolean, ForeignKey, Integer, String, select, update
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import select, update
 
 from workflow.clock import Clock
 from workflow.db import Database
 from workflow.errors import BadInput, Refused
 from workflow.lookup import find_unit
-from workflow.models import Base, Unit
+from workflow.models import Unit, User
 
 HASHER = PasswordHasher()
 
 MIN_PASSWORD_LENGTH = 10
-
-
-class User(Base):
-    """A Ban Tổ chức officer who may read the monitor for the subtree of `unit_id`."""
-
-    __tablename__ = "users"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(128), unique=True)
-    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
-    password_hash: Mapped[str] = mapped_column(String(255))
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime]
-    last_login_at: Mapped[datetime | None]
 
 
 @dataclass(frozen=True)

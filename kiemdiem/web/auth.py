@@ -33,8 +33,9 @@ from kiemdiem.web.render import kiemdiem_app, page
 PUBLIC_PATHS = frozenset({"/login", "/healthz"})
 #: the units' personal links: the token in the address is the credential
 PUBLIC_PREFIXES = ("/r/",)
-#: passwords checked at once: argon2id already runs 4 lanes in parallel (64 MiB, ~0.1 s of 2
-#: cores each), so a second check at once only takes CPU from every other request
+#: passwords checked at once: argon2id already runs 4 lanes in parallel (64 MiB each) and
+#: keeps every core busy while it checks, so a second check at once only takes CPU from
+#: every other request
 HASH_SLOTS = 1
 #: how much of a submitted name is ever shown back
 NAME_ECHO = 64

@@ -24,10 +24,9 @@ from workflow.clock import Clock, days_late
 from workflow.db import affected
 from workflow.errors import Conflict, Problem, Refused
 from workflow.links import Found
-from workflow.models import AuditEntry, Campaign, Cycle, DeadlineExtension, Milestone, Unit
+from workflow.models import AuditEntry, Campaign, Cycle, DeadlineExtension, Milestone, Unit, UnitResult
 from workflow.notices import Due, extended_due
 from workflow.results.levels import ALL
-from workflow.results.models import UnitResult
 from workflow.stages import LABEL, RANK, classifies_members, next_stage, stages_of
 
 #: how long a secretary may take back a step they reported through the link

@@ -138,7 +138,7 @@ def scan(session: Session, campaign: Campaign, path: str, bulk_level: str | None
     `bulk_level` names the level most units have (the hierarchy's lowest). Over the whole
     tree only the units outside that level's active ones are joined to the cycles, and a
     cycle left without a match is counted as one of them: the same figures, but the join
-    hashes a few thousand units instead of every one (about half the scan at the root).
+    hashes a few thousand units instead of every one.
     """
     deadlines: dict[str, dict[str, datetime]] = defaultdict(dict)
     for m in session.execute(select(Milestone.level, Milestone.stage, Milestone.due_at)

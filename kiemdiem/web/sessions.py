@@ -14,30 +14,16 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ForeignKey, String, bindparam, delete, select, update
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy.orm import Session
 
-from kiemdiem.web.accounts import User, Viewer, hash_password
+from kiemdiem.web.accounts import Viewer, hash_password
 from workflow.db import Database, affected
 from workflow.errors import BadInput
-from workflow.models import Base, Unit
+from workflow.models import Unit, User, WebSession
 
 #: `last_seen_at` is written at most this often (a write per page view would queue on SQLite)
 SEEN_RESOLUTION = timedelta(minutes=5)
-
-
-class WebSession(Base):
-    """One logged-in browser of one user."""
-
-    __tablename__ = "web_sessions"
-
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the cookie's token
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    created_at: Mapped[datetime]
-    expires_at: Mapped[datetime]
-    last_seen_at: Mapped[datetime]
-    address: Mapped[str] = mapped_column(String(64))
-    agent: Mapped[str] = mapped_column(String(128))
 
 
 @dataclass(frozen=True)

@@ -19,11 +19,11 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Integer, String, case, delete, select, update
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import case, delete, select, update
+from sqlalchemy.orm import Session
 
 from workflow.db import Database
-from workflow.models import Base
+from workflow.models import LoginCounter
 from workflow.sqlrender import Dialect
 
 FREE_FAILURES = 3
@@ -33,20 +33,9 @@ NAME_CEILING = 30
 NAME_SLOWDOWN = 3.0  # seconds
 
 #: On SQLite the counting writes of one process queue here rather than on the database's busy
-#: timeout, which sleeps in steps of up to 100 ms while holding a pooled connection: 40 tries
-#: at once then took every connection from the pages for seconds.
+#: timeout, which sleeps while holding a pooled connection: a burst of tries would hold every
+#: connection the pages need until the burst has been counted.
 _SQLITE_WRITES = threading.Lock()
-
-
-class LoginCounter(Base):
-    """Recent tries of one (name, address) pair (`pair` key) or of one name (`name` key)."""
-
-    __tablename__ = "login_counters"
-
-    key: Mapped[str] = mapped_column(String(200), primary_key=True)
-    tries: Mapped[int] = mapped_column(Integer)
-    last_at: Mapped[datetime]
-    blocked_until: Mapped[datetime]
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from notifiers.health import STALE_AFTER, ChannelHealth
+from notifiers.health import STALE_AFTER
 from tests import notify_fixtures
 from tests.helpers import run, run_json
 from tests.notify_helpers import T0, add_rows
 from tests.processes import smtp_env
-from workflow.models import Notification
+from workflow.models import ChannelHealth, Notification
 
 NOW = T0.isoformat()
 smtp = notify_fixtures.smtp  # the loopback SMTP server fixture

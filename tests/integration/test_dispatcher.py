@@ -11,12 +11,12 @@ from sqlalchemy import func, insert, select, update
 
 from notifiers.base import DeliveryError, DeliveryResult, Message
 from notifiers.dispatcher import Dispatcher, DispatchPolicy, backoff_delay
-from notifiers.health import ChannelHealth, Health, channel_states
+from notifiers.health import Health, channel_states
 from notifiers.outbox import DIED, SUPERSEDED, claim, record_outcomes, requeue
 from notifiers.render import Renderer
 from tests.notify_fixtures import Clock
 from tests.notify_helpers import T0, add_rows, payload
-from workflow.models import Notification
+from workflow.models import ChannelHealth, Notification
 
 
 class FakeChannel:

@@ -15,12 +15,13 @@ from sqlalchemy import select
 
 from notifiers.base import DeliveryError
 from notifiers.render import Renderer
-from notifiers.tokens import TokenStore, ZaloToken
+from notifiers.tokens import TokenStore
 from notifiers.webhook import WebhookChannel
 from notifiers.zalo import ZaloClient, ZaloOaChannel, ZaloZnsChannel
 from tests import notify_fixtures
 from tests.notify_fixtures import Clock
 from tests.notify_helpers import T0, payload
+from workflow.models import ZaloToken
 
 http_peer = notify_fixtures.http_peer  # the loopback HTTP server fixture
 SECRET = "whsec_" + base64.b64encode(b"a shared secret of the province!").decode()

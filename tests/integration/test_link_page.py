@@ -7,8 +7,7 @@ from sqlalchemy import select
 from tests.helpers import run_json
 from tests.integration.test_web_routes import logged_in
 from tests.linkdata import csrf_of, link_app, link_of, path_of, phone
-from workflow.links import RevokedLink, UnitLink
-from workflow.models import AuditEntry, Cycle, Unit
+from workflow.models import AuditEntry, Cycle, RevokedLink, Unit, UnitLink
 
 
 def _state(app, code):

@@ -10,8 +10,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from tests.helpers import SAMPLE_UNITS, run, seeded, submit_results
-from workflow.models import Cycle, Unit
-from workflow.results.models import UnitResult
+from workflow.models import Cycle, Unit, UnitResult
 from workflow.results.validator import rule_table_markdown
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,8 +7,7 @@ import json
 from sqlalchemy import func, select
 
 from tests.helpers import run, seeded
-from workflow.models import AuditEntry, Cycle, Unit
-from workflow.results.models import MemberResult, UnitResult
+from workflow.models import AuditEntry, Cycle, MemberResult, Unit, UnitResult
 
 NOW = "2026-11-17T09:00"
 CELL = "GL-TS-T1"

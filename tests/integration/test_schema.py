@@ -10,13 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import DatabaseError
 
-import kiemdiem.web.accounts  # noqa: F401  (the monitor's tables, compared too)
-import notifiers.health  # noqa: F401  (the channel health table, compared too)
-import notifiers.tokens  # noqa: F401  (the Zalo token table, compared too)
-import workflow.links  # noqa: F401  (the links tables, compared too)
 from workflow.db import Database
 from workflow.models import AuditEntry, Base
-from workflow.results import models as results_models  # noqa: F401  (its tables are compared too)
 from workflow.schema import downgrade, is_current, upgrade
 
 

@@ -16,9 +16,10 @@ from sqlalchemy import inspect, select
 from kiemdiem.cli import cli
 from kiemdiem.web import throttle
 from kiemdiem.web.server import SESSION_COOKIE
-from kiemdiem.web.sessions import WebSession, set_active, set_password
+from kiemdiem.web.sessions import set_active, set_password
 from tests.integration.test_web_routes import client, csrf_of, logged_in, login
 from tests.webdata import NOW, PASSWORD, SECRET_KEY, build, web_app
+from workflow.models import WebSession
 
 NEW_PASSWORD = "mat-khau-moi-0123"
 

@@ -12,8 +12,7 @@ from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session
 
 from workflow.errors import Problem
-from workflow.models import Cycle, Unit
-from workflow.results.models import UnitResult
+from workflow.models import Cycle, Unit, UnitResult
 from workflow.stages import BIT, classifies_members
 
 SHOWN = 10

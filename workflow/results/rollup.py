@@ -23,10 +23,9 @@ from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
 from workflow.clock import days_late
-from workflow.models import Campaign, Cycle, Milestone, Unit
+from workflow.models import Campaign, Cycle, Milestone, Unit, UnitResult
 from workflow.queries import owed_deadlines
 from workflow.results.levels import ALL, PENDING, RATED
-from workflow.results.models import UnitResult
 from workflow.results.rules import quota_allowed
 from workflow.results.scope import BASE_LEVEL
 from workflow.results.sheet import REASONS

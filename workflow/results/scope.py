@@ -10,8 +10,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from workflow.models import Campaign, Cycle, Unit
-from workflow.results.models import UnitResult
+from workflow.models import Campaign, Cycle, Unit, UnitResult
 
 BASE_LEVEL = "base"
 

@@ -27,9 +27,8 @@ from workflow.clock import Clock
 from workflow.db import Database
 from workflow.errors import BadInput, Label, NotFound, Problem, Refused
 from workflow.lookup import load_cycle
-from workflow.models import Campaign, Cycle, Unit
+from workflow.models import Campaign, Cycle, MemberResult, Unit, UnitResult
 from workflow.results.levels import ALL, HT, HTT, HTXS, KHT, NOT_CLASSIFIED, PENDING, parse_level
-from workflow.results.models import MemberResult, UnitResult
 from workflow.results.parse import COLLECTIVE_COLUMNS, COLLECTIVE_ONLY, Submission, read_levels, read_results
 from workflow.results.rules import Context, Violation, collective_quota, tally
 from workflow.results.scope import member_peers, sibling_levels

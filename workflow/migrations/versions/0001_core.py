@@ -9,6 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from workflow.sqlrender import Dialect
+
 revision = "0001_core"
 down_revision = None
 branch_labels = None
@@ -50,7 +52,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_units_parent_id", "units", ["parent_id"])
     op.create_index("ix_units_path", "units", ["path"])
-    if op.get_bind().dialect.name == "postgresql":
+    if Dialect.of(op.get_bind()).pg:
         # prefix searches (`path LIKE '/1/5/%'`) use this index whatever the collation
         op.execute("CREATE INDEX ix_units_path_prefix ON units (path varchar_pattern_ops)")
 
@@ -146,15 +148,15 @@ def upgrade() -> None:
     op.create_index("ix_notifications_due", "notifications", ["status", "next_attempt_at"])
     op.create_index("ix_notifications_unit", "notifications", ["unit_id", "created_at"])
 
-    if op.get_bind().dialect.name == "sqlite":
+    if Dialect.of(op.get_bind()).pg:
+        op.execute(APPEND_ONLY_PG)
+    else:
         for name in ("update", "delete"):
             op.execute(APPEND_ONLY_SQLITE.format(op=name, OP=name.upper()))
-    else:
-        op.execute(APPEND_ONLY_PG)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
+    if Dialect.of(op.get_bind()).pg:
         op.execute("DROP TRIGGER IF EXISTS audit_log_no_change ON audit_log")
         op.execute("DROP FUNCTION IF EXISTS audit_log_append_only()")
     for table in ("notifications", "audit_log", "deadline_extensions", "cycles", "milestones",

@@ -1,8 +1,8 @@
 """Audit log: `reached_at` as a real column, and an index of the reopen entries.
 
 The monitor's progress chart counts, per stage and local day, the advances of a campaign:
-reading `details->>'reached_at'` out of a `json` column and casting it cost ~350 ms of the
-~1 s national overview on PostgreSQL. Existing `cycle.advance` entries are backfilled from
+reading `details->>'reached_at'` out of a `json` column and casting it meant parsing every
+advance's JSON on each view of the national overview. Existing `cycle.advance` entries are backfilled from
 their details (or their time when the details have none); the append-only trigger refusing
 UPDATE is lifted for the backfill only, inside this migration's transaction.
 
@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+
+from workflow.sqlrender import Dialect
 
 revision = "0002_audit_reached_at"
 down_revision = "0001_core"
@@ -40,7 +42,7 @@ BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END
 
 def upgrade() -> None:
     op.add_column("audit_log", sa.Column("reached_at", sa.DateTime(timezone=True)))
-    if op.get_bind().dialect.name == "postgresql":
+    if Dialect.of(op.get_bind()).pg:
         op.execute("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_change")
         op.execute(BACKFILL_PG)
         op.execute("ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_change")

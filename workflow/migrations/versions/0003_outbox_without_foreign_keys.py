@@ -2,8 +2,8 @@
 
 A full sweep inserts a notice per late cycle — 300,000 rows in one `INSERT … SELECT` — and
 PostgreSQL checked each row's three foreign keys one by one, locking the campaign, cycle and
-unit rows it pointed at (`FOR KEY SHARE`): about 4 s of the 300,000-cycle sweep, whose
-target is 15 s. The sweep takes those ids from the very rows it joins, and nothing deletes
+unit rows it pointed at (`FOR KEY SHARE`): three look-ups and locks per notice, on the
+sweep's critical path. The sweep takes those ids from the very rows it joins, and nothing deletes
 campaigns, cycles or units (units are deactivated), so the keys guarded nothing the outbox
 needs; their `ON DELETE CASCADE` is gone with them. SQLite rebuilds the table (batch mode).
 
@@ -14,6 +14,8 @@ Revises: 0002_audit_reached_at
 from __future__ import annotations
 
 from alembic import op
+
+from workflow.sqlrender import Dialect
 
 revision = "0003_outbox_without_foreign_keys"
 down_revision = "0002_audit_reached_at"
@@ -31,7 +33,7 @@ def _name(column: str) -> str:
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
+    if Dialect.of(op.get_bind()).pg:
         for column, _, _ in KEYS:
             op.drop_constraint(_name(column), "notifications", type_="foreignkey")
         return
@@ -42,7 +44,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Put the keys back; this fails if rows point at campaigns, cycles or units deleted meanwhile."""
-    if op.get_bind().dialect.name == "postgresql":
+    if Dialect.of(op.get_bind()).pg:
         for column, table, ondelete in KEYS:
             op.create_foreign_key(_name(column), "notifications", table, [column], ["id"],
                                   ondelete=ondelete)

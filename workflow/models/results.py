@@ -1,4 +1,5 @@
-"""The results tables: one row per unit and campaign, and the members' rows (confidential).
+"""The results tables: one row per unit and campaign, and the members' rows (confidential):
+migrations `results_0001` and `results_0002_grounds`.
 
 `unit_results` keeps the counts per level as columns, so a roll-up over 300,000 units is
 one `SUM … GROUP BY`, never a walk over members. `member_results` holds each member's
@@ -14,7 +15,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from workflow.models import Base
+from workflow.models.core import Base
 
 
 class UnitResult(Base):

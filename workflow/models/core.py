@@ -1,4 +1,5 @@
-"""The tables, as SQLAlchemy 2.x typed models.
+"""The core tables (units, campaigns, milestones, cycles, extensions, the audit log, the
+outbox and the notice ledger) and the declarative `Base` every model of the package shares.
 
 Instants are stored as timezone-aware UTC (`UTCDateTime` restores the zone SQLite drops).
 The schema itself is created by the Alembic migrations in `workflow/migrations`; these
