@@ -9,7 +9,6 @@ daylight saving since 1975).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -273,38 +272,6 @@ class Dialect:
         `json` type stays.
         """
         return value if self.pg else func.json(value, type_=JSON)
-
-    def json_members(self, **values: Any) -> ColumnElement[Any]:
-        """`"key":value,…` as JSON text, in the order given, to put inside an object's braces.
-
-        A column is quoted by the database per row (`json_quoted`); a Python value is
-        rendered here, once, and the constant stretches between columns go to the statement
-        as single strings. Text, not the database's JSON objects: parsing every item of the
-        national first day's bundles into `jsonb` to merge objects took 24 s of its 48
-        (benchmarks/RESULTS.md, `bundle`); `overdue --json` prints the same bytes this way
-        as with `row_to_json`.
-        """
-        pieces: list[ColumnElement[Any]] = []
-        pending = ""
-        for i, (key, value) in enumerate(values.items()):
-            pending += ("," if i else "") + json.dumps(key, ensure_ascii=False) + ":"
-            if value is None or isinstance(value, (str, int, float)):
-                pending += json.dumps(value, ensure_ascii=False)
-            else:  # a column or an expression
-                pieces += [string(pending), self.json_quoted(value)]
-                pending = ""
-        if pending or not pieces:
-            pieces.append(string(pending))
-        joined = pieces[0]
-        for piece in pieces[1:]:
-            joined = joined + piece
-        return joined
-
-    def json_quoted(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
-        """A value as JSON text: a string quoted and escaped, a number as is, NULL as `null`."""
-        if self.pg:
-            return func.coalesce(cast(func.to_json(value), String), "null")
-        return func.json_quote(value)
 
     def bytewise(self, value: ColumnElement[Any] | InstrumentedAttribute[Any]) -> ColumnElement[Any]:
         """Text to compare byte by byte: SQLite's default, PostgreSQL's `C` collation."""
