@@ -388,33 +388,38 @@ class _CampaignSweep:
         """
         d = self.d
         escalation = bundle == "escalation"
-        parts = items.subquery("parts")
+        # a unit's own items hold no value of their notice's row but its kind and count: each
+        # distinct item is built once (`_shown_items`), not once per notice
+        own = self.payloads and not escalation
+        shown = self._shown_items(bundle, items) if own else items.subquery("parts")
+        on = [shown.c.milestone_id == NT.c.milestone_id, shown.c.extension_id == NT.c.extension_id]
+        if own:
+            on += [shown.c.shown_kind == NT.c.shown_kind, shown.c.repeat == NT.c.repeat]
         child = aliased(Unit)
         # a unit's own items differ in stage, so in urgency; a parent's, ties broken by the
         # child's code compared byte by byte (as SQLite does; PostgreSQL's collation is slower)
-        order = (parts.c.urgency.desc(), *([d.bytewise(child.code)] if escalation else []))
+        order = (shown.c.urgency.desc(), *([d.bytewise(child.code)] if escalation else []))
         rank = func.row_number().over(partition_by=NT.c.to_unit_id, order_by=order).label("listed")
         ranked = (
             select(NT.c.to_unit_id, NT.c.cycle_id, NT.c.shown_kind, NT.c.repeat, NT.c.milestone_id,
-                   NT.c.extension_id, *(parts.c[name] for name in ITEM_FIELDS),
+                   NT.c.extension_id, *(shown.c[name] for name in (("stage", "item") if own else ITEM_FIELDS)),
                    child.code, child.name, child.level, child.secretary, rank)
             .select_from(NT)
-            # every notice has its part; an outer join keeps SQLite from reading this sweep's
-            # notices once per part (a loop over the few parts outside)
-            .outerjoin(parts, and_(parts.c.milestone_id == NT.c.milestone_id,
-                                   parts.c.extension_id == NT.c.extension_id))
+            # every notice has its item; an outer join keeps SQLite from reading this sweep's
+            # notices once per item (a loop over the few items outside)
+            .outerjoin(shown, and_(*on))
             .join(Cycle, Cycle.id == NT.c.cycle_id).join(child, child.id == Cycle.unit_id)
-            .where(NT.c.created_at == d.instant(self.now), NT.c.bundle == bundle,
-                   NT.c.campaign_id == self.campaign.id)
+            .where(*self._written_now(bundle))
         )
         if self.payloads and not d.pg:  # `Dialect.json_array_agg`: SQLite takes the items as they arrive
             ranked = ranked.order_by(NT.c.to_unit_id, rank)
         r = ranked.subquery("r")
-        # built in the aggregate, so an escalation's items past the listed ones cost nothing
-        item = d.json_object(**{name: r.c[name] for name in ITEM_FIELDS}, kind=r.c.shown_kind,
-                             repeat=r.c.repeat,  # and an escalation's item names the late child
-                             **({"unit_code": r.c.code, "unit_name": r.c.name, "level": r.c.level,
-                                 "secretary": r.c.secretary} if escalation else {}))
+        if own:
+            item = d.json_kept(r.c.item)
+        else:  # built in the aggregate, so an escalation's items past the listed ones cost nothing
+            item = d.json_object(**{name: r.c[name] for name in ITEM_FIELDS}, kind=r.c.shown_kind,
+                                 repeat=r.c.repeat, unit_code=r.c.code, unit_name=r.c.name,
+                                 level=r.c.level, secretary=r.c.secretary)  # the late child
         listed = d.json_array_agg(item, [r.c.listed])
         if escalation:
             listed = listed.filter(r.c.listed <= LISTED_LATE_UNITS)
@@ -453,6 +458,28 @@ class _CampaignSweep:
                      .on_conflict_do_nothing(index_elements=["dedup_key"])
                      .returning(Notification.__table__.c.kind))
         return Counter(self.session.execute(statement).scalars())
+
+    def _written_now(self, bundle: str) -> list[ColumnElement[bool]]:
+        """The ledger rows of one bundle kind this sweep wrote."""
+        return [NT.c.created_at == self.d.instant(self.now), NT.c.bundle == bundle,
+                NT.c.campaign_id == self.campaign.id]
+
+    def _shown_items(self, bundle: str, items: Any) -> Any:
+        """Each distinct item the notices of `bundle` written now show — a deadline, a kind, a
+        count — as a JSON object (`item`) with its stage and urgency, keyed by those four.
+
+        A national first day shows 900,000 items of a few distinct ones: built once each,
+        they are only gathered per recipient; an object built per notice took most of the
+        statement's aggregate.
+        """
+        parts = items.subquery("parts")
+        told = (select(NT.c.milestone_id, NT.c.extension_id, NT.c.shown_kind, NT.c.repeat)
+                .where(*self._written_now(bundle)).distinct().subquery("told"))
+        item = self.d.json_object(**{name: parts.c[name] for name in ITEM_FIELDS}, kind=told.c.shown_kind,
+                                  repeat=told.c.repeat)
+        return (select(told, parts.c.stage, parts.c.urgency, item.label("item")).select_from(told)
+                .join(parts, and_(parts.c.milestone_id == told.c.milestone_id,
+                                  parts.c.extension_id == told.c.extension_id))).subquery("shown")
 
     def _payload(self, b: Any, top: Any, escalation: bool) -> ColumnElement[Any]:
         """A bundle's payload: its first item's deadline (`top`), kind and count, the unit's
