@@ -195,8 +195,8 @@ Where the time goes. A sweep is two set-based steps in one transaction. First th
 notices (each (cycle, stage) whose reminder, late or repeat window holds, less those the \
 `notices` ledger already has: an index probe per owed row) are staged in a temporary table \
 and added to the ledger. Then one bundle per recipient, channel and local day goes to the \
-outbox: its payload is JSON text joined from deadline items rendered once per milestone in \
-Python and the unit's values quoted by the database. A repeated sweep finds every owed row \
+outbox: its payload is built by the database's JSON functions from deadline items computed \
+once per milestone in Python and the unit's values. A repeated sweep finds every owed row \
 already told and writes nothing, so it costs about the bare query's join plus those probes. \
 JIT is off for the sweep's transaction on PostgreSQL: compiling the staged selects took longer \
 than running them.

@@ -14,10 +14,10 @@ Two steps, each set-based (no owed row passes through Python), in the caller's t
 2. **Bundles.** The ledger rows this sweep wrote are grouped per recipient unit into one
    outbox row per channel (`{year}:{unit}:{notice|escalation}:{YYYYMMDD}:{channel}:{recipient}`),
    its payload the unit's fields plus one item per stage. What an item says about its
-   deadline is a `workflow.notices.DeadlineItem` rendered as JSON in Python once per
-   milestone (and per extension) and joined by id; the database appends the row's kind and
-   count and the unit's values, each quoted by its own JSON quoting (`Dialect.json_quoted`),
-   and joins the items with commas: JSON text, never parsed and re-serialised per row.
+   deadline is a `workflow.notices.DeadlineItem` built in Python once per milestone (and
+   per extension), its fields typed columns of a small table joined by id; the database
+   builds each item and the payload around them with its own JSON functions
+   (`Dialect.json_object`, `json_array_agg`), never from text joined by hand.
    A simulated season (`payloads=False`) writes the rows without payloads.
 
 Which window a (cycle, stage) is in comes from `schedules.deadlines.notice_windows`: ranges
@@ -38,17 +38,19 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     Integer,
+    String,
     and_,
     case,
     cast,
     exists,
     func,
+    literal,
     null,
     select,
     true,
@@ -79,6 +81,9 @@ NOTICE_COLUMNS = ["campaign_id", "cycle_id", "stage", "kind", "occurrence", "bun
 NT = Notice.__table__
 #: one bundle kind per recipient and day: a unit's own notices, and a parent's escalation
 BUNDLES = ("notice", "escalation")
+#: the keys of an item's deadline (`DeadlineItem`), and those of them that are whole days
+ITEM_FIELDS = tuple(f.name for f in fields(DeadlineItem))
+DAY_COUNTS = ("days_late", "days_left")
 
 
 @dataclass
@@ -323,17 +328,17 @@ class _CampaignSweep:
     # -- step 2: the day's bundles -------------------------------------------------------------
 
     def _deadline_items(self, milestones: Sequence[Milestone]) -> Any:
-        """Every deadline of the campaign as a `DeadlineItem`, built in Python, as a VALUES table.
+        """Every deadline of the campaign as a `DeadlineItem`, built in Python, as a small table.
 
         One row per milestone (extension 0) and one per extension (with its milestone's rule),
-        each with its JSON and its urgency (most urgent first; the earlier stage wins a tie).
-        A UNION of one-row SELECTs: SQLite names no columns of a VALUES list.
+        the item's fields as typed columns, and its urgency (most urgent first; the earlier
+        stage wins a tie). A UNION of one-row SELECTs: SQLite names no columns of a VALUES list.
         """
         zone, now = self.policy.zone, self.now
         rows = []
         for m in milestones:
             item = DeadlineItem.build(m.stage, m.due_at, m.rule, m.plan_date, now, zone)
-            rows.append((m.id, 0, _opened(item), _urgency(item)))
+            rows.append((m.id, 0, item))
         by_level_stage = {(m.level, m.stage): m for m in milestones}
         extensions = self.session.execute(
             select(DeadlineExtension.id, DeadlineExtension.stage, DeadlineExtension.due_at, Unit.level)
@@ -344,10 +349,10 @@ class _CampaignSweep:
             if milestone is None:
                 continue
             item = DeadlineItem.build(stage, due, milestone.rule, plan_day(due, milestone.rule, zone), now, zone)
-            rows.append((milestone.id, ext_id, _opened(item), _urgency(item)))
+            rows.append((milestone.id, ext_id, item))
         return union_all(*(select(integer(m).label("milestone_id"), integer(e).label("extension_id"),
-                                  string(part).label("opened"), integer(u).label("urgency"))
-                           for m, e, part, u in rows)).subquery("parts")
+                                  *_item_columns(item), integer(_urgency(item)).label("urgency"))
+                           for m, e, item in rows))
 
     def _channel_table(self, names: tuple[str, ...]) -> Any:
         rows = [select(string(name).label("channel")) for name in names]
@@ -366,7 +371,7 @@ class _CampaignSweep:
                       "file": func.coalesce(email, unit.code)}
         return case(*((channel == name, by_channel[name]) for name in self.channels), else_=None)
 
-    def _bundles(self, bundle: str, parts: Any) -> Counter[str]:
+    def _bundles(self, bundle: str, items: Any) -> Counter[str]:
         """Insert today's bundles of one kind for the notices this sweep wrote; count them by kind.
 
         Each recipient unit's notices are ranked (most urgent first): the first names the
@@ -376,50 +381,54 @@ class _CampaignSweep:
         most `LISTED_LATE_UNITS`, all counted (`late_count`), since the parent of a whole late
         province would otherwise get 300,000 of them.
 
-        The payload is JSON text joined from parts: each item's deadline members come
-        rendered by Python (`_deadline_items`), the row's kind and count are appended to
-        them, and every value taken from a unit is quoted by the database's own JSON
-        quoting (`Dialect.json_quoted`). Parsing each item into the database's JSON type to
-        merge objects cost the national first day 24 s of its 48.
+        The payload is built by the database's JSON functions (`Dialect.json_object`,
+        `json_array_agg`), never joined from text: an item is its deadline's columns
+        (`_deadline_items`, joined by id) with the row's kind and count, the top level the
+        first item's deadline (looked up again by id) with the unit's values.
         """
         d = self.d
         escalation = bundle == "escalation"
+        # a unit's own items hold no value of their notice's row but its kind and count: each
+        # distinct item is built once (`_shown_items`), not once per notice
+        own = self.payloads and not escalation
+        shown = self._shown_items(bundle, items) if own else items.subquery("parts")
+        on = [shown.c.milestone_id == NT.c.milestone_id, shown.c.extension_id == NT.c.extension_id]
+        if own:
+            on += [shown.c.shown_kind == NT.c.shown_kind, shown.c.repeat == NT.c.repeat]
         child = aliased(Unit)
         # a unit's own items differ in stage, so in urgency; a parent's, ties broken by the
         # child's code compared byte by byte (as SQLite does; PostgreSQL's collation is slower)
-        order = (parts.c.urgency.desc(), *([d.bytewise(child.code)] if escalation else []))
+        order = (shown.c.urgency.desc(), *([d.bytewise(child.code)] if escalation else []))
         rank = func.row_number().over(partition_by=NT.c.to_unit_id, order_by=order).label("listed")
         ranked = (
-            select(NT.c.to_unit_id, NT.c.cycle_id, NT.c.stage, NT.c.shown_kind, NT.c.repeat, parts.c.opened,
+            select(NT.c.to_unit_id, NT.c.cycle_id, NT.c.shown_kind, NT.c.repeat, NT.c.milestone_id,
+                   NT.c.extension_id, *(shown.c[name] for name in (("stage", "item") if own else ITEM_FIELDS)),
                    child.code, child.name, child.level, child.secretary, rank)
             .select_from(NT)
-            # every notice has its part; an outer join keeps SQLite from reading this sweep's
-            # notices once per part (a loop over the few parts outside)
-            .outerjoin(parts, and_(parts.c.milestone_id == NT.c.milestone_id,
-                                   parts.c.extension_id == NT.c.extension_id))
+            # every notice has its item; an outer join keeps SQLite from reading this sweep's
+            # notices once per item (a loop over the few items outside)
+            .outerjoin(shown, and_(*on))
             .join(Cycle, Cycle.id == NT.c.cycle_id).join(child, child.id == Cycle.unit_id)
-            .where(NT.c.created_at == d.instant(self.now), NT.c.bundle == bundle,
-                   NT.c.campaign_id == self.campaign.id)
+            .where(*self._written_now(bundle))
         )
-        if self.payloads and not d.pg:  # `Dialect.joined`: SQLite joins the items in the order they arrive
+        if self.payloads and not d.pg:  # `Dialect.json_array_agg`: SQLite takes the items as they arrive
             ranked = ranked.order_by(NT.c.to_unit_id, rank)
         r = ranked.subquery("r")
-        # an item's members so far, its object left open: the deadline's, the kind, the count;
-        # rendered in the aggregate, so an escalation's items past the listed ones cost nothing
-        head = r.c.opened + string(",") + d.json_members(kind=r.c.shown_kind, repeat=r.c.repeat)
-        if escalation:  # each late child's item names the child
-            item = head + string(",") + d.json_members(unit_code=r.c.code, unit_name=r.c.name,
-                                                     level=r.c.level, secretary=r.c.secretary) + string("}")
-        else:
-            item = head + string("}")
-        listed = d.joined(item, [r.c.listed])
+        if own:
+            item = d.json_kept(r.c.item)
+        else:  # built in the aggregate, so an escalation's items past the listed ones cost nothing
+            item = d.json_object(**{name: r.c[name] for name in ITEM_FIELDS}, kind=r.c.shown_kind,
+                                 repeat=r.c.repeat, unit_code=r.c.code, unit_name=r.c.name,
+                                 level=r.c.level, secretary=r.c.secretary)  # the late child
+        listed = d.json_array_agg(item, [r.c.listed])
         if escalation:
             listed = listed.filter(r.c.listed <= LISTED_LATE_UNITS)
         picked: dict[str, ColumnElement[Any]] = {"cycle_id": r.c.cycle_id, "stage": r.c.stage,
                                                  "shown_kind": r.c.shown_kind}
         rendered = [listed.label("listing"), func.count().label("listed_count")]
-        if self.payloads:
-            picked["head"] = head
+        if self.payloads:  # the first item's, for the payload's top level
+            picked |= {"repeat": r.c.repeat, "milestone_id": r.c.milestone_id,
+                       "extension_id": r.c.extension_id}
         grouped = (select(r.c.to_unit_id,
                           *(func.max(case((r.c.listed == 1, value), else_=None)).label(name)
                             for name, value in picked.items()),
@@ -431,39 +440,64 @@ class _CampaignSweep:
                     ch.c.channel, self._recipient(ch.c.channel, unit).label("recipient"))
              .select_from(grouped)
              .join(unit, unit.id == grouped.c.to_unit_id).join(ch, true())).subquery("b")
-        payload = self._payload(b, escalation) if self.payloads else string("{}")
+        top = items.subquery("top")
+        payload = self._payload(b, top, escalation) if self.payloads else d.json_object()
         sep = string(":")
         key = (string(f"{self.year}:") + b.c.code + string(f":{bundle}:{self.day:%Y%m%d}:") + b.c.channel
                + sep + b.c.recipient)
         source = select(
             key, b.c.shown_kind, b.c.channel, b.c.recipient, integer(self.campaign.id),
-            b.c.cycle_id if not escalation else _null_int(), b.c.unit_id, b.c.stage, d.json_column(payload),
+            b.c.cycle_id if not escalation else _null_int(), b.c.unit_id, b.c.stage, payload,
             string("pending"), integer(0), self._send_at(b.c.channel, self.channels),
             d.instant(self.now), d.instant(self.now),
-        ).where(b.c.recipient.is_not(None))
+        ).select_from(b).where(b.c.recipient.is_not(None))
+        if self.payloads:
+            source = source.outerjoin(top, and_(top.c.milestone_id == b.c.milestone_id,
+                                                top.c.extension_id == b.c.extension_id))
         statement = (d.insert(Notification.__table__).from_select(OUTBOX_COLUMNS, source)
                      .on_conflict_do_nothing(index_elements=["dedup_key"])
                      .returning(Notification.__table__.c.kind))
         return Counter(self.session.execute(statement).scalars())
 
-    def _payload(self, b: Any, escalation: bool) -> ColumnElement[Any]:
-        """A bundle's payload as JSON text: its top item, the unit's members, then its items."""
+    def _written_now(self, bundle: str) -> list[ColumnElement[bool]]:
+        """The ledger rows of one bundle kind this sweep wrote."""
+        return [NT.c.created_at == self.d.instant(self.now), NT.c.bundle == bundle,
+                NT.c.campaign_id == self.campaign.id]
+
+    def _shown_items(self, bundle: str, items: Any) -> Any:
+        """Each distinct item the notices of `bundle` written now show — a deadline, a kind, a
+        count — as a JSON object (`item`) with its stage and urgency, keyed by those four.
+
+        A national first day shows 900,000 items of a few distinct ones: built once each,
+        they are only gathered per recipient; an object built per notice took most of the
+        statement's aggregate.
+        """
+        parts = items.subquery("parts")
+        told = (select(NT.c.milestone_id, NT.c.extension_id, NT.c.shown_kind, NT.c.repeat)
+                .where(*self._written_now(bundle)).distinct().subquery("told"))
+        item = self.d.json_object(**{name: parts.c[name] for name in ITEM_FIELDS}, kind=told.c.shown_kind,
+                                  repeat=told.c.repeat)
+        return (select(told, parts.c.stage, parts.c.urgency, item.label("item")).select_from(told)
+                .join(parts, and_(parts.c.milestone_id == told.c.milestone_id,
+                                  parts.c.extension_id == told.c.extension_id))).subquery("shown")
+
+    def _payload(self, b: Any, top: Any, escalation: bool) -> ColumnElement[Any]:
+        """A bundle's payload: its first item's deadline (`top`), kind and count, the unit's
+        values, then its items."""
         d = self.d
-        payload = b.c.head + string(",") + d.json_members(  # the top item's object, still open
+        listing = d.json_kept(b.c.listing)
+        return d.json_object(
+            **{name: top.c[name] for name in ITEM_FIELDS}, kind=b.c.shown_kind, repeat=b.c.repeat,
             year=self.year, campaign_id=self.campaign.id, unit_id=b.c.unit_id, unit_code=b.c.code,
             unit_name=b.c.name, level=b.c.level, secretary=b.c.secretary, day=self.day.isoformat(),
-            link=unit_link(self.public_url, b.c.code))
-        listing = string("[") + func.coalesce(b.c.listing, "") + string("]")
-        if escalation:
-            payload += string(',"late_units":') + listing + string(",") + d.json_members(late_count=b.c.listed_count)
-        else:
-            payload += string(',"items":') + listing
-        return payload + string("}")
+            link=unit_link(self.public_url, b.c.code),
+            **({"late_units": listing, "late_count": b.c.listed_count} if escalation else {"items": listing}))
 
 
-def _opened(item: DeadlineItem) -> str:
-    """An item's JSON object with its closing brace left off, for the row's members to follow."""
-    return item.as_json()[:-1]
+def _item_columns(item: DeadlineItem) -> list[ColumnElement[Any]]:
+    """An item's deadline fields as typed constants, named as its keys."""
+    return [cast(literal(value), Integer if name in DAY_COUNTS else String).label(name)
+            for name, value in asdict(item).items()]
 
 
 def _urgency(item: DeadlineItem) -> int:

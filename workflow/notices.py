@@ -11,9 +11,8 @@ id. This module also owns the deadline phrase ("trước ngày 20/11/2026", "ho�
 
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -75,9 +74,6 @@ class DeadlineItem:
         if self.days_late is not None:
             return 1_000_000 + self.days_late
         return -(self.days_left or 0)
-
-    def as_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False)
 
 
 @dataclass(frozen=True)

@@ -26,13 +26,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
-from config.zone import DEFAULT_ZONE
 from workflow.audit import reason_of
 from workflow.clock import days_late
 from workflow.db import copy_lines, sqlite_text_as_utf8
 from workflow.models import AuditEntry, Campaign, Cycle, DeadlineExtension, Milestone, Unit
 from workflow.notices import DeadlineBook, Due
-from workflow.sqlrender import Dialect, string
+from workflow.sqlrender import Dialect
 from workflow.stages import next_stage
 
 MS = Milestone.__table__
@@ -162,21 +161,23 @@ def overdue_count(session: Session, campaign: Campaign, as_of: datetime, under: 
 
 def overdue_json(session: Session, campaign: Campaign, as_of: datetime,
                  under: Unit | None = None) -> Iterator[bytes]:
-    """The same rows as `overdue_rows`, each a compact JSON object rendered by the database,
-    one per line (UTF-8), in chunks of lines (PostgreSQL streams them with COPY).
+    """The same rows as `overdue_rows`, each a JSON object built by the database
+    (`Dialect.json_object`), one per line (UTF-8), in chunks of lines (PostgreSQL streams
+    them with COPY).
 
-    What a milestone decides (its stage, instant, rule, plan date, days late) is computed
-    here, once per milestone, and reaches the statement as one constant stretch of JSON
-    text; each row adds its unit's values, quoted by the database (`Dialect.json_members`).
-    Extensions are few and are computed in SQL (`Dialect.local_iso`, `local_plan_date`).
+    What a milestone decides (its stage, instant in the campaign's zone, rule, plan date,
+    days late) is computed here, once per milestone, and reaches the statement as bound
+    constants; each row adds its unit's values. Extensions are few and are computed in SQL
+    (`Dialect.local_iso`, `local_plan_date`).
     """
     d = Dialect.of(session)
+    zone = ZoneInfo(campaign.timezone)
 
     def deadline_members(deadline: Deadline) -> dict[str, Any]:
         if deadline.milestone is not None:
             m = deadline.milestone
             due = Due(m.due_at, m.rule, m.plan_date)
-            return {"stage": m.stage, **due.as_json_members(DEFAULT_ZONE), "days_late": days_late(m.due_at, as_of)}
+            return {"stage": m.stage, **due.as_json_members(zone), "days_late": days_late(m.due_at, as_of)}
         at = deadline.due_at
         rule = func.coalesce(select(MS.c.rule).where(
             MS.c.campaign_id == campaign.id, MS.c.level == Unit.level, MS.c.stage == deadline.stage
@@ -186,9 +187,8 @@ def overdue_json(session: Session, campaign: Campaign, as_of: datetime,
                 "days_late": d.whole_days_since(at, as_of)}
 
     def as_json(deadline: Deadline) -> list[ColumnElement[Any]]:
-        members = d.json_members(unit=Unit.code, name=Unit.name, level=Unit.level,
-                                 **deadline_members(deadline), secretary=Unit.secretary)
-        return [(string("{") + members + string("}")).label("row")]
+        return [d.json_object(unit=Unit.code, name=Unit.name, level=Unit.level, **deadline_members(deadline),
+                              secretary=Unit.secretary).label("row")]
 
     late = _late_pairs(session, campaign, as_of, under, as_json).subquery("late_rows")
     statement = select(late.c.row).order_by(late.c.due_at, late.c.code, late.c.stage_rank)

@@ -9,7 +9,6 @@ daylight saving since 1975).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -28,12 +27,12 @@ from sqlalchemy import (
     extract,
     func,
     literal,
+    literal_column,
     null,
     select,
     table,
     text,
     true,
-    type_coerce,
 )
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.ext.compiler import compiles
@@ -282,57 +281,53 @@ class Dialect:
         """Bind a calendar day as a `Date` column stores it."""
         return literal(value, Date())
 
-    def json_members(self, **values: Any) -> ColumnElement[Any]:
-        """`"key":value,…` as JSON text, in the order given, to put inside an object's braces.
+    def json_object(self, **members: Any) -> ColumnElement[Any]:
+        """A JSON object of `members`, keys in the order given, built by the database.
 
-        A column is quoted by the database per row (`json_quoted`); a Python value is
-        rendered here, once, and the constant stretches between columns go to the statement
-        as single strings. Text, not the database's JSON objects: parsing every item of the
-        national first day's bundles into `jsonb` to merge objects took 24 s of its 48
-        (benchmarks/RESULTS.md, `bundle`); `overdue --json` prints the same bytes this way
-        as with `row_to_json`.
+        A Python value is bound as a typed constant (None as `null`); a column or expression
+        is converted per row by the database. PostgreSQL's `json_build_object` (`json`, not
+        `jsonb`: a member that is already JSON is copied as it is, never parsed); SQLite's
+        `json_object`, which keeps a member straight from another JSON function as JSON.
         """
-        pieces: list[ColumnElement[Any]] = []
-        pending = ""
-        for i, (key, value) in enumerate(values.items()):
-            pending += ("," if i else "") + json.dumps(key, ensure_ascii=False) + ":"
-            if value is None or isinstance(value, (str, int, float)):
-                pending += json.dumps(value, ensure_ascii=False)
-            else:  # a column or an expression
-                pieces += [string(pending), self.json_quoted(value)]
-                pending = ""
-        if pending or not pieces:
-            pieces.append(string(pending))
-        joined = pieces[0]
-        for piece in pieces[1:]:
-            joined = joined + piece
-        return joined
+        arguments: list[ColumnElement[Any]] = []
+        for key, value in members.items():
+            arguments += [literal_column(f"'{key}'", String), self._json_value(value)]
+        return (func.json_build_object if self.pg else func.json_object)(*arguments, type_=JSON)
 
-    def json_quoted(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
-        """A value as JSON text: a string quoted and escaped, a number as is, NULL as `null`."""
-        if self.pg:
-            return func.coalesce(cast(func.to_json(value), String), "null")
-        return func.json_quote(value)
+    @staticmethod
+    def _json_value(value: Any) -> ColumnElement[Any]:
+        if value is None:
+            return null()
+        if isinstance(value, str):
+            return string(value)
+        if isinstance(value, int):
+            return integer(value)
+        return value
 
-    def joined(self, value: ColumnElement[Any], order_by: Sequence[Any]) -> Any:
-        """The aggregate that joins text values with commas in `order_by` order.
+    def json_array_agg(self, value: ColumnElement[Any], order_by: Sequence[Any]) -> Any:
+        """The aggregate that gathers JSON values into a JSON array in `order_by` order.
 
-        SQLite (before 3.44) has no ORDER BY inside an aggregate: `group_concat` joins the
+        SQLite (before 3.44) has no ORDER BY inside an aggregate: `json_group_array` takes the
         rows in the order they arrive, so the caller reads them from a sorted subquery.
         """
         if self.pg:
             from sqlalchemy.dialects.postgresql import aggregate_order_by
 
-            return func.string_agg(value, aggregate_order_by(string(","), *order_by))
-        return func.group_concat(value, ",")
+            return func.json_agg(aggregate_order_by(value, *order_by), type_=JSON)
+        return func.json_group_array(value, type_=JSON)
+
+    def json_kept(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
+        """JSON that a subquery built, to nest in an object around it (`json_object`).
+
+        SQLite forgets that a text is JSON once it leaves the function that made it (its
+        subtype), and would nest it as a string: `json()` marks it again. PostgreSQL's
+        `json` type stays.
+        """
+        return value if self.pg else func.json(value, type_=JSON)
 
     def bytewise(self, value: ColumnElement[Any] | InstrumentedAttribute[Any]) -> ColumnElement[Any]:
         """Text to compare byte by byte: SQLite's default, PostgreSQL's `C` collation."""
         return value.expression.collate("C") if self.pg else value.expression
-
-    def json_column(self, rendered: ColumnElement[Any]) -> ColumnElement[Any]:
-        """JSON text rendered by a statement, typed as a JSON column (PostgreSQL validates it)."""
-        return cast(rendered, JSON) if self.pg else type_coerce(rendered, JSON)
 
     def fenced(self, query: Select[Any]) -> Select[Any]:
         """Keep the database from inlining a subquery into the query around it.

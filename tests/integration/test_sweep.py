@@ -120,7 +120,7 @@ def test_a_bundle_follows_the_contract(db):
 
 
 def test_names_with_quotes_backslashes_and_no_secretary_reach_the_payload_as_written(db):
-    """The payload is JSON text joined by the database: every value from a unit is quoted."""
+    """The payload is built by the database's JSON functions: every value from a unit arrives as written."""
     seeded(db.url)
     odd = 'Chi bộ "Trà Sơn" \\ thôn 1\nxóm {2}'
     with db.session(write=True) as s:
