@@ -23,13 +23,10 @@ from sqlalchemy import Connection, CursorResult, Engine, Result, create_engine, 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.expression import ClauseElement
 
 from workflow.errors import BadInput, Refused
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
-#: lines of `copy_lines` handed on at a time
-COPY_CHUNK_LINES = 5_000
 
 
 def normalise_url(url: str) -> str:
@@ -84,49 +81,6 @@ def driver_connection(connection: Connection) -> Any:
     raw = connection.connection.driver_connection
     assert raw is not None, "the connection was closed"
     return raw
-
-
-@contextmanager
-def sqlite_text_as_utf8(connection: Connection) -> Iterator[None]:
-    """Within the block, text columns read on SQLite `connection` arrive as UTF-8 bytes, not str.
-
-    For listings the database renders and the CLI only passes through (`overdue --json`):
-    decoding every row into str only to encode it again for stdout is wasted work.
-    (PostgreSQL streams such listings with `copy_lines`.)
-    """
-    raw = driver_connection(connection)
-    before = raw.text_factory
-    raw.text_factory = bytes
-    try:
-        yield
-    finally:
-        raw.text_factory = before
-
-
-def copy_lines(connection: Connection, statement: ClauseElement) -> Iterator[bytes]:
-    """The rows of a one-column text `statement` on PostgreSQL, as UTF-8 lines in chunks.
-
-    `COPY (…) TO STDOUT` streams the rows as PostgreSQL produces them: the client writes
-    while the server still sends, instead of receiving the whole result first, and no row
-    becomes a Python object. CSV with the control characters \\x01 and \\x02 as quote and
-    delimiter writes each value as it is (JSON text escapes every control character).
-    Each chunk is whole lines, each ending in a newline.
-    """
-    from psycopg import ClientCursor
-
-    compiled = statement.compile(dialect=connection.dialect)
-    raw = driver_connection(connection)
-    query = ClientCursor(raw).mogrify(str(compiled), compiled.params)
-    lines: list[bytes] = []
-    with raw.cursor() as cursor, cursor.copy(
-            f"COPY ({query}) TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')") as copy:
-        for line in copy:
-            lines.append(bytes(line))
-            if len(lines) == COPY_CHUNK_LINES:
-                yield b"".join(lines)
-                lines.clear()
-    if lines:
-        yield b"".join(lines)
 
 
 def affected(result: Result[Any]) -> int:

@@ -28,7 +28,6 @@ from sqlalchemy.orm import Session, aliased
 
 from workflow.audit import reason_of
 from workflow.clock import days_late
-from workflow.db import copy_lines, sqlite_text_as_utf8
 from workflow.models import AuditEntry, Campaign, Cycle, DeadlineExtension, Milestone, Unit
 from workflow.notices import DeadlineBook, Due
 from workflow.sqlrender import Dialect
@@ -40,8 +39,6 @@ EX = DeadlineExtension.__table__
 
 #: PostgreSQL's memory for one listing's sort (`overdue --json` of the whole country: ~100 MB)
 LISTING_WORK_MEM = "256MB"
-#: rows of `overdue_json` fetched and written at a time
-JSON_CHUNK = 5_000
 #: late units listed in one escalation or digest (all are counted; the link shows them all)
 LISTED_LATE_UNITS = 200
 
@@ -193,19 +190,9 @@ def overdue_json(session: Session, campaign: Campaign, as_of: datetime,
     late = _late_pairs(session, campaign, as_of, under, as_json).subquery("late_rows")
     statement = select(late.c.row).order_by(late.c.due_at, late.c.code, late.c.stage_rank)
     connection = session.connection()
-    if d.pg:  # the sort of 275,000 rows in memory, not in temporary files (default 4 MB)
-        d.set_work_mem(connection, LISTING_WORK_MEM)
-        yield from copy_lines(connection, statement)
-        return
-    # read from the driver's cursor: the text only passes through, so neither the ORM's
-    # result layer nor the Core's rows have anything to add but their cost per row
-    with sqlite_text_as_utf8(connection):
-        result = connection.execute(statement)
-        try:
-            while chunk := result.cursor.fetchmany(JSON_CHUNK):
-                yield b"".join(row[0] + b"\n" for row in chunk)
-        finally:
-            result.close()
+    # the sort of 275,000 rows in memory, not in temporary files (PostgreSQL's default is 4 MB)
+    d.set_work_mem(connection, LISTING_WORK_MEM)
+    yield from d.text_lines(connection, statement)
 
 
 def status_rows(session: Session, campaign: Campaign, now: datetime,

@@ -9,7 +9,7 @@ daylight saving since 1975).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -50,6 +50,8 @@ LOCAL_SUFFIX = "+07:00"
 ANALYZE_AFTER_ROWS = 10_000
 #: … and at least this fraction of the rows the table's statistics know (autovacuum's default)
 ANALYZE_GROWTH = 0.1
+#: lines of a streamed listing (`Dialect.text_lines`) handed on at a time
+LINES_PER_CHUNK = 5_000
 
 
 def string(value: str) -> ColumnElement[Any]:
@@ -329,6 +331,32 @@ class Dialect:
         """Text to compare byte by byte: SQLite's default, PostgreSQL's `C` collation."""
         return value.expression.collate("C") if self.pg else value.expression
 
+    def text_lines(self, connection: Connection, statement: Select[Any]) -> Iterator[bytes]:
+        """The rows of a one-column text `statement`, as UTF-8 lines in chunks of whole lines.
+
+        For listings the database renders and the CLI only passes through (`overdue --json`):
+        no row becomes a Python object. PostgreSQL streams them with `COPY (…) TO STDOUT`,
+        so the client writes while the server still sends instead of receiving the whole
+        result first; CSV with the control characters 0x01 and 0x02 as quote and
+        delimiter writes each value as it is (JSON text escapes every control character).
+        SQLite's driver hands the text over as bytes, never decoded only to be encoded again.
+        """
+        raw = driver_connection(connection)
+        if self.pg:
+            yield from _copy_lines(raw, connection, statement)
+            return
+        before = raw.text_factory
+        raw.text_factory = bytes
+        try:
+            result = connection.execute(statement)
+            try:
+                while chunk := result.cursor.fetchmany(LINES_PER_CHUNK):
+                    yield b"".join(row[0] + b"\n" for row in chunk)
+            finally:
+                result.close()
+        finally:
+            raw.text_factory = before
+
     def fenced(self, query: Select[Any]) -> Select[Any]:
         """Keep the database from inlining a subquery into the query around it.
 
@@ -382,3 +410,20 @@ class Dialect:
 
 
 _DIALECTS = {name: Dialect(name) for name in ("postgresql", "sqlite")}
+
+
+def _copy_lines(raw: Any, connection: Connection, statement: Select[Any]) -> Iterator[bytes]:
+    from psycopg import ClientCursor
+
+    compiled = statement.compile(dialect=connection.dialect)
+    query = ClientCursor(raw).mogrify(str(compiled), compiled.params)
+    lines: list[bytes] = []
+    with raw.cursor() as cursor, cursor.copy(
+            f"COPY ({query}) TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')") as copy:
+        for line in copy:
+            lines.append(bytes(line))
+            if len(lines) == LINES_PER_CHUNK:
+                yield b"".join(lines)
+                lines.clear()
+    if lines:
+        yield b"".join(lines)
