@@ -5,13 +5,17 @@ Two steps, each set-based (no owed row passes through Python), in the caller's t
 1. **Notices.** Per campaign and group of levels sharing a grace period, one
    `INSERT … SELECT … ON CONFLICT DO NOTHING` records in the notice ledger (`notices`) each
    (cycle, stage) whose reminder, late or repeat window holds now and was not yet told in
-   that window; one more records the (child, stage) pairs whose parent is owed word of them
-   (escalation). A recipient that already got today's bundle of that kind gets nothing new
-   today: what it is owed waits for tomorrow's, if still owed. A late window is shown as
-   "late" when no late notice of that stage was ever written, else as "Nhắc lại lần N" with N
-   the late notices written before — never the window's number; that count is probed in the
-   ledger's window index for the rows owed now only, so a sweep that owes nothing reads none.
-2. **Bundles.** The ledger rows this sweep wrote are grouped per recipient unit into one
+   that window. Each recipient's bundle of the day is a row of `bundle_days` (unique per
+   campaign, kind, day and unit): a unit that already got today's bundle of that kind gets
+   nothing new today; what it is owed waits for tomorrow's, if still owed. A parent is owed
+   an escalation, recorded there only, when one of its (child, stage) pairs reached its
+   escalation instant since the parent's last escalation; it then hears of every pair late
+   past that instant, read from the cycles. A late window is shown as "late" when no late
+   notice of that stage was ever written, else as "Nhắc lại lần N" with N the late notices
+   written before — never the window's number; that count is probed in the ledger's window
+   index for the rows owed now only, so a sweep that owes nothing reads none.
+2. **Bundles.** The ledger rows this sweep wrote (past the highest id read before it) and
+   the late pairs under the parents it escalated are grouped per recipient unit into one
    outbox row per channel (`{year}:{unit}:{notice|escalation}:{YYYYMMDD}:{channel}:{recipient}`),
    its payload the unit's fields plus one item per stage. What an item says about its
    deadline is a `workflow.notices.DeadlineItem` built in Python once per milestone (and
@@ -46,24 +50,27 @@ from sqlalchemy import (
     Integer,
     String,
     and_,
+    bindparam,
     case,
     cast,
     exists,
     func,
     literal,
     null,
+    or_,
     select,
     true,
+    union,
     union_all,
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from config.addresses import MOBILE_PREFIXES
 from schedules.deadlines import Policy, Window, escalation_window, notice_windows, send_time
 from workflow.campaigns import campaign_plan
 from workflow.lookup import current_campaign
-from workflow.models import Campaign, Cycle, DeadlineExtension, Milestone, Notice, Notification, Unit
+from workflow.models import BundleDay, Campaign, Cycle, DeadlineExtension, Milestone, Notice, Notification, Unit
 from workflow.notices import BUNDLED_KINDS, DeadlineItem, plan_day
 from workflow.queries import LISTED_LATE_UNITS, owed_deadlines, owed_due
 from workflow.sqlrender import Dialect, integer, string
@@ -78,9 +85,9 @@ OUTBOX_COLUMNS = ["dedup_key", "kind", "channel", "recipient", "campaign_id", "c
                   "updated_at"]
 NOTICE_COLUMNS = ["campaign_id", "cycle_id", "stage", "kind", "occurrence", "bundle", "to_unit_id",
                   "day", "shown_kind", "repeat", "milestone_id", "extension_id", "created_at"]
+BUNDLE_DAY_COLUMNS = ["campaign_id", "bundle", "day", "unit_id", "created_at"]
 NT = Notice.__table__
-#: one bundle kind per recipient and day: a unit's own notices, and a parent's escalation
-BUNDLES = ("notice", "escalation")
+BD = BundleDay.__table__
 #: the keys of an item's deadline (`DeadlineItem`), and those of them that are whole days
 ITEM_FIELDS = tuple(f.name for f in fields(DeadlineItem))
 DAY_COUNTS = ("days_late", "days_left")
@@ -163,7 +170,11 @@ class _CampaignSweep:
             select(func.min(DeadlineExtension.due_at))
             .join(Cycle, Cycle.id == DeadlineExtension.cycle_id)
             .where(Cycle.campaign_id == self.campaign.id))
-        noticed = 0
+        # the ledger rows past these ids are this sweep's (their `created_at` says so too)
+        self.notices_before = self.session.scalar(select(func.max(NT.c.id))) or 0
+        self.bundles_before = self.session.scalar(select(func.max(BD.c.id))) or 0
+        notices, late = 0, []
+        escalating = "parent_secretary" in self.plan.late.escalate_to
         for levels in self._grace_groups():
             self.group_milestones = [(m.due_at, m.stage_rank) for m in milestones if m.level in levels]
             earliest = min([*(due for due, _ in self.group_milestones),
@@ -175,15 +186,21 @@ class _CampaignSweep:
                 DeadlineExtension.due_at.label("extended_to"),
                 func.coalesce(DeadlineExtension.id, 0).label("extension_id"),
             ).where(Milestone.level.in_(levels))
-            noticed += self._notices(owed, notice_windows(self.policy, levels[0], self.now, earliest))
+            notices += self._notices(owed, notice_windows(self.policy, levels[0], self.now, earliest))
             escalation = escalation_window(self.policy, levels[0], self.now)
-            if earliest <= escalation.upto and "parent_secretary" in self.plan.late.escalate_to:
-                noticed += self._escalations(owed, escalation)
-        report.noticed += noticed
-        if noticed:
+            if earliest <= escalation.upto and escalating:
+                days = self.policy.grace_days.get(levels[0], 0) + self.policy.escalate_after_days
+                late.append((self._due_by(owed, escalation.upto), days))
+        if notices:
+            self._record_bundle_days()
+        escalations = self._escalations(late) if late else 0
+        report.noticed += notices + escalations
+        if notices or escalations:
             parts = self._deadline_items(milestones)
-            for bundle in BUNDLES:
-                report.written.update(self._bundles(bundle, parts))
+            if notices:
+                report.written.update(self._bundles("notice", parts, self._told_notices()))
+            if escalations:
+                report.written.update(self._bundles("escalation", parts, self._told_escalations(late)))
 
     # -- step 1: the notice ledger -------------------------------------------------------------
 
@@ -234,11 +251,11 @@ class _CampaignSweep:
             .where(ms.c.campaign_id == self.campaign.id)
         return self.d.fenced(rows).subquery("mw")
 
-    def _not_bundled_today(self, to_unit: ColumnElement[Any] | InstrumentedAttribute[Any],
+    def _not_bundled_today(self, unit: ColumnElement[Any] | InstrumentedAttribute[Any],
                            bundle: str) -> ColumnElement[bool]:
-        """The recipient unit has no bundle of this kind today: one message a day, at most."""
-        return ~exists().where(NT.c.to_unit_id == to_unit, NT.c.bundle == bundle,
-                               NT.c.day == self.day)
+        """The unit has no bundle of this kind today: one message a day, at most."""
+        return ~exists().where(BD.c.campaign_id == self.campaign.id, BD.c.bundle == bundle, BD.c.day == self.day,
+                               BD.c.unit_id == unit)
 
     def _not_told(self, cycle: ColumnElement[Any], stage: ColumnElement[Any], kinds: tuple[str, ...],
                   kind: ColumnElement[Any], occurrence: ColumnElement[Any]) -> ColumnElement[bool]:
@@ -303,27 +320,76 @@ class _CampaignSweep:
         ).select_from(w)
         return self._record(source)
 
-    def _escalations(self, owed: Any, window: Window) -> int:
-        """Record each (child, stage) whose active parent is owed word of it now; return how many.
+    def _record_bundle_days(self) -> None:
+        """Record that each unit this sweep's notices go to has its bundle of the day."""
+        source = select(integer(self.campaign.id).label("campaign_id"), string("notice").label("bundle"),
+                        self.d.day(self.day).label("day"), NT.c.to_unit_id.label("unit_id"),
+                        self.d.instant(self.now).label("created_at")).distinct().where(*self._this_sweeps_notices())
+        self.d.insert_staged(self.session, BD, BUNDLE_DAY_COLUMNS, source, BUNDLE_DAY_COLUMNS[:4])
 
-        Whether a parent already had today's escalation is asked once per parent, in a
-        fenced subquery of the units that have children (a few percent of them), not once
-        per (child, stage): 900,000 probes of the ledger took 1.6–3.7 s of a national
-        repeated sweep.
+    def _this_sweeps_notices(self) -> tuple[ColumnElement[bool], ...]:
+        return (NT.c.id > self.notices_before, NT.c.created_at == self.d.instant(self.now),
+                NT.c.bundle == "notice", NT.c.campaign_id == self.campaign.id)
+
+    def _escalations(self, late: list[tuple[Any, int]]) -> int:
+        """Record the parents owed an escalation now, one row per parent and day; return how many.
+
+        `late` holds, per group of levels, the owed (child, stage) pairs past their
+        escalation instant and how many days after its deadline that instant falls. A
+        parent is owed one when such a pair reached its instant after the parent's last
+        escalation (or the parent never had one), and it has had none today: what reaches
+        its instant later today waits for tomorrow's. Then it hears of every pair late now
+        (`_told_escalations`), so a pair is never the reason for two escalations.
+
+        The parents not yet escalated today (of the units, the few percent that have
+        children) are read first and written into the statement as constants: the planner
+        then knows how few they are, and a sweep repeated the same day looks only at the
+        children of those that had no late child (as a subquery, it was estimated as every
+        parent and the statement read every late pair, 1.1–1.4 s at 300,000 cycles).
         """
         parent = aliased(Unit)
         parents = select(Unit.parent_id).where(Unit.parent_id.is_not(None)).distinct().subquery("parents")
-        waiting = self.d.fenced(
+        waiting = list(self.session.scalars(
             select(parent.id).join(parents, parents.c.parent_id == parent.id)
-            .where(parent.active.is_(True), self._not_bundled_today(parent.id, "escalation"))).subquery("p")
-        o = self._due_by(owed, window.upto).subquery("o")
-        source = self._ledger_rows(
-            cycle_id=o.c.cycle_id, stage=o.c.stage, kind=string("escalation"), occurrence=integer(1),
-            bundle=string("escalation"), to_unit_id=o.c.parent_id, shown_kind=string("escalation"),
-            repeat=integer(0), milestone_id=o.c.milestone_id, extension_id=o.c.extension_id,
-        ).select_from(o).join(waiting, waiting.c.id == o.c.parent_id).where(
-            self._not_told(o.c.cycle_id, o.c.stage, ("escalation",), string("escalation"), integer(1)))
-        return self._record(source)
+            .where(parent.active.is_(True), self._not_bundled_today(parent.id, "escalation"))))
+        if not waiting:
+            return 0
+        ids: BindParameter[list[int]] = bindparam("waiting", waiting, expanding=True, literal_execute=True)
+        told = (select(BD.c.unit_id, func.max(BD.c.created_at).label("last"))
+                .where(BD.c.campaign_id == self.campaign.id, BD.c.bundle == "escalation")
+                .group_by(BD.c.unit_id).subquery("told"))
+        reached = []
+        for pairs, days in late:
+            o = pairs.subquery("o")
+            reached.append(select(o.c.parent_id.label("unit_id")).select_from(o)
+                           .outerjoin(told, told.c.unit_id == o.c.parent_id)
+                           .where(o.c.parent_id.in_(ids),
+                                  or_(told.c.last.is_(None), self.d.days_later(o.c.due_at, days) > told.c.last)))
+        r = (union(*reached) if len(reached) > 1 else reached[0].distinct()).subquery("r")
+        source = select(integer(self.campaign.id).label("campaign_id"), string("escalation").label("bundle"),
+                        self.d.day(self.day).label("day"), r.c.unit_id,
+                        self.d.instant(self.now).label("created_at")).where(true())
+        return self.d.insert_staged(self.session, BD, BUNDLE_DAY_COLUMNS, source, BUNDLE_DAY_COLUMNS[:4])
+
+    def _told_notices(self) -> Any:
+        """The notices this sweep recorded, as the rows of the units' own bundles."""
+        return (select(NT.c.to_unit_id, NT.c.cycle_id, NT.c.stage, NT.c.shown_kind, NT.c.repeat,
+                       NT.c.milestone_id, NT.c.extension_id)
+                .where(*self._this_sweeps_notices())).subquery("told")
+
+    def _told_escalations(self, late: list[tuple[Any, int]]) -> Any:
+        """Every (child, stage) late past its escalation instant under the parents escalated by this
+        sweep, as the rows of their bundles."""
+        pairs = [p.subquery(f"l{i}") for i, (p, _) in enumerate(late)]
+        listed = union_all(*(select(p.c.parent_id, p.c.cycle_id, p.c.stage, p.c.milestone_id, p.c.extension_id)
+                             for p in pairs)).subquery("l")
+        escalated = select(BD.c.unit_id).where(
+            BD.c.id > self.bundles_before, BD.c.created_at == self.d.instant(self.now),
+            BD.c.bundle == "escalation", BD.c.campaign_id == self.campaign.id).subquery("e")
+        return (select(listed.c.parent_id.label("to_unit_id"), listed.c.cycle_id, listed.c.stage,
+                       string("escalation").label("shown_kind"), integer(0).label("repeat"),
+                       listed.c.milestone_id, listed.c.extension_id)
+                .join(escalated, escalated.c.unit_id == listed.c.parent_id)).subquery("told")
 
     # -- step 2: the day's bundles -------------------------------------------------------------
 
@@ -371,8 +437,9 @@ class _CampaignSweep:
                       "file": func.coalesce(email, unit.code)}
         return case(*((channel == name, by_channel[name]) for name in self.channels), else_=None)
 
-    def _bundles(self, bundle: str, items: Any) -> Counter[str]:
-        """Insert today's bundles of one kind for the notices this sweep wrote; count them by kind.
+    def _bundles(self, bundle: str, items: Any, told: Any) -> Counter[str]:
+        """Insert today's bundles of one kind for the rows `told` (`_told_notices`, `_told_escalations`);
+        count them by kind.
 
         Each recipient unit's notices are ranked (most urgent first): the first names the
         message (its kind, stage and deadline at the payload's top level, picked in the same
@@ -391,28 +458,27 @@ class _CampaignSweep:
         # a unit's own items hold no value of their notice's row but its kind and count: each
         # distinct item is built once (`_shown_items`), not once per notice
         own = self.payloads and not escalation
-        shown = self._shown_items(bundle, items) if own else items.subquery("parts")
-        on = [shown.c.milestone_id == NT.c.milestone_id, shown.c.extension_id == NT.c.extension_id]
+        shown = self._shown_items(told, items) if own else items.subquery("parts")
+        on = [shown.c.milestone_id == told.c.milestone_id, shown.c.extension_id == told.c.extension_id]
         if own:
-            on += [shown.c.shown_kind == NT.c.shown_kind, shown.c.repeat == NT.c.repeat]
+            on += [shown.c.shown_kind == told.c.shown_kind, shown.c.repeat == told.c.repeat]
         child = aliased(Unit)
         # a unit's own items differ in stage, so in urgency; a parent's, ties broken by the
         # child's code compared byte by byte (as SQLite does; PostgreSQL's collation is slower)
         order = (shown.c.urgency.desc(), *([d.bytewise(child.code)] if escalation else []))
-        rank = func.row_number().over(partition_by=NT.c.to_unit_id, order_by=order).label("listed")
+        rank = func.row_number().over(partition_by=told.c.to_unit_id, order_by=order).label("listed")
         ranked = (
-            select(NT.c.to_unit_id, NT.c.cycle_id, NT.c.shown_kind, NT.c.repeat, NT.c.milestone_id,
-                   NT.c.extension_id, *(shown.c[name] for name in (("stage", "item") if own else ITEM_FIELDS)),
+            select(told.c.to_unit_id, told.c.cycle_id, told.c.shown_kind, told.c.repeat, told.c.milestone_id,
+                   told.c.extension_id, *(shown.c[name] for name in (("stage", "item") if own else ITEM_FIELDS)),
                    child.code, child.name, child.level, child.secretary, rank)
-            .select_from(NT)
+            .select_from(told)
             # every notice has its item; an outer join keeps SQLite from reading this sweep's
             # notices once per item (a loop over the few items outside)
             .outerjoin(shown, and_(*on))
-            .join(Cycle, Cycle.id == NT.c.cycle_id).join(child, child.id == Cycle.unit_id)
-            .where(*self._written_now(bundle))
+            .join(Cycle, Cycle.id == told.c.cycle_id).join(child, child.id == Cycle.unit_id)
         )
         if self.payloads and not d.pg:  # `Dialect.json_array_agg`: SQLite takes the items as they arrive
-            ranked = ranked.order_by(NT.c.to_unit_id, rank)
+            ranked = ranked.order_by(told.c.to_unit_id, rank)
         r = ranked.subquery("r")
         if own:
             item = d.json_kept(r.c.item)
@@ -459,13 +525,8 @@ class _CampaignSweep:
                      .returning(Notification.__table__.c.kind))
         return Counter(self.session.execute(statement).scalars())
 
-    def _written_now(self, bundle: str) -> list[ColumnElement[bool]]:
-        """The ledger rows of one bundle kind this sweep wrote."""
-        return [NT.c.created_at == self.d.instant(self.now), NT.c.bundle == bundle,
-                NT.c.campaign_id == self.campaign.id]
-
-    def _shown_items(self, bundle: str, items: Any) -> Any:
-        """Each distinct item the notices of `bundle` written now show — a deadline, a kind, a
+    def _shown_items(self, told: Any, items: Any) -> Any:
+        """Each distinct item the notices `told` (`_told_notices`) show — a deadline, a kind, a
         count — as a JSON object (`item`) with its stage and urgency, keyed by those four.
 
         A national first day shows 900,000 items of a few distinct ones: built once each,
@@ -473,13 +534,13 @@ class _CampaignSweep:
         statement's aggregate.
         """
         parts = items.subquery("parts")
-        told = (select(NT.c.milestone_id, NT.c.extension_id, NT.c.shown_kind, NT.c.repeat)
-                .where(*self._written_now(bundle)).distinct().subquery("told"))
-        item = self.d.json_object(**{name: parts.c[name] for name in ITEM_FIELDS}, kind=told.c.shown_kind,
-                                  repeat=told.c.repeat)
-        return (select(told, parts.c.stage, parts.c.urgency, item.label("item")).select_from(told)
-                .join(parts, and_(parts.c.milestone_id == told.c.milestone_id,
-                                  parts.c.extension_id == told.c.extension_id))).subquery("shown")
+        distinct = (select(told.c.milestone_id, told.c.extension_id, told.c.shown_kind, told.c.repeat)
+                    .distinct().subquery("distinct_items"))
+        item = self.d.json_object(**{name: parts.c[name] for name in ITEM_FIELDS}, kind=distinct.c.shown_kind,
+                                  repeat=distinct.c.repeat)
+        return (select(distinct, parts.c.stage, parts.c.urgency, item.label("item")).select_from(distinct)
+                .join(parts, and_(parts.c.milestone_id == distinct.c.milestone_id,
+                                  parts.c.extension_id == distinct.c.extension_id))).subquery("shown")
 
     def _payload(self, b: Any, top: Any, escalation: bool) -> ColumnElement[Any]:
         """A bundle's payload: its first item's deadline (`top`), kind and count, the unit's

@@ -379,6 +379,16 @@ class Dialect:
 
         return (epoch(self.instant(now)) - epoch(instant)) // 86400
 
+    def days_later(self, instant: ColumnElement[Any], days: int) -> ColumnElement[Any]:
+        """A stored instant `days` whole days later, to compare with stored instants.
+
+        On SQLite it is text in whole seconds (a deadline's precision): it sorts before the
+        same second stored with its fraction, so `>` against a stored instant stays exact.
+        """
+        if self.pg:
+            return instant + literal(timedelta(days=days))
+        return func.datetime(instant, f"+{days} days")
+
     def local_iso(self, instant: ColumnElement[Any]) -> ColumnElement[Any]:
         """An instant as ISO 8601 local time with its offset: 2026-11-20T00:00:00+07:00."""
         if self.pg:

@@ -4,7 +4,9 @@ writes exactly the bundles the pure arithmetic says are owed, nothing twice, acr
 The expected messages come from `schedules.deadlines` applied unit by unit in Python (an
 oracle independent of the SQL windows), with the bundling rules written out plainly: a
 (cycle, stage) is told once per window; a recipient gets at most one bundle of each kind a
-local day; "Nhắc lại lần N" is the number of late notices of that stage written before.
+local day; "Nhắc lại lần N" is the number of late notices of that stage written before; a
+parent is escalated when a child's (cycle, stage) reached its escalation instant since the
+parent's last escalation, and then hears of every (child, stage) past its escalation instant.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from schedules.deadlines import Policy, escalation_owed, owed_notice
+from schedules.deadlines import Policy, escalation_at, escalation_owed, owed_notice
 from schedules.sweep import sweep
 from tests.helpers import run, seeded, submit_results
 from workflow.campaigns import campaign_plan
@@ -54,6 +56,8 @@ class Oracle:
         self.told: set[tuple[int, str, str, int]] = set()
         self.late_told: Counter[tuple[int, str]] = Counter()
         self.bundled: set[tuple[int, str, date]] = set()
+        #: parent unit id -> when it was last escalated
+        self.escalated: dict[int, datetime] = {}
 
     def step(self, session, now: datetime) -> dict[str, set[tuple[str, str, int | str]]]:
         """Advance to `now`; return the bundles owed now: key -> {(stage, kind, repeat)} for a
@@ -67,6 +71,8 @@ class Oracle:
         extensions = {(e.cycle_id, e.stage): e.due_at for e in session.scalars(select(DeadlineExtension))}
         new: dict[tuple[int, str], set] = {}
         told_now = set()
+        late_children: dict[int, set] = {}
+        reached: set[int] = set()
         for cycle in session.scalars(select(Cycle).order_by(Cycle.id)):
             unit = units[cycle.unit_id]
             if not unit.active:
@@ -87,11 +93,15 @@ class Oracle:
                         item = (m.stage, "late" if earlier == 0 else "repeat", earlier)
                     new.setdefault((unit.id, "notice"), set()).add(item)
                 parent = units.get(unit.parent_id)
-                window = (cycle.id, m.stage, "escalation", 1)
-                if parent is not None and parent.active and escalation_owed(due, policy, unit.level, now) \
-                        and window not in self.told and (parent.id, "escalation", day) not in self.bundled:
-                    told_now.add(window)
-                    new.setdefault((parent.id, "escalation"), set()).add((unit.code, m.stage, "escalation"))
+                if parent is not None and parent.active and escalation_owed(due, policy, unit.level, now):
+                    late_children.setdefault(parent.id, set()).add((unit.code, m.stage, "escalation"))
+                    last = self.escalated.get(parent.id)
+                    if last is None or escalation_at(due, policy, unit.level) > last:
+                        reached.add(parent.id)
+        for parent_id in reached:
+            if (parent_id, "escalation", day) not in self.bundled:
+                new[(parent_id, "escalation")] = late_children[parent_id]
+                self.escalated[parent_id] = now
         self.told |= told_now
         for cycle_id, stage, kind, _ in told_now:
             if kind in ("late", "repeat"):

@@ -216,6 +216,27 @@ def test_a_parent_gets_one_escalation_a_day_listing_every_late_child_across_stag
     assert len(_rows(db, kind="escalation", recipient="dangbo.traso@traso.example.vn")) == 1
 
 
+def test_a_parent_is_escalated_again_only_when_another_stage_reaches_its_escalation(db):
+    """Then, once that day, it hears of every child late now, those of its earlier escalation too."""
+    seeded(db.url)
+    parent = {"kind": "escalation", "recipient": "dangbo.traso@traso.example.vn"}
+    children = ("GL-TS-T1", "GL-TS-T2", "GL-TS-TH", "GL-TS-THCS", "GL-TS-YT")
+    _sweep(db, local(2026, 11, 13, 9), channels=("email",))  # reports, before 10/11: 3 days late
+    [first] = _rows(db, **parent)
+    assert sorted((u["unit_code"], u["stage"]) for u in first.payload["late_units"]) == [
+        (code, "reports_prepared") for code in children]
+    for day in (14, 15, 16, 17, 18, 19):  # the same children still late, nothing new to tell
+        assert _sweep(db, local(2026, 11, day, 9), channels=("email",)).written["escalation"] == 0
+    _sweep(db, local(2026, 11, 20, 9), channels=("email",))  # cell_met, by 16/11: 3 days late
+    [_, second] = _rows(db, **parent)
+    assert second.dedup_key == "2026:GL-TS:escalation:20261120:email:dangbo.traso@traso.example.vn"
+    assert sorted((u["unit_code"], u["stage"]) for u in second.payload["late_units"]) == sorted(
+        (code, stage) for code in children for stage in ("reports_prepared", "cell_met"))
+    assert second.payload["late_count"] == 10
+    # another instance sweeping the same day writes no second escalation
+    assert _sweep(db, local(2026, 11, 20, 9, 5), channels=("email",)).total == 0
+
+
 def test_a_recipient_told_today_hears_of_what_falls_due_later_tomorrow(db):
     seeded(db.url)
     _sweep(db, local(2026, 11, 3, 8), channels=("email",))  # 7 days before 10/11
@@ -311,7 +332,7 @@ def test_on_postgresql_no_statement_probes_the_ledger_it_writes(pg_url):
         assert inserts and all("FROM staged_rows" in s and " notices " not in s.split("FROM", 1)[1]
                                for s in inserts)
         staged = [(s, p) for s, p in seen if s.startswith("CREATE TEMPORARY TABLE staged_rows AS")]
-        assert len(staged) == 2  # the notices, then the escalations
+        assert len(staged) == 3  # the notices, the units' bundles of the day, the escalations
         with db.engine.connect() as conn:  # parallel plans as cheap as on 300,000 cycles
             for setting in ("parallel_setup_cost", "parallel_tuple_cost", "min_parallel_table_scan_size"):
                 conn.exec_driver_sql(f"SET {setting} = 0")

@@ -245,18 +245,15 @@ class Notification(Base):
 class Notice(Base):
     """What one (cycle, stage) was told in one notice window, and by which day's bundle.
 
-    The unique window key is what keeps a repeated sweep from writing twice; `to_unit_id`,
-    `bundle` and `day` keep a recipient to one bundle of each kind a day; `shown_kind` and
-    `repeat` are what the message said ("Quá hạn", or "Nhắc lại lần N" with N the earlier
-    late notices of that stage really written). No foreign keys, as in the outbox.
+    The unique window key is what keeps a repeated sweep from writing twice; the day's
+    bundle (`to_unit_id`, `bundle`, `day`) is kept to one a day by `BundleDay`; `shown_kind`
+    and `repeat` are what the message said ("Quá hạn", or "Nhắc lại lần N" with N the earlier
+    late notices of that stage really written). Rows of bundle `escalation` are the
+    escalations written before `BundleDay`. No foreign keys, as in the outbox.
     """
 
     __tablename__ = "notices"
-    __table_args__ = (
-        UniqueConstraint("cycle_id", "stage", "kind", "occurrence", name="uq_notices_window"),
-        Index("ix_notices_bundle_day", "to_unit_id", "bundle", "day"),
-        Index("ix_notices_created", "created_at"),
-    )
+    __table_args__ = (UniqueConstraint("cycle_id", "stage", "kind", "occurrence", name="uq_notices_window"),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     campaign_id: Mapped[int] = mapped_column(Integer)
@@ -274,4 +271,28 @@ class Notice(Base):
     milestone_id: Mapped[int] = mapped_column(Integer)
     #: the extension whose deadline the notice stated, 0 for the milestone's own
     extension_id: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+
+
+class BundleDay(Base):
+    """A unit's bundle of one kind on one local day: one row per (campaign, kind, day, unit).
+
+    The unique key is the rule "one message a day": a unit's own notices (`notice`) and,
+    for a parent, the escalation of its late children (`escalation`). Escalations are kept
+    here only, one row per parent and day, not per late (child, stage): the last
+    `created_at` of a parent's escalations says which children's escalation instants it has
+    heard of, so the next is owed only when another (child, stage) reaches its own; what it
+    lists is read from the cycles. Key order: a sweep reads one day's units of one kind.
+    """
+
+    __tablename__ = "bundle_days"
+    __table_args__ = (UniqueConstraint("campaign_id", "bundle", "day", "unit_id", name="uq_bundle_days"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(Integer)
+    #: `notice` (the unit's own) or `escalation` (of its late children)
+    bundle: Mapped[str] = mapped_column(String(16))
+    day: Mapped[date]
+    #: the unit told
+    unit_id: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime]
