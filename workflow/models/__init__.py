@@ -2,7 +2,7 @@
 
 One module per area, each naming the migrations that create its tables (all of them in
 `workflow/migrations/versions`): `core` (units, campaigns, cycles, the audit log, the outbox,
-the notice ledger), `results`, `links` (the units' personal links), `delivery` (Zalo's token
+the notice ledger and the bundles of the day), `results`, `links` (the units' personal links), `delivery` (Zalo's token
 pair, channel health), `web` (the monitor's accounts, sessions, login counters). The
 behaviour around a table (hashing a token, checking a password) stays in its area's module.
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 from workflow.models.core import (
     AuditEntry,
     Base,
+    BundleDay,
     Campaign,
     Cycle,
     DeadlineExtension,
@@ -32,6 +33,7 @@ from workflow.models.web import LoginCounter, User, WebSession
 __all__ = [
     "AuditEntry",
     "Base",
+    "BundleDay",
     "Campaign",
     "ChannelHealth",
     "Cycle",
