@@ -199,8 +199,10 @@ class _CampaignSweep:
             parts = self._deadline_items(milestones)
             if notices:
                 report.written.update(self._bundles("notice", parts, self._told_notices()))
-            if escalations:
-                report.written.update(self._bundles("escalation", parts, self._told_escalations(late)))
+            if escalations:  # every late child under the parents escalated now: the first day,
+                # all of them, which the planner takes for a handful (`Dialect.hash_joins`)
+                with self.d.hash_joins(self.session):
+                    report.written.update(self._bundles("escalation", parts, self._told_escalations(late)))
 
     # -- step 1: the notice ledger -------------------------------------------------------------
 

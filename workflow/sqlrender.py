@@ -10,6 +10,7 @@ daylight saving since 1975).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -144,6 +145,22 @@ class Dialect:
         """Turn PostgreSQL's JIT compilation off for this transaction (SQLite has none)."""
         if self.pg:
             executor.execute(text("SET LOCAL jit = off"))
+
+    @contextmanager
+    def hash_joins(self, session: Session) -> Iterator[None]:
+        """Within the block, PostgreSQL joins by hashing or merging, never by nested loops.
+
+        For a statement over rows this transaction just wrote, whose filters the planner
+        cannot estimate (ids past a mark, an instant): it takes them for one row and loops
+        over an index per row of what are really hundreds of thousands. Only this
+        transaction is affected, and only until the block ends (an error rolls it back).
+        """
+        if not self.pg:
+            yield
+            return
+        session.execute(text("SET LOCAL enable_nestloop = off"))
+        yield
+        session.execute(text("SET LOCAL enable_nestloop = on"))
 
     def analyze(self, session: Session, *tables: str) -> None:
         """Refresh the planner statistics of `tables` now (SQLite's planner keeps none we rely on)."""
