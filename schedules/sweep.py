@@ -192,7 +192,7 @@ class _CampaignSweep:
                 days = self.policy.grace_days.get(levels[0], 0) + self.policy.escalate_after_days
                 late.append((self._due_by(owed, escalation.upto), days))
         if notices:
-            self._record_bundle_days()
+            self._record_bundle_days("notice", NT.c.to_unit_id, *self._this_sweeps_notices())
         escalations = self._escalations(late) if late else 0
         report.noticed += notices + escalations
         if notices or escalations:
@@ -322,12 +322,13 @@ class _CampaignSweep:
         ).select_from(w)
         return self._record(source)
 
-    def _record_bundle_days(self) -> None:
-        """Record that each unit this sweep's notices go to has its bundle of the day."""
-        source = select(integer(self.campaign.id).label("campaign_id"), string("notice").label("bundle"),
-                        self.d.day(self.day).label("day"), NT.c.to_unit_id.label("unit_id"),
-                        self.d.instant(self.now).label("created_at")).distinct().where(*self._this_sweeps_notices())
-        self.d.insert_staged(self.session, BD, BUNDLE_DAY_COLUMNS, source, BUNDLE_DAY_COLUMNS[:4])
+    def _record_bundle_days(self, bundle: str, unit_id: ColumnElement[Any], *where: ColumnElement[bool]) -> int:
+        """Record that each unit `unit_id` selects (rows filtered by `where`) has its bundle of
+        this kind today; return how many had none yet."""
+        source = select(integer(self.campaign.id).label("campaign_id"), string(bundle).label("bundle"),
+                        self.d.day(self.day).label("day"), unit_id.label("unit_id"),
+                        self.d.instant(self.now).label("created_at")).distinct().where(*where)
+        return self.d.insert_staged(self.session, BD, BUNDLE_DAY_COLUMNS, source, BUNDLE_DAY_COLUMNS[:4])
 
     def _this_sweeps_notices(self) -> tuple[ColumnElement[bool], ...]:
         return (NT.c.id > self.notices_before, NT.c.created_at == self.d.instant(self.now),
@@ -368,10 +369,7 @@ class _CampaignSweep:
                            .where(o.c.parent_id.in_(ids),
                                   or_(told.c.last.is_(None), self.d.days_later(o.c.due_at, days) > told.c.last)))
         r = (union(*reached) if len(reached) > 1 else reached[0].distinct()).subquery("r")
-        source = select(integer(self.campaign.id).label("campaign_id"), string("escalation").label("bundle"),
-                        self.d.day(self.day).label("day"), r.c.unit_id,
-                        self.d.instant(self.now).label("created_at")).where(true())
-        return self.d.insert_staged(self.session, BD, BUNDLE_DAY_COLUMNS, source, BUNDLE_DAY_COLUMNS[:4])
+        return self._record_bundle_days("escalation", r.c.unit_id, true())
 
     def _told_notices(self) -> Any:
         """The notices this sweep recorded, as the rows of the units' own bundles."""
